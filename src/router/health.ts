@@ -1,9 +1,11 @@
 import { UpstreamError, type SyndicateError } from '../errors.js';
-import type { ProviderClass } from '../common/vocabulary.js';
+import type { EngineKind, ProviderClass } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { sameModelOnEngine } from '../registry/model-names.js';
 import { residentFromLlamaCppRouter } from '../engines/control/llama-cpp.js';
+import { residentFromLlamaSwap } from '../engines/control/llama-swap.js';
+import { residentFromLmStudio } from '../engines/control/lmstudio.js';
 import { fetchEngineJson, noAnswerInTime } from '../transport/engine-info.js';
 import { DEFAULT_TRANSPORT_TIMEOUTS } from '../transport/transport.js';
 import { notServedCause, type NotServedCause } from '../wire/error-scope.js';
@@ -337,7 +339,7 @@ export class HealthMonitor {
     return snapshot;
   }
 
-  /** Resident models of the local engines that report them (Ollama `/api/ps`; single-model engines when up). */
+  /** Resident models of the local engines that report them (Ollama `/api/ps`, llama-swap `/running`, LM Studio `/api/v0/models`, a llama-server router's list; single-model engines when up). */
   async warmSnapshot(providers: readonly RegisteredProvider[]): Promise<WarmSnapshot> {
     await this.refresh(providers);
     const warm: Record<string, string[]> = {};
@@ -815,14 +817,16 @@ export class HealthMonitor {
       // Single-model servers load their model at start: up means resident.
       return record.models.map((model) => model.id);
     }
-    if (kind === 'ollama') {
-      try {
-        return residentFromOllama(await this.probe(`${root}/api/ps`, this.probeTimeoutMs, headers));
-      } catch {
-        return undefined;
-      }
+    // Engines that say what they hold: Ollama `/api/ps`, llama-swap the processes it runs
+    // (`/running`), LM Studio each model's `state` (`/api/v0/models`). An engine that does not
+    // answer there leaves its warm state unknown.
+    const residency = kind === undefined ? undefined : RESIDENCY[kind];
+    if (residency === undefined) return undefined;
+    try {
+      return residency.read(await this.probe(`${root}${residency.path}`, this.probeTimeoutMs, headers));
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 
   /**
@@ -854,6 +858,13 @@ export class HealthMonitor {
     }
   }
 }
+
+/** Where an engine that lists what it holds lists it, and how to read the answer. */
+const RESIDENCY: Partial<Record<EngineKind, { path: string; read: (body: unknown) => string[] | undefined }>> = {
+  ollama: { path: '/api/ps', read: residentFromOllama },
+  'llama-swap': { path: '/running', read: residentFromLlamaSwap },
+  lmstudio: { path: '/api/v0/models', read: residentFromLmStudio },
+};
 
 /** The URL whose answer says an engine is up: its model list, per the wire's URL convention. */
 export function healthUrl(record: Pick<RegisteredProvider['record'], 'baseUrl' | 'wire'>): string {

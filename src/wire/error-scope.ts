@@ -28,10 +28,13 @@ const MODEL_NOT_FOUND_CODES = new Set(['model_not_found', '1211']);
 
 /**
  * How engines word "no such model": Ollama `model "x" not found, try pulling it first`, vLLM and
- * OpenAI ``The model `x` does not exist``, llama.cpp's router `model not found`, llama-swap
- * `could not find suitable handler for x`, Zhipu `模型不存在`.
+ * OpenAI ``The model `x` does not exist``, llama.cpp's router `model not found`, Zhipu `模型不存在`,
+ * and llama-swap (mostlygeek/llama-swap proxy/proxymanager.go and, before it, proxy/metrics_middleware.go: a 400 in plain text, or
+ * `{"error": …}` when the request accepts JSON): `could not find suitable inference handler for x`
+ * (chat, completions, embeddings: proxyInferenceHandler), `could not find suitable handler for x`
+ * (its form and GET handlers), and in releases before those `could not find real modelID for x`.
  */
-const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exist)\b|could not find suitable handler for|模型不存在/i;
+const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exist)\b|could not find (?:suitable (?:inference )?handler|real modelID) for|模型不存在/i;
 
 /**
  * How engines refuse an input longer than the model takes. llama-server embeds (and reranks) each

@@ -901,11 +901,11 @@ describe('/metrics', () => {
   });
 });
 
-describe('an engine that sends no usage (LM Studio streams)', () => {
+describe('an engine that sends no usage (LM Studio streams before 0.3.18)', () => {
   let studio: FakeEngine;
   let gateway: TestGateway;
   beforeAll(async () => {
-    studio = await startFakeEngine({ kind: 'lmstudio' });
+    studio = await startFakeEngine({ kind: 'lmstudio', lmStudioVersion: '0.3.17' });
     gateway = await startTestGateway({
       providers: [{ id: 'studio', class: 'local', wire: 'openai', baseUrl: studio.baseUrl, engine: 'lmstudio', models: [{ id: 'qwen2.5-7b-instruct', tags: ['tools'] }] }],
     });

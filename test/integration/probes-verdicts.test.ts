@@ -162,11 +162,18 @@ const EXPECTATIONS: Expectation[] = [
   },
   {
     // It refuses json_object, which syndicate sends it as a json_schema of any object: JSON mode holds.
-    name: 'LM Studio with its quirks: no usage in streams, json_object refused',
-    options: { kind: 'lmstudio' },
+    name: 'LM Studio before 0.3.18 with its quirks: no usage in streams, json_object refused',
+    options: { kind: 'lmstudio', lmStudioVersion: '0.3.17' },
     record: { tags: ['tools'] },
     verdicts: { ...PASSING, streaming: 'deviation', 'context-window': 'warn' },
     deviations: ['approximate_token_counts'],
+  },
+  {
+    name: 'LM Studio 0.3.18 and later with its quirks: usage in streams when asked, json_object refused',
+    options: { kind: 'lmstudio' },
+    record: { tags: ['tools'] },
+    verdicts: { ...PASSING, 'context-window': 'warn' },
+    deviations: [],
   },
   {
     name: 'LM Studio conforming',
@@ -377,7 +384,7 @@ describe('deviation discovery', () => {
   });
 
   it('an ordinary invocation whose stream lacks usage adds approximate_token_counts as one new version', async () => {
-    const { id } = await setUp({ kind: 'lmstudio' });
+    const { id } = await setUp({ kind: 'lmstudio', lmStudioVersion: '0.3.17' });
     const request = { model: `${id}:qwen2.5-7b-instruct`, messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'Name the capital of France.' }] }], stream: true };
     const result = await invoke(context(), { request, caller: 'cli', provider: id });
     expect(result.fidelity.tokenAccounting).toBe('approximate');

@@ -19,7 +19,8 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
 
   beforeAll(async () => {
     llama = await startFakeEngine({ kind: 'llama.cpp' });
-    lmstudio = await startFakeEngine({ kind: 'lmstudio' });
+    // A release before 0.3.18, whose streams carry no usage whatever the request asks.
+    lmstudio = await startFakeEngine({ kind: 'lmstudio', lmStudioVersion: '0.3.17' });
     anthropic = await startFakeEngine({ kind: 'anthropic' });
     engines.push(llama, lmstudio, anthropic);
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
@@ -77,7 +78,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(envelope.streamed).toBe(true);
   });
 
-  it('a stream without usage (LM Studio ignores include_usage): approximate accounting from a real tokenizer', async () => {
+  it('a stream without usage (LM Studio before 0.3.18 ignores include_usage): approximate accounting from a real tokenizer', async () => {
     const document = await runJson(['Name the capital of France.', '--provider', 'studio', '--stream']);
     expect(document.answer).toBe(DEFAULT_ANSWER);
     expect(document.fidelity.tokenAccounting).toBe('approximate');

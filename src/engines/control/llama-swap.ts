@@ -1,6 +1,28 @@
 import { UpstreamError } from '../../errors.js';
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, controlFailure, engineClient, stringMember, unsupported, waitUntil } from './http.js';
+import { arrayMember, controlFailure, engineClient, member, stringMember, unsupported, waitUntil } from './http.js';
+
+/**
+ * The processes of llama-swap's `GET /running` answer (mostlygeek/llama-swap proxy/proxymanager.go
+ * listRunningProcessesHandler): with process groups only those `ready`, with a matrix every one it
+ * runs, `starting` included; the oldest releases list `model` without `state`.
+ */
+export function llamaSwapRunning(body: unknown): ResidentModel[] {
+  return arrayMember(body, 'running').flatMap((entry): ResidentModel[] => {
+    const model = stringMember(entry, 'model');
+    if (model === undefined) return [];
+    const state = stringMember(entry, 'state');
+    return [{ model, state: state === 'ready' || state === undefined ? 'loaded' : 'loading' }];
+  });
+}
+
+/** Models llama-swap has ready to answer, from its `GET /running` answer; undefined for another answer. */
+export function residentFromLlamaSwap(body: unknown): string[] | undefined {
+  if (!Array.isArray(member(body, 'running'))) return undefined;
+  return llamaSwapRunning(body)
+    .filter((entry) => entry.state === 'loaded')
+    .map((entry) => entry.model);
+}
 
 /**
  * llama-swap: `GET /running` lists the upstream processes it runs (`state` `ready` or
@@ -11,15 +33,7 @@ import { arrayMember, controlFailure, engineClient, stringMember, unsupported, w
  */
 export function llamaSwapController(baseUrl: string, headers: Record<string, string> = {}): EngineController {
   const { root, ask, askJson, servedModels } = engineClient(baseUrl, headers);
-  const running = async (): Promise<ResidentModel[]> => {
-    const body = await askJson(`${root}/running`);
-    return arrayMember(body, 'running').flatMap((entry): ResidentModel[] => {
-      const model = stringMember(entry, 'model');
-      if (model === undefined) return [];
-      const state = stringMember(entry, 'state');
-      return [{ model, state: state === 'ready' || state === undefined ? 'loaded' : 'loading' }];
-    });
-  };
+  const running = async (): Promise<ResidentModel[]> => llamaSwapRunning(await askJson(`${root}/running`));
   const isReady = async (model: string): Promise<boolean> => (await running()).some((entry) => entry.model === model && entry.state === 'loaded');
   return {
     kind: 'llama-swap',

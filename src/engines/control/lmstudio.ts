@@ -1,5 +1,5 @@
 import type { EngineController, EngineState, ResidentModel } from './types.js';
-import { arrayMember, controlFailure, engineClient, numberMember, stringMember, unsupported } from './http.js';
+import { arrayMember, controlFailure, engineClient, member, numberMember, stringMember, unsupported } from './http.js';
 import { engineJson } from '../../transport/engine-info.js';
 
 interface LmStudioModel {
@@ -7,6 +7,24 @@ interface LmStudioModel {
   /** Ids of its loaded instances (LM Studio can hold several copies of one model). */
   instances: string[];
   sizeBytes: number | undefined;
+}
+
+/**
+ * The models of LM Studio's `GET /api/v0/models` answer (0.3.6 and later; lmstudio-ai/docs
+ * 1_developer/2_rest/endpoints.mdx) with their `state`: `loaded`, `not-loaded` (or `loading`).
+ */
+export function lmStudioV0Models(body: unknown): { id: string; state: string | undefined }[] {
+  return arrayMember(body, 'data')
+    .map((entry) => ({ id: stringMember(entry, 'id'), state: stringMember(entry, 'state') }))
+    .filter((entry): entry is { id: string; state: string | undefined } => entry.id !== undefined);
+}
+
+/** Models LM Studio holds loaded, from its `GET /api/v0/models` answer; undefined for another answer. */
+export function residentFromLmStudio(body: unknown): string[] | undefined {
+  if (!Array.isArray(member(body, 'data'))) return undefined;
+  return lmStudioV0Models(body)
+    .filter((entry) => entry.state === 'loaded')
+    .map((entry) => entry.id);
 }
 
 const V1_NEEDED_HINT = 'LM Studio 0.4 or later loads and unloads through its REST API; with an older one use `lms load MODEL` / `lms unload MODEL`';
@@ -46,11 +64,10 @@ export function lmStudioController(baseUrl: string, headers: Record<string, stri
           .map((model): ResidentModel => ({ model: model.key, state: 'loaded', ...(model.sizeBytes === undefined ? {} : { sizeBytes: model.sizeBytes }) }));
         return { resident, available: models.map((model) => model.key) };
       }
-      const legacy = arrayMember(await askJson(`${root}/api/v0/models`), 'data');
-      const ids = legacy.map((entry) => ({ id: stringMember(entry, 'id'), state: stringMember(entry, 'state') })).filter((entry): entry is { id: string; state: string | undefined } => entry.id !== undefined);
+      const legacy = await askJson(`${root}/api/v0/models`);
       return {
-        resident: ids.filter((entry) => entry.state === 'loaded').map((entry): ResidentModel => ({ model: entry.id, state: 'loaded' })),
-        available: ids.map((entry) => entry.id),
+        resident: (residentFromLmStudio(legacy) ?? []).map((model): ResidentModel => ({ model, state: 'loaded' })),
+        available: lmStudioV0Models(legacy).map((entry) => entry.id),
       };
     },
     async load(model, options): Promise<void> {

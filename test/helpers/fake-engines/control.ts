@@ -177,12 +177,15 @@ function llamaCppRouter(state: EngineState, method: string, path: string, body: 
 
 const lmInstances = new WeakMap<EngineState, Map<string, string[]>>();
 
+/** LM Studio's loaded instances, kept in step with what requests loaded (JIT) and evicted since. */
 function instancesOf(state: EngineState): Map<string, string[]> {
   let instances = lmInstances.get(state);
   if (instances === undefined) {
-    instances = new Map([...state.resident].map((id) => [id, [id]]));
+    instances = new Map();
     lmInstances.set(state, instances);
   }
+  for (const id of state.resident) if ((instances.get(id) ?? []).length === 0) instances.set(id, [id]);
+  for (const id of instances.keys()) if (!state.resident.has(id)) instances.delete(id);
   return instances;
 }
 
@@ -222,6 +225,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
         const id = existing.length === 0 ? model.id : `${model.id}:${existing.length + 1}`;
         instances.set(model.id, [...existing, id]);
         state.resident.add(model.id);
+        state.jitLoaded.delete(model.id); // loaded on purpose: not Auto-Evict's to unload
         resolve(lmJson({ type: 'llm', instance_id: id, load_time_seconds: state.loadDelayMs / 1000, status: 'loaded' }));
       }),
     );

@@ -29,6 +29,8 @@ export interface EngineState {
   modelPath?: string;
   /** The Ollama release the engine is (`GET /api/version`; see FakeEngineOptions.ollamaVersion). */
   ollamaVersion: string;
+  /** The LM Studio release the engine is (see FakeEngineOptions.lmStudioVersion). */
+  lmStudioVersion: string;
   answer: string;
   /** A thinking model's reasoning, sent apart from the answer as the engine does (see FakeEngineOptions.reasoning). */
   reasoning?: string;
@@ -42,6 +44,8 @@ export interface EngineState {
    * model without one has Ollama's defaults: 5 minutes, `ollamaDefaultContext`.
    */
   ollamaRunners: Map<string, { expiresAt: number; contextLength: number }>;
+  /** LM Studio: the models it loaded on demand (JIT), which it unloads before the next such load (Auto-Evict). */
+  jitLoaded: Set<string>;
   /** Requests seen with a seed at temperature > 0 (drives the "seed ignored" quirk). */
   seededSamplingCalls: number;
   /** What the real engine would print in its own log (vLLM's "fields were present in the request but ignored"). */
@@ -103,3 +107,6 @@ export function ollamaDefaultContext(model: ResolvedModel): number {
 export function ollamaLoadedContext(state: EngineState, model: ResolvedModel): number {
   return state.ollamaRunners.get(model.id)?.contextLength ?? ollamaDefaultContext(model);
 }
+
+/** LM Studio 0.3.18 added `stream_options.include_usage` (lmstudio.ai/docs/app/api-changelog); older releases stream no usage. */
+export const LM_STUDIO_STREAM_USAGE_VERSION = '0.3.18';

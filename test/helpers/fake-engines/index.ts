@@ -113,6 +113,12 @@ export interface FakeEngineOptions {
    * one). From 0.12.11 on it returns token logprobs (see logprobs.ts); before, it ignores the fields.
    */
   ollamaVersion?: string;
+  /**
+   * LM Studio only: the release it is (default 0.4.2). From 0.3.18 on it honours
+   * `stream_options.include_usage` with OpenAI's usage chunk (its API changelog, lmstudio.ai/docs/app/api-changelog);
+   * before, its streams carry no usage whatever the request asks (lmstudio-bug-tracker #676, #713).
+   */
+  lmStudioVersion?: string;
   /** How long a model load takes (Ollama's `/api/generate` load and its first request for a model it does not hold, llama.cpp's router, LM Studio's load), default 30 ms. */
   loadDelayMs?: number;
   /** Models resident at start (default: the first; none for a llama.cpp router). */
@@ -229,11 +235,13 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     ...(options.modelPath === undefined ? {} : { modelPath: options.modelPath }),
     ollamaVersion: options.ollamaVersion ?? loadJsonTemplate<{ version: string }>('ollama', 'api-version.json').version,
+    lmStudioVersion: options.lmStudioVersion ?? '0.4.2',
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),
     ...(options.replay === undefined ? {} : { replay: options.replay }),
     resident: new Set(options.resident ?? (options.router === true ? [] : [models[0]!.id])),
     ollamaRunners: new Map(),
+    jitLoaded: new Set(),
     promptCache: new Set(),
     seededSamplingCalls: 0,
     serverLog: [],
@@ -329,10 +337,22 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
       }
       if (kind === 'llama.cpp') state.sleeping = false;
       // Ollama loads a model it does not hold on the first request for it (its scheduler starts a
-      // runner, then the request is answered): that request takes the load's time.
-      const cold = kind === 'ollama' ? findOllamaModel(state, parseJsonObject(body)?.['model']) : undefined;
+      // runner, then the request is answered): that request takes the load's time. So does LM
+      // Studio with JIT loading (on by default, lmstudio.ai/docs/app/api/headless), which first
+      // unloads the models it loaded that way before (Auto-Evict, on by default,
+      // lmstudio.ai/docs/app/api/ttl-and-auto-evict).
+      const requested = parseJsonObject(body)?.['model'];
+      const cold = kind === 'ollama' ? findOllamaModel(state, requested) : kind === 'lmstudio' ? state.models.find((model) => model.id === requested) : undefined;
       if (cold !== undefined && !state.resident.has(cold.id)) {
-        later(state.loadDelayMs, () => deliver(answerInference(state, path, body, request.headers), writer, currentFault));
+        later(state.loadDelayMs, () => {
+          if (kind === 'lmstudio') {
+            for (const evicted of state.jitLoaded) state.resident.delete(evicted);
+            state.jitLoaded.clear();
+            state.jitLoaded.add(cold.id);
+            state.resident.add(cold.id);
+          }
+          deliver(answerInference(state, path, body, request.headers), writer, currentFault);
+        });
         return;
       }
       const reply = answerInference(state, path, body, request.headers);

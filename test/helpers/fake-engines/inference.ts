@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { EngineState, ResolvedModel } from './engine-state.js';
+import { LM_STUDIO_STREAM_USAGE_VERSION, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
-import { chatLogprobs, chatLogprobsAsked, type LogprobsAsked } from './logprobs.js';
+import { chatLogprobs, chatLogprobsAsked, releaseAtLeast, type LogprobsAsked } from './logprobs.js';
 import { answerOllamaGenerate, answerTextCompletion, isOllamaPromptGenerate, OLLAMA_GENERATE_PATH, TEXT_COMPLETION_ENGINES, TEXT_COMPLETIONS_PATH } from './text-completions.js';
 import type { FakeEngineKind } from './index.js';
 import {
@@ -283,6 +283,8 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
   const model = resolveModel(state, view.model);
   if (model === undefined) {
     switch (kind) {
+      case 'lmstudio':
+        return lmStudioModelNotFound(state, view.model);
       case 'ollama':
         return errorReply(state, path, 404, `model "${view.model}" not found, try pulling it first`, 'api_error');
       case 'vllm':
@@ -323,8 +325,9 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
     honourJsonObject: true,
     ...(seedIgnoredVariant === undefined ? {} : { seedIgnoredVariant }),
   });
-  // llama-server names the model it runs (its -m argument) whatever the request asked for.
-  const echoedModel = kind === 'llama.cpp' ? model.id : view.model === '' ? model.id : view.model;
+  // llama-server names the model it runs (its -m argument) whatever the request asked for; LM
+  // Studio the loaded model that answered a name it does not have (lmstudio-bug-tracker #619).
+  const echoedModel = kind === 'llama.cpp' || (kind === 'lmstudio' && view.model !== model.id) ? model.id : view.model === '' ? model.id : view.model;
   let cachedTokens = 0;
   if (kind === 'llama.cpp') {
     // llama.cpp counts the end-of-generation token (or the stop string's tokens) in completion_tokens.
@@ -384,10 +387,28 @@ function resolveModel(state: EngineState, requested: string): ResolvedModel | un
     case 'vllm':
     case 'openai':
       return state.models.find((model) => model.id === requested);
+    case 'lmstudio': {
+      // A downloaded model is loaded on demand (JIT). A name it does not have is answered by the
+      // one model loaded when there is exactly one (lmstudio-bug-tracker #366, #619), else refused.
+      const named = state.models.find((model) => model.id === requested);
+      if (named !== undefined) return named;
+      const loaded = state.models.filter((model) => state.resident.has(model.id));
+      return loaded.length === 1 ? loaded[0] : undefined;
+    }
     default:
-      // llama-server serves its one model whatever the request names; LM Studio loads on demand.
+      // llama-server serves its one model whatever the request names.
       return state.models.find((model) => model.id === requested) ?? state.models[0];
   }
+}
+
+/**
+ * LM Studio's 404 for a model it does not have (with none or several loaded), as quoted verbatim in
+ * letta-ai/letta#1876 and gitbutlerapp/gitbutler#8706: OpenAI's error envelope indented by four,
+ * `code: "model_not_found"`, and the message listing the models it has.
+ */
+function lmStudioModelNotFound(state: EngineState, requested: string): Reply {
+  const message = `Model "${requested}" not found. Please specify a valid model.\n\nYour models:\n\n${state.models.map((model) => model.id).join('\n')}`;
+  return { status: 404, headers: jsonHeaders(state.kind, '/v1/chat/completions'), body: prettyJson({ error: { message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }, 4) };
 }
 
 function completionId(kind: FakeEngineKind): string {
@@ -703,7 +724,7 @@ function streamFrames(context: CompletionContext): string[] {
   if (kind === 'llama.cpp' && view.verbose === true) finish['__verbose'] = llamaVerbose(context);
   chunks.push(finish);
 
-  const usageWanted = view.includeUsage && (kind !== 'lmstudio' || state.conforming);
+  const usageWanted = view.includeUsage && streamsUsage(state);
   if (usageWanted) {
     const usageTemplate = templates.usage ?? { ...cloneJson(templates.finish), choices: [] };
     const usageChunk = stamp(usageTemplate);
@@ -1035,4 +1056,9 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   emit('message_delta', messageDelta);
   emit('message_stop', byType(captured, 'message_stop'));
   return { status: 200, headers: streamHeaders('anthropic'), frames, terminalFrames: 1 };
+}
+
+/** Whether the engine sends a usage chunk when `stream_options.include_usage` asks for one: all do but LM Studio before 0.3.18. */
+export function streamsUsage(state: EngineState): boolean {
+  return state.kind !== 'lmstudio' || state.conforming || releaseAtLeast(state.lmStudioVersion, LM_STUDIO_STREAM_USAGE_VERSION);
 }

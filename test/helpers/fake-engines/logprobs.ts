@@ -29,7 +29,8 @@ export type LogprobsEngine = Pick<EngineState, 'kind' | 'ollamaVersion'>;
 export const OLLAMA_LOGPROBS_VERSION = '0.12.11';
 
 /** Whether an Ollama `version` (`major.minor.patch`) is `minimum` or later. */
-export function ollamaAtLeast(version: string, minimum: string): boolean {
+/** Whether a dotted release (`0.12.11`) is `minimum` or later. */
+export function releaseAtLeast(version: string, minimum: string): boolean {
   const parts = (text: string): number[] => text.split('.').map((part) => Number.parseInt(part, 10) || 0);
   const [have, want] = [parts(version), parts(minimum)];
   for (let index = 0; index < Math.max(have.length, want.length); index += 1) {
@@ -41,7 +42,7 @@ export function ollamaAtLeast(version: string, minimum: string): boolean {
 
 /** Whether this engine is an Ollama that returns logprobs. */
 function ollamaReturnsLogprobs(engine: LogprobsEngine): boolean {
-  return engine.kind === 'ollama' && ollamaAtLeast(engine.ollamaVersion, OLLAMA_LOGPROBS_VERSION);
+  return engine.kind === 'ollama' && releaseAtLeast(engine.ollamaVersion, OLLAMA_LOGPROBS_VERSION);
 }
 
 type Json = Record<string, unknown>;

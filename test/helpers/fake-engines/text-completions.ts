@@ -1,7 +1,7 @@
 import type { EngineState } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import type { FakeEngineKind } from './index.js';
-import { errorReply } from './inference.js';
+import { errorReply, streamsUsage } from './inference.js';
 import { countTokens, generate, isPlainObject, parseJsonObject } from './model-behaviour.js';
 import { cloneJson, loadChunkTemplates, loadJsonTemplate } from './templates.js';
 import { goJson, jsonHeaders, randomBase62, randomHex, serializeBody, serializeChunk, streamHeaders, type Reply } from './wire-format.js';
@@ -51,8 +51,8 @@ function refusedField(state: EngineState, request: Json, fillsInMiddle: boolean,
  * completions.md`: "LM Studio continues to support it", prompt template not applied) but documents
  * only OpenAI's reference for the answer and no capture was found: its files are OpenAI's completion
  * object and chunks (API reference), pretty-printed and with `system_fingerprint` = the model as its
- * chat answers are; like its chat streams (lmstudio-bug-tracker #676/#713) no usage chunk unless
- * conforming.
+ * chat answers are; like its chat streams, a usage chunk when asked from 0.3.18 on, none before
+ * (lmstudio-bug-tracker #676/#713; see `streamsUsage`).
  */
 export function answerTextCompletion(state: EngineState, path: string, body: Buffer): Reply {
   const { kind } = state;
@@ -142,7 +142,7 @@ export function answerTextCompletion(state: EngineState, path: string, body: Buf
     chunks.push(chunk);
   }
   const streamOptions = isPlainObject(request['stream_options']) ? request['stream_options'] : {};
-  const usageWanted = streamOptions['include_usage'] === true && (kind !== 'lmstudio' || state.conforming);
+  const usageWanted = streamOptions['include_usage'] === true && streamsUsage(state);
   if (usageChunk !== undefined && usageWanted) chunks.push(stamp(usageChunk));
   const frames = [...chunks.map((chunk) => formatSseFrame(serializeChunk(kind, chunk))), formatSseFrame('[DONE]')];
   return { status: 200, headers: streamHeaders(kind), frames, terminalFrames: 1 };

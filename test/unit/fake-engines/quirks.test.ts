@@ -198,16 +198,53 @@ describe('LM Studio quirks', () => {
     expect(JSON.parse(JSON.parse((await post({ response_format: { type: 'json_object' } }, model)).text).choices[0].message.content)).toEqual({ answer: DEFAULT_ANSWER });
   });
 
-  it('never sends usage in a stream, even with include_usage; conforming does', async () => {
-    engine = await startFakeEngine({ kind: 'lmstudio' });
+  it('before 0.3.18 never sends usage in a stream, even with include_usage; from 0.3.18 (the default release) and conforming it does', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio', lmStudioVersion: '0.3.17' });
     const quirky = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
     expect(quirky.some((payload) => 'usage' in payload)).toBe(false);
     expect(quirky.at(-1)!.choices[0]).toEqual({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' });
     await engine.close();
-    engine = await startFakeEngine({ kind: 'lmstudio', conforming: true });
-    const conforming = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
-    expect(conforming.at(-1)!.choices).toEqual([]);
-    expect(conforming.at(-1)!.usage.completion_tokens).toBe(7);
+    for (const options of [{ conforming: true }, { lmStudioVersion: '0.3.18' }, {}]) {
+      engine = await startFakeEngine({ kind: 'lmstudio', ...options });
+      const answered = dataPayloads((await post({ stream: true, stream_options: { include_usage: true } }, model)).text);
+      expect(answered.at(-1)!.choices).toEqual([]);
+      expect(answered.at(-1)!.usage.completion_tokens).toBe(7);
+      // Not asked: none (OpenAI's rule).
+      expect(dataPayloads((await post({ stream: true }, model)).text).some((payload) => 'usage' in payload)).toBe(false);
+      await engine.close();
+    }
+    engine = undefined;
+  });
+
+  it('a name it does not have: the one loaded model answers it (bug tracker #366, #619); with none or several loaded, its 404 model_not_found', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio', models: [{ id: model }, { id: 'llama-3.2-3b-instruct' }] });
+    const served = await post({}, 'any-model-name');
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.text).model).toBe(model);
+    await engine.close();
+    engine = await startFakeEngine({ kind: 'lmstudio', models: [{ id: model }, { id: 'llama-3.2-3b-instruct' }], resident: [model, 'llama-3.2-3b-instruct'] });
+    const refused = await post({}, 'default');
+    expect(refused.status).toBe(404);
+    // As letta-ai/letta#1876 and gitbutlerapp/gitbutler#8706 quote it.
+    expect(refused.text).toBe(
+      `{\n    "error": {\n        "message": "Model \\"default\\" not found. Please specify a valid model.\\n\\nYour models:\\n\\n${model}\\nllama-3.2-3b-instruct",\n        "type": "invalid_request_error",\n        "param": "model",\n        "code": "model_not_found"\n    }\n}`,
+    );
+  });
+
+  it('loads a downloaded model on its first request (JIT), unloading the one it loaded that way before (Auto-Evict)', async () => {
+    engine = await startFakeEngine({ kind: 'lmstudio', models: [{ id: model }, { id: 'llama-3.2-3b-instruct' }, { id: 'phi-4' }] });
+    const states = async () => {
+      const listed = (await (await fetch(`${engine!.url}/api/v0/models`)).json()) as { data: { id: string; state: string }[] };
+      return Object.fromEntries(listed.data.map((entry) => [entry.id, entry.state]));
+    };
+    expect(await states()).toEqual({ [model]: 'loaded', 'llama-3.2-3b-instruct': 'not-loaded', 'phi-4': 'not-loaded' });
+    expect((await post({}, 'llama-3.2-3b-instruct')).status).toBe(200);
+    expect(await states()).toEqual({ [model]: 'loaded', 'llama-3.2-3b-instruct': 'loaded', 'phi-4': 'not-loaded' });
+    expect((await post({}, 'phi-4')).status).toBe(200);
+    // Only the JIT-loaded model was evicted; the one loaded beforehand stays.
+    expect(await states()).toEqual({ [model]: 'loaded', 'llama-3.2-3b-instruct': 'not-loaded', 'phi-4': 'loaded' });
+    const listed = (await (await fetch(`${engine.url}/api/v1/models`)).json()) as { models: { key: string; loaded_instances: { id: string }[] }[] };
+    expect(listed.models.filter((entry) => entry.loaded_instances.length > 0).map((entry) => entry.key)).toEqual([model, 'phi-4']);
   });
 
   it('adds stats, model_info and runtime on /api/v0/chat/completions; /v1 has an empty stats object', async () => {

@@ -36,7 +36,7 @@ export interface TestProvider {
     reasoningEfforts?: ReasoningEffort[];
   }[];
   /** Engine kind for local records (drives health probing of resident models). */
-  engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio';
+  engine?: 'ollama' | 'llama.cpp' | 'vllm' | 'lmstudio' | 'llama-swap';
   /** The engine's VRAM budget (with `engine`): loads are planned against it (hot-swap). */
   vramBudgetGb?: number;
   /** Reference FAKE_UPSTREAM_KEY (hosted fakes check that a key is sent). */

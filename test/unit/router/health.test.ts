@@ -45,6 +45,32 @@ describe('HealthMonitor', () => {
     expect(await monitor.warmSnapshot([router])).toEqual({ router: ['tiny-b'] });
   });
 
+  it('llama-swap is warm for the processes /running lists ready, LM Studio for the models /api/v0/models lists loaded; another answer leaves it unknown', async () => {
+    const swap = provider({ id: 'swap', baseUrl: 'http://127.0.0.1:8090/v1', engine: { kind: 'llama-swap' }, models: [{ id: 'coder' }, { id: 'chat' }] });
+    const studio = provider({ id: 'studio', baseUrl: 'http://127.0.0.1:1234/v1', engine: { kind: 'lmstudio' }, models: [{ id: 'qwen2.5-7b-instruct' }, { id: 'llama-3.2-3b-instruct' }] });
+    const calls: string[] = [];
+    const monitor = (answers: Record<string, unknown>) =>
+      new HealthMonitor({
+        probe: async (url) => {
+          calls.push(url);
+          const path = new URL(url).pathname;
+          if (path in answers) return answers[path];
+          if (path === '/v1/models') return { object: 'list', data: [] };
+          throw new Error('404');
+        },
+      });
+    // mostlygeek/llama-swap proxy/proxymanager.go listRunningProcessesHandler (a matrix also lists `starting`);
+    // lmstudio-ai/docs 1_developer/2_rest/endpoints.mdx (`state: loaded | not-loaded`).
+    const engines = monitor({
+      '/running': { running: [{ cmd: 'llama-server --port 5800 -m /models/coder.gguf', description: '', model: 'coder', name: '', proxy: 'http://127.0.0.1:5800', state: 'ready', ttl: 0 }, { model: 'chat', state: 'starting' }] },
+      '/api/v0/models': { object: 'list', data: [{ id: 'qwen2.5-7b-instruct', object: 'model', type: 'llm', state: 'loaded' }, { id: 'llama-3.2-3b-instruct', object: 'model', type: 'llm', state: 'not-loaded' }] },
+    });
+    expect(await engines.warmSnapshot([swap, studio])).toEqual({ swap: ['coder'], studio: ['qwen2.5-7b-instruct'] });
+    expect(calls.sort()).toEqual(['http://127.0.0.1:1234/api/v0/models', 'http://127.0.0.1:1234/v1/models', 'http://127.0.0.1:8090/running', 'http://127.0.0.1:8090/v1/models']);
+    expect(await monitor({ '/running': { running: [] }, '/api/v0/models': { object: 'list', data: [] } }).warmSnapshot([swap, studio])).toEqual({ swap: [], studio: [] });
+    expect(await monitor({}).warmSnapshot([swap, studio])).toEqual({});
+  });
+
   it('vLLM asleep (sleep mode, /is_sleeping true) answers but is cold; awake, or without sleep mode (404), it holds its model', async () => {
     const vllm = provider({ id: 'vllm', baseUrl: 'http://127.0.0.1:8000/v1', engine: { kind: 'vllm' }, models: [{ id: 'qwen' }] });
     const monitor = (sleeping: boolean | 'absent') =>

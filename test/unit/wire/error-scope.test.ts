@@ -42,7 +42,11 @@ describe('upstreamConditionOf', () => {
     ['Ollama (native)', 404, '{"error":"model \'qwen3:8b\' not found"}'],
     ['vLLM', 404, '{"object":"error","message":"The model `Qwen/Qwen3-8B` does not exist.","type":"NotFoundError","param":null,"code":404}'],
     ['llama.cpp router', 400, '{"error":{"code":400,"message":"model not found","type":"invalid_request_error"}}'],
-    ['llama-swap', 400, '{"error":"could not find suitable handler for qwen-coder"}'],
+    ['llama-swap, a form or GET request', 400, '{"error":"could not find suitable handler for qwen-coder"}'],
+    // mostlygeek/llama-swap proxy/proxymanager.go proxyInferenceHandler / sendErrorResponse: JSON when the request accepts it, else plain text.
+    ['llama-swap, a chat request accepting JSON', 400, '{"error":"could not find suitable inference handler for qwen-coder"}'],
+    ['llama-swap, a streamed chat request (Accept: text/event-stream)', 400, 'could not find suitable inference handler for qwen-coder'],
+    ['llama-swap before proxyInferenceHandler', 400, 'could not find real modelID for qwen-coder'],
     ['Zhipu 1211', 400, '{"error":{"code":"1211","message":"模型不存在，请检查模型代码。"}}'],
   ])('%s: a model it does not serve', (_name, status, body) => {
     expect(upstreamConditionOf(status, body)).toBe('model_not_found');
