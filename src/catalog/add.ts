@@ -1,6 +1,7 @@
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UsageError } from '../errors.js';
 import { LOCAL_CLASS_HINT, LOCAL_CLASS_RULE } from '../registry/checks.js';
+import { missingCredential } from '../registry/credentials.js';
 import { registerProviderRecord } from '../registry/register.js';
 import type { ProviderRecord, RegistrationOutcome } from '../registry/types.js';
 import type { Store } from '../store/store.js';
@@ -14,6 +15,8 @@ export interface AddFromCatalogOptions {
   baseUrl?: string;
   timeoutMs?: number;
   onProgress?: (text: string) => void;
+  /** Where the record's key variable is looked for, to say when it is not set (default: this process's). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What `provider add` did. */
@@ -24,7 +27,10 @@ export interface AddFromCatalogResult {
   outcome: RegistrationOutcome;
   /** Present for local engines: what discovery found and guessed. */
   discovery: DiscoveryResult | undefined;
-  /** What was registered otherwise than the catalog entry says, and why (a vendor left out for another host). */
+  /**
+   * What was registered otherwise than the catalog entry says, and why (a vendor left out for
+   * another host); and a key variable not set in this environment, which every call needs.
+   */
   notes: string[];
 }
 
@@ -42,7 +48,11 @@ export async function addFromCatalog(
   const entry = await findCatalogEntry(name);
   let baseUrl = (options.baseUrl ?? entry.record.baseUrl).replace(/\/+$/, '');
   if (options.baseUrl !== undefined && !/^https?:\/\/[^\s/?#]+/.test(options.baseUrl)) {
-    throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, { hint: `e.g. --base-url ${entry.record.baseUrl}` });
+    // `127.0.0.1:8081`, `localhost:11434/v1`: the address as an engine prints it, without its scheme.
+    const withoutScheme = /^[^\s/:?#]+:\d+(?:\/\S*)?$/.test(options.baseUrl);
+    throw new UsageError(`--base-url "${options.baseUrl}" is not an http(s) URL`, {
+      hint: withoutScheme ? `write its scheme: --base-url http://${options.baseUrl}` : `e.g. --base-url ${entry.record.baseUrl}`,
+    });
   }
   // A local engine given as its root (`http://127.0.0.1:11434`, as OLLAMA_HOST names it): discovery
   // answers there, but every call would go to `/chat/completions` beside the `/v1` the engine serves.
@@ -78,6 +88,11 @@ export async function addFromCatalog(
     }
   }
   const outcome = await registerProviderRecord(await store(), record, `catalog ${entry.name}`);
+  // Registered, but nothing can call it yet: `run` and the gateway would skip it without a word here.
+  const missingKey = missingCredential(record, options.env ?? process.env);
+  if (missingKey !== undefined) {
+    notes.push(`${missingKey} is not set in this environment: ${record.id} is skipped by every request until it is (export ${missingKey}=… where syndicate runs: this shell, the gateway's, the MCP client's)`);
+  }
   return { entry: entry.name, record, outcome, discovery, notes };
 }
 

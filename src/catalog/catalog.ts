@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { closest } from '../common/closest.js';
 import type { EngineKind } from '../common/vocabulary.js';
 import { UsageError } from '../errors.js';
 import { prepareProviderValue, requireAllValid } from '../registry/register.js';
@@ -68,7 +69,9 @@ export async function findCatalogEntry(name: string): Promise<CatalogEntry> {
   const entries = await loadCatalog();
   const entry = entries.find((candidate) => candidate.name === name || candidate.record.id === name);
   if (entry === undefined) {
-    throw new UsageError(`"${name}" is not in the catalog`, {
+    // `llamacpp` (as the example record `llamacpp-local` spells it), `olama`: the entry meant.
+    const suggestion = closest(name, entries.map((candidate) => candidate.name));
+    throw new UsageError(`"${name}" is not in the catalog${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`, {
       hint: `known names: ${entries.map((candidate) => candidate.name).join(', ')} (see \`syndicate provider add --list\`); for anything else write a record and use \`syndicate provider register\``,
     });
   }

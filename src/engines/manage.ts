@@ -1,6 +1,7 @@
 import { PolicyRefusalError, SyndicateError, UpstreamError, UsageError } from '../errors.js';
 import { findDeclaredModel } from '../registry/model-names.js';
-import { listProviders, requireProvider } from '../registry/registry.js';
+import { findProvider, listProviders } from '../registry/registry.js';
+import { unknownProviderError } from '../registry/unknown-provider.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { releaseHolds } from '../router/shared-holds.js';
 import type { Store } from '../store/store.js';
@@ -9,6 +10,7 @@ import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
 import { formatDuration } from '../common/duration.js';
+import { servedModelPath } from './server/description.js';
 import { shellWord } from '../common/shell-word.js';
 
 const BYTES_PER_GB = 1e9;
@@ -52,7 +54,19 @@ export interface EngineReport {
  * (`engine stop`: an engine started before the retirement must stay stoppable).
  */
 export function requireLocalProvider(store: Store, id: string, retired: 'refused' | 'allowed' = 'refused'): RegisteredProvider {
-  const provider = requireProvider(store, id);
+  const provider = findProvider(store, id);
+  if (provider === undefined) {
+    // The ids this command takes, not every registered one: a hosted or retired id would be refused next.
+    const taken = listProviders(store).filter((candidate) => candidate.record.class === 'local' && (retired === 'allowed' || candidate.retiredAt === null));
+    throw unknownProviderError(
+      id,
+      taken.map((candidate) => candidate.id),
+      {
+        label: 'local providers',
+        none: 'no local provider is registered; `syndicate provider add NAME` registers a running engine, `syndicate engine serve --model FILE --register ID` serves a GGUF model as one',
+      },
+    );
+  }
   if (provider.record.class !== 'local') {
     throw new UsageError(`${id} is ${provider.record.class === 'approved_hosted' ? 'an' : 'a'} ${provider.record.class} provider: syndicate manages only engines on this host`, {
       hint: 'engine commands take local providers (`syndicate provider list` shows each class)',
@@ -177,6 +191,12 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
     return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${shellWord(process.logPath)})`;
   }
   if (provider.record.engine?.launch !== undefined) return `start it: \`syndicate engine start ${provider.id}\``;
+  if (provider.record.engine?.kind === 'node-llama-cpp') {
+    // `engine serve --register` wrote it: nothing restarts that engine but the same command.
+    const port = new URL(provider.record.baseUrl).port;
+    const model = servedModelPath(provider.record.description);
+    return `serve its model again: \`syndicate engine serve --model ${model === undefined ? 'FILE.gguf' : shellWord(model)}${port === '' ? '' : ` --port ${port}`} --register ${provider.id}\`${model === undefined ? ' (FILE.gguf: the model it served)' : ''}, or fix its baseUrl (${provider.record.baseUrl})`;
+  }
   return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
 }
 

@@ -35,8 +35,8 @@ describe('provider add: discovery from running engines through the built CLI', (
     return started;
   }
 
-  async function add(args: string[]): Promise<AddDocument> {
-    const result = await runCli(['provider', 'add', ...args, '--json'], { home });
+  async function add(args: string[], env: Record<string, string | undefined> = {}): Promise<AddDocument> {
+    const result = await runCli(['provider', 'add', ...args, '--json'], { home, env });
     expect(result.exitCode, result.stderr).toBe(0);
     return parseJsonDocument(result.stdout) as unknown as AddDocument;
   }
@@ -304,7 +304,7 @@ describe('provider add: discovery from running engines through the built CLI', (
 
   it('hosted entries register with their class and auth.env without any network call', async () => {
     const anthropic = await engine({ kind: 'anthropic' });
-    const document = await add(['anthropic', '--base-url', anthropic.baseUrl]);
+    const document = await add(['anthropic', '--base-url', anthropic.baseUrl], { ANTHROPIC_API_KEY: 'sk-ant-test' });
     expect(document.record).toMatchObject({ id: 'anthropic', class: 'approved_hosted', auth: { env: 'ANTHROPIC_API_KEY' }, baseUrl: anthropic.baseUrl });
     expect(document.discovery).toBeNull();
     expect(anthropic.exchanges).toEqual([]);
@@ -314,7 +314,7 @@ describe('provider add: discovery from running engines through the built CLI', (
       `registered without vendor: anthropic: ${new URL(anthropic.baseUrl).host} is not api.anthropic.com, so anthropic's own extensions of the anthropic wire are not sent to it (write vendor: anthropic in a record for \`syndicate provider register\` if it is anthropic's own API behind another name)`,
     ]);
     for (const [name, env] of [['openai', 'OPENAI_API_KEY'], ['glm', 'ZHIPUAI_API_KEY']] as const) {
-      const hosted = await add([name]);
+      const hosted = await add([name], { [env]: 'sk-test' });
       expect(hosted.record).toMatchObject({ id: name, class: 'approved_hosted', auth: { env } });
       expect(hosted.notes).toEqual([]);
     }
@@ -322,6 +322,19 @@ describe('provider add: discovery from running engines through the built CLI', (
     // The price column shows each input-length tier after the base rates.
     const shown = await runCli(['provider', 'show', 'openai'], { home });
     expect(shown.stdout).toMatch(/^gpt-6\.2-sol .*\$2 \/ \$10 \(cached in \$0\.1\); over 272000 in: \$4 \/ \$15 /m);
+  });
+
+  it('a hosted entry whose key variable is not set here is registered, with a note that nothing will call it until it is set', async () => {
+    const document = await add(['anthropic'], { ANTHROPIC_API_KEY: undefined });
+    expect(document.outcome).toMatchObject({ id: 'anthropic', status: 'registered' });
+    expect(document.notes).toEqual([
+      'ANTHROPIC_API_KEY is not set in this environment: anthropic is skipped by every request until it is (export ANTHROPIC_API_KEY=… where syndicate runs: this shell, the gateway\'s, the MCP client\'s)',
+    ]);
+    // The human output: the note on stderr, the key's variable on stdout as before.
+    const human = await runCli(['provider', 'add', 'openai', '--id', 'openai-empty-key'], { home, env: { OPENAI_API_KEY: '' } });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stderr).toContain('note: OPENAI_API_KEY is not set in this environment: openai-empty-key is skipped by every request until it is (export OPENAI_API_KEY=…');
+    expect(human.stdout).toContain('the key is read from $OPENAI_API_KEY at call time');
   });
 
   it('--list prints the catalog; a missing name is a usage error', async () => {

@@ -10,6 +10,7 @@ import type { Deviation } from '../../common/vocabulary.js';
 import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
 import type { ProviderRecord } from '../../registry/types.js';
 import { requireReadableFile } from '../../validation/input-file.js';
+import { embeddedRecordDescription } from './description.js';
 import { EmbeddedEngine, type EngineLoadOptions, type LoadedModelInfo } from './engine.js';
 import { EngineHttpFace, listen, type ListeningFace } from './http.js';
 
@@ -39,7 +40,7 @@ export function embeddedProviderRecord(id: string, baseUrl: string, info: Loaded
     class: 'local',
     wire: 'openai',
     baseUrl,
-    description: `syndicate engine serve: ${info.path} (node-llama-cpp, ${info.backend})`,
+    description: embeddedRecordDescription(info.path, info.backend),
     models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small', tags: ['tools', 'json'] }],
     deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
     engine: { kind: 'node-llama-cpp' },

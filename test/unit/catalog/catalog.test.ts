@@ -73,6 +73,16 @@ describe('catalog', () => {
     const error = await findCatalogEntry('tgi').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).hint).toContain('known names: llama.cpp, lmstudio, ollama, vllm, anthropic, glm, openai');
+    expect((error as UsageError).message).toBe('"tgi" is not in the catalog');
+  });
+
+  it('a misspelt name is named as the entry it most likely means', async () => {
+    // The example record is `llamacpp-local`; the catalog's entry is `llama.cpp`.
+    const llamacpp = await findCatalogEntry('llamacpp').catch((caught: unknown) => caught);
+    expect(llamacpp).toBeInstanceOf(UsageError);
+    expect((llamacpp as UsageError).message).toBe('"llamacpp" is not in the catalog (did you mean "llama.cpp"?)');
+    const olama = await findCatalogEntry('olama').catch((caught: unknown) => caught);
+    expect((olama as UsageError).message).toBe('"olama" is not in the catalog (did you mean "ollama"?)');
   });
 });
 
