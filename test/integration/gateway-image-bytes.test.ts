@@ -57,30 +57,17 @@ describe("an inline image's bytes and media type", () => {
     expect(inferenceExchanges(claude)).toHaveLength(before + 1);
   });
 
-  it('a key in a PNG text chunk is restricted: refused, Claude never sees it', async () => {
+  it.each([
+    ['a key in a PNG text chunk is restricted', 'image/png', PNG_WITH_KEY, 'restricted', PNG_WITH_KEY],
+    ['a text file sent as an image fails closed', 'image/png', TEXT_AS_IMAGE, 'not a PNG, JPEG, GIF or WebP image', TEXT_AS_IMAGE],
+    ['a key in the media type is restricted', `image/png;key=${KEY}`, PLAIN_PNG, 'restricted', KEY],
+  ])('%s: refused, Claude never sees it', async (_case, mediaType, data, said, unseen) => {
     const before = inferenceExchanges(claude).length;
-    const failure = await anthropicImage('image/png', PNG_WITH_KEY);
+    const failure = await anthropicImage(mediaType, data);
     expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('restricted');
+    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain(said);
     expect(inferenceExchanges(claude)).toHaveLength(before);
-    expect(received(claude)).not.toContain(PNG_WITH_KEY);
-  });
-
-  it('a text file sent as an image fails closed: refused, Claude never sees it', async () => {
-    const before = inferenceExchanges(claude).length;
-    const failure = await anthropicImage('image/png', TEXT_AS_IMAGE);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('not a PNG, JPEG, GIF or WebP image');
-    expect(inferenceExchanges(claude)).toHaveLength(before);
-    expect(received(claude)).not.toContain(TEXT_AS_IMAGE);
-  });
-
-  it('a key in the media type is restricted: refused, Claude never sees it', async () => {
-    const before = inferenceExchanges(claude).length;
-    const failure = await anthropicImage(`image/png;key=${KEY}`, PLAIN_PNG);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect(inferenceExchanges(claude)).toHaveLength(before);
-    expect(received(claude)).not.toContain(KEY);
+    expect(received(claude)).not.toContain(unseen);
   });
 
   it('a key in a PNG text chunk of an OpenAI data URL is restricted: refused, the hosted provider never sees it', async () => {
