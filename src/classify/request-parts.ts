@@ -1,5 +1,6 @@
 import { counted } from '../common/counted.js';
 import type { CanonicalMessage, CanonicalRequest, ContentPart } from '../wire/canonical.js';
+import { inlineImageParts } from './image-bytes.js';
 
 /** A piece of a request the detectors scan, named by where it sits in the request. */
 export type RequestPart =
@@ -15,7 +16,9 @@ export type RequestPart =
 /**
  * Every part of a request that carries content or any other string the client controls that
  * leaves with it: the system prompt, every message's content parts (tool results, replayed
- * reasoning with its signature and replayed encrypted reasoning's data included), the tool
+ * reasoning with its signature and replayed encrypted reasoning's data included; an inline
+ * image's media type and the text among its bytes, its bytes failing closed when they are no
+ * image), the tool
  * calls' ids, names and arguments, the tool definitions (name, description, JSON schema), the
  * response schema and its name, the stop sequences, the Anthropic beta names, an embeddings
  * request's input and a text completion's prompt and suffix.
@@ -38,6 +41,8 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
         if (part.type === 'reasoning' && typeof part.signature === 'string') parts.push({ kind: 'text', location: `${location}.signature`, text: part.signature });
         // A signed image URL can carry a credential of its own.
         if (part.type === 'image' && typeof part.url === 'string') parts.push({ kind: 'text', location: `${location}.url`, text: part.url });
+        // An inline image's media type and any text among its bytes leave with it too.
+        if (part.type === 'image' && typeof part.data === 'string') parts.push(...inlineImageParts({ ...part, data: part.data }, location));
       });
     } else if (content !== undefined && content !== null) {
       parts.push({ kind: 'unscannable', location: `${base}.content`, description: `content of type ${typeof content}` });

@@ -42,6 +42,7 @@ describe('every part of a request is scanned', () => {
       'text system',
       'text messages[0].content[0]',
       'image messages[0].content[1]',
+      'text messages[0].content[1].mediaType',
       'text messages[1].content[0] (reasoning)',
       'text messages[1].content[0].signature',
       'text messages[1].content[1]',
@@ -102,6 +103,27 @@ describe('every part of a request is scanned', () => {
     expect(result.findings).toEqual([
       { detector: 'image', level: 'confidential', reason: expect.stringContaining('image part'), location: 'messages[0].content[1]', span: { start: 0, end: 0 }, excerpt: '[image]' },
     ]);
+  });
+
+  it("an inline image's bytes and media type are scanned: text among the bytes, a type the client wrote, bytes that are no image failing closed", () => {
+    const png = (...chunks: Buffer[]): string => Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), ...chunks]).toString('base64');
+    const imageRequest = (image: { mediaType?: string; data: string }): CanonicalRequest => ({ model: 'm', stream: false, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image', ...image }] }] });
+    // A PNG whose text chunk holds a key: the key leaves with the image's bytes.
+    const inChunk = classifyRequest(imageRequest({ mediaType: 'image/png', data: png(Buffer.from('\0\0\0\x24tEXtComment\0aws_access_key_id = AKIAIOSFODNN7EXAMPLE\0\0\0\0', 'latin1')) }), OPTIONS);
+    expect(inChunk.level).toBe('restricted');
+    expect(inChunk.findings.map((finding) => `${finding.location} ${finding.detector}`)).toContain('messages[0].content[1].data (text among the image bytes) secret.aws-access-key-id');
+    // A text file sent as an image: no image signature, so nothing says what the provider would read.
+    const notAnImage = classifyRequest(imageRequest({ mediaType: 'image/png', data: Buffer.from('just some notes\n').toString('base64') }), OPTIONS);
+    expect(notAnImage.level).toBe('restricted');
+    expect(notAnImage.failedClosed).toBe(true);
+    expect(notAnImage.findings.map((finding) => finding.location)).toContain('messages[0].content[1].data');
+    // The media type is a string the client wrote, sent as it is.
+    const inType = classifyRequest(imageRequest({ mediaType: 'image/png; key=AKIAIOSFODNN7EXAMPLE', data: png() }), OPTIONS);
+    expect(inType.findings.map((finding) => `${finding.location} ${finding.detector}`)).toContain('messages[0].content[1].mediaType secret.aws-access-key-id');
+    // A plain image stays confidential: its pixels are what the policy decides about.
+    const plain = classifyRequest(imageRequest({ mediaType: 'image/png', data: png(Buffer.from('0000000d49484452', 'hex')) }), OPTIONS);
+    expect(plain.level).toBe('confidential');
+    expect(plain.failedClosed).toBe(false);
   });
 
   it('a secret in a tool name or a tool result is restricted', () => {
@@ -180,6 +202,7 @@ describe('adjacent text parts of a message are scanned joined', () => {
       'messages[0].content[0]',
       'messages[0].content[1]',
       'messages[0].content[2]',
+      'messages[0].content[2].mediaType',
       'messages[0].content[3]',
       'messages[0].content[0..1] (joined)',
     ]);
