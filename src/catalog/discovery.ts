@@ -43,7 +43,7 @@ export function engineStartHint(kind: EngineKind, baseUrl: string): string {
     case 'ollama':
       return `start Ollama with \`${port === '11434' ? '' : `OLLAMA_HOST=${host}:${port} `}ollama serve\` (and \`ollama pull llama3.2:3b\` for a first model), or pass --base-url if it listens elsewhere`;
     case 'llama.cpp':
-      return `start it with \`llama-server -m model.gguf --port ${port}\`, or pass --base-url if it listens elsewhere`;
+      return `start it with \`llama-server -m model.gguf --jinja --port ${port}\` (\`--jinja\`: tool calls; the default in current builds), or pass --base-url if it listens elsewhere`;
     case 'vllm':
       return `start it with \`vllm serve <model> --port ${port}\`, or pass --base-url if it listens elsewhere`;
     case 'lmstudio':

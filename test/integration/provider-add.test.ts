@@ -267,7 +267,7 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(result.stderr).toContain(`hint: start Ollama with \`OLLAMA_HOST=127.0.0.1:${deadPort} ollama serve\``);
     const llama = await runCli(['provider', 'add', 'llama.cpp', '--base-url', `http://127.0.0.1:${deadPort}/v1`], { home });
     expect(llama.exitCode).toBe(5);
-    expect(llama.stderr).toContain(`hint: start it with \`llama-server -m model.gguf --port ${deadPort}\``);
+    expect(llama.stderr).toContain(`hint: start it with \`llama-server -m model.gguf --jinja --port ${deadPort}\``);
     const json = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl, '--json'], { home });
     expect(json.exitCode).toBe(5);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
