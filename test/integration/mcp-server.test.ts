@@ -550,7 +550,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(answered.isError, text(answered)).toBeFalsy();
     const pid = ownTransport.pid!;
     await ownClient.close();
-    await expect.poll(() => isRunning(pid), { timeout: 5000 }).toBe(false);
+    await expect.poll(() => isRunning(pid), { timeout: 20_000 }).toBe(false);
     expect(ownStderr).toMatch(/stopping \(the client closed stdin\)/);
     // The store is consistent after the process went away: the chain verifies.
     const { result } = await scenario.json(['evidence', 'verify']);
