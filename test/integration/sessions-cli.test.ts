@@ -165,7 +165,7 @@ describe('syndicate session, provider switch and run --session', () => {
     expect(human.stdout).toContain('#1 turn 1 user [dropped by switch 1]');
   });
 
-  it('a prompt the conversation leaves too little room for: the hinted switch to the same model compacts for it, and the prompt is then answered (a plain switch dropped nothing)', async () => {
+  it('a prompt the conversation leaves too little room for: the hinted switch to the same model compacts for it, and the prompt is then answered (a plain switch dropped nothing)', { timeout: 90_000 }, async () => {
     const id = await startSession(['--model', 'local:chat-narrow']);
     // ~330 tokens each: chat-narrow (2048) leaves an answer 512, so the fourth or fifth prompt no longer fits after the others, which still fit alone.
     const long = (label: string) => `${label}: ${Array.from({ length: 150 }, (_, index) => `word${index % 10}`).join(' ')}`;
