@@ -34,18 +34,35 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
     });
   }
   const timeoutMs = options.timeoutMs ?? 3000;
+  // Timers run before the process reads its sockets: a timeout that ran out while this process itself
+  // was stalled (a loaded machine, a long collection) would call the engine silent with its answer
+  // waiting in the socket. The answer is read first (an immediate runs after the poll for I/O), as the
+  // transport's clocks do; only a request still unanswered then is aborted.
+  const controller = new AbortController();
+  let answered = false;
+  const timer = setTimeout(() => {
+    setImmediate(() => {
+      if (!answered) controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
+    });
+  }, timeoutMs);
+  timer.unref();
   try {
     const response = await fetch(url, {
       method: options.method ?? 'GET',
       headers: { accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: controller.signal,
     });
     const contentType = response.headers.get('content-type');
-    return { status: response.status, text: await response.text(), ...(contentType === null ? {} : { contentType }) };
+    const text = await response.text();
+    answered = true;
+    return { status: response.status, text, ...(contentType === null ? {} : { contentType }) };
   } catch (error) {
     const reason = describeFetchFailure(error, timeoutMs);
     throw new UpstreamError(`${url} is unreachable: ${reason}`, { code: 'engine_unreachable', cause: error });
+  } finally {
+    answered = true;
+    clearTimeout(timer);
   }
 }
 

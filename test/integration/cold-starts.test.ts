@@ -83,7 +83,7 @@ describe('cold starts of a llama-server asleep (--sleep-idle-seconds)', () => {
     expect((await runCli(['provider', 'register', record], { home: llamaHome.home })).exitCode).toBe(0);
   };
 
-  it('engine status says its model sleeps; the answer that wakes it is recorded cold, the next one warm', async () => {
+  it('engine status says its model sleeps; the answer that wakes it is recorded cold, the next one warm', { timeout: 90_000 }, async () => {
     const status = async (): Promise<unknown> => {
       const result = await runCli(['--json', 'engine', 'status', 'llama'], { home: llamaHome.home });
       expect(result.exitCode, result.stderr).toBe(0);

@@ -127,7 +127,7 @@ describe('syndicate embed', () => {
     expect(inferenceExchanges(ollama).length + inferenceExchanges(hosted).length).toBe(before);
   });
 
-  it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', async () => {
+  it('leaves a chain `evidence verify` accepts, and `metrics` counts the calls local and hosted', { timeout: 90_000 }, async () => {
     const metrics = async (): Promise<{ requests: { local: number; hosted: number; denied: number }; tokens: { local: { input: number; output: number } } }> => {
       const { result, document } = await scenario.json(['metrics', '--since', '1h']);
       expect(result.exitCode, result.stderr).toBe(0);

@@ -52,7 +52,8 @@ describe('fault injection: sensitive data never leaves the machine', () => {
   ];
 
   for (const { name, fault } of faults) {
-    it(`local engine ${name}: every sensitive prompt exits 5 with reasons, the recorder receives nothing`, async () => {
+    // Four CLI runs, each of which a loaded machine may take seconds to start: the many-process timeout.
+    it(`local engine ${name}: every sensitive prompt exits 5 with reasons, the recorder receives nothing`, { timeout: 90_000 }, async () => {
       local.setFault(fault);
       // Counted from what the earlier tests sent it: a public prompt may reach it, and the tests may run in any order.
       const recorded = inferenceExchanges(recorder).length;
@@ -65,7 +66,7 @@ describe('fault injection: sensitive data never leaves the machine', () => {
     });
   }
 
-  it('local engine down (process gone): sensitive prompts exit 5 quickly with "inference unavailable", recorder receives nothing', async () => {
+  it('local engine down (process gone): sensitive prompts exit 5 without waiting on the engine, with "inference unavailable", recorder receives nothing', { timeout: 90_000 }, async () => {
     const down = await startFakeEngine({ kind: 'llama.cpp' });
     const downScenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     const recorded = inferenceExchanges(recorder).length;
@@ -76,14 +77,16 @@ describe('fault injection: sensitive data never leaves the machine', () => {
       );
       await down.close();
       for (const prompt of SENSITIVE_PROMPTS) {
-        const started = Date.now();
         const { result, document } = await downScenario.json(['run', prompt], { env: HOSTED_KEY });
         expect(result.exitCode, result.stderr).toBe(5);
         const error = document.error as { code: string; message: string };
         expect(error.code).toBe('inference_unavailable');
         expect(error.message).toMatch(/inference unavailable, try again later/);
         expect(error.message).toMatch(/gone/);
-        expect(Date.now() - started).toBeLessThan(10_000);
+        // Nothing waited on the engine: its probe met a refused connection, not a timeout. (A bound on
+        // the run's wall-clock time said so before: a single run took 10.7 s on a loaded machine.)
+        expect(error.message).toMatch(/gone:\S+: engine unreachable: http:\/\/127\.0\.0\.1:\d+\/v1\/models is unreachable: connection refused/);
+        expect(error.message).not.toMatch(/within \d+ ?m?s/);
       }
       expect(inferenceExchanges(recorder)).toHaveLength(recorded);
     } finally {

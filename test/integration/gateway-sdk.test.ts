@@ -687,7 +687,7 @@ describe('raw HTTP', () => {
     expect((await reader?.read())?.value?.byteLength).toBeGreaterThan(0);
     controller.abort();
     const evidenceId = response.headers.get('x-syndicate-evidence') ?? '';
-    await vi.waitFor(() => expect(getEvidence(failing.store, evidenceId)?.state).toBe('failed'), { timeout: 5000 });
+    await vi.waitFor(() => expect(getEvidence(failing.store, evidenceId)?.state).toBe('failed'), { timeout: 20_000 });
     await failing.settled();
     const record = getEvidence(failing.store, evidenceId);
     expect(record?.markers).toEqual(['partial_response']);

@@ -101,7 +101,7 @@ describe('hints quote commands that work as typed for the home in use', () => {
     }
   });
 
-  it("init's and doctor's per-file hints name the home: doctor's table, and every hint of both --json documents", async () => {
+  it("init's and doctor's per-file hints name the home: doctor's table, and every hint of both --json documents", { timeout: 90_000 }, async () => {
     const permitKey = join(home, 'permit.key');
     chmodSync(permitKey, 0o644);
     try {

@@ -233,19 +233,24 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     await expect.poll(() => inferenceExchanges(llama)[before]?.abortedByClient, { timeout: 20_000 }).toBe(true);
   });
 
-  it('SIGTERM lets a complete call in flight finish and record its evidence, then serve exits 0', async () => {
-    const client = await connect();
+  it('SIGTERM lets a complete call in flight finish and record its evidence, then serve exits 0', { timeout: 90_000 }, async () => {
+    // A serve of its own on the same home: stopping the shared one stopped every test that ran after
+    // this one (a shuffled run, seed 1796583854431: 12 of 14 failed).
+    const own = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home, FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key' }, 90_000);
+    const client = new Client({ name: 'syndicate-http-test', version: '1.0.0' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${own.url}/mcp`), { requestInit: { headers: { authorization: `Bearer ${token}` } } }));
+    clients.push(client);
     const before = inferenceExchanges(llama).length;
     llama.setFault({ slowStreamMs: 1500 }, 1);
     const pending = call(client, 'complete', { prompt: 'Name the capital of Italy.', provider: 'llama' });
     while (inferenceExchanges(llama).length === before) await new Promise((resolve) => setTimeout(resolve, 20));
-    serve.server.kill('SIGTERM');
+    own.server.kill('SIGTERM');
     const result = await pending;
     expect(result.isError, text(result)).toBeFalsy();
     expect(text(result)).toBe(DEFAULT_ANSWER);
-    const exited = await serve.server;
+    const exited = await own.server;
     expect(exited.exitCode, String(exited.stderr)).toBe(0);
-    expect(serve.stderr()).toContain('finishing 1 in-flight request');
+    expect(own.stderr()).toContain('finishing 1 in-flight request');
     expect(await scenario.evidence((result.structuredContent as { evidenceId: string }).evidenceId)).toMatchObject({ state: 'completed', caller: 'mcp' });
   });
 });

@@ -139,7 +139,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((result.structuredContent as { costUsd: number }).costUsd).toBeGreaterThan(0);
   });
 
-  it("complete: a stored session's conversation is continued on its model and the turn appended, as `run --session`; its envelope holds", async () => {
+  it("complete: a stored session's conversation is continued on its model and the turn appended, as `run --session`; its envelope holds", { timeout: 90_000 }, async () => {
     const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`, '--system', 'Answer in one word.']);
     expect(started.result.exitCode, started.result.stderr).toBe(0);
     const sessionId = (started.document.session as { id: string }).id;
@@ -550,7 +550,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(answered.isError, text(answered)).toBeFalsy();
     const pid = ownTransport.pid!;
     await ownClient.close();
-    await expect.poll(() => isRunning(pid), { timeout: 5000 }).toBe(false);
+    await expect.poll(() => isRunning(pid), { timeout: 20_000 }).toBe(false);
     expect(ownStderr).toMatch(/stopping \(the client closed stdin\)/);
     // The store is consistent after the process went away: the chain verifies.
     const { result } = await scenario.json(['evidence', 'verify']);

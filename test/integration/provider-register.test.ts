@@ -180,7 +180,7 @@ describe('provider register / list / show / history / remove through the built C
     expect(await listJson()).toMatchObject({ providers: [{ id: 'anthropic-hosted', version: 1 }, { id: 'ollama-local', version: 1, baseUrl: 'http://127.0.0.1:11434/v1' }] });
   });
 
-  it('unknown ids exit 2 naming the known ids; remove retires but keeps every version', async () => {
+  it('unknown ids exit 2 naming the known ids; remove retires but keeps every version', { timeout: 90_000 }, async () => {
     await runCli(['provider', 'register', EXAMPLE], { home });
     const unknown = await runCli(['provider', 'show', 'nope'], { home });
     expect(unknown).toMatchObject({ exitCode: 2, stdout: '' });

@@ -307,7 +307,7 @@ const SCENARIOS: Scenario[] = [
 ];
 
 describe('syndicate route --explain scenarios', () => {
-  it.each(SCENARIOS)('$name', async (scenario) => {
+  it.each(SCENARIOS)('$name', { timeout: 90_000 }, async (scenario) => {
     const { exitCode, document, stderr, errorCode, errorMessage, errorDetailKeys } = await route(scenario.args, scenario.input);
     expect(exitCode, stderr).toBe(scenario.exitCode);
     expect(document.classification.level).toBe(scenario.level);

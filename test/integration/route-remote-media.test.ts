@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isInternalAddress } from '../../src/router/remote-media.js';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
@@ -24,6 +24,8 @@ const BODY = {
 let home = '';
 let cleanupHome: () => void = () => {};
 let vllm: FakeEngine;
+/** The policy `init` wrote, which media.remoteUrls leaves at its default (confidential: refuse). */
+let initialPolicy = '';
 
 beforeAll(async () => {
   ({ home, cleanup: cleanupHome } = makeTempHome('syndicate-route-remote-media-'));
@@ -50,7 +52,14 @@ engine:
   const registered = await runCli(['provider', 'register', record], { home });
   expect(registered.exitCode, registered.stderr).toBe(0);
   writeFileSync(join(home, 'body.json'), JSON.stringify(BODY));
+  initialPolicy = readFileSync(join(home, 'policy.yaml'), 'utf8');
 }, 30_000);
+
+// Each test starts from init's policy: those that allow remote URLs write their own, and the tests
+// may run in any order (a shuffled run ran the refusals after a policy that allowed them: exit 0).
+beforeEach(() => {
+  writeFileSync(join(home, 'policy.yaml'), initialPolicy);
+});
 
 afterAll(async () => {
   await vllm?.close();

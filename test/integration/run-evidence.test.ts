@@ -311,7 +311,7 @@ describe('syndicate run: a request that fails before any call is on the chain to
     );
   });
 
-  it('the metrics count both as failed attempts, and the chain verifies', async () => {
+  it('the metrics count both as failed attempts, and the chain verifies', { timeout: 90_000 }, async () => {
     const requests = async (): Promise<{ failedAttempts: number; denied: number }> =>
       ((await scenario.json(['metrics', '--since', '1h'])).document.metrics as { requests: { failedAttempts: number; denied: number } }).requests;
     // Both failures of its own, counted from what the earlier tests left: the tests may run in any order.

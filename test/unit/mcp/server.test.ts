@@ -166,7 +166,7 @@ describe('createMcpServer', () => {
       },
     });
     await expect(call).rejects.toThrow();
-    await expect.poll(() => mcp.inFlight, { timeout: 5000 }).toBe(0);
+    await expect.poll(() => mcp.inFlight, { timeout: 20_000 }).toBe(0);
     const row = await lastRow();
     expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
     expect(row.error?.message).toContain('cancelled by the MCP client');
@@ -176,9 +176,9 @@ describe('createMcpServer', () => {
   it('drain cancels calls in flight and waits for their evidence', async () => {
     engine.setFault('hang');
     const call = client.callTool({ name: 'complete', arguments: { prompt: 'This will hang.' } });
-    await expect.poll(() => mcp.inFlight, { timeout: 5000 }).toBe(1);
+    await expect.poll(() => mcp.inFlight, { timeout: 20_000 }).toBe(1);
     // The attempt's pending row is written before the call goes out.
-    await expect.poll(async () => (await lastRow()).state, { timeout: 5000 }).toBe('pending');
+    await expect.poll(async () => (await lastRow()).state, { timeout: 20_000 }).toBe('pending');
     await mcp.drain();
     expect(mcp.inFlight).toBe(0);
     const result = (await call) as CallToolResult;

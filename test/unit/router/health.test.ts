@@ -173,14 +173,16 @@ describe('HealthMonitor', () => {
     const slowOnce = createServer((_request, response) => {
       asked += 1;
       const answer = (): void => void response.writeHead(200, { 'content-type': 'application/json' }).end('{"object":"list","data":[]}');
-      if (asked === 1) setTimeout(answer, 1000);
+      if (asked === 1) setTimeout(answer, 5000);
       else answer();
     });
     await new Promise<void>((resolve) => slowOnce.listen(0, '127.0.0.1', () => resolve()));
     const port = (slowOnce.address() as { port: number }).port;
     try {
       const busy = provider({ id: 'busy', baseUrl: `http://127.0.0.1:${port}/v1` });
-      const snapshot = await new HealthMonitor({ probeTimeoutMs: 200 }).snapshot([busy]);
+      // The engine lives in this process: a stall of it past the second probe's time (400 ms here
+      // before) leaves the second answer unread (a loaded shuffled run found it down); 2 s is a margin.
+      const snapshot = await new HealthMonitor({ probeTimeoutMs: 1000 }).snapshot([busy]);
       expect(snapshot.busy?.state).toBe('up');
       expect(asked).toBe(2);
     } finally {
