@@ -128,10 +128,13 @@ describe('provider register / list / show / history / remove through the built C
 
   it('a base URL whose port is not 1-65535 is refused at /baseUrl, whatever the class, with nothing registered', async () => {
     const hosted = join(home, 'anthropic-bad-port.yaml');
-    writeFileSync(hosted, readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8').replace('https://api.anthropic.com', 'https://api.anthropic.com:99999'));
+    const hostedYaml = readFileSync('providers/examples/anthropic-hosted.yaml', 'utf8').replace('https://api.anthropic.com', 'https://api.anthropic.com:99999');
+    writeFileSync(hosted, hostedYaml);
+    // The example's comments may grow: the line is where its baseUrl is, the column that of its value.
+    const baseUrlLine = hostedYaml.split('\n').findIndex((line) => line.startsWith('baseUrl: ')) + 1;
     const refused = await runCli(['provider', 'register', hosted], { home });
     expect(refused.exitCode).toBe(3);
-    expect(refused.stderr).toContain(`${hosted}:12:10 /baseUrl port must be 1-65535, got "99999" in "https://api.anthropic.com:99999"`);
+    expect(refused.stderr).toContain(`${hosted}:${baseUrlLine}:10 /baseUrl port must be 1-65535, got "99999" in "https://api.anthropic.com:99999"`);
     expect(refused.stderr).not.toContain('egress');
 
     const local = join(home, 'ollama-port-zero.yaml');
