@@ -150,7 +150,9 @@ const RULES: SecretRule[] = [
     // secretlint requires the `T3BlbkFJ` marker; keys shown in docs and older formats lack it.
     pattern: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
-    glued: /(?:(?<![A-Za-z-])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?!ant-)(?<body>(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,})/g,
+    // `sk-` also ends words (`task-proj-…`, `risk-…`): a letter before still ends the match. A bare
+    // `sk-` turns up in random base64url too: glued to an identifier's `_` or an escape only.
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})|(?<=[A-Za-z0-9]_|\\[nrt]|%[0-9A-Fa-f]{2})sk-(?!ant-)(?<bare>[A-Za-z0-9_-]{20,})/g,
   },
   {
     id: 'secret.groq-key',
@@ -172,7 +174,8 @@ const RULES: SecretRule[] = [
     literals: ['hf_'],
     pattern: /(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
-    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))hf_(?<body>[A-Za-z0-9]{34})(?![A-Za-z0-9])/g,
+    // A three-character prefix: glued to an escape only (`\nhf_…`, `%3Dhf_…`), not to letters or digits.
+    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})hf_(?<body>[A-Za-z0-9]{34})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.linear-key',
@@ -264,7 +267,7 @@ const RULES: SecretRule[] = [
     literals: ['r8_'],
     pattern: /(?<![A-Za-z0-9])r8_[A-Za-z0-9]{37}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
-    glued: /r8_(?<body>[A-Za-z0-9]{37})(?![A-Za-z0-9])/g,
+    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})r8_(?<body>[A-Za-z0-9]{37})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.perplexity-key',
