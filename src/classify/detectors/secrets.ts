@@ -18,6 +18,14 @@ import { LiteralGate, matchesOf } from '../scan.js';
  * Face, JWTs, Azure storage keys, ...). `test/unit/classify/secretlint-parity.test.ts` checks on
  * the labelled corpus that everything secretlint reports is classified restricted here.
  *
+ * secretlint's patterns want a word boundary around a token, so one joined to an identifier
+ * (`f_AKIA…`, `MY_TOKEN_ghp_…`, `prefixsk-ant-…`), to a digit, to a `\n` escape or a `%3D`, or
+ * followed by `_x`, would pass. A rule whose prefix is distinctive also has a `glued` pattern
+ * without that boundary, in the format's exact shape (see `SecretRule.glued`); prefixes that also
+ * end common words (`sk-` of `task-`, `sk_test_` of `risk_test_`) keep a letter before them as a
+ * boundary, and short ones are taken glued only to an escape (`hf_`, `r8_`) or an identifier's
+ * `_` (a bare `sk-`), as random base64url would otherwise match them.
+ *
  * Every rule names literals, of which any match contains one. A LiteralGate (memchr scans for
  * each literal's rarest character) finds which occur; only those rules' patterns then run. That,
  * not the patterns, is what keeps the detector fast on text without secrets.

@@ -9,6 +9,7 @@ import { classifyText } from '../../../src/classify/index.js';
  */
 
 const RANDOM = 'aB3dE5fG7hJ9kL1mN2pQ4rS6tU8vW0xY2zA4cD6eF8gH0iJ2kL4mN6oP8qR0sT2uV4wX6yZ8aB0cD2eF4gH6iJ8kL0mN2oP4qR6sT8uV0wX2yZ4';
+const OPTIONS = { indicatorWords: [], patterns: [] };
 const HEX = '0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef';
 const body = (length: number): string => RANDOM.slice(0, length);
 
@@ -53,7 +54,7 @@ const GLUED: { name: string; wrap: (credential: string) => string; letterBefore?
 ];
 
 function detectorsOf(text: string): string[] {
-  const result = classifyText(text, {});
+  const result = classifyText(text, OPTIONS);
   expect(result.failedClosed).toBe(false);
   return result.findings.map((finding) => finding.detector);
 }
@@ -65,12 +66,12 @@ describe('credentials glued to identifiers', () => {
 
   it.each(cases)('$name, $glued: $detector', ({ text, detector }) => {
     expect(detectorsOf(text)).toContain(detector);
-    expect(classifyText(text, {}).level).toBe('restricted');
+    expect(classifyText(text, OPTIONS).level).toBe('restricted');
   });
 
   it('reports the glued credential at its own span, the identifier around it left out', () => {
     const text = 'call f_AKIAIOSFODNN7EXAMPLE_x now';
-    const finding = classifyText(text, {}).findings.find((found) => found.detector === 'secret.aws-access-key-id');
+    const finding = classifyText(text, OPTIONS).findings.find((found) => found.detector === 'secret.aws-access-key-id');
     expect(finding === undefined ? undefined : text.slice(finding.span.start, finding.span.end)).toBe('AKIAIOSFODNN7EXAMPLE');
     expect(finding?.excerpt).not.toContain('IOSFODNN7');
   });
