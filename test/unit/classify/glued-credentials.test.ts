@@ -15,10 +15,12 @@ const body = (length: number): string => RANDOM.slice(0, length);
 
 /** One credential of each format whose boundary was relaxed, and the detector that must find it. */
 /**
+ * `fixedLength`: one more character of its alphabet after it makes it another string, not that
+ * format (`lettersInAlphabet`: lower-case letters too).
  * `wordEnding`: the prefix also ends common words (`task-proj-…`, `risk_test_…`), so a letter right
  * before it still ends the match; digits, `_` and escapes do not.
  */
-const CREDENTIALS: { name: string; credential: string; detector: string; fixedLength?: boolean; wordEnding?: boolean }[] = [
+const CREDENTIALS: { name: string; credential: string; detector: string; fixedLength?: boolean; wordEnding?: boolean; lettersInAlphabet?: boolean }[] = [
   { name: 'AWS access key id', credential: 'AKIAIOSFODNN7EXAMPLE', detector: 'secret.aws-access-key-id', fixedLength: true },
   { name: 'AWS temporary key id', credential: 'ASIAY34FZKBOKMUTVV7A', detector: 'secret.aws-access-key-id', fixedLength: true },
   { name: 'GitHub classic token', credential: `ghp_${body(36)}`, detector: 'secret.github-token' },
@@ -27,7 +29,7 @@ const CREDENTIALS: { name: string; credential: string; detector: string; fixedLe
   { name: 'Anthropic key', credential: `sk-ant-api03-${body(40)}`, detector: 'secret.anthropic-key' },
   { name: 'OpenAI project key', credential: `sk-proj-${body(40)}`, detector: 'secret.openai-key', wordEnding: true },
   { name: 'Stripe secret key', credential: `sk_live_${body(24)}`, detector: 'secret.stripe-key', wordEnding: true },
-  { name: 'Google API key', credential: `AIza${body(35)}`, detector: 'secret.google-api-key', fixedLength: true },
+  { name: 'Google API key', credential: `AIza${body(35)}`, detector: 'secret.google-api-key', fixedLength: true, lettersInAlphabet: true },
   { name: 'JWT', credential: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U', detector: 'secret.jwt' },
   { name: 'npm token', credential: `npm_${body(36)}`, detector: 'secret.npm-token' },
   { name: 'GitLab token', credential: `glpat-${body(20)}`, detector: 'secret.gitlab-token' },
@@ -42,7 +44,7 @@ const CREDENTIALS: { name: string; credential: string; detector: string; fixedLe
 ];
 
 /** How a credential is glued to its surroundings. */
-const GLUED: { name: string; wrap: (credential: string) => string; letterBefore?: boolean }[] = [
+const GLUED: { name: string; wrap: (credential: string) => string; letterBefore?: boolean; letterAfter?: boolean; digitAfter?: boolean }[] = [
   { name: 'underscore before', wrap: (credential) => `tool f_${credential} ok` },
   { name: 'identifier before', wrap: (credential) => `MY_TOKEN_${credential}` },
   { name: 'letters before', wrap: (credential) => `prefix${credential}`, letterBefore: true },
@@ -50,6 +52,8 @@ const GLUED: { name: string; wrap: (credential: string) => string; letterBefore?
   { name: 'percent-encoded = before', wrap: (credential) => `https://example.test/?key%3D${credential}&x=1` },
   { name: '\\n escape before', wrap: (credential) => `{"content": "line one\\n${credential}\\nline two"}` },
   { name: 'underscore after', wrap: (credential) => `${credential}_x` },
+  { name: 'letters after', wrap: (credential) => `${credential}zz`, letterAfter: true },
+  { name: 'digit after, variable length', wrap: (credential) => `${credential}9`, digitAfter: true },
   { name: 'both sides', wrap: (credential) => `f_${credential}_x` },
 ];
 
@@ -61,7 +65,12 @@ function detectorsOf(text: string): string[] {
 
 describe('credentials glued to identifiers', () => {
   const cases = CREDENTIALS.flatMap((credential) =>
-    GLUED.filter((glued) => !(credential.wordEnding === true && glued.letterBefore === true)).map((glued) => ({ ...credential, glued: glued.name, text: glued.wrap(credential.credential) })),
+    GLUED.filter(
+      (glued) =>
+        !(credential.wordEnding === true && glued.letterBefore === true) &&
+        !(credential.lettersInAlphabet === true && glued.letterAfter === true) &&
+        !(credential.fixedLength === true && glued.digitAfter === true),
+    ).map((glued) => ({ ...credential, glued: glued.name, text: glued.wrap(credential.credential) })),
   );
 
   it.each(cases)('$name, $glued: $detector', ({ text, detector }) => {
