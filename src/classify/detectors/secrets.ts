@@ -49,7 +49,7 @@ interface SecretRule {
    * `prefixsk-ant-…`, `AKIA…_x`, a `\n` escape or a `%3D` before it): `pattern` wants a word
    * boundary there, this does not. Only distinctive prefixes have one, and only the exact shape of
    * the format, so an identifier that happens to contain a prefix is not read as a key: the body
-   * (group `body`) must hold both digits and letters, and a fixed-length format ends where its
+   * (its first named group that matched) must hold both digits and letters, and a fixed-length format ends where its
    * alphabet ends (an AWS key id followed by a further capital or digit is 21 characters, not a key id).
    */
   glued?: RegExp;
