@@ -18,6 +18,14 @@ import { LiteralGate, matchesOf } from '../scan.js';
  * Face, JWTs, Azure storage keys, ...). `test/unit/classify/secretlint-parity.test.ts` checks on
  * the labelled corpus that everything secretlint reports is classified restricted here.
  *
+ * secretlint's patterns want a word boundary around a token, so one joined to an identifier
+ * (`f_AKIA…`, `MY_TOKEN_ghp_…`, `prefixsk-ant-…`), to a digit, to a `\n` escape or a `%3D`, or
+ * followed by `_x`, would pass. A rule whose prefix is distinctive also has a `glued` pattern
+ * without that boundary, in the format's exact shape (see `SecretRule.glued`); prefixes that also
+ * end common words (`sk-` of `task-`, `sk_test_` of `risk_test_`) keep a letter before them as a
+ * boundary, and short ones are taken glued only to an escape (`hf_`, `r8_`) or an identifier's
+ * `_` (a bare `sk-`), as random base64url would otherwise match them.
+ *
  * Every rule names literals, of which any match contains one. A LiteralGate (memchr scans for
  * each literal's rarest character) finds which occur; only those rules' patterns then run. That,
  * not the patterns, is what keeps the detector fast on text without secrets.
@@ -36,6 +44,15 @@ interface SecretRule {
    * are secrets): undefined rejects the match.
    */
   locate?: (match: RegExpExecArray) => { start: number; end: number; secret: string } | undefined;
+  /**
+   * The same credential glued to what precedes or follows it (`f_AKIA…`, `MY_TOKEN_ghp_…`,
+   * `prefixsk-ant-…`, `AKIA…_x`, a `\n` escape or a `%3D` before it): `pattern` wants a word
+   * boundary there, this does not. Only distinctive prefixes have one, and only the exact shape of
+   * the format, so an identifier that happens to contain a prefix is not read as a key: the body
+   * (its first named group that matched) must hold both digits and letters, and a fixed-length format ends where its
+   * alphabet ends (an AWS key id followed by a further capital or digit is 21 characters, not a key id).
+   */
+  glued?: RegExp;
 }
 
 const hasDigitAndLetter = (value: string): boolean => /\d/.test(value) && /[A-Za-z]/.test(value);
@@ -54,6 +71,7 @@ const RULES: SecretRule[] = [
     reason: 'AWS access key id',
     literals: ['A3T', 'AKIA', 'AGPA', 'AIDA', 'AROA', 'AIPA', 'ANPA', 'ANVA', 'ASIA', 'ABIA', 'ACCA'],
     pattern: /\b(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g,
+    glued: /(?:A3T[A-Z0-9]|AKIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|ASIA|ABIA|ACCA)(?<body>[A-Z0-9]{16})(?![A-Z0-9])/g,
   },
   {
     id: 'secret.aws-secret-access-key',
@@ -73,12 +91,14 @@ const RULES: SecretRule[] = [
     reason: 'Google API key',
     literals: ['AIza'],
     pattern: /\bAIza[0-9A-Za-z_-]{35}(?![0-9A-Za-z_-])/g,
+    glued: /AIza(?<body>[0-9A-Za-z_-]{35})(?![0-9A-Za-z-])/g,
   },
   {
     id: 'secret.google-oauth',
     reason: 'Google OAuth access token or client secret',
     literals: ['ya29.', 'GOCSPX-'],
     pattern: /\bya29\.[0-9A-Za-z_-]{20,}|\bGOCSPX-[0-9A-Za-z_-]{20,}/g,
+    glued: /(?:ya29\.|GOCSPX-)(?<body>[0-9A-Za-z_-]{20,})/g,
   },
   {
     id: 'secret.github-token',
@@ -86,12 +106,14 @@ const RULES: SecretRule[] = [
     literals: ['ghp_', 'gho_', 'ghu_', 'ghs_', 'ghr_', 'github_pat_', 'x-oauth-basic'],
     pattern:
       /(?<![A-Za-z0-9])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9_]{20,255}(?![A-Za-z0-9_])|(?<![A-Za-z0-9])github_pat_[A-Za-z0-9_]{22,255}(?![A-Za-z0-9_])|https?:\/\/(?<secret>[^\s:@/]{1,256}):x-oauth-basic@github\.com/g,
+    glued: /(?:ghp|gho|ghu|ghs|ghr)_(?<body>[A-Za-z0-9]{36})(?![A-Za-z0-9])|github_pat_(?<pat>[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.gitlab-token',
     reason: 'GitLab token',
     literals: ['glpat-', 'gldt-', 'glptt-', 'GR1348941'],
     pattern: /(?<![A-Za-z0-9])(?:glpat|gldt|glptt)-[A-Za-z0-9_-]{20,}|\bGR1348941[A-Za-z0-9_-]{20,}/g,
+    glued: /(?:glpat|gldt|glptt)-(?<body>[A-Za-z0-9-]{20,})/g,
   },
   {
     id: 'secret.slack-token',
@@ -99,30 +121,35 @@ const RULES: SecretRule[] = [
     literals: ['xoxb-', 'xoxp-', 'xoxa-', 'xoxo-', 'xoxr-', 'xoxe-', 'xoxs-', 'xapp-', 'hooks.slack.com'],
     pattern:
       /\b(?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr|xoxe|xoxs)-(?:\d-)?(?:[a-zA-Z0-9]{1,40}-)+[a-zA-Z0-9]{1,40}\b|https:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9_/-]{10,}/gi,
+    glued: /(?:xoxb|xoxp|xapp|xoxa|xoxo|xoxr|xoxe|xoxs)-(?<body>(?:\d-)?\d{4,}-(?:[a-zA-Z0-9]{1,40}-)*[a-zA-Z0-9]{8,40})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.npm-token',
     reason: 'npm access token',
     literals: ['npm_', '_authToken'],
     pattern: /(?<![A-Za-z0-9])npm_[A-Za-z0-9_]{36,}(?![A-Za-z0-9_])|_authToken\s*=\s*(?<secret>[^$\s{][^\s]*)/g,
+    glued: /npm_(?<body>[A-Za-z0-9]{36})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.sendgrid-key',
     reason: 'SendGrid API key',
     literals: ['SG.'],
     pattern: /(?<![A-Za-z])SG\.[\w-]{16,128}\.[\w-]{16,128}/g,
+    glued: /SG\.(?<body>[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43})(?![A-Za-z0-9_-])/g,
   },
   {
     id: 'secret.shopify-token',
     reason: 'Shopify access token',
     literals: ['shppa_', 'shpca_', 'shpat_', 'shpss_'],
     pattern: /(?<![A-Za-z])(?:shppa|shpca|shpat|shpss)_[a-zA-Z0-9]{32,64}(?![a-zA-Z0-9])/g,
+    glued: /(?:shppa|shpca|shpat|shpss)_(?<body>[a-fA-F0-9]{32})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.anthropic-key',
     reason: 'Anthropic API key',
     literals: ['sk-ant-'],
     pattern: /(?<![A-Za-z0-9])sk-ant-[A-Za-z0-9_-]{20,}/g,
+    glued: /sk-ant-[a-z]+\d\d-(?<body>[A-Za-z0-9_-]{20,})/g,
   },
   {
     id: 'secret.openai-key',
@@ -131,18 +158,23 @@ const RULES: SecretRule[] = [
     // secretlint requires the `T3BlbkFJ` marker; keys shown in docs and older formats lack it.
     pattern: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
+    // `sk-` also ends words (`task-proj-…`, `risk-…`): a letter before still ends the match. A bare
+    // `sk-` turns up in random base64url too: glued to an identifier's `_` or an escape only.
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})|(?<=[A-Za-z0-9]_|\\[nrt]|%[0-9A-Fa-f]{2})sk-(?!ant-)(?<bare>[A-Za-z0-9_-]{20,})/g,
   },
   {
     id: 'secret.groq-key',
     reason: 'Groq API key',
     literals: ['gsk_'],
     pattern: /(?<![A-Za-z0-9])gsk_[A-Za-z0-9]{40,}/g,
+    glued: /gsk_(?<body>[A-Za-z0-9]{40,})/g,
   },
   {
     id: 'secret.xai-key',
     reason: 'xAI API key',
     literals: ['xai-'],
     pattern: /(?<![A-Za-z0-9])xai-[A-Za-z0-9]{60,}/g,
+    glued: /xai-(?<body>[A-Za-z0-9]{60,})/g,
   },
   {
     id: 'secret.huggingface-token',
@@ -150,30 +182,36 @@ const RULES: SecretRule[] = [
     literals: ['hf_'],
     pattern: /(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
+    // A three-character prefix: glued to an escape only (`\nhf_…`, `%3Dhf_…`), not to letters or digits.
+    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})hf_(?<body>[A-Za-z0-9]{34})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.linear-key',
     reason: 'Linear API key',
     literals: ['lin_api_'],
     pattern: /(?<![A-Za-z])lin_api_[a-zA-Z0-9_]{32,128}(?![a-zA-Z0-9_])/g,
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))lin_api_(?<body>[a-zA-Z0-9]{40})(?![a-zA-Z0-9])/g,
   },
   {
     id: 'secret.1password-token',
     reason: '1Password service account token',
     literals: ['ops_ey'],
     pattern: /(?<![A-Za-z])ops_ey[A-Za-z0-9+/=]{60,1280}/g,
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))ops_ey(?<body>[A-Za-z0-9+/=]{60,1280})/g,
   },
   {
     id: 'secret.stripe-key',
     reason: 'Stripe secret or restricted key',
     literals: ['sk_live_', 'sk_test_', 'rk_live_', 'rk_test_'],
     pattern: /(?<![A-Za-z0-9])(?:sk|rk)_(?:live|test)_[A-Za-z0-9]{16,}/g,
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))(?:sk|rk)_(?:live|test)_(?<body>[A-Za-z0-9]{24,})/g,
   },
   {
     id: 'secret.digitalocean-token',
     reason: 'DigitalOcean token',
     literals: ['dop_v1_', 'doo_v1_', 'dor_v1_'],
     pattern: /\bdo[opr]_v1_[a-f0-9]{64}\b/g,
+    glued: /do[opr]_v1_(?<body>[a-f0-9]{64})(?![a-f0-9])/g,
   },
   {
     id: 'secret.azure-storage-key',
@@ -186,6 +224,8 @@ const RULES: SecretRule[] = [
     reason: 'Telegram bot token',
     literals: [':AA'],
     pattern: /\b\d{8,10}:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])/g,
+    // The Bot API's own URLs write it glued to `bot` (`https://api.telegram.org/bot123456789:AA…/getMe`).
+    glued: /(?<![0-9])(?<body>\d{8,10}:AA[A-Za-z0-9_-]{33})(?![A-Za-z0-9_-])/g,
   },
   {
     id: 'secret.age-key',
@@ -198,12 +238,14 @@ const RULES: SecretRule[] = [
     reason: 'JSON Web Token (a bearer credential)',
     literals: ['eyJ'],
     pattern: /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}/g,
+    glued: /eyJ(?<body>[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,})/g,
   },
   {
     id: 'secret.pypi-token',
     reason: 'PyPI API token',
     literals: ['pypi-AgE'],
     pattern: /(?<![A-Za-z0-9])pypi-AgE[A-Za-z0-9_-]{50,}/g,
+    glued: /pypi-AgE(?<body>[A-Za-z0-9_-]{50,})/g,
   },
   {
     id: 'secret.vault-token',
@@ -211,18 +253,21 @@ const RULES: SecretRule[] = [
     // Every service token's body starts `CAES` (base64 of its protobuf); the full literal keeps the gate's pivot rare.
     literals: ['hvs.CAES'],
     pattern: /\bhvs\.CAES[A-Za-z0-9_-]{20,}/g,
+    glued: /hvs\.CAES(?<body>[A-Za-z0-9_-]{20,})/g,
   },
   {
     id: 'secret.pulumi-token',
     reason: 'Pulumi access token',
     literals: ['pul-'],
     pattern: /\bpul-[a-f0-9]{40}\b/g,
+    glued: /pul-(?<body>[a-f0-9]{40})(?![a-f0-9])/g,
   },
   {
     id: 'secret.sentry-token',
     reason: 'Sentry auth token',
     literals: ['sntrys_', 'sntryu_'],
     pattern: /\bsntrys_eyJ[A-Za-z0-9+/=_-]{60,}|\bsntryu_[a-f0-9]{64}\b/g,
+    glued: /sntrys_eyJ(?<body>[A-Za-z0-9+/=_-]{60,})|sntryu_(?<hex>[a-f0-9]{64})(?![a-f0-9])/g,
   },
   {
     id: 'secret.replicate-token',
@@ -230,18 +275,21 @@ const RULES: SecretRule[] = [
     literals: ['r8_'],
     pattern: /(?<![A-Za-z0-9])r8_[A-Za-z0-9]{37}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
+    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})r8_(?<body>[A-Za-z0-9]{37})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.perplexity-key',
     reason: 'Perplexity API key',
     literals: ['pplx-'],
     pattern: /(?<![A-Za-z0-9])pplx-[A-Za-z0-9]{40,}/g,
+    glued: /pplx-(?<body>[A-Za-z0-9]{40,})/g,
   },
   {
     id: 'secret.heroku-key',
     reason: 'Heroku API key',
     literals: ['HRKU-'],
     pattern: /\bHRKU-[A-Za-z0-9_-]{30,}/g,
+    glued: /HRKU-(?<body>[A-Za-z0-9_-]{30,})/g,
   },
   {
     id: 'secret.azure-ad-client-secret',
@@ -254,42 +302,49 @@ const RULES: SecretRule[] = [
     reason: 'Stripe webhook signing secret',
     literals: ['whsec_'],
     pattern: /(?<![A-Za-z0-9])whsec_[A-Za-z0-9+/]{32,}/g,
+    glued: /whsec_(?<body>[A-Za-z0-9+/]{32,})/g,
   },
   {
     id: 'secret.atlassian-token',
     reason: 'Atlassian or Bitbucket API token',
     literals: ['ATATT3', 'ATBB'],
     pattern: /(?<![A-Za-z0-9])(?:ATATT3[A-Za-z0-9_=-]{100,}|ATBB[A-Za-z0-9]{28,})/g,
+    glued: /ATATT3(?<body>[A-Za-z0-9_=-]{100,})|(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))ATBB(?<bitbucket>[A-Za-z0-9]{28,})/g,
   },
   {
     id: 'secret.postman-key',
     reason: 'Postman API key',
     literals: ['PMAK-'],
     pattern: /\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b/g,
+    glued: /PMAK-(?<body>[a-f0-9]{24}-[a-f0-9]{34})(?![a-f0-9])/g,
   },
   {
     id: 'secret.grafana-token',
     reason: 'Grafana Cloud or service account token',
     literals: ['glc_', 'glsa_'],
     pattern: /(?<![A-Za-z0-9])(?:glc_[A-Za-z0-9+/]{32,}={0,2}|glsa_[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})/g,
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))glc_(?<body>[A-Za-z0-9+/]{32,}={0,2})|glsa_(?<sa>[A-Za-z0-9]{32}_[A-Fa-f0-9]{8})(?![A-Fa-f0-9])/g,
   },
   {
     id: 'secret.new-relic-key',
     reason: 'New Relic API key',
     literals: ['NRAK-', 'NRII-'],
     pattern: /\bNR(?:AK|II)-[A-Z0-9]{27}\b/g,
+    glued: /NR(?:AK|II)-(?<body>[A-Z0-9]{27})(?![A-Z0-9])/g,
   },
   {
     id: 'secret.supabase-key',
     reason: 'Supabase access token or secret key',
     literals: ['sbp_', 'sb_secret_'],
     pattern: /(?<![A-Za-z0-9])(?:sbp_[a-f0-9]{40}|sb_secret_[A-Za-z0-9_-]{20,})/g,
+    glued: /sbp_(?<body>[a-f0-9]{40})(?![a-f0-9])|(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sb_secret_(?<secretKey>[A-Za-z0-9_-]{20,})/g,
   },
   {
     id: 'secret.notion-token',
     reason: 'Notion integration token',
     literals: ['ntn_'],
     pattern: /(?<![A-Za-z0-9])ntn_[0-9]{11}[A-Za-z0-9]{35}(?![A-Za-z0-9])/g,
+    glued: /ntn_(?<body>[0-9]{11}[A-Za-z0-9]{35})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.mailgun-key',
@@ -323,6 +378,7 @@ const RULES: SecretRule[] = [
     reason: 'Square access token or application secret',
     literals: ['sq0atp-', 'sq0csp-'],
     pattern: /\bsq0(?:atp|csp)-[0-9A-Za-z_-]{22,}/g,
+    glued: /sq0(?:atp|csp)-(?<body>[0-9A-Za-z_-]{22,})/g,
   },
   {
     id: 'secret.kubernetes-secret',
@@ -374,6 +430,7 @@ export const secretsDetector: Detector = {
   scan(text) {
     const matches: DetectorMatch[] = [];
     for (const rule of triggeredRules(text)) {
+      const found = matches.length;
       for (const match of matchesOf(rule.pattern, text)) {
         if (rule.accept !== undefined && !rule.accept(match)) continue;
         const located = rule.locate?.(match);
@@ -390,10 +447,23 @@ export const secretsDetector: Detector = {
           excerpt: rule.id === 'secret.private-key' ? privateKeyExcerpt(match[0]) : maskSecret(secret),
         });
       }
+      if (rule.glued !== undefined) addGlued(rule, rule.glued, text, matches, matches.slice(found));
     }
     return matches;
   },
 };
+
+/** `rule`'s glued matches (see `SecretRule.glued`) that none of its boundary-delimited `bounded` matches overlaps. */
+function addGlued(rule: SecretRule, glued: RegExp, text: string, matches: DetectorMatch[], bounded: readonly DetectorMatch[]): void {
+  for (const match of matchesOf(glued, text)) {
+    const start = match.index;
+    const end = start + match[0].length;
+    if (bounded.some((known) => known.start < end && known.end > start)) continue;
+    const body = Object.values(match.groups ?? {}).find((group) => group !== undefined) ?? match[0];
+    if (!hasDigitAndLetter(body) || (rule.accept !== undefined && !rule.accept(match))) continue;
+    matches.push({ detector: rule.id, level: 'restricted', reason: `${rule.reason} (joined to the text around it)`, start, end, excerpt: maskSecret(match[0]) });
+  }
+}
 
 function privateKeyExcerpt(block: string): string {
   const header = /^-----BEGIN[^\n-]*-----|^PuTTY-User-Key-File-\d+/.exec(block)?.[0] ?? 'private key';
