@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUSY_TIMEOUT_MS } from '../../src/store/store.js';
-import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import { runKilledMidStream } from '../helpers/processes.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 /**
@@ -72,10 +71,7 @@ describe('commands that only read, on a held store with a killed run\'s pending 
     const { scenario, engine } = setup;
     // Frames 60 s apart after the first: the run is killed mid-stream, never finished.
     engine.setFault({ slowStreamMs: 60_000 });
-    const killed = execa('node', [BIN, 'run', 'Count to six.', '--stream'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
-    await new Promise<void>((resolve) => killed.stdout?.once('data', () => resolve()));
-    killed.kill('SIGKILL');
-    expect((await killed).signal).toBe('SIGKILL');
+    const killedPid = await runKilledMidStream(scenario.home, 'Count to six.');
 
     const holder = new Database(join(scenario.home, 'syndicate.db'));
     holder.exec('BEGIN IMMEDIATE');
@@ -100,7 +96,7 @@ describe('commands that only read, on a held store with a killed run\'s pending 
 
     const after = await scenario.json(['evidence', 'list']);
     expect(after.result.exitCode, after.result.stderr).toBe(0);
-    expect(after.document.evidence).toMatchObject([{ state: 'interrupted', error: { code: 'interrupted', message: `the process (pid ${killed.pid}) making this call ended before recording its outcome` } }]);
+    expect(after.document.evidence).toMatchObject([{ state: 'interrupted', error: { code: 'interrupted', message: `the process (pid ${killedPid}) making this call ended before recording its outcome` } }]);
     const verified = await scenario.json(['evidence', 'verify']);
     expect(verified.result.exitCode, verified.result.stderr).toBe(0);
     expect(verified.document).toMatchObject({ ok: true, rows: 1 });

@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { connectMcpClient } from '../helpers/mcp.js';
+import { runKilledMidStream } from '../helpers/processes.js';
 import { defaultModel, inferenceExchanges, Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
@@ -65,14 +66,7 @@ describe('many syndicate processes on one store at once', () => {
   it('every process ends as documented, every evidence id it reported is one row of an intact chain, a permit serves once, and a killed run is recovered as interrupted', { timeout: 90_000 }, async () => {
     const model = defaultModel(engine);
     // A run killed without any chance to clean up while it streams: its pending row stays behind.
-    const killed = execa('node', [BIN, 'run', 'Count to six.', '--provider', 'slow', '--stream'], {
-      cwd: REPO_ROOT,
-      env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
-      reject: false,
-    });
-    await new Promise<void>((resolve) => killed.stdout?.once('data', () => resolve()));
-    killed.kill('SIGKILL');
-    expect((await killed).signal).toBe('SIGKILL');
+    const killedPid = await runKilledMidStream(scenario.home, 'Count to six.', ['--provider', 'slow']);
 
     const permit = await cli(['permit', 'issue', '--provider', 'llama', '--model', model]);
     expect(permit.exitCode, String(permit.stderr)).toBe(0);
@@ -134,7 +128,7 @@ describe('many syndicate processes on one store at once', () => {
     }
     // One row per reported id, and the killed run's, recovered as interrupted: nothing else, nothing missing.
     const interrupted = rows.filter((row) => row.state === 'interrupted');
-    expect(interrupted.map((row) => row.pid)).toEqual([killed.pid]);
+    expect(interrupted.map((row) => row.pid)).toEqual([killedPid]);
     expect(rows.map((row) => row.id).sort()).toEqual([...reported, interrupted[0]!.id].sort());
     expect(rows.filter((row) => row.state === 'pending')).toEqual([]);
     const positions = rows.map((row) => row.chain_seq);
