@@ -50,9 +50,10 @@ export class CommandContext {
           this.output.warn(change.hint === undefined ? change.detail : `${change.detail} — ${change.hint}`);
         }
       }
-      // Rows left pending by a process that died become `interrupted` (bytes kept, chained).
-      const { recoverInterrupted } = await import('../evidence/attempts.js');
-      recoverInterrupted(this.openedStore);
+      // Rows left pending by a process that died become `interrupted` (bytes kept, chained) —
+      // unless another process holds the write lock: then the next command recovers them.
+      const { recoverInterrupted, RECOVERY_LOCK_WAIT_MS } = await import('../evidence/attempts.js');
+      recoverInterrupted(this.openedStore, { lockWaitMs: RECOVERY_LOCK_WAIT_MS });
     }
     return this.openedStore;
   }

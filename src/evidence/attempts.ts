@@ -1,6 +1,7 @@
 import { newId } from '../common/ids.js';
 import { isProcessAlive } from '../common/process-alive.js';
 import type { GroupCommitter } from '../store/group-commit.js';
+import { StoreError } from '../errors.js';
 import { storeErrorFrom, type Store } from '../store/store.js';
 import { ChunkLedger, REQUEST_SEQ, type RowValues } from './chain.js';
 import { emptyRow, getColumn, linkRow, notPending, openAttempts, OpenAttempt, sealRow, setColumn, type FinishFields } from './open-attempt.js';
@@ -20,6 +21,13 @@ import {
 
 /** Pending rows older than this are treated as interrupted even if their pid looks alive (pid reuse). */
 export const STALE_PENDING_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * How long a command opening the store waits for the write lock to recover the rows of processes
+ * that died (`recoverInterrupted`'s `lockWaitMs`): longer than a gateway's group commits or a prune
+ * batch hold it, far shorter than the busy timeout a command's own writes wait.
+ */
+export const RECOVERY_LOCK_WAIT_MS = 500;
 
 /**
  * Opens an attempt and returns its evidence id; nothing is written yet. Hand
@@ -220,6 +228,14 @@ export interface RecoverOptions {
   staleAfterMs?: number;
   /** Liveness check, replaceable in tests. Default: `process.kill(pid, 0)`, ESRCH means dead. */
   isAlive?: (pid: number) => boolean;
+  /**
+   * Waits at most this long for the write lock, instead of the connection's busy timeout, and
+   * recovers nothing now (returns []) when another process holds it longer: the rows stay pending
+   * (unchained, as while their call ran) for the next process to recover. For recovery done in
+   * passing, as a command opens the store: a command that only reads (`evidence verify`, `metrics`)
+   * failed busy, and a `run` waited out the busy timeout before its own writes waited for it again.
+   */
+  lockWaitMs?: number;
 }
 
 
@@ -237,6 +253,7 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
   const isAlive = options.isAlive ?? isProcessAlive;
   const dead = pending.filter((row) => now - Date.parse(row.created_at) > staleAfter || !isAlive(row.pid));
   if (dead.length === 0) return [];
+  if (options.lockWaitMs !== undefined) return recoverIfLockFree(store, options.lockWaitMs, () => recoverInterrupted(store, { ...options, now, lockWaitMs: undefined }));
   const recovered: string[] = [];
   write(store, () =>
     statements.transaction(() => {
@@ -280,6 +297,23 @@ export function recoverInterrupted(store: Store, options: RecoverOptions = {}): 
     }),
   );
   return recovered;
+}
+
+/**
+ * `recover` with the connection's busy timeout set to `lockWaitMs` (restored after): [] when the
+ * write lock stayed held by another process that long.
+ */
+function recoverIfLockFree(store: Store, lockWaitMs: number, recover: () => string[]): string[] {
+  const busyTimeoutMs = store.db.pragma('busy_timeout', { simple: true }) as number;
+  store.db.pragma(`busy_timeout = ${Math.max(0, Math.floor(lockWaitMs))}`);
+  try {
+    return recover();
+  } catch (error) {
+    if (error instanceof StoreError && error.reason === 'busy') return [];
+    throw error;
+  } finally {
+    store.db.pragma(`busy_timeout = ${busyTimeoutMs}`);
+  }
 }
 
 /** A pending row as stored, with its chunks in a ledger; undefined when it is no longer pending. */

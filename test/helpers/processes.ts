@@ -15,3 +15,20 @@ export function processesMentioning(needle: string): number[] {
   }
   return pids;
 }
+
+/**
+ * Starts `syndicate run PROMPT --stream ARGS` in `home` and kills it with SIGKILL (no chance to
+ * clean up) once it printed part of the answer: its evidence row is left `pending`, for the next
+ * process to recover as `interrupted`. The engine must stream slowly enough for the run to be cut
+ * mid-stream (a `slowStreamMs` fault). Resolves with the killed process's pid.
+ */
+export async function runKilledMidStream(home: string, prompt: string, args: string[] = []): Promise<number> {
+  const { execa } = await import('execa');
+  const { BIN, REPO_ROOT } = await import('./cli.js');
+  const run = execa('node', [BIN, 'run', prompt, '--stream', ...args], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
+  await new Promise<void>((resolve) => run.stdout?.once('data', () => resolve()));
+  run.kill('SIGKILL');
+  const killed = await run;
+  if (killed.signal !== 'SIGKILL') throw new Error(`the run ended before it was killed (exit ${String(killed.exitCode)}): ${String(killed.stderr)}`);
+  return run.pid!;
+}

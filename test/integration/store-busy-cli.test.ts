@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUSY_TIMEOUT_MS } from '../../src/store/store.js';
+import { runKilledMidStream } from '../helpers/processes.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 /**
@@ -52,5 +53,52 @@ describe('syndicate run on a store another process holds', () => {
     expect(verify.exitCode, verify.stderr).toBe(0);
     const again = await scenario.json(['run', 'hello there']);
     expect(again.result.exitCode, again.result.stderr).toBe(0);
+  });
+});
+
+/**
+ * A run killed mid-stream leaves its pending row, which the next command to open the store
+ * recovers as `interrupted`: a write. While another process held the store (a migration, a backup
+ * tool, a long write) that recovery waited out the busy timeout and failed the command, so
+ * `evidence verify`, `evidence list` and `metrics`, which only read, exited 6 — and only while such
+ * a row was there. Now the recovery waits briefly for the lock and otherwise leaves the row pending
+ * for the next command.
+ */
+describe('commands that only read, on a held store with a killed run\'s pending row', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: 'one two three four five six' });
+
+  it('answer from the store as it is, and the next command after the holder recovers the row as interrupted', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    // Frames 60 s apart after the first: the run is killed mid-stream, never finished.
+    engine.setFault({ slowStreamMs: 60_000 });
+    const killedPid = await runKilledMidStream(scenario.home, 'Count to six.');
+
+    const holder = new Database(join(scenario.home, 'syndicate.db'));
+    holder.exec('BEGIN IMMEDIATE');
+    let verify: Awaited<ReturnType<Scenario['json']>>;
+    let list: Awaited<ReturnType<Scenario['json']>>;
+    let metrics: Awaited<ReturnType<Scenario['json']>>;
+    try {
+      [verify, list, metrics] = await Promise.all([
+        scenario.json(['evidence', 'verify'], { timeoutMs: 80_000 }),
+        scenario.json(['evidence', 'list'], { timeoutMs: 80_000 }),
+        scenario.json(['metrics'], { timeoutMs: 80_000 }),
+      ]);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(verify.result.exitCode, verify.result.stdout + verify.result.stderr).toBe(0);
+    expect(verify.document).toMatchObject({ ok: true, rows: 0 });
+    expect(metrics.result.exitCode, metrics.result.stdout + metrics.result.stderr).toBe(0);
+    expect(list.result.exitCode, list.result.stdout + list.result.stderr).toBe(0);
+    expect((list.document.evidence as { state: string }[]).map((row) => row.state)).toEqual(['pending']);
+
+    const after = await scenario.json(['evidence', 'list']);
+    expect(after.result.exitCode, after.result.stderr).toBe(0);
+    expect(after.document.evidence).toMatchObject([{ state: 'interrupted', error: { code: 'interrupted', message: `the process (pid ${killedPid}) making this call ended before recording its outcome` } }]);
+    const verified = await scenario.json(['evidence', 'verify']);
+    expect(verified.result.exitCode, verified.result.stderr).toBe(0);
+    expect(verified.document).toMatchObject({ ok: true, rows: 1 });
   });
 });

@@ -17,7 +17,7 @@ import {
 import { approximateTokens } from '../../../src/evidence/tokens.js';
 import { StoreError } from '../../../src/errors.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
-import { openStore, type Store } from '../../../src/store/store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, openStore, type Store } from '../../../src/store/store.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from './seed.js';
 
 /** A pid that certainly existed and has exited. */
@@ -421,6 +421,30 @@ describe('evidence across connections (file store)', () => {
       vi.useRealTimers();
       writer.close();
       reader.close();
+    }
+  });
+
+  it('recovery with lockWaitMs leaves a dead writer\'s row pending while another connection holds the write lock, and keeps its busy timeout', () => {
+    const path = join(directory, 'store.db');
+    const writer = openStore(path);
+    const reader = openStore(path);
+    const holder = openStore(path);
+    try {
+      const id = beginAttempt(writer, attemptStart());
+      createRecorder(writer, id, { flushIntervalMs: 0 }).onRequest({ method: 'POST', url: 'http://x/v1/chat/completions', headers: {}, body: REQUEST_BODY });
+      holder.db.exec('BEGIN IMMEDIATE');
+      // It used to wait out the busy timeout and fail the command opening the store, one that only reads included.
+      expect(recoverInterrupted(reader, { isAlive: () => false, lockWaitMs: 0 })).toEqual([]);
+      expect(reader.db.pragma('busy_timeout', { simple: true })).toBe(DEFAULT_BUSY_TIMEOUT_MS);
+      expect(getEvidence(reader, id)?.state).toBe('pending');
+      expect(verifyChain(reader)).toMatchObject({ ok: true, rows: 0 });
+      holder.db.exec('ROLLBACK');
+      expect(recoverInterrupted(reader, { isAlive: () => false, lockWaitMs: 0 })).toEqual([id]);
+      expect(verifyChain(reader)).toMatchObject({ ok: true, rows: 1 });
+    } finally {
+      writer.close();
+      reader.close();
+      holder.close();
     }
   });
 });
