@@ -1,7 +1,8 @@
 // Bytes the gateway allocates per request (V8 heap), which is what its young-generation GCs follow
 // and which, unlike req/s, a loaded machine does not change. Starts the bench upstream and a
 // gateway (as ab.js does) with alloc-hook.js preloaded, warms it up, then sends N requests at c=1
-// and c=32, non-streamed and streamed, and reads the gateway's allocation count around each.
+// and c=32, non-streamed and streamed, and reads the gateway's allocation count around each; then
+// N/10 streams of 100 chunks each through a second gateway (what each streamed chunk costs).
 // Run: node bench/gateway/alloc.js [N=2000] [--checkout=/other/built/checkout] [--profile[=bytes]] [--no-inlining] [--top=25] [--save=DIR]
 // `--profile` also samples the heap (every 8 KiB allocated by default) and prints, per phase, the
 // functions that allocated most: by the allocating function itself, and by the innermost frame of
@@ -36,51 +37,72 @@ const body = (stream) => JSON.stringify({ model: 'auto', messages: [{ role: 'use
 const directory = mkdtempSync(join(tmpdir(), 'syndicate-alloc-'));
 const processes = new BenchProcesses();
 try {
-  const upstreamUrl = await processes.startUpstream();
-  const gateway = await processes.startGateway('alloc', join(checkout, 'bin/syndicate.js'), upstreamUrl, {
-    nodeArgs: [`--import=${fileURLToPath(new URL('./alloc-hook.js', import.meta.url))}`],
-    env: { BENCH_ALLOC_DIR: directory, BENCH_HEAP_PROFILE_INTERVAL: String(samplingInterval), BENCH_NO_INLINING: options['no-inlining'] === true ? '1' : '0' },
-  });
+  const hook = `--import=${fileURLToPath(new URL('./alloc-hook.js', import.meta.url))}`;
+  const env = { BENCH_ALLOC_DIR: directory, BENCH_HEAP_PROFILE_INTERVAL: String(samplingInterval), BENCH_NO_INLINING: options['no-inlining'] === true ? '1' : '0' };
+  const bin = join(checkout, 'bin/syndicate.js');
+  const gateway = await processes.startGateway('alloc', bin, await processes.startUpstream(), { nodeArgs: [hook], env });
+  // A second gateway whose upstream streams 100 one-word chunks, one a millisecond: what each chunk costs.
+  const longStreams = await processes.startGateway('alloc-long', bin, await processes.startUpstream({ STREAM_TOKENS: '100', STREAM_INTERVAL_MS: '1' }), { nodeArgs: [hook], env });
   let seq = 0;
+  /** Both gateways' counts (each gateway's `seq` is the number of snapshots taken, the same for both). */
   const snapshot = async () => {
     seq += 1;
-    process.kill(gateway.pid, 'SIGUSR2');
-    for (;;) {
-      await pause(20);
-      try {
-        const state = JSON.parse(readFileSync(join(directory, `gateway-${gateway.pid}.json`), 'utf8'));
-        if (state.seq === seq) return state;
-      } catch {
-        // not written yet, or being written
+    const states = [];
+    for (const { pid } of [gateway, longStreams]) {
+      process.kill(pid, 'SIGUSR2');
+      for (;;) {
+        await pause(20);
+        try {
+          const state = JSON.parse(readFileSync(join(directory, `gateway-${pid}.json`), 'utf8'));
+          if (state.seq === seq) {
+            states.push(state);
+            break;
+          }
+        } catch {
+          // not written yet, or being written
+        }
       }
     }
+    return states;
   };
-  const send = async (connections, stream, amount) => {
-    const result = await autocannon({ url: `${gateway.url}/v1/chat/completions`, method: 'POST', headers: gateway.headers, body: body(stream), connections, amount });
+  const send = async (target, connections, stream, amount) => {
+    const result = await autocannon({ url: `${target.url}/v1/chat/completions`, method: 'POST', headers: target.headers, body: body(stream), connections, amount });
     const failed = result.non2xx + result.errors + result.timeouts;
     if (failed > 0) throw new Error(`${failed} of ${amount} requests failed (c=${connections}, stream ${stream})`);
   };
 
   for (const stream of [false, true]) {
-    await send(1, stream, 300);
-    await send(32, stream, 600);
+    await send(gateway, 1, stream, 300);
+    await send(gateway, 32, stream, 600);
   }
+  await send(longStreams, 8, true, 100);
   await pause(500);
   const phases = [];
   let before = await snapshot();
-  const measure = async (name, requests, run) => {
+  const measure = async (name, target, requests, run) => {
     await run();
     await pause(200); // the group commit's last batch, the access log
     const after = await snapshot();
-    phases.push({ name, requests, seq: after.seq, bytes: after.allocatedBytes - before.allocatedBytes, scavenges: after.scavenges - before.scavenges, markCompacts: after.markCompacts - before.markCompacts });
+    const index = target === longStreams ? 1 : 0;
+    phases.push({
+      name,
+      pid: target.pid,
+      requests,
+      seq: after[index].seq,
+      bytes: after[index].allocatedBytes - before[index].allocatedBytes,
+      scavenges: after[index].scavenges - before[index].scavenges,
+      markCompacts: after[index].markCompacts - before[index].markCompacts,
+    });
     before = after;
   };
-  await measure('idle 1 s (no request)', 0, () => pause(1000));
+  await measure('idle 1 s (no request)', gateway, 0, () => pause(1000));
   for (const stream of [false, true]) {
     for (const connections of [1, 32]) {
-      await measure(`${stream ? 'streamed' : 'non-streamed'} c=${connections}`, count, () => send(connections, stream, count));
+      await measure(`${stream ? 'streamed' : 'non-streamed'} c=${connections}`, gateway, count, () => send(gateway, connections, stream, count));
     }
   }
+  const longCount = Math.max(10, Math.round(count / 10));
+  await measure('streamed, 100 chunks, c=8', longStreams, longCount, () => send(longStreams, 8, true, longCount));
 
   const lines = [
     `Gateway heap allocation, ${count} requests per phase (${checkout}; ${new Date().toISOString().slice(0, 16)}Z, node ${process.version})`,
@@ -96,7 +118,7 @@ try {
   process.stdout.write(`${lines.join('\n')}\n`);
   if (samplingInterval > 0) {
     for (const phase of phases.filter((p) => p.requests > 0)) {
-      const file = join(directory, `gateway-${gateway.pid}-${phase.seq}.heapprofile`);
+      const file = join(directory, `gateway-${phase.pid}-${phase.seq}.heapprofile`);
       // `--save=DIR` keeps each phase's profile, for Chrome DevTools (Memory tab) or speedscope.
       if (typeof options.save === 'string') copyFileSync(file, join(resolve(options.save), `${phase.name.replace(/[^a-z0-9]+/gi, '-')}.heapprofile`));
       const profile = JSON.parse(readFileSync(file, 'utf8'));
