@@ -404,7 +404,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     notes,
     explanation: '',
   };
-  plan.explanation = explain(plan, {
+  const explainContext: ExplainContext = {
     notes,
     levelSource: levelClasses.classes,
     tier,
@@ -415,7 +415,12 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     explicitProvider: input.explicitProvider,
     embedding,
     completion: input.request.completion,
-  });
+  };
+  // Written when first read (`route --explain`, the MCP tool, a refusal's evidence and hint, JSON
+  // output), not for every routed gateway request, which never reads it. Nothing changes a plan
+  // once made, so the text is the same whenever it is read.
+  let explanation: string | undefined;
+  Object.defineProperty(plan, 'explanation', { enumerable: true, get: () => (explanation ??= explain(plan, explainContext)) });
   return plan;
 }
 
