@@ -87,23 +87,29 @@ function pivotOf(literal: string): number {
 
 /** Finds which of a fixed set of case-sensitive literals occur in a text, in one cheap pass per pivot character. */
 export class LiteralGate {
-  private readonly byPivot = new Map<string, { literal: string; offset: number }[]>();
+  /**
+   * The literals by pivot character. An array, not the Map it is built in: iterating a Map's
+   * entries allocates a `[key, value]` pair each, and the detectors run every gate on every request.
+   */
+  private readonly pivots: { pivot: string; entries: { literal: string; offset: number }[] }[];
 
   constructor(literals: readonly string[]) {
+    const byPivot = new Map<string, { literal: string; offset: number }[]>();
     for (const literal of new Set(literals)) {
       if (literal.length === 0) continue;
       const offset = pivotOf(literal);
       const pivot = literal[offset] as string;
-      const entries = this.byPivot.get(pivot) ?? [];
+      const entries = byPivot.get(pivot) ?? [];
       entries.push({ literal, offset });
-      this.byPivot.set(pivot, entries);
+      byPivot.set(pivot, entries);
     }
+    this.pivots = [...byPivot].map(([pivot, entries]) => ({ pivot, entries }));
   }
 
   /** The literals present in `text`. */
   present(text: string): Set<string> {
     const found = new Set<string>();
-    for (const [pivot, entries] of this.byPivot) {
+    for (const { pivot, entries } of this.pivots) {
       let remaining = entries.length;
       let position = text.indexOf(pivot);
       while (position !== -1 && remaining > 0) {
@@ -121,7 +127,7 @@ export class LiteralGate {
 
   /** Whether any of the literals occurs. */
   any(text: string): boolean {
-    for (const [pivot, entries] of this.byPivot) {
+    for (const { pivot, entries } of this.pivots) {
       let position = text.indexOf(pivot);
       while (position !== -1) {
         for (const entry of entries) if (text.startsWith(entry.literal, position - entry.offset)) return true;

@@ -391,20 +391,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     candidate.rank = index + 1;
   });
 
-  const plan: RoutePlan = {
-    candidates: safeCandidates,
-    excluded,
-    allowedClasses,
-    sensitivity: input.sensitivity,
-    workflow: input.workflow,
-    trustTier: tier.name,
-    tasks: tasks.map((task) => task.rule.name),
-    fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
-    failedClosed,
-    notes,
-    explanation: '',
-  };
-  plan.explanation = explain(plan, {
+  const explainContext: ExplainContext = {
     notes,
     levelSource: levelClasses.classes,
     tier,
@@ -415,8 +402,26 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     explicitProvider: input.explicitProvider,
     embedding,
     completion: input.request.completion,
-  });
-  return plan;
+  };
+  const plan: Omit<RoutePlan, 'explanation'> = {
+    candidates: safeCandidates,
+    excluded,
+    allowedClasses,
+    sensitivity: input.sensitivity,
+    workflow: input.workflow,
+    trustTier: tier.name,
+    tasks: tasks.map((task) => task.rule.name),
+    fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
+    failedClosed,
+    notes,
+  };
+  // Written when first read (`route --explain`, the MCP tool, a refusal's evidence and hint, JSON
+  // output), not for every routed gateway request, which never reads it. Nothing changes a plan
+  // once made, so the text is the same whenever it is read. Added as a new property: a getter in
+  // the literal, or one defined over a data property, makes the plan a slow dictionary object.
+  let explanation: string | undefined;
+  Object.defineProperty(plan, 'explanation', { enumerable: true, get: () => (explanation ??= explain(plan as RoutePlan, explainContext)) });
+  return plan as RoutePlan;
 }
 
 /** Ollama's OpenAI-compatible layer on an http(s) image URL (openai/openai.go, `decodeImageURL`): a 400 before the model runs. */

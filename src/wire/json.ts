@@ -29,24 +29,47 @@ const NAMED_SEGMENT_LENGTH = 64;
  * Walked without recursion.
  */
 export function pointerPastNesting(value: unknown, limit = MAX_JSON_NESTING): string | undefined {
-  interface Node {
-    value: object;
-    depth: number;
-    path: readonly string[];
-  }
   if (typeof value !== 'object' || value === null) return undefined;
-  const pending: Node[] = [{ value, depth: 1, path: [] }];
+  const pending: NestingNode[] = [{ value, depth: 1, parent: undefined, key: '' }];
   for (let node = pending.pop(); node !== undefined; node = pending.pop()) {
-    if (node.depth > limit) {
-      return node.path.map((segment) => `/${escapePointer(segment.length > NAMED_SEGMENT_LENGTH ? `${segment.slice(0, NAMED_SEGMENT_LENGTH)}…` : segment)}`).join('');
-    }
-    const children = Array.isArray(node.value) ? node.value.entries() : Object.entries(node.value);
-    for (const [key, child] of children) {
-      if (typeof child !== 'object' || child === null) continue;
-      pending.push({ value: child as object, depth: node.depth + 1, path: node.path.length < NAMED_SEGMENTS ? [...node.path, String(key)] : node.path });
+    if (node.depth > limit) return namedPointer(node);
+    if (Array.isArray(node.value)) {
+      for (let index = 0; index < node.value.length; index += 1) pushNested(pending, node, index, node.value[index]);
+    } else {
+      const record = node.value as Record<string, unknown>;
+      for (const key of Object.keys(record)) pushNested(pending, node, key, record[key]);
     }
   }
   return undefined;
+}
+
+/**
+ * A value pointerPastNesting walks. Each links to its parent: the path is rebuilt for the one
+ * value found too deep, not copied into every node (the walk runs on every request body).
+ */
+interface NestingNode {
+  value: object;
+  depth: number;
+  parent: NestingNode | undefined;
+  key: string | number;
+}
+
+function pushNested(pending: NestingNode[], parent: NestingNode, key: string | number, child: unknown): void {
+  if (typeof child === 'object' && child !== null) pending.push({ value: child, depth: parent.depth + 1, parent, key });
+}
+
+/** The JSON pointer of a node's outermost `NAMED_SEGMENTS` keys, each cut to `NAMED_SEGMENT_LENGTH`. */
+function namedPointer(node: NestingNode): string {
+  const keys: (string | number)[] = [];
+  for (let at: NestingNode | undefined = node; at?.parent !== undefined; at = at.parent) keys.push(at.key);
+  return keys
+    .reverse()
+    .slice(0, NAMED_SEGMENTS)
+    .map((key) => {
+      const segment = String(key);
+      return `/${escapePointer(segment.length > NAMED_SEGMENT_LENGTH ? `${segment.slice(0, NAMED_SEGMENT_LENGTH)}…` : segment)}`;
+    })
+    .join('');
 }
 
 /** `JSON.parse` that returns `undefined` instead of throwing. */

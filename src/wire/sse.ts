@@ -1,9 +1,14 @@
 import { createParser, type EventSourceParser } from 'eventsource-parser';
 import type { ServerSentEvent, StreamFraming } from './adapter.js';
 
+const LINE_BREAK = /[\r\n]/;
+
 /** Frames one server-sent event: optional `event:` line, one `data:` line per line of data, blank line. */
 export function formatServerSentEvent(event: ServerSentEvent): string {
   const eventLine = event.event === undefined ? '' : `event: ${event.event}\n`;
+  // Data without a line break (JSON always, `[DONE]`) is one line: framed without splitting, as
+  // every chunk of every stream is.
+  if (!LINE_BREAK.test(event.data)) return `${eventLine}data: ${event.data}\n\n`;
   const dataLines = event.data
     .split(/\r\n|\r|\n/)
     .map((line) => `data: ${line}\n`)

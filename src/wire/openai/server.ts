@@ -664,8 +664,13 @@ export class OpenAIStreamEncoder {
   private chunk(delta: OpenAIChatChunk['choices'][number]['delta'], finishReason: OpenAIFinishReason | null, logprobs?: null, fields?: Record<string, unknown>): string {
     const carried = logprobs === undefined ? this.pendingLogprobs : logprobs;
     if (logprobs === undefined) this.pendingLogprobs = null;
+    // The envelope's fields written out, not spread from envelope(): one object per chunk, not two.
+    const { id, created, model } = this.options;
     const chunk: OpenAIChatChunk = {
-      ...this.envelope(),
+      id,
+      object: 'chat.completion.chunk',
+      created,
+      model,
       choices: [{ index: 0, delta, logprobs: carried, finish_reason: finishReason }],
       ...fields,
     };

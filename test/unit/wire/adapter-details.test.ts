@@ -360,6 +360,9 @@ describe('SSE helpers', () => {
   it('frames multi-line data as several data lines and parses it back', () => {
     const framed = formatServerSentEvent({ event: 'x', data: 'a\nb' });
     expect(framed).toBe('event: x\ndata: a\ndata: b\n\n');
+    expect(formatServerSentEvent({ data: 'a\r\nb\rc' })).toBe('data: a\ndata: b\ndata: c\n\n');
+    expect(formatServerSentEvent({ data: '{"a":"b"}' })).toBe('data: {"a":"b"}\n\n');
+    expect(formatServerSentEvent({ event: 'x', data: '' })).toBe('event: x\ndata: \n\n');
     expect(parseServerSentEvents(`${framed}: comment\n\ndata: [DONE]\n\n`)).toEqual([{ event: 'x', data: 'a\nb' }, { data: '[DONE]' }]);
   });
 });
