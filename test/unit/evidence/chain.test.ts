@@ -158,7 +158,10 @@ describe('evidence hash chain', () => {
   it('detects a finished row outside the chain (inserted, or its chain_seq cleared), never a pending one', () => {
     // A copy of a finished row under a new id and no chain position: list, export and metrics would count it.
     const row = store.db.prepare('SELECT * FROM evidence WHERE id = ?').get(ids[4]) as Record<string, unknown>;
-    const forged = { ...row, id: `${String(row['id']).slice(0, -1)}z`, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged', state: 'pending' };
+    // Another id: its last character changed (to one it is not — a random id may end in `z`).
+    const original = String(row['id']);
+    const forgedId = `${original.slice(0, -1)}${original.endsWith('z') ? 'y' : 'z'}`;
+    const forged = { ...row, id: forgedId, row_key: 1_000_000, chain_seq: null, request_id: 'req_forged', state: 'pending' };
     const insert = (into: Store): void => {
       into.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
     };
