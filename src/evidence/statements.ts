@@ -33,7 +33,7 @@ export interface EvidenceStatements {
   /** evidence_id, row_key, row_key; raw rows: seq, at_ms, bytes, 1 when the chunk names the envelope, block_ids; in seq order. */
   selectChunks: Statement;
   selectPending: Statement;
-  /** Wraps `work` in an IMMEDIATE transaction (the function is built once per connection). */
+  /** Wraps `work` in an IMMEDIATE transaction, its errors as thrown (`Store.immediateTransaction`). */
   transaction: <T>(work: () => T) => T;
 }
 
@@ -76,10 +76,6 @@ export function statementsFor(store: Store): EvidenceStatements {
 
 function buildStatements(store: Store): EvidenceStatements {
   const { db } = store;
-  const run = db.transaction((work: () => unknown, outermost: boolean) => {
-    if (outermost) store.refuseNewerSchema();
-    return work();
-  });
   return {
     insertRow: db.prepare(
       `INSERT INTO evidence (${HASHED_COLUMNS.join(', ')}, hash) VALUES (${HASHED_COLUMNS.map(() => '?').join(', ')}, ?)`,
@@ -115,6 +111,6 @@ function buildStatements(store: Store): EvidenceStatements {
       )
       .raw(true),
     selectPending: db.prepare("SELECT id, pid, created_at FROM evidence WHERE state = 'pending' AND chain_seq IS NULL"),
-    transaction: <T>(work: () => T): T => run.immediate(work, !db.inTransaction) as T,
+    transaction: <T>(work: () => T): T => store.immediateTransaction(work),
   };
 }

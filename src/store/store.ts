@@ -56,10 +56,19 @@ export class Store {
    */
   transaction<T>(work: () => T): T {
     try {
-      return this.runTransaction.immediate(work, !this.db.inTransaction) as T;
+      return this.immediateTransaction(work);
     } catch (error) {
       throw storeErrorFrom(error, 'store write failed', this.path);
     }
+  }
+
+  /**
+   * `transaction` with SQLite's and `work`'s errors as they are thrown, for callers that say
+   * themselves what failed (the evidence writers): the same IMMEDIATE transaction, or savepoint
+   * inside another, refused before `work` runs once a newer syndicate migrated the store.
+   */
+  immediateTransaction<T>(work: () => T): T {
+    return this.runTransaction.immediate(work, !this.db.inTransaction) as T;
   }
 
   /**
