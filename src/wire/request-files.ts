@@ -9,7 +9,6 @@ import { readAnthropicTool } from './anthropic/server.js';
 import { readFunctionTool } from './openai/server.js';
 import { RequestProblems } from './request-reader.js';
 
-export { INLINE_IMAGE_TYPES, inlineImageTypeOf, type InlineImageType } from './inline-image.js';
 
 /** An image file's bytes as an inline image part (base64, as a gateway client's `data:` URL decodes); undefined for another type. */
 export function inlineImagePart(bytes: Uint8Array): (ImagePart & { mediaType: InlineImageType; data: string }) | undefined {

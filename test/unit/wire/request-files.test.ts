@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../../../src/errors.js';
 import { parseJsonText } from '../../../src/validation/json-source.js';
-import { inlineImagePart, inlineImageTypeOf, jsonSchemaFormatOf, toolChoiceOf, toolDefinitionsOf } from '../../../src/wire/request-files.js';
+import { inlineImageTypeOf } from '../../../src/wire/inline-image.js';
+import { inlineImagePart, jsonSchemaFormatOf, toolChoiceOf, toolDefinitionsOf } from '../../../src/wire/request-files.js';
 
 function thrown(action: () => unknown): InvalidInputError {
   try {
