@@ -144,6 +144,17 @@ export function portOption(value: string, example: number): number {
   return port;
 }
 
+/** Each value of a repeatable option through `normalize`, whose plain Error becomes a usage error naming the option. */
+export function checkEachOption(values: readonly string[], normalize: (value: string) => string, option: string, hint: string): void {
+  for (const value of values) {
+    try {
+      normalize(value);
+    } catch (error) {
+      throw new UsageError(`${option}: ${(error as Error).message}`, { hint });
+    }
+  }
+}
+
 /** DNS labels of letters, digits and inner hyphens; the last one not all digits (`999.1.1.1` is no address and no name). */
 const HOST_NAME = /^(?=.{1,253}\.?$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*(?=[a-z0-9-]*[a-z-])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.?$/i;
 

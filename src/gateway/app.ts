@@ -20,8 +20,8 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import type { HostCheck } from './host-check.js';
-import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
+import type { HostCheck } from '../common/host-check.js';
+import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, hostNotAllowed, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,
   clientAnswer,
@@ -621,7 +621,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     const family = apiFamilyOf(path, call.header);
     try {
       // First of all: a page that reached the gateway by DNS rebinding gets nothing, token or not.
-      options.hostCheck?.check(call.header('host'));
+      const host = call.header('host');
+      if (host !== undefined && options.hostCheck?.allowsHost(host) === false) throw hostNotAllowed(host);
       const candidates = routes.get(routeKeyOf(path));
       if (candidates?.some((route) => route.browserOriginChecked === true) === true) refuseForeignOrigin(call);
       if (candidates === undefined || !candidates.every((route) => route.public === true)) guard.check(call);

@@ -53,6 +53,15 @@ function smallerBodyAdvice(path: string): string {
   return 'send fewer or smaller images and files, or leave the oldest turns out of the conversation';
 }
 
+/** 403 for a request whose `Host` (`HostCheck.allowsHost`) the gateway does not answer to: a page that reached it by DNS rebinding. */
+export function hostNotAllowed(host: string): GatewayRequestError {
+  return new GatewayRequestError(
+    'permission',
+    `the gateway does not answer to the host "${host.slice(0, 100)}" (Host is checked against DNS rebinding); call it by its address, localhost or [::1], or let a reverse proxy's name in with \`syndicate serve --allow-host NAME\``,
+    { code: 'host_not_allowed' },
+  );
+}
+
 /** 503 for a request that came after the drain began: the client should go to the next instance. */
 export function shuttingDown(): GatewayRequestError {
   return new GatewayRequestError('unavailable', 'the gateway is shutting down; retry against the next instance', {

@@ -21,7 +21,7 @@ import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
 import { createGateway, DEFAULT_BODY_LIMIT_BYTES, type Gateway } from './app.js';
 import { TokenGuard, type TokenChange } from './auth.js';
-import { HostCheck } from './host-check.js';
+import { HostCheck } from '../common/host-check.js';
 import type { AccessLogEntry } from './access-log.js';
 import { listenGateway, type GatewayListenOptions, type RunningGateway } from './node-adapter.js';
 

@@ -13,8 +13,11 @@ import { binaryPackagesFor, ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '
  * `FAKE_LLAMA_TOKENS=<n>` (default 1; `Infinity` until aborted) answers "hi" that many times, the
  * first at once and each next one `FAKE_LLAMA_TOKEN_MS` later: a long generation, stopped (as
  * node-llama-cpp's `stopOnAbortSignal` does) at the next token once its signal aborts.
+ * `FAKE_LLAMA_LOG=<file>` appends a line to that file for each generation begun: what a test reads
+ * to tell that a refused request generated nothing.
  */
 const FAKE_MODULE = `
+import { appendFileSync } from 'node:fs';
 const tokens = (text) => Array.from({ length: Math.max(1, Math.ceil(String(text).length / 4)) }, (_, index) => index + 1);
 const tokenizer = Object.assign((text) => tokens(text), { detokenize: () => '', isSpecialToken: () => false, isEogToken: () => false });
 export async function getLlama() {
@@ -51,6 +54,7 @@ export function resolveChatWrapper() {
 export class LlamaChat {
   constructor({ contextSequence, chatWrapper }) { this.sequence = contextSequence; this.chatWrapper = chatWrapper; }
   async generateResponse(history, options) {
+    if (process.env.FAKE_LLAMA_LOG) appendFileSync(process.env.FAKE_LLAMA_LOG, 'generation\\n');
     const count = Number(process.env.FAKE_LLAMA_TOKENS ?? 1);
     const delayMs = Number(process.env.FAKE_LLAMA_TOKEN_MS ?? 0);
     let response = '';

@@ -5,7 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HostCheck } from '../../src/gateway/host-check.js';
+import { HostCheck } from '../../src/common/host-check.js';
 import type { AccessLogEntry } from '../../src/gateway/index.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { rawClient } from '../helpers/raw-client.js';

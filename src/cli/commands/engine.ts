@@ -6,7 +6,7 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
-import { filePathOption, hostOption, portOption } from '../input.js';
+import { checkEachOption, filePathOption, hostOption, portOption } from '../input.js';
 import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted } from '../output.js';
 import { engineInstallCommand } from './engine-install.js';
@@ -21,6 +21,7 @@ interface ServeOptions {
   context?: string;
   parallel: string;
   register?: string;
+  allowHost?: string[];
   drainTimeout: string;
 }
 
@@ -58,6 +59,7 @@ function serveCommand(): Command {
     .option('--context <n>', "tokens per request, prompt and answer (default: the model's trained context, at most 8192)")
     .option('--parallel <n>', 'requests generated at the same time (one context sequence each); more wait in a FIFO queue', '1')
     .option('--register <id>', "register (or update) a local provider record with this id pointing at the engine; refused over another provider's record or a model a session is on")
+    .option('--allow-host <name...>', "answer requests whose Host is this name too, and pages served under it (a reverse proxy that keeps the client's Host); loopback names and addresses always work")
     .addOption(drainTimeoutOption())
     .addHelpText(
       'after',
@@ -65,6 +67,12 @@ function serveCommand(): Command {
 Once the model is loaded it prints "syndicate engine serving MODEL at BASE_URL" on stdout (with
 --json, one JSON line: url, baseUrl, model, backend, contextWindow, loadMs, threads, parallel,
 chatTemplate, pid, provider); everything else goes to stderr.
+
+Web pages: it takes no token, so against DNS rebinding a request whose Host is not an address,
+localhost, *.localhost, this machine's host name or a name --allow-host gives is refused (403
+host_not_allowed), and so is a browser page's request (it sends Origin) unless the page was served
+from localhost, a loopback address or such a name (403 origin_not_allowed). Clients outside
+browsers (SDKs, curl, syndicate itself) send no Origin.
 
 Signals: SIGTERM or Ctrl-C stop after the generations in flight finish (exit 0), for at most
 --drain-timeout (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then are stopped and their clients
@@ -91,6 +99,11 @@ Example:
           hint: 'e.g. --register llamacpp-local',
         });
       }
+      const allowedHosts = options.allowHost ?? [];
+      if (allowedHosts.length > 0) {
+        const { normalizeHostName } = await import('../../common/host-check.js');
+        checkEachOption(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
+      }
       if (options.register !== undefined) {
         // Before the model loads: a record the engine may not replace is refused in a moment, not after minutes of loading.
         const { refuseEngineRegistrationOver } = await import('../../engines/embedded-registration.js');
@@ -110,6 +123,7 @@ Example:
           gpu: options.gpu,
           threads,
           parallel,
+          allowedHosts,
           ...(contextSize === undefined ? {} : { contextSize }),
           onListening: (url) => {
             if (output.stderrIsTty) spinner.update(`listening on ${url}, loading the model`);
@@ -160,6 +174,7 @@ Example:
       if (output.json) output.documentLine(document);
       else output.line(`syndicate engine serving ${info.id} at ${running.baseUrl}`);
       output.info(`  backend ${info.backend}, context ${info.contextWindow} tokens (trained ${info.trainedContextWindow}), ${counted(info.threads, 'thread')}, ${info.parallel} parallel, chat template: ${info.chatWrapper}, loaded in ${info.loadMs} ms`);
+      if (allowedHosts.length > 0) output.info(`  it also answers to Host ${allowedHosts.join(', ')}`);
       if (registered !== undefined) {
         output.info(output.forHome(`  provider ${registered.id} v${registered.version} ${registered.status}: \`syndicate run --provider ${registered.id} "..."\``));
       }

@@ -9,7 +9,7 @@ import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { exitCodeFor, type StopSignal } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
-import { hostOption, portOption } from '../input.js';
+import { checkEachOption, hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
 import { reportRegistryWarmUp } from '../registry-warm-up.js';
 
@@ -97,12 +97,12 @@ local, a missing or empty token file refuses every request until a token is back
       const corsOrigins = options.corsOrigin ?? [];
       if (corsOrigins.length > 0) {
         const { normalizeOrigin } = await import('../../gateway/cors.js');
-        checkEach(corsOrigins, normalizeOrigin, '--cors-origin', 'name each origin a browser page is served from; "*" is not accepted');
+        checkEachOption(corsOrigins, normalizeOrigin, '--cors-origin', 'name each origin a browser page is served from; "*" is not accepted');
       }
       const allowedHosts = options.allowHost ?? [];
       if (allowedHosts.length > 0) {
-        const { normalizeHostName } = await import('../../gateway/host-check.js');
-        checkEach(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
+        const { normalizeHostName } = await import('../../common/host-check.js');
+        checkEachOption(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
       }
 
       if (options.rotateToken === true) {
@@ -277,15 +277,4 @@ function accessLine(entry: AccessLogEntry): string {
   if (entry.inputTokens !== undefined && entry.outputTokens !== undefined) fields.push(`tokens ${entry.inputTokens}/${entry.outputTokens}`);
   fields.push(entry.evidenceId ?? entry.requestId ?? '-');
   return fields.join(' ');
-}
-
-/** Each value of a repeatable option through `normalize`, whose plain Error becomes a usage error naming the option. */
-function checkEach(values: readonly string[], normalize: (value: string) => string, option: string, hint: string): void {
-  for (const value of values) {
-    try {
-      normalize(value);
-    } catch (error) {
-      throw new UsageError(`${option}: ${(error as Error).message}`, { hint });
-    }
-  }
 }

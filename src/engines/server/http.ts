@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { HostCheck } from '../../common/host-check.js';
 import { readLimitedBody } from '../../common/http-body.js';
 import type { StreamPart } from '../../wire/canonical.js';
 import { clientErrorFor, type ClientError } from '../../wire/client-errors.js';
@@ -33,6 +34,8 @@ export interface EngineHttpOptions {
   bodyLimitBytes?: number;
   /** Unexpected failures (bugs), for the operator's log. */
   onInternalError?: (error: unknown) => void;
+  /** The `Host` and `Origin` requests may carry (`engine serve --allow-host`); default: loopback names and addresses, and this machine's name. */
+  hostCheck?: HostCheck;
 }
 
 /**
@@ -40,7 +43,9 @@ export interface EngineHttpOptions {
  * `GET /v1/models`, `GET /props`, `POST /v1/chat/completions` (also without `/v1`). It exists
  * before the model is loaded (every model endpoint answers 503 "Loading model" until `attach`),
  * serves one request per sequence through a FIFO queue, and on `drain` stops taking requests and
- * waits for the generations in flight.
+ * waits for the generations in flight. It takes no token, so before anything else it refuses the
+ * requests of web pages (`browserRefusal`): the loopback socket keeps out other machines, not the
+ * pages the operator's browser visits.
  */
 export class EngineHttpFace {
   private engine: GenerationEngine | undefined;
@@ -50,8 +55,11 @@ export class EngineHttpFace {
   // Each chat request from its head until it is answered, with what cancels it at shutdown (`cancelInFlight`).
   private readonly chats = new Set<AbortController>();
   private readonly created = Math.floor(Date.now() / 1000);
+  private readonly hostCheck: HostCheck;
 
-  constructor(private readonly options: EngineHttpOptions) {}
+  constructor(private readonly options: EngineHttpOptions) {
+    this.hostCheck = options.hostCheck ?? new HostCheck();
+  }
 
   /** The model is loaded: model endpoints start answering. */
   attach(engine: GenerationEngine): void {
@@ -106,6 +114,12 @@ export class EngineHttpFace {
       '/v1/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
       '/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
     };
+    const refusal = this.browserRefusal(incoming);
+    if (refusal !== undefined) {
+      incoming.resume();
+      this.sendError(outgoing, refusal);
+      return;
+    }
     const route = routes[path];
     if (route === undefined) {
       incoming.resume();
@@ -119,6 +133,31 @@ export class EngineHttpFace {
       return;
     }
     await route.run();
+  }
+
+  /**
+   * 403 for a web page's request, whatever its route: one that reached the engine by DNS rebinding
+   * (its `Host` is a name the engine does not answer to), or one a page on another site sent (its
+   * `Origin` is not served from this machine) — a "simple" POST with a `text/plain` body needs no
+   * preflight, and would be parsed and generated for. Clients outside browsers send no `Origin`.
+   */
+  private browserRefusal(incoming: IncomingMessage): ClientError | undefined {
+    const { host, origin } = incoming.headers;
+    if (!this.hostCheck.allowsHost(host)) {
+      return {
+        kind: 'permission',
+        code: 'host_not_allowed',
+        message: `the engine does not answer to the host "${(host ?? '').slice(0, 100)}" (Host is checked against DNS rebinding); call it by its address, localhost or [::1], or let a reverse proxy's name in with \`syndicate engine serve --allow-host NAME\``,
+      };
+    }
+    if (origin !== undefined && !this.hostCheck.allowsOrigin(origin)) {
+      return {
+        kind: 'permission',
+        code: 'origin_not_allowed',
+        message: `a browser page on ${origin.slice(0, 100)} may not call the engine: only pages served from this machine (localhost, a loopback address) may, against DNS rebinding and cross-site requests; pages served under a reverse proxy's name need \`syndicate engine serve --allow-host NAME\``,
+      };
+    }
+    return undefined;
   }
 
   private health(outgoing: ServerResponse): void {

@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 
+import { HostCheck } from '../../common/host-check.js';
 import { listenFailure } from '../../common/listen.js';
 import { checkLoopbackUrl } from '../../common/loopback.js';
 import { shellWord } from '../../common/shell-word.js';
@@ -66,6 +67,8 @@ export interface EngineServerOptions extends Omit<EngineLoadOptions, 'modelPath'
   /** 0 picks a free port. */
   port: number;
   maxQueued?: number;
+  /** Names besides loopback ones the engine answers to in `Host`, and whose pages may call it (`engine serve --allow-host`). */
+  allowedHosts?: readonly string[];
   /** Loads node-llama-cpp (default: the engine directory's, through runtime.ts). */
   runtime?: () => Promise<NodeLlamaCppModule>;
   /** Called once the socket listens, before the model loads (`/health` answers 503 until it has). */
@@ -120,7 +123,11 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
   const loadRuntime = options.runtime ?? (async () => (await import('../runtime.js')).importNodeLlamaCpp());
   const runtime = await loadRuntime();
 
-  const face = new EngineHttpFace({ maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED, ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }) });
+  const face = new EngineHttpFace({
+    maxQueued: options.maxQueued ?? DEFAULT_MAX_QUEUED,
+    hostCheck: new HostCheck(options.allowedHosts),
+    ...(options.onInternalError === undefined ? {} : { onInternalError: options.onInternalError }),
+  });
   let listening: ListeningFace;
   try {
     listening = await listen(face, options.host, options.port);

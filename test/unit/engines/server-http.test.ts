@@ -5,6 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineGenerationResult, LoadedModelInfo, PartSink } from '../../../src/engines/server/engine.js';
 import { EngineHttpFace, listen, LOADING_BODY, type GenerationEngine, type ListeningFace } from '../../../src/engines/server/http.js';
 import type { EngineChatRequest } from '../../../src/engines/server/request.js';
+import { HostCheck } from '../../../src/common/host-check.js';
+import { rawClient } from '../../helpers/raw-client.js';
 import { parseServerSentEvents } from '../../../src/wire/sse.js';
 
 const INFO: LoadedModelInfo = {
@@ -50,9 +52,10 @@ afterEach(async () => {
   listening = undefined;
 });
 
-async function start(engine?: GenerationEngine, options: { bodyLimitBytes?: number; internalErrors?: unknown[] } = {}): Promise<{ face: EngineHttpFace; url: string }> {
+async function start(engine?: GenerationEngine, options: { bodyLimitBytes?: number; internalErrors?: unknown[]; hostCheck?: HostCheck } = {}): Promise<{ face: EngineHttpFace; url: string }> {
   const face = new EngineHttpFace({
     maxQueued: 4,
+    ...(options.hostCheck === undefined ? {} : { hostCheck: options.hostCheck }),
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     onInternalError: (error) => options.internalErrors?.push(error),
   });
@@ -325,5 +328,79 @@ describe('EngineHttpFace', () => {
     await until(() => face.pending === 0, 'the request to be let go');
     expect(internalErrors).toEqual([]);
     expect(engine.requests).toHaveLength(0);
+  });
+
+  describe('web pages', () => {
+    /** One request through node:http with exactly these headers (`Host` included), answered whole. */
+    const send = (url: string, method: string, path: string, headers: Record<string, string>, body?: string): Promise<{ status: number; body: string }> =>
+      new Promise((resolve, reject) => {
+        const outgoing = request(`${url}${path}`, { method, headers }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => (text += chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+          response.on('error', reject);
+        });
+        outgoing.on('error', reject);
+        outgoing.end(body);
+      });
+
+    it('refuses a Host it does not answer to (DNS rebinding) with 403 host_not_allowed on every route, before reading or generating anything', async () => {
+      const engine = new FakeEngine();
+      const { url } = await start(engine);
+      const port = new URL(url).port;
+      for (const [method, path] of [['POST', '/v1/chat/completions'], ['POST', '/chat/completions'], ['GET', '/v1/models'], ['GET', '/props'], ['GET', '/health'], ['GET', '/nowhere']] as const) {
+        const answer = await send(url, method, path, { host: `evil.example:${port}`, 'content-type': 'application/json' }, method === 'POST' ? JSON.stringify(CHAT) : undefined);
+        expect([path, answer.status], answer.body).toEqual([path, 403]);
+        expect(JSON.parse(answer.body)).toEqual({
+          error: {
+            message: `the engine does not answer to the host "evil.example:${port}" (Host is checked against DNS rebinding); call it by its address, localhost or [::1], or let a reverse proxy's name in with \`syndicate engine serve --allow-host NAME\``,
+            type: 'permission_error',
+            param: null,
+            code: 'host_not_allowed',
+          },
+        });
+      }
+      expect(engine.requests).toHaveLength(0);
+    });
+
+    it('refuses a page from another origin (a text/plain POST needs no preflight) with 403 origin_not_allowed, generating nothing', async () => {
+      const engine = new FakeEngine();
+      const { url } = await start(engine);
+      for (const origin of ['https://evil.example', 'null', 'http://192.168.1.20:3000', 'chrome-extension://abcdef']) {
+        const answer = await send(url, 'POST', '/v1/chat/completions', { 'content-type': 'text/plain;charset=UTF-8', origin }, JSON.stringify(CHAT));
+        expect([origin, answer.status]).toEqual([origin, 403]);
+        expect(JSON.parse(answer.body)).toMatchObject({ error: { type: 'permission_error', code: 'origin_not_allowed', message: expect.stringContaining(`a browser page on ${origin} may not call the engine`) } });
+      }
+      expect(engine.requests).toHaveLength(0);
+    });
+
+    it('answers clients outside browsers (no Origin; any address, localhost, no Host at all) and pages served from this machine', async () => {
+      const engine = new FakeEngine();
+      const { url } = await start(engine);
+      const port = new URL(url).port;
+      const requests: Record<string, string>[] = [{}, { host: `localhost:${port}` }, { host: `[::1]:${port}` }, { origin: `http://localhost:${port}` }, { origin: 'http://127.0.0.1:5173' }, { origin: 'https://[::1]' }];
+      for (const headers of requests) {
+        const answer = await send(url, 'POST', '/v1/chat/completions', { 'content-type': 'application/json', ...headers }, JSON.stringify(CHAT));
+        expect([JSON.stringify(headers), answer.status], answer.body).toEqual([JSON.stringify(headers), 200]);
+      }
+      const client = await rawClient(Number(port));
+      try {
+        await client.write('GET /health HTTP/1.0\r\n\r\n');
+        await client.closed;
+        expect(client.received()).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      } finally {
+        client.destroy();
+      }
+      expect(engine.requests).toHaveLength(6);
+    });
+
+    it('answers a name the operator allowed, in Host and in Origin', async () => {
+      const engine = new FakeEngine();
+      const { url } = await start(engine, { hostCheck: new HostCheck(['Engine.Example.org']) });
+      const answer = await send(url, 'POST', '/v1/chat/completions', { host: 'engine.example.org', origin: 'https://engine.example.org', 'content-type': 'application/json' }, JSON.stringify(CHAT));
+      expect(answer.status, answer.body).toBe(200);
+      expect((await send(url, 'GET', '/v1/models', { host: 'other.example.org' })).status).toBe(403);
+    });
   });
 });
