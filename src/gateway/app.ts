@@ -1,4 +1,5 @@
 import { counted } from '../common/counted.js';
+import type { HostCheck } from '../common/host-check.js';
 import { highestSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
 import { SyndicateError } from '../errors.js';
@@ -20,7 +21,6 @@ import { REASONING_UNSENT_SETTING, requestedEffort } from '../wire/reasoning.js'
 import { AccessRecord, type AccessLogEntry } from './access-log.js';
 import { TokenGuard } from './auth.js';
 import { CorsPolicy } from './cors.js';
-import type { HostCheck } from '../common/host-check.js';
 import { apiFamilyOf, bodyTooLarge, clientErrorOf, errorReply, GatewayRequestError, hostNotAllowed, invalidHeader, requestIdHeaders, shuttingDown } from './errors.js';
 import {
   anthropicFace,

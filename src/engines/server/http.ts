@@ -103,6 +103,12 @@ export class EngineHttpFace {
   };
 
   private async handle(incoming: IncomingMessage, outgoing: ServerResponse): Promise<void> {
+    const refusal = this.browserRefusal(incoming);
+    if (refusal !== undefined) {
+      incoming.resume();
+      this.sendError(outgoing, refusal);
+      return;
+    }
     const method = incoming.method ?? 'GET';
     const path = new URL(incoming.url ?? '/', 'http://engine').pathname.replace(/\/+$/, '') || '/';
     const routes: Record<string, { method: string; run: () => Promise<void> | void }> = {
@@ -114,12 +120,6 @@ export class EngineHttpFace {
       '/v1/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
       '/chat/completions': { method: 'POST', run: () => this.chat(incoming, outgoing) },
     };
-    const refusal = this.browserRefusal(incoming);
-    if (refusal !== undefined) {
-      incoming.resume();
-      this.sendError(outgoing, refusal);
-      return;
-    }
     const route = routes[path];
     if (route === undefined) {
       incoming.resume();
@@ -154,7 +154,7 @@ export class EngineHttpFace {
       return {
         kind: 'permission',
         code: 'origin_not_allowed',
-        message: `a browser page on ${origin.slice(0, 100)} may not call the engine: only pages served from this machine (localhost, a loopback address) may, against DNS rebinding and cross-site requests; pages served under a reverse proxy's name need \`syndicate engine serve --allow-host NAME\``,
+        message: `a browser page on ${origin.slice(0, 100)} may not call the engine: only pages served from this machine (localhost, a loopback address, its host name) may, against DNS rebinding and cross-site requests; pages served under a reverse proxy's name need \`syndicate engine serve --allow-host NAME\``,
       };
     }
     return undefined;
