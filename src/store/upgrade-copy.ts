@@ -30,8 +30,8 @@ export interface StoreUpgrade {
 export interface UpgradeCopy {
   path: string;
   /**
-   * Whether this upgrade made it. False: one of schema `from` was already there (left by an
-   * upgrade from it that was gone back from with a copy of the copy), kept as it is.
+   * Whether this upgrade made it. False: one of schema `from` was already there — an earlier
+   * upgrade's, gone back from with a copy of the copy (`cp`, not `mv`) — and was kept as it is.
    */
   made: boolean;
   /** When it was written. */
