@@ -198,6 +198,18 @@ describe('a command of this build on a store an older syndicate (schema 26) left
     expect(besideStore(home)).toEqual([]);
   });
 
+  it('is kept and told of by init and doctor too, which open the store themselves', { timeout: 90_000 }, async () => {
+    for (const command of ['init', 'doctor']) {
+      const { home, store, copy } = olderHome();
+      const result = await runCli(['--json', command], { home });
+      expect(result.exitCode, `${command}: ${result.stderr}`).toBe(0);
+      expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: true });
+      expect(noteLines(result)[0], command).toBe(`note: upgraded the store ${store} from schema ${OLDER} to ${KNOWN}; a copy of it as it was (schema ${OLDER}, which the older syndicate opens) is ${copy}`);
+      expect(noteLines(result).length, command).toBe(2);
+      expect(schemaOf(copy), command).toBe(OLDER);
+    }
+  });
+
   it('of commands racing to upgrade it, one copies it and says so, and every one succeeds', { timeout: 90_000 }, async () => {
     const { home, store, copy } = olderHome();
     const before = contents(store);
