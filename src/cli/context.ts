@@ -41,7 +41,12 @@ export class CommandContext {
   async store(options: { existing?: boolean } = {}): Promise<Store> {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
-      this.openedStore = openStore(this.home.storePath, { mustExist: options.existing === true, missingStoreHint: missingStoreHint(this.home) });
+      const { storeUpgradeReporter } = await import('./store-upgrade.js');
+      this.openedStore = openStore(this.home.storePath, {
+        mustExist: options.existing === true,
+        missingStoreHint: missingStoreHint(this.home),
+        onUpgrade: storeUpgradeReporter(this.output),
+      });
       const { modeChanges } = this.openedStore;
       if (modeChanges.length > 0) {
         const { storeModeChange } = await import('../home/checks.js');

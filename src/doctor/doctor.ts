@@ -10,6 +10,7 @@ import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { openStore, restrictStoreFileMode, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
+import type { StoreUpgrade } from '../store/upgrade-copy.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'warn';
@@ -73,12 +74,14 @@ export interface DoctorReport {
 export interface DoctorOptions {
   /** The user the files must belong to (tests inject another); undefined skips owner and mode rules. Default: this process's user. */
   userId?: number | undefined;
+  /** Called when opening the store upgraded it (an older syndicate's store): see `OpenStoreOptions.onUpgrade`. */
+  onStoreUpgrade?: (upgrade: StoreUpgrade) => void;
 }
 
 /**
- * Runs every health check without creating any state. The one change it makes is the one every
+ * Runs every health check without creating any state. The changes it makes are the ones every
  * command makes: a store file (or its -wal, -shm) with another mode than 0600 is set to 0600
- * (reported as a warning).
+ * (reported as a warning), and a store an older syndicate left is upgraded, a copy of it kept.
  */
 export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): Promise<DoctorReport> {
   const userId = 'userId' in options ? options.userId : currentUserId();
@@ -106,7 +109,7 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
   checks.push(...checkStoreCompanionFiles(home.storePath, userId, modeChanges).map(doctorCheck));
   let store: Store;
   try {
-    store = openStore(home.storePath, { mustExist: true });
+    store = openStore(home.storePath, { mustExist: true, ...(options.onStoreUpgrade === undefined ? {} : { onUpgrade: options.onStoreUpgrade }) });
   } catch (error) {
     checks.push(storeOpenFailure(error));
     return { checks, holds: [] };

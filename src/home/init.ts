@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { writeFileAtomically } from '../common/atomic-file.js';
 import { DEFAULT_POLICY_YAML } from '../policy/default-policy.js';
 import { openStore, storeFilePaths, type Store } from '../store/store.js';
+import type { StoreUpgrade } from '../store/upgrade-copy.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from './checks.js';
 import { ensureDirectory, writeFileOnce, type HomePaths } from './home.js';
 
@@ -38,6 +39,8 @@ export interface InitFinding {
 export interface InitOptions {
   /** The user the files must belong to (tests inject another); undefined skips owner and mode rules. Default: this process's user. */
   userId?: number | undefined;
+  /** Called when opening the home's store upgraded it (an older syndicate's store): see `OpenStoreOptions.onUpgrade`. */
+  onStoreUpgrade?: (upgrade: StoreUpgrade) => void;
 }
 
 /**
@@ -54,7 +57,7 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
   const note = (path: string, wasCreated: boolean): void => {
     (wasCreated ? created : kept).push(path);
   };
-  const store = createMissing(home, note);
+  const store = createMissing(home, note, options.onStoreUpgrade);
 
   const fileChecks: [string, (path: string, userId: number | undefined) => HomeCheck][] = [
     [home.permitKeyPath, checkPermitKey],
@@ -79,7 +82,7 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
  * removes everything this call had created (kept files are never touched), so an `init` that
  * fails leaves the home as it found it.
  */
-function createMissing(home: HomePaths, note: (path: string, wasCreated: boolean) => void): Store {
+function createMissing(home: HomePaths, note: (path: string, wasCreated: boolean) => void, onStoreUpgrade: InitOptions['onStoreUpgrade']): Store {
   const undo: (() => void)[] = [];
   try {
     for (const directory of [home.dataDir, home.configDir]) {
@@ -88,7 +91,7 @@ function createMissing(home: HomePaths, note: (path: string, wasCreated: boolean
     }
     // A -wal or -shm left without its database is the operator's: only what this open makes goes.
     const absent = storeFilePaths(home.storePath).filter((path) => lstatSync(path, { throwIfNoEntry: false }) === undefined);
-    const store = openStore(home.storePath);
+    const store = openStore(home.storePath, onStoreUpgrade === undefined ? {} : { onUpgrade: onStoreUpgrade });
     store.close();
     // Only the store this call created (another `init` of the same new home may have, and may have
     // it open: removing it under that one made its next open fail with SQLITE_IOERR_FSTAT).

@@ -6,6 +6,7 @@ import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { shellWord } from '../common/shell-word.js';
+import { keepCopyBeforeUpgrade, removeUpgradeCopy, upgradeWithoutCopy, type StoreUpgrade } from './upgrade-copy.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -165,6 +166,13 @@ export interface OpenStoreOptions {
   missingStoreHint?: string;
   busyTimeoutMs?: number;
   migrations?: readonly Migration[];
+  /**
+   * Before migrating a store an older syndicate left, keep a copy of it as it is beside it
+   * (`keepCopyBeforeUpgrade`). Default: unless `SYNDICATE_UPGRADE_WITHOUT_COPY` is set.
+   */
+  copyBeforeUpgrade?: boolean;
+  /** Called once the open migrated such a store (committed): to tell the operator where its copy is. */
+  onUpgrade?: (upgrade: StoreUpgrade) => void;
 }
 
 /** The store file's mode: it holds verbatim prompts and responses. */
@@ -320,7 +328,11 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
     db.pragma('foreign_keys = ON');
     const store = new Store(db, path, modeChanges, created);
     const migrations = options.migrations ?? MIGRATIONS;
-    migrate(store, migrations);
+    const upgrade = migrate(store, migrations, {
+      copyBeforeUpgrade: !inMemory && (options.copyBeforeUpgrade ?? !upgradeWithoutCopy()),
+      busyTimeoutMs,
+    });
+    if (upgrade !== undefined) options.onUpgrade?.(upgrade);
     // A store this call created holds exactly what the migrations made; one that existed may not.
     if (existed && !inMemory) checkSchema(store, migrations);
     store.watchSchema(newestMigration(migrations));
@@ -451,7 +463,12 @@ function newerStoreError(path: string, newest: number, known: number, whileOpen 
   });
 }
 
-function migrate(store: Store, migrations: readonly Migration[]): void {
+/**
+ * Applies the pending `migrations`, all in one transaction. Of a store some were applied to before
+ * (an older syndicate's), returns the upgrade, after keeping a copy of it as it was unless
+ * `copyBeforeUpgrade` is false: a new store needs none.
+ */
+function migrate(store: Store, migrations: readonly Migration[], options: { copyBeforeUpgrade: boolean; busyTimeoutMs: number }): StoreUpgrade | undefined {
   const { db } = store;
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
@@ -465,25 +482,42 @@ function migrate(store: Store, migrations: readonly Migration[]): void {
     if (newest > known) throw newerStoreError(store.path, newest, known);
     return migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
   };
-  if (pendingMigrations().length === 0) return;
-  store.transaction(() => {
-    // Read again under the write lock: another process opening a new store at the same time (two
-    // `init`s of one CI job) may have applied them while this one waited for the lock.
-    const from = store.newestAppliedMigration();
-    for (const migration of pendingMigrations()) {
-      try {
-        db.exec(migration.sql);
-        migration.backfill?.(db);
-        db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(
-          migration.version,
-          migration.name,
-          new Date().toISOString(),
-        );
-      } catch (error) {
-        throw migrationFailure(error, store.path, migration, from, known);
+  if (pendingMigrations().length === 0) return undefined;
+  let upgrade: StoreUpgrade | undefined;
+  try {
+    store.transaction(() => {
+      // Read again under the write lock: another process opening a new store at the same time (two
+      // `init`s of one CI job, two commands of a newer build) may have applied them while this one
+      // waited for the lock — and then made the copy too.
+      const from = store.newestAppliedMigration();
+      const pending = pendingMigrations();
+      if (pending.length === 0) return;
+      if (from > 0) {
+        // Under the write lock: nothing is written to the store between its copy and its migration.
+        const copy = options.copyBeforeUpgrade ? keepCopyBeforeUpgrade(db, store.path, from, known, options.busyTimeoutMs) : undefined;
+        upgrade = { path: store.path, from, to: known, copy };
       }
+      applyMigrations(store, pending, from, known);
+    });
+  } catch (error) {
+    removeUpgradeCopy(upgrade?.copy);
+    throw error;
+  }
+  return upgrade;
+}
+
+/** Applies `pending` in the caller's transaction; the first that fails is reported as the upgrade from `from` to `known` it interrupted. */
+function applyMigrations(store: Store, pending: readonly Migration[], from: number, known: number): void {
+  const { db } = store;
+  for (const migration of pending) {
+    try {
+      db.exec(migration.sql);
+      migration.backfill?.(db);
+      db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(migration.version, migration.name, new Date().toISOString());
+    } catch (error) {
+      throw migrationFailure(error, store.path, migration, from, known);
     }
-  });
+  }
 }
 
 /**

@@ -12,7 +12,8 @@ export function doctorCommand(): Command {
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
       const { runDoctor } = await import('../../doctor/doctor.js');
-      const { checks, holds } = await runDoctor(context.home);
+      const { storeUpgradeReporter } = await import('../store-upgrade.js');
+      const { checks, holds } = await runDoctor(context.home, { onStoreUpgrade: storeUpgradeReporter(context.output) });
       const failed = checks.filter((check) => check.status === 'fail');
       const { output } = context;
       if (output.json) {

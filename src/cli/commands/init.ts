@@ -12,7 +12,8 @@ export function initCommand(): Command {
       const context = contextFor(command);
       const { output } = context;
       const { initializeHome } = await import('../../home/init.js');
-      const result = initializeHome(context.home);
+      const { storeUpgradeReporter } = await import('../store-upgrade.js');
+      const result = initializeHome(context.home, { onStoreUpgrade: storeUpgradeReporter(output) });
       const withHint = (finding: { detail: string; hint?: string }): string => (finding.hint === undefined ? finding.detail : `${finding.detail} — ${output.forHome(finding.hint)}`);
       for (const warning of result.warnings) output.warn(warning.fixed === true ? withHint(warning) : `${withHint(warning)}; then run \`syndicate doctor\``);
       const problemAt = new Map(result.problems.map((problem) => [problem.path, problem]));
