@@ -240,7 +240,7 @@ export function rateLimitedPlanError(plan: RoutePlan, details: Record<string, un
 
 /** Seconds until each candidate the plan held back for a rate limit may be used again. */
 export function heldBackWaits(excluded: readonly Exclusion[]): number[] {
-  return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
+  return excluded.flatMap((exclusion) => (onlyRateLimited(exclusion) && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
 }
 
 /** Every candidate refused with (or is held back by) a 429. `models`: the models rate-limiting, as a message says them (`summarisedModels`). */
