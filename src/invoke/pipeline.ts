@@ -114,8 +114,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     // The envelope and model decide only once the session's chain proves them (cached per state of its tables).
     const refused = sessionChainRefusal(context.store, session.id) ?? invalidatedEnvelopeError(session);
     if (refused !== undefined) {
-      recordDenial(context.store, { requestId, caller: input.caller, reasonCode: refused.code, message: refused.message, sessionId: session.id });
-      throw refused;
+      const evidenceId = recordDenial(context.store, { requestId, caller: input.caller, reasonCode: refused.code, message: refused.message, sessionId: session.id });
+      throw refused.withDetails({ requestId, evidenceId });
     }
   }
 
@@ -134,8 +134,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
         request = { ...request, model: `${payload.provider}:${payload.model}` };
       }
     } catch (error) {
-      deny(context, input, requestId, undefined, error, { permitToken: input.permitToken });
-      throw error;
+      const evidenceId = deny(context, input, requestId, undefined, error, { permitToken: input.permitToken });
+      throw error instanceof SyndicateError ? error.withDetails({ requestId, evidenceId }) : error;
     }
   }
 
@@ -156,8 +156,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   if (named !== undefined) throw named;
   const contradiction = presentedPermit === undefined ? undefined : permitContradiction(presentedPermit, input.provider, input.request.model, providers);
   if (contradiction !== undefined) {
-    deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
-    throw contradiction;
+    const evidenceId = deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
+    throw contradiction.withDetails({ requestId, evidenceId });
   }
 
   const { policy, failure: policyFailure } = currentPolicy(context);
@@ -257,14 +257,14 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     if (outcome.kind === 'reroute') return invokeRouted(context, asked, reroutes + 1);
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
-    if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });
+    if (outcome.kind === 'fatal') throw outcome.error.withDetails(attemptsDetails(requestId, classification.level, attempts));
     failures.push(outcome.error);
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
-  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
+  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), attemptsDetails(requestId, classification.level, attempts), withUntried);
   if (rateLimited !== undefined) throw rateLimited;
   const refusedParts = failures.filter((failure) => isToolsRefusal(failure) || isImagesRefusal(failure));
   // With an engine refusing the tools (or images), what the route left out as down or rate-limited
@@ -274,7 +274,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // to change (a 400 about `tools` or `messages`), not an outage.
   const partRefused = refusedParts[0];
   if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0) {
-    throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
+    throw partRefused.withDetails(attemptsDetails(requestId, classification.level, attempts));
   }
   const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
@@ -286,8 +286,18 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     // A candidate the hop limit cut off was never tried: it may answer at once.
     ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
     hint: withUntried(unavailable.hint),
-    details: { requestId, sensitivity: classification.level, attempts },
+    details: attemptsDetails(requestId, classification.level, attempts),
   });
+}
+
+/**
+ * The details of a failure once the walk made attempts: each attempt with its evidence row
+ * (`attempts[].evidenceId`), and the last one's — the refusal or failure that ended the walk — as
+ * `evidenceId`, where a script reads it of every refusal and failure that recorded one.
+ */
+function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: readonly AttemptReport[]): Record<string, unknown> {
+  const evidenceId = attempts.at(-1)?.evidenceId;
+  return { requestId, sensitivity: level, ...(evidenceId === undefined ? {} : { evidenceId }), attempts };
 }
 
 /**

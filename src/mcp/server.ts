@@ -642,7 +642,9 @@ function detailLines(details: Record<string, unknown> | undefined, home: HomePat
   const decisive = Array.isArray(findings) ? findings.filter((finding: unknown) => stringMember(finding, 'level') === sensitivity) : [];
   const reasons = [...new Set(decisive.flatMap((finding: unknown) => stringMember(finding, 'reason') ?? []))];
   if (typeof sensitivity === 'string' && reasons.length > 0) lines.push(`classified ${sensitivity}: ${reasons.join('; ')}`);
-  const recorded = typeof evidenceId === 'string' ? [evidenceId] : Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  // Every attempt's row when the walk made attempts (the last is `evidenceId`), else the refusal's own.
+  const attempted = Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  const recorded = attempted.length > 0 ? attempted : typeof evidenceId === 'string' ? [evidenceId] : [];
   if (recorded.length > 0) lines.push(`evidence: ${recorded.map((id) => commandsForHome(`\`syndicate evidence show ${id}\``, home)).join(', ')}`);
   return lines;
 }
