@@ -54,7 +54,18 @@ import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
-import { heldBackWaits, isPinned, rateLimitedError, rateLimitedPlanError, routeRefusal, summarisedExclusions, summarisedModels, tooLongParam, type RefusalContext } from './route-refusal.js';
+import {
+  heldBackWaits,
+  isPinned,
+  rateLimitedError,
+  rateLimitedPlanError,
+  routeRefusal,
+  summarisedExclusions,
+  summarisedModels,
+  tooLongParam,
+  unavailableMessage,
+  type RefusalContext,
+} from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
@@ -278,7 +289,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   }
   const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
-  throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
+  throw new UpstreamError(unavailableMessage('inference_unavailable', [...reasons, ...heldOutReasons].join('; ')), {
     code: 'inference_unavailable',
     isRetryable: true,
     // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
@@ -1116,7 +1127,7 @@ function refuseOrUnavailable(
   if (rateLimited !== undefined) return rateLimited.withDetails({ evidenceId: recordUncalled('rate_limited', rateLimited.message) });
   if (plan.excluded.some(onlyDown)) {
     // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
-    const message = `inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`;
+    const message = unavailableMessage('inference_unavailable', summarisedExclusions(plan.excluded));
     const evidenceId = recordUncalled('inference_unavailable', message);
     // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
     const held = heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store));
