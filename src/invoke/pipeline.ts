@@ -500,7 +500,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const error = new UpstreamError(missingKeyReason(missingKey, provider.id), {
       code: 'credential_missing',
       isRetryable: true,
-      hint: `export ${missingKey}=... in the environment syndicate runs in`,
+      hint: `${keyExports([missingKey])} in the environment syndicate runs in`,
       details: { variable: missingKey },
     });
     // No permit and no call, but the attempt the route planned is on the chain with why it was skipped.
