@@ -67,31 +67,38 @@ async function gatewayFailure(scenario: Scenario, gateway: RunningServe): Promis
   return error as InstanceType<typeof OpenAI.APIError>;
 }
 
-describe('an engine slower than the budget that is rate-limiting', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  let gateway: RunningServe;
-  let mcp: Client;
-
+/**
+ * A store with an engine slower than the budget (`slowEngineScenario`), and a gateway and an MCP
+ * server on it, for the tests of one describe block; `down`: the engine is closed before they start.
+ */
+function servedSlowEngine({ down }: { down: boolean }): { scenario: Scenario; engine: FakeEngine; gateway: RunningServe; mcp: Client } {
+  const setup = {} as { scenario: Scenario; engine: FakeEngine; gateway: RunningServe; mcp: Client };
   beforeAll(async () => {
-    ({ scenario, engine } = await slowEngineScenario());
-    [gateway, mcp] = await Promise.all([startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000), connectMcpClient(scenario.home)]);
+    Object.assign(setup, await slowEngineScenario());
+    // Nothing answers there any more: each command's probe finds it unreachable.
+    if (down) await setup.engine.close();
+    [setup.gateway, setup.mcp] = await Promise.all([startServe(['serve', '--port', '0'], { SYNDICATE_HOME: setup.scenario.home }, 120_000), connectMcpClient(setup.scenario.home)]);
   }, 90_000);
+  afterAll(async () => {
+    await setup.mcp?.close();
+    setup.gateway?.server.kill('SIGTERM');
+    await setup.gateway?.server;
+    setup.scenario?.cleanup();
+    await setup.engine?.close();
+  });
+  return setup;
+}
+
+describe('an engine slower than the budget that is rate-limiting', () => {
+  const setup = servedSlowEngine({ down: false });
 
   afterEach(async () => {
-    engine.setFault('ok');
-    await scenario.releaseHolds();
-  });
-
-  afterAll(async () => {
-    await mcp?.close();
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    scenario?.cleanup();
-    await engine?.close();
+    setup.engine.setFault('ok');
+    await setup.scenario.releaseHolds();
   });
 
   it('is rate-limited (exit 5, 429 with Retry-After) on every surface, not refused by the policy', async () => {
+    const { scenario, engine, gateway, mcp } = setup;
     engine.setFault({ status: 429, headers: { 'retry-after': '600' } }, 1);
     const held = await failure(scenario, 'run');
     expect(held.exitCode).toBe(5);
@@ -119,26 +126,10 @@ describe('an engine slower than the budget that is rate-limiting', () => {
 });
 
 describe('an engine slower than the budget that went down', () => {
-  let scenario: Scenario;
-  let engine: FakeEngine;
-  let gateway: RunningServe;
-  let mcp: Client;
-
-  beforeAll(async () => {
-    ({ scenario, engine } = await slowEngineScenario());
-    // Nothing answers there any more: each command's probe finds it unreachable.
-    await engine.close();
-    [gateway, mcp] = await Promise.all([startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000), connectMcpClient(scenario.home)]);
-  }, 90_000);
-
-  afterAll(async () => {
-    await mcp?.close();
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
-    scenario?.cleanup();
-  });
+  const setup = servedSlowEngine({ down: true });
 
   it('is unavailable (exit 5, 503) on every surface, not refused by the policy', async () => {
+    const { scenario, gateway, mcp } = setup;
     for (const command of ['run', 'route'] as const) {
       const { exitCode, error } = await failure(scenario, command);
       expect({ command, exitCode, code: error.code }).toEqual({ command, exitCode: 5, code: 'inference_unavailable' });
