@@ -4,6 +4,7 @@ import { LOCAL_CLASS_HINT, LOCAL_CLASS_RULE } from '../registry/checks.js';
 import { missingCredential } from '../registry/credentials.js';
 import { registerProviderRecord } from '../registry/register.js';
 import type { ProviderRecord, RegistrationOutcome } from '../registry/types.js';
+import { keyExports } from '../router/hints.js';
 import type { Store } from '../store/store.js';
 import { findCatalogEntry } from './catalog.js';
 import { discoverModels, type DiscoveryResult } from './discovery.js';
@@ -91,7 +92,7 @@ export async function addFromCatalog(
   // Registered, but nothing can call it yet: `run` and the gateway would skip it without a word here.
   const missingKey = missingCredential(record, options.env ?? process.env);
   if (missingKey !== undefined) {
-    notes.push(`${missingKey} is not set in this environment: ${record.id} is skipped by every request until it is (export ${missingKey}=… where syndicate runs: this shell, the gateway's, the MCP client's)`);
+    notes.push(`${missingKey} is not set in this environment: ${record.id} is skipped by every request until it is (${keyExports([missingKey])} where syndicate runs: this shell, the gateway's, the MCP client's)`);
   }
   return { entry: entry.name, record, outcome, discovery, notes };
 }

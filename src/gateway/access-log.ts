@@ -110,10 +110,13 @@ function errorFields(error: unknown): Partial<AccessLogEntry> {
   const details = error instanceof SyndicateError ? error.details : undefined;
   const requestId = details?.['requestId'];
   const sensitivity = details?.['sensitivity'];
+  // The decisive row (the last attempt's, or a refusal's own before any attempt).
+  const evidenceId = details?.['evidenceId'] ?? last?.evidenceId;
   return {
     outcome: clientError.code ?? clientError.kind,
     ...(typeof requestId === 'string' ? { requestId } : {}),
     ...(typeof sensitivity === 'string' ? { sensitivity } : {}),
-    ...(last === undefined ? {} : { provider: last.provider.id, providerClass: last.provider.class, model: last.model, ...(last.evidenceId === undefined ? {} : { evidenceId: last.evidenceId }) }),
+    ...(last === undefined ? {} : { provider: last.provider.id, providerClass: last.provider.class, model: last.model }),
+    ...(typeof evidenceId === 'string' ? { evidenceId } : {}),
   };
 }

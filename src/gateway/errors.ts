@@ -96,6 +96,9 @@ export function errorReply(error: unknown, family: ApiFamily, home?: HomePaths):
   if (error instanceof GatewayRequestError) Object.assign(headers, error.headers);
   const requestId = error instanceof SyndicateError ? error.details?.['requestId'] : undefined;
   if (typeof requestId === 'string') Object.assign(headers, requestIdHeaders(requestId));
+  // The row that recorded the refusal or failure (the last attempt's), under the header an answer names its own in.
+  const evidenceId = error instanceof SyndicateError ? error.details?.['evidenceId'] : undefined;
+  if (typeof evidenceId === 'string') headers['x-syndicate-evidence'] = evidenceId;
   if (clientError.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(clientError.retryAfterSeconds));
   return { status: rendered.status, headers, body: rendered.body };
 }

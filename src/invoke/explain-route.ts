@@ -31,7 +31,7 @@ import { canonicalRequest, promptMessage, type CanonicalMessage, type CanonicalR
 import type { PromptSettings } from './prompt-options.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import type { ModelNaming } from './model-naming.js';
-import { isPinned, rateLimitedPlanError, routeRefusal, summarisedExclusions } from './route-refusal.js';
+import { isPinned, rateLimitedPlanError, routeRefusal, summarisedExclusions, unavailableMessage } from './route-refusal.js';
 
 /** What bounds a route besides the request itself: the caller's hints and the stored session. */
 export interface RouteConditions {
@@ -220,7 +220,7 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
   // When every one is held out for a known time: the seconds until the first is tried again, as `run`'s error and the gateway's Retry-After give them.
   const retryAfterSeconds = retryAfterForUnavailable(held);
   // Past five models, counted and grouped by rule as `run` says them; `details.plan` and `--explain` keep every one.
-  return new UpstreamError(`inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`, {
+  return new UpstreamError(unavailableMessage('inference_unavailable', summarisedExclusions(plan.excluded)), {
     code: 'inference_unavailable',
     isRetryable: true,
     ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
@@ -243,7 +243,7 @@ export function keylessRouteError(routed: RouteExplanation): UpstreamError | und
   const variables = [...new Set(skipped.map((candidate) => candidate.missingKey))];
   const reasons = skipped.map((candidate) => `${candidate.provider}:${candidate.model}: ${missingKeyReason(candidate.missingKey, candidate.provider)}`);
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
-  return new UpstreamError(`inference unavailable, try again later (${reasons.join('; ')})`, {
+  return new UpstreamError(unavailableMessage('inference_unavailable', reasons.join('; ')), {
     code: 'inference_unavailable',
     isRetryable: true,
     hint: `${hintForMissingKeys(variables)}${untried === undefined ? '' : `; ${untried}`}`,

@@ -54,7 +54,18 @@ import { StreamAccumulator } from '../wire/stream-accumulator.js';
 import { currentPolicy } from './context.js';
 import { namedProviderError, unknownModelOf, unservableReason } from './failure.js';
 import { permitContradiction } from './permit-contradiction.js';
-import { heldBackWaits, isPinned, rateLimitedError, rateLimitedPlanError, routeRefusal, summarisedExclusions, summarisedModels, tooLongParam, type RefusalContext } from './route-refusal.js';
+import {
+  heldBackWaits,
+  isPinned,
+  rateLimitedError,
+  rateLimitedPlanError,
+  routeRefusal,
+  summarisedExclusions,
+  summarisedModels,
+  tooLongParam,
+  unavailableMessage,
+  type RefusalContext,
+} from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
 import type {
   AttemptProvider,
@@ -114,8 +125,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     // The envelope and model decide only once the session's chain proves them (cached per state of its tables).
     const refused = sessionChainRefusal(context.store, session.id) ?? invalidatedEnvelopeError(session);
     if (refused !== undefined) {
-      recordDenial(context.store, { requestId, caller: input.caller, reasonCode: refused.code, message: refused.message, sessionId: session.id });
-      throw refused;
+      const evidenceId = recordDenial(context.store, { requestId, caller: input.caller, reasonCode: refused.code, message: refused.message, sessionId: session.id });
+      throw refused.withDetails({ requestId, evidenceId });
     }
   }
 
@@ -134,8 +145,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
         request = { ...request, model: `${payload.provider}:${payload.model}` };
       }
     } catch (error) {
-      deny(context, input, requestId, undefined, error, { permitToken: input.permitToken });
-      throw error;
+      const evidenceId = deny(context, input, requestId, undefined, error, { permitToken: input.permitToken });
+      throw error instanceof SyndicateError ? error.withDetails({ requestId, evidenceId }) : error;
     }
   }
 
@@ -156,8 +167,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   if (named !== undefined) throw named;
   const contradiction = presentedPermit === undefined ? undefined : permitContradiction(presentedPermit, input.provider, input.request.model, providers);
   if (contradiction !== undefined) {
-    deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
-    throw contradiction;
+    const evidenceId = deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
+    throw contradiction.withDetails({ requestId, evidenceId });
   }
 
   const { policy, failure: policyFailure } = currentPolicy(context);
@@ -257,14 +268,14 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     if (outcome.kind === 'reroute') return invokeRouted(context, asked, reroutes + 1);
     if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
     attempts.push(outcome.report);
-    if (outcome.kind === 'fatal') throw outcome.error.withDetails({ requestId, sensitivity: classification.level, attempts });
+    if (outcome.kind === 'fatal') throw outcome.error.withDetails(attemptsDetails(requestId, classification.level, attempts));
     failures.push(outcome.error);
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
-  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), { requestId, sensitivity: classification.level, attempts }, withUntried);
+  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), attemptsDetails(requestId, classification.level, attempts), withUntried);
   if (rateLimited !== undefined) throw rateLimited;
   const refusedParts = failures.filter((failure) => isToolsRefusal(failure) || isImagesRefusal(failure));
   // With an engine refusing the tools (or images), what the route left out as down or rate-limited
@@ -274,11 +285,11 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // to change (a 400 about `tools` or `messages`), not an outage.
   const partRefused = refusedParts[0];
   if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0) {
-    throw partRefused.withDetails({ requestId, sensitivity: classification.level, attempts });
+    throw partRefused.withDetails(attemptsDetails(requestId, classification.level, attempts));
   }
   const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
-  throw new UpstreamError(`inference unavailable, try again later (${[...reasons, ...heldOutReasons].join('; ')})`, {
+  throw new UpstreamError(unavailableMessage('inference_unavailable', [...reasons, ...heldOutReasons].join('; ')), {
     code: 'inference_unavailable',
     isRetryable: true,
     // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
@@ -286,8 +297,18 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     // A candidate the hop limit cut off was never tried: it may answer at once.
     ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
     hint: withUntried(unavailable.hint),
-    details: { requestId, sensitivity: classification.level, attempts },
+    details: attemptsDetails(requestId, classification.level, attempts),
   });
+}
+
+/**
+ * The details of a failure once the walk made attempts: each attempt with its evidence row
+ * (`attempts[].evidenceId`), and the last one's — the refusal or failure that ended the walk — as
+ * `evidenceId`, where a script reads it of every refusal and failure that recorded one.
+ */
+function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: readonly AttemptReport[]): Record<string, unknown> {
+  const evidenceId = attempts.at(-1)?.evidenceId;
+  return { requestId, sensitivity: level, ...(evidenceId === undefined ? {} : { evidenceId }), attempts };
 }
 
 /**
@@ -479,7 +500,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const error = new UpstreamError(missingKeyReason(missingKey, provider.id), {
       code: 'credential_missing',
       isRetryable: true,
-      hint: `export ${missingKey}=... in the environment syndicate runs in`,
+      hint: `${keyExports([missingKey])} in the environment syndicate runs in`,
       details: { variable: missingKey },
     });
     // No permit and no call, but the attempt the route planned is on the chain with why it was skipped.
@@ -1106,7 +1127,7 @@ function refuseOrUnavailable(
   if (rateLimited !== undefined) return rateLimited.withDetails({ evidenceId: recordUncalled('rate_limited', rateLimited.message) });
   if (plan.excluded.some(onlyDown)) {
     // Past five models, counted and grouped by rule as a route refusal says them; `details.excluded` and the evidence keep every one.
-    const message = `inference unavailable, try again later (${summarisedExclusions(plan.excluded)})`;
+    const message = unavailableMessage('inference_unavailable', summarisedExclusions(plan.excluded));
     const evidenceId = recordUncalled('inference_unavailable', message);
     // A model left out for tools it refused is named with its fix: it would take the request once restarted with them.
     const held = heldOutForLater(context, [...unavailabilityOfExclusions(plan.excluded), ...toolsRefusalsOfExclusions(plan.excluded)], currentProviders(context.store));

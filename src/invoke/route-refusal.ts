@@ -240,12 +240,34 @@ export function rateLimitedPlanError(plan: RoutePlan, details: Record<string, un
 
 /** Seconds until each candidate the plan held back for a rate limit may be used again. */
 export function heldBackWaits(excluded: readonly Exclusion[]): number[] {
-  return excluded.flatMap((exclusion) => (exclusion.rules.length === 1 && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
+  return excluded.flatMap((exclusion) => (onlyRateLimited(exclusion) && exclusion.retryAfterSeconds !== undefined ? [exclusion.retryAfterSeconds] : []));
+}
+
+/**
+ * The sentence an error of a request nothing may take just now begins with, by its code, before
+ * the models and why in brackets (`unavailableMessage`): what MCP `route_explain` says above its
+ * explanation, which names each model.
+ */
+const UNAVAILABLE_SENTENCES = {
+  inference_unavailable: 'inference unavailable, try again later',
+  rate_limited: 'every candidate is rate-limiting this request',
+} as const;
+
+export type UnavailableCode = keyof typeof UNAVAILABLE_SENTENCES;
+
+/** `inference unavailable, try again later (MODELS AND WHY)`, or the rate-limited sentence, as every surface says it. */
+export function unavailableMessage(code: UnavailableCode, reasons: string): string {
+  return `${UNAVAILABLE_SENTENCES[code]} (${reasons})`;
+}
+
+/** The sentence of an unavailable request's error (`unavailableMessage`) without its models: `rate_limited`'s, else `inference_unavailable`'s. */
+export function unavailableSentence(error: UpstreamError): string {
+  return UNAVAILABLE_SENTENCES[error.code === 'rate_limited' ? 'rate_limited' : 'inference_unavailable'];
 }
 
 /** Every candidate refused with (or is held back by) a 429. `models`: the models rate-limiting, as a message says them (`summarisedModels`). */
 export function rateLimitedError(models: string, wait: number | undefined, details: Record<string, unknown>, amendHint: (hint: string) => string = (hint) => hint): UpstreamError {
-  return new UpstreamError(`every candidate is rate-limiting this request (${models})`, {
+  return new UpstreamError(unavailableMessage('rate_limited', models), {
     code: 'rate_limited',
     status: 429,
     isRetryable: true,

@@ -18,6 +18,7 @@ import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, typ
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { refuseRequestOverLimit, sizedImages, type SizedMessage } from '../invoke/request-size.js';
 import { providerChoice } from '../invoke/provider-choice.js';
+import { unavailableSentence } from '../invoke/route-refusal.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { computeMetrics, windowUntilNow } from '../metrics/index.js';
@@ -600,8 +601,8 @@ function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   // Every candidate skipped for its unset key (in the server's environment) fails `complete` as unavailable too.
   const unavailable = keylessRouteError(routed) ?? unavailableRouteError(routed);
   if (plan.candidates.length > 0 && unavailable === undefined) return '';
-  // Its message without the models (the explanation below names each): `inference unavailable, try again later`, or `every candidate is rate-limiting this request`.
-  if (unavailable !== undefined) return `${unavailable.message.replace(/ \(.*$/s, '')}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
+  // Its sentence without the models (the explanation below names each).
+  if (unavailable !== undefined) return `${unavailableSentence(unavailable)}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();
   const hint = `hint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
   if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n${hint}`;
@@ -642,7 +643,9 @@ function detailLines(details: Record<string, unknown> | undefined, home: HomePat
   const decisive = Array.isArray(findings) ? findings.filter((finding: unknown) => stringMember(finding, 'level') === sensitivity) : [];
   const reasons = [...new Set(decisive.flatMap((finding: unknown) => stringMember(finding, 'reason') ?? []))];
   if (typeof sensitivity === 'string' && reasons.length > 0) lines.push(`classified ${sensitivity}: ${reasons.join('; ')}`);
-  const recorded = typeof evidenceId === 'string' ? [evidenceId] : Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  // Every attempt's row when the walk made attempts (the last is `evidenceId`), else the refusal's own.
+  const attempted = Array.isArray(attempts) ? attempts.flatMap((attempt: unknown) => stringMember(attempt, 'evidenceId') ?? []) : [];
+  const recorded = attempted.length > 0 ? attempted : typeof evidenceId === 'string' ? [evidenceId] : [];
   if (recorded.length > 0) lines.push(`evidence: ${recorded.map((id) => commandsForHome(`\`syndicate evidence show ${id}\``, home)).join(', ')}`);
   return lines;
 }

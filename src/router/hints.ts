@@ -293,14 +293,26 @@ function heldState(exclusion: Exclusion): 'down' | 'rate-limited' | undefined {
   return onlyDown(exclusion) ? 'down' : undefined;
 }
 
-/** Left out only because its provider (or model) is down: nothing but health keeps it out. */
-export function onlyDown(exclusion: Pick<Exclusion, 'rules'>): boolean {
-  return exclusion.rules.length > 0 && exclusion.rules.every((rule) => rule === 'unhealthy');
+/**
+ * The rules that keep a model out, but the first-token budget: a model that misses nothing but
+ * that budget is kept as a last resort when nothing else may take the request (`planRoute`), so
+ * one also down or held back is kept out by its health alone — unavailable just now, not refused
+ * (an engine slowed by the requests it is answering, then rate-limiting or failing under them).
+ */
+function rulesBesidesLatency(exclusion: Pick<Exclusion, 'rules'>): ExclusionRule[] {
+  return exclusion.rules.filter((rule) => rule !== 'latency_budget');
 }
 
-/** Left out only because it is held back for a rate limit. */
+/** Left out only because its provider (or model) is down: nothing but health (and the first-token budget, `rulesBesidesLatency`) keeps it out. */
+export function onlyDown(exclusion: Pick<Exclusion, 'rules'>): boolean {
+  const rules = rulesBesidesLatency(exclusion);
+  return rules.length > 0 && rules.every((rule) => rule === 'unhealthy');
+}
+
+/** Left out only because it is held back for a rate limit (besides the first-token budget, `rulesBesidesLatency`). */
 export function onlyRateLimited(exclusion: Pick<Exclusion, 'rules'>): boolean {
-  return exclusion.rules.length === 1 && exclusion.rules[0] === 'rate_limited';
+  const rules = rulesBesidesLatency(exclusion);
+  return rules.length === 1 && rules[0] === 'rate_limited';
 }
 
 /** Why one provider (or one model of it) could not take a request just now: the ways health keeps it out. */

@@ -59,7 +59,9 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   } catch (error) {
     // A refusal is evidence (`run --session`, MCP `complete`), as when the gateway refuses a request in this session.
     if (error instanceof SessionEnvelopeError || error instanceof SessionChainBrokenError) {
-      recordDenial(context.store, { requestId: newId('req'), caller: rest.caller, reasonCode: error.code, message: error.message, sessionId: session.id });
+      const requestId = newId('req');
+      const evidenceId = recordDenial(context.store, { requestId, caller: rest.caller, reasonCode: error.code, message: error.message, sessionId: session.id });
+      error.withDetails({ requestId, evidenceId });
     }
     throw error;
   }

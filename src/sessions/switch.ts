@@ -66,8 +66,9 @@ export async function switchSessionModel(
   } catch (error) {
     // Refused as `run --session` is: a denial in the evidence, naming the model it was asked to move to.
     if (error instanceof SessionChainBrokenError) {
-      recordDenial(store, {
-        requestId: newId('req'),
+      const requestId = newId('req');
+      const evidenceId = recordDenial(store, {
+        requestId,
         caller,
         provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
         model: target.model,
@@ -75,6 +76,7 @@ export async function switchSessionModel(
         message: error.message,
         sessionId: session.id,
       });
+      error.withDetails({ requestId, evidenceId });
     }
     throw error;
   }
@@ -201,8 +203,9 @@ async function refuseUnreceivableConversation(
     { hint, details: { sessionId: session.id, sensitivity: plan.sensitivity, findings: routed.classification.findings, excluded: [exclusion] } },
   );
   // A denial in the evidence, as the router records its own: `evidence list` and `metrics` show it.
-  recordDenial(store, {
-    requestId: newId('req'),
+  const requestId = newId('req');
+  const evidenceId = recordDenial(store, {
+    requestId,
     caller,
     provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
     model: target.model,
@@ -212,5 +215,5 @@ async function refuseUnreceivableConversation(
     route: plan,
     sessionId: session.id,
   });
-  throw refusal;
+  throw refusal.withDetails({ requestId, evidenceId });
 }

@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UpstreamError, UsageError } from '../errors.js';
+import { IoAwareTimeout } from './io-aware-timeout.js';
 
 export interface EngineInfoOptions {
   method?: 'GET' | 'POST';
@@ -34,18 +35,10 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
     });
   }
   const timeoutMs = options.timeoutMs ?? 3000;
-  // Timers run before the process reads its sockets: a timeout that ran out while this process itself
-  // was stalled (a loaded machine, a long collection) would call the engine silent with its answer
-  // waiting in the socket. The answer is read first (an immediate runs after the poll for I/O), as the
-  // transport's clocks do; only a request still unanswered then is aborted.
+  // An answer waiting in the socket when the time ran out is read first, as the transport's clocks
+  // read theirs (`IoAwareTimeout`); only a request still unanswered then is aborted.
   const controller = new AbortController();
-  let answered = false;
-  const timer = setTimeout(() => {
-    setImmediate(() => {
-      if (!answered) controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'));
-    });
-  }, timeoutMs);
-  timer.unref();
+  const timeout = new IoAwareTimeout(timeoutMs, () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).unref();
   try {
     const response = await fetch(url, {
       method: options.method ?? 'GET',
@@ -55,14 +48,12 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
     });
     const contentType = response.headers.get('content-type');
     const text = await response.text();
-    answered = true;
     return { status: response.status, text, ...(contentType === null ? {} : { contentType }) };
   } catch (error) {
     const reason = describeFetchFailure(error, timeoutMs);
     throw new UpstreamError(`${url} is unreachable: ${reason}`, { code: 'engine_unreachable', cause: error });
   } finally {
-    answered = true;
-    clearTimeout(timer);
+    timeout.clear();
   }
 }
 

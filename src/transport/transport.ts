@@ -17,6 +17,7 @@ import { topLevelMemberValues } from '../common/json-members.js';
 import { isLoopbackAddress } from '../common/loopback.js';
 import { isVerifiedPermit, spendVerifiedPermit, type VerifiedPermit } from '../permits/permits.js';
 import type { WireHttpRequest } from '../wire/adapter.js';
+import { IoAwareTimeout } from './io-aware-timeout.js';
 import { redactRequestHeaders, redactResponseHeaders, redactUrl } from './redact.js';
 
 /**
@@ -502,15 +503,13 @@ export async function sendInvocation(
     const done = new Promise<CaptureEnd>((resolveEnd) => {
       resolveDone = resolveEnd;
     });
-    const timers = new Map<Clock, NodeJS.Timeout>();
+    // A clock that ran out is acted on after the bytes waiting in the socket are read: one they
+    // moved, or stopped, has not run out after all (`IoAwareTimeout`).
+    const timers = new Map<Clock, IoAwareTimeout>();
     let clientRequest: ClientRequest | undefined;
     let incoming: IncomingMessage | undefined;
 
-    // How many times each clock was started or moved: one that ran out is acted on only if it has
-    // not moved since (see the timer below).
-    const moves: Record<Clock, number> = { connectMs: 0, firstByteMs: 0, idleMs: 0, totalMs: 0 };
     const startClock = (clock: Clock): void => {
-      moves[clock] += 1;
       const running = timers.get(clock);
       // The idle clock restarts on every chunk of a stream: moving the running timer allocates nothing.
       if (running !== undefined) {
@@ -519,21 +518,13 @@ export async function sendInvocation(
       }
       timers.set(
         clock,
-        setTimeout(() => {
-          // Timers run before the process reads its sockets: a clock that ran out while this process
-          // itself was stalled (a loaded machine, a long collection) would blame the upstream for bytes
-          // waiting in the socket all along. Those are read first (an immediate runs after the poll
-          // for I/O): a clock they moved, or stopped, has not run out after all.
-          const seen = moves[clock];
-          setImmediate(() => {
-            if (!finished && moves[clock] === seen && timers.has(clock)) finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at()));
-          });
-        }, timeouts[clock]),
+        new IoAwareTimeout(timeouts[clock], () => {
+          if (!finished) finish(timeoutFailure(clock, timeouts[clock], call, bytesReceived, at()));
+        }),
       );
     };
     const stopClock = (clock: Clock): void => {
-      const timer = timers.get(clock);
-      if (timer !== undefined) clearTimeout(timer);
+      timers.get(clock)?.clear();
       timers.delete(clock);
     };
 

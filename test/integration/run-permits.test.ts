@@ -36,11 +36,18 @@ describe('syndicate run --permit', () => {
     const calls = inferenceExchanges(engine).length + inferenceExchanges(moved).length;
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', ...args]);
     expect(result.exitCode, result.stderr).toBe(4);
-    expect((document.error as { code: string }).code).toBe(code);
+    const error = document.error as { code: string; details?: { evidenceId?: string; attempts?: { evidenceId?: string }[] } };
+    expect(error.code).toBe(code);
     expect(inferenceExchanges(engine).length + inferenceExchanges(moved).length).toBe(calls);
     const denials = await scenario.json(['evidence', 'list', '--state', 'denied']);
     const rows = denials.document.evidence as { error: { code: string } | null }[];
     expect(rows.some((row) => row.error?.code === code)).toBe(true);
+    // The denial's own row, where a script reads every refusal's: `details.evidenceId` (refused before routing or at the attempt alike).
+    const evidenceId = error.details?.evidenceId;
+    expect(evidenceId, JSON.stringify(error.details)).toEqual(expect.stringMatching(/^ev_/));
+    expect(await scenario.evidence(evidenceId!)).toMatchObject({ state: 'denied', error: { code } });
+    // A refusal at the attempt keeps its attempts too, the last one being that row.
+    if (error.details?.attempts !== undefined) expect(error.details.attempts.at(-1)?.evidenceId).toBe(evidenceId);
   }
 
   it('a pre-issued permit is used once: the second use is refused as a replay', async () => {

@@ -36,14 +36,15 @@ function requireLevel(value: string | undefined): SensitivityLevel | undefined {
 }
 
 /**
- * Records a permit refusal as an evidence denial row, then rethrows it. A failure to record is
+ * Records a permit refusal as an evidence denial row, then rethrows it with the row's id. A failure to record is
  * reported on stderr but never replaces the refusal (exit 4 stays exit 4).
  */
 async function recordAndRethrow(context: CommandContext, store: Store, error: unknown, denial: () => PermitDenial): Promise<never> {
   if (error instanceof SyndicateError && error.exitCode === 4) {
     try {
       const { recordDenial } = await import('../../evidence/index.js');
-      recordDenial(store, denial());
+      // Its row's id where a script reads every refusal's (`--json`: `details.evidenceId`).
+      error.withDetails({ evidenceId: recordDenial(store, denial()) });
     } catch (recordingError) {
       context.output.warn(`the refusal could not be recorded as evidence: ${(recordingError as Error).message}`);
     }

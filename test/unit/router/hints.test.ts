@@ -345,6 +345,20 @@ describe('hintForUnavailable', () => {
       { provider: 'claude', local: false, kind: 'rate_limited', retryInSeconds: 7 },
     ]);
   });
+
+  it('reads one also over the first-token budget as its health says: alone, that budget keeps it as a last resort', () => {
+    expect(
+      unavailabilityOfExclusions([
+        { ...excluded('unhealthy', 'latency_budget'), provider: 'llama', unavailable: { cause: 'failing', retryInSeconds: 3 } },
+        { ...excluded('rate_limited', 'latency_budget'), provider: 'vllm', retryAfterSeconds: 9 },
+        { ...excluded('latency_budget', 'class_not_allowed'), provider: 'claude', class: 'approved_hosted' },
+        { ...excluded('latency_budget'), provider: 'ollama' },
+      ]),
+    ).toEqual([
+      { provider: 'llama', local: true, kind: 'failing', retryInSeconds: 3 },
+      { provider: 'vllm', local: true, kind: 'rate_limited', retryInSeconds: 9 },
+    ]);
+  });
 });
 
 describe('hintForUnavailable, a model held back on its own', () => {
