@@ -4,6 +4,7 @@
 // the same inputs against another build (see bench/classify.js). Prints markdown rows.
 import { createHash } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
+import { pseudoRandomBytes } from './pseudo-random-bytes.js';
 
 const DIST = process.env.SYNDICATE_BENCH_DIST === undefined ? new URL('../dist/', import.meta.url) : pathToFileURL(`${process.env.SYNDICATE_BENCH_DIST.replace(/\/$/, '')}/`);
 const { classifyRequest } = await import(new URL('classify/index.js', DIST).href);
@@ -11,18 +12,6 @@ const { classifyRequest } = await import(new URL('classify/index.js', DIST).href
 const MEGABYTE = 1024 * 1024;
 const ROUNDS = 5;
 const OPTIONS = { indicatorWords: ['password', 'credential', 'screenshot', 'camera'], patterns: [{ name: 'project-falcon', level: 'confidential', keywords: ['Project Falcon'] }] };
-
-function pseudoRandomBytes(count, seed) {
-  const bytes = Buffer.alloc(count);
-  let state = seed >>> 0;
-  for (let index = 0; index < count; index += 1) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed);
-    bytes[index] = (mixed ^ (mixed >>> 14)) & 0xff;
-  }
-  return bytes;
-}
 
 /**
  * Three images per turn, 1, 2.5 and 4 MB: a PNG (signature, IHDR, a tEXt chunk naming its

@@ -7,8 +7,9 @@
  */
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
-import { BUILT_IN_DETECTORS, classifyRequest, type Classification, type ClassifyOptions, type Detector, type DetectorMatch } from '../../../src/classify/index.js';
+import { BUILT_IN_DETECTORS, classifyRequest, type Classification, type ClassifyOptions } from '../../../src/classify/index.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+import { countingDetector } from '../../helpers/counting-detector.js';
 
 const OPTIONS: ClassifyOptions = { indicatorWords: [], patterns: [] };
 const SIGNATURES = {
@@ -59,20 +60,6 @@ afterEach(() => {
 
 /** How many times `data` was decoded since the test began. */
 const decodes = (data: string): number => bufferFrom.mock.calls.filter(([value, encoding]) => encoding === 'base64' && value === data).length;
-
-/** A detector that records the texts it is given and finds the word "falcon". */
-function countingDetector(): Detector & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    id: 'test.counting',
-    calls,
-    scan(text: string): DetectorMatch[] {
-      calls.push(text);
-      const start = text.indexOf('falcon');
-      return start < 0 ? [] : [{ detector: 'test.counting', level: 'confidential', reason: 'falcon', start, end: start + 6, excerpt: 'falcon' }];
-    },
-  };
-}
 
 describe("a resent image's bytes are read once", () => {
   it('the second classification of the same images decodes none of them and finds the same', () => {
