@@ -5,6 +5,7 @@
 // two commits: build the other one in its own worktree and run this file from here against each).
 import { readFileSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { pseudoRandomBytes } from './pseudo-random-bytes.js';
 
 const DIST = process.env.SYNDICATE_BENCH_DIST === undefined ? new URL('../dist/', import.meta.url) : pathToFileURL(`${process.env.SYNDICATE_BENCH_DIST.replace(/\/$/, '')}/`);
 const { classifyText, classifyRequest } = await import(new URL('classify/index.js', DIST).href);
@@ -198,17 +199,6 @@ const SOURCE_FILES = ['wire', 'router']
   .flatMap((folder) => readdirSync(new URL(`../src/${folder}/`, import.meta.url)).filter((name) => name.endsWith('.ts')).sort().map((name) => `${folder}/${name}`))
   .map((path) => ({ path, text: readFileSync(new URL(`../src/${path}`, import.meta.url), 'utf8') }));
 
-function pseudoRandomBytes(count, seed) {
-  const bytes = Buffer.alloc(count);
-  let state = seed >>> 0;
-  for (let index = 0; index < count; index += 1) {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let mixed = Math.imul(state ^ (state >>> 15), 1 | state);
-    mixed ^= mixed + Math.imul(mixed ^ (mixed >>> 7), 61 | mixed);
-    bytes[index] = (mixed ^ (mixed >>> 14)) & 0xff;
-  }
-  return bytes;
-}
 /** A PNG's base64: its signature and IHDR, then compressed-looking bytes. */
 function pngBase64(bytes, seed) {
   const header = Buffer.from('89504e470d0a1a0a0000000d49484452000003200000025808060000009a38c4', 'hex');

@@ -1,3 +1,4 @@
+import { LruMap } from '../common/lru.js';
 import { inlineImageTypeOf } from '../wire/inline-image.js';
 import type { ImagePart } from '../wire/canonical.js';
 import type { RequestPart } from './request-parts.js';
@@ -16,20 +17,82 @@ const MIN_PRINTABLE_RUN = 12;
  * file sent under an image's name. Bytes that are not an image of a type a vision API takes (PNG,
  * JPEG, GIF, WebP, told by their signature) are unscannable: the request fails closed rather than
  * leave as merely confidential "image" content. Text kept compressed inside an image (a PNG zTXt
- * chunk) is not read.
+ * chunk) is not read. What the bytes yield is remembered (see `ImageReadings`): an image a client
+ * sends again is not decoded again.
  */
-export function inlineImageParts(image: ImagePart & { data: string }, location: string): RequestPart[] {
+export function inlineImageParts(image: ImagePart & { data: string }, location: string, readings: ImageReadings = rememberedReadings): RequestPart[] {
   const parts: RequestPart[] = [];
   if (typeof image.mediaType === 'string') parts.push({ kind: 'text', location: `${location}.mediaType`, text: image.mediaType });
-  const bytes = Buffer.from(image.data, 'base64');
-  if (inlineImageTypeOf(bytes) === undefined) {
+  const reading = readings.readingOf(image.data);
+  if (!reading.image) {
     parts.push({ kind: 'unscannable', location: `${location}.data`, description: 'inline image data that is not a PNG, JPEG, GIF or WebP image (its first bytes are none of their signatures)' });
     return parts;
   }
-  const text = printableRuns(bytes);
-  if (text !== '') parts.push({ kind: 'text', location: `${location}.data (text among the image bytes)`, text });
+  if (reading.text !== '') parts.push({ kind: 'text', location: `${location}.data (text among the image bytes)`, text: reading.text });
   return parts;
 }
+
+/**
+ * What an inline image's bytes yield, wherever it sits in a request: whether they are an image
+ * (`inlineImageTypeOf`), and if so the text among them. It depends on the bytes alone — never on
+ * the policy or the detectors, which scan that text afresh each time (their findings in a long
+ * text are remembered by `PartScanCache`, keyed by the detector configuration).
+ */
+export type ImageReading = { readonly image: false } | { readonly image: true; readonly text: string };
+
+/** Image data shorter than this (~3 KB of bytes) is read every time: reading it costs microseconds. */
+export const MIN_REMEMBERED_IMAGE_LENGTH = 4096;
+/** Images remembered; the least recently sent goes first. */
+export const MAX_REMEMBERED_IMAGES = 256;
+/** The base64 characters (and text read) of the images remembered, in all: 64 Mi, ~48 MB of images. */
+export const MAX_REMEMBERED_IMAGE_CHARACTERS = 64 * 1024 * 1024;
+
+/**
+ * Readings of the inline images this process has already read, so a conversation resent every
+ * turn (a gateway client, an MCP session) has only its new images decoded (~8 ms of CPU for a
+ * 4 MB image). Keyed by the image's base64 text itself, kept: a lookup compares it with the kept
+ * copy (~0.3 ms for 4 MB, where a SHA-256 of it costs ~3.4 ms: bench/RESULTS.md), and nothing but
+ * the very same text, character for character, finds a reading — no collision to fear. Bounded by
+ * count and by characters kept; V8 hashes a string this long by its length alone, so a lookup may
+ * compare it with every kept image of its length (each up to its first differing character).
+ */
+export class ImageReadings {
+  private readonly readings: LruMap<string, ImageReading>;
+  /** How many times image data was decoded and read (remembered or not). */
+  reads = 0;
+
+  constructor(capacity = MAX_REMEMBERED_IMAGES, maxCharacters = MAX_REMEMBERED_IMAGE_CHARACTERS) {
+    this.readings = new LruMap(capacity, { max: maxCharacters, weigh: (data, reading) => data.length + (reading.image ? reading.text.length : 0) });
+  }
+
+  readingOf(data: string): ImageReading {
+    if (data.length < MIN_REMEMBERED_IMAGE_LENGTH) return this.read(data);
+    const known = this.readings.get(data);
+    if (known !== undefined) return known;
+    const reading = this.read(data);
+    this.readings.set(data, reading);
+    return reading;
+  }
+
+  get size(): number {
+    return this.readings.size;
+  }
+
+  /** The characters kept: the images' base64 and the text read from them. */
+  get characters(): number {
+    return this.readings.weight;
+  }
+
+  private read(data: string): ImageReading {
+    this.reads += 1;
+    const bytes = Buffer.from(data, 'base64');
+    if (inlineImageTypeOf(bytes) === undefined) return { image: false };
+    return { image: true, text: printableRuns(bytes) };
+  }
+}
+
+/** The readings `requestParts` uses: one per process, shared by every request it classifies. */
+export const rememberedReadings = new ImageReadings();
 
 /** Each run of `MIN_PRINTABLE_RUN` or more printable ASCII characters (tabs and line breaks included) in `bytes`, one a line. */
 function printableRuns(bytes: Buffer): string {

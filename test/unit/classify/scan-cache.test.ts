@@ -2,26 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { BUILT_IN_DETECTORS, classifyRequest, classifyText, type Detector, type DetectorMatch } from '../../../src/classify/index.js';
 import { MIN_CACHED_PART_LENGTH, PartScanCache } from '../../../src/classify/scan-cache.js';
 import type { CanonicalMessage, CanonicalRequest } from '../../../src/wire/canonical.js';
+import { countingDetector } from '../../helpers/counting-detector.js';
 
 const LONG_SYSTEM = `You are a coding agent. Follow the repository's conventions. ${'Read files before editing them. '.repeat(20)}`;
 const LONG_TURN = `Here is the failing log; the on-call is jane.roe@example.com. ${'stack frame at handler (src/app.ts:42) '.repeat(12)}`;
 
 function conversation(messages: CanonicalMessage[]): CanonicalRequest {
   return { model: 'm', system: LONG_SYSTEM, messages, stream: false };
-}
-
-/** A detector that counts the texts it is given and finds the word "falcon". */
-function countingDetector(): Detector & { calls: string[] } {
-  const calls: string[] = [];
-  return {
-    id: 'test.counting',
-    calls,
-    scan(text: string): DetectorMatch[] {
-      calls.push(text);
-      const start = text.indexOf('falcon');
-      return start < 0 ? [] : [{ detector: 'test.counting', level: 'confidential', reason: 'falcon', start, end: start + 6, excerpt: 'falcon' }];
-    },
-  };
 }
 
 describe('request parts already scanned are not scanned again', () => {
