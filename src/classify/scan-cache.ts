@@ -2,6 +2,9 @@ import { textDigest } from '../common/hash.js';
 import { LruMap } from '../common/lru.js';
 import type { Detector, DetectorContext, DetectorMatch } from './types.js';
 
+/** `String.prototype.isWellFormed` (Node 20; the ES2024 lib this project does not build against). */
+type WellFormedCheck = string & { isWellFormed(): boolean };
+
 /** Parts shorter than this are scanned again: hashing and the lookup would cost about as much. */
 export const MIN_CACHED_PART_LENGTH = 256;
 /** Remembered part scans; the least recently used goes first. */
@@ -23,9 +26,13 @@ export class PartScanCache {
     this.scans = new LruMap(capacity);
   }
 
-  /** The key of `text` under this configuration, or undefined when the part is too short to cache. */
+  /**
+   * The key of `text` under this configuration, or undefined when the part is too short to cache
+   * or holds a lone surrogate: SHA-256 hashes its UTF-8, where every lone surrogate is U+FFFD, so
+   * it would share its key with a different text.
+   */
   keyOf(text: string, detectors: readonly Detector[], context: DetectorContext): string | undefined {
-    if (text.length < MIN_CACHED_PART_LENGTH) return undefined;
+    if (text.length < MIN_CACHED_PART_LENGTH || !(text as WellFormedCheck).isWellFormed()) return undefined;
     return `${this.idOf(detectors)}.${this.idOf(context.indicatorWords)}.${this.idOf(context.patterns)}:${textDigest(text)}`;
   }
 

@@ -144,4 +144,13 @@ describe('PartScanCache', () => {
     expect(cache.keyOf(text(1), [], context)).not.toBe(key);
     expect(cache.keyOf(text(1), detectors, { ...context, patterns: [] })).not.toBe(key);
   });
+
+  it('never keys a text with a lone surrogate, which UTF-8 hashes as U+FFFD: two different texts would share a scan', () => {
+    const cache = new PartScanCache();
+    const withSurrogate = `pass\uD800word ${text(1)}`;
+    const withReplacement = `pass\uFFFDword ${text(1)}`;
+    expect(cache.keyOf(withSurrogate, detectors, context)).toBeUndefined();
+    expect(cache.keyOf(withReplacement, detectors, context)).toBeDefined();
+    expect(cache.keyOf(`\uD83D\uDE00 ${text(1)}`, detectors, context)).toBeDefined();
+  });
 });
