@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import type { HourlyRequests } from './summary.js';
+import { HOUR_MS, type HourlyRequests } from './summary.js';
 
 /** At most this many columns; longer windows are summed into wider buckets. */
 const MAXIMUM_POINTS = 72;
@@ -56,8 +56,6 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
   const height = Math.max(2, Math.floor((options.height ?? 8) / 2));
   return [`local requests per ${unit}`, draw([local], height), `hosted requests per ${unit}`, draw([hosted], height)].join('\n') + note;
 }
-
-const HOUR_MS = 3_600_000;
 
 /**
  * `newest point: 21:00–21:37 UTC, so far` when `until` ends the window before the newest point's
