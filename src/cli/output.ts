@@ -47,6 +47,13 @@ export class Output {
   private readonly continuousIntegration: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
   private readonly home: HomePaths | undefined;
+  /**
+   * The columns human output on stdout should fit in: on a terminal, `COLUMNS` when set to a
+   * positive number (an operator's override, as Python's `shutil.get_terminal_size` reads it), else
+   * the terminal's own width; undefined through a pipe or a file (a script reads every line as it
+   * always was) and with `--json`.
+   */
+  readonly width: number | undefined;
 
   constructor(options: { json: boolean; env?: NodeJS.ProcessEnv; home?: HomePaths | undefined }) {
     const env = options.env ?? process.env;
@@ -60,6 +67,7 @@ export class Output {
     this.forcedColor = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
     const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || this.forcedColor);
     this.color = new Chalk({ level: useColor ? 1 : 0 });
+    this.width = this.json || !this.stdoutIsTty ? undefined : terminalWidth(env.COLUMNS, process.stdout.columns);
   }
 
   /** Human result text on stdout (suppressed with --json: use `document`). */
@@ -161,14 +169,15 @@ export class Output {
     if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${hint}\n`);
   }
 
+  /** A table on stdout; one wider than the terminal (`width`) is printed as records, one per row (`renderTable`). */
   table(columns: string[], rows: (string | number | null | undefined)[][]): void {
     if (this.json) return;
-    this.line(renderTable(columns, rows, this.color));
+    this.line(renderTable(columns, rows, this.color, this.width));
   }
 
   /** The text `table` prints, as work that pauses between rows (`renderTableWork`): printed with `line` once whole. */
   tableWork(columns: string[], rows: (string | number | null | undefined)[][]): PausingWork<string> {
-    return renderTableWork(columns, rows, this.color);
+    return renderTableWork(columns, rows, this.color, ITEMS_BETWEEN_CHECKS, this.width);
   }
 
   async spinner(text: string): Promise<Spinner> {
@@ -212,12 +221,26 @@ export function escapeControlCharacters(text: string): string {
   return text.replace(CONTROL_CHARACTERS, (character) => NAMED_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/** `COLUMNS` when it is a positive whole number, else the terminal's reported width when it reports one; undefined otherwise. */
+export function terminalWidth(columnsVariable: string | undefined, reported: number | undefined): number | undefined {
+  if (columnsVariable !== undefined && /^[1-9][0-9]{0,5}$/.test(columnsVariable.trim())) return Number(columnsVariable.trim());
+  return reported !== undefined && reported > 0 ? reported : undefined;
+}
+
+/**
+ * Rows under their column names, aligned. With `width` (the terminal's, `Output.width`), a table
+ * whose lines would be wider is printed as records instead — each row as `COLUMN  value` lines,
+ * a blank line between two, as psql's `\x auto` does: a wrapped row breaks every line of the
+ * table in two, and shortening cells would cut the ids a reader copies (`evidence show ID`) and
+ * the details they read. Without it (a pipe, a file) the table is printed whole, however wide.
+ */
 export function renderTable(
   columns: string[],
   rows: (string | number | null | undefined)[][],
   color: ChalkInstance,
+  width?: number,
 ): string {
-  return runToEnd(renderTableWork(columns, rows, color));
+  return runToEnd(renderTableWork(columns, rows, color, ITEMS_BETWEEN_CHECKS, width));
 }
 
 /**
@@ -230,6 +253,7 @@ export function* renderTableWork(
   rows: (string | number | null | undefined)[][],
   color: ChalkInstance,
   every = ITEMS_BETWEEN_CHECKS,
+  width?: number,
 ): PausingWork<string> {
   const cells: string[][] = [];
   for (const row of rows) {
@@ -243,13 +267,30 @@ export function* renderTableWork(
     if ((count + 1) % every === 0) yield;
   }
   const pad = (text: string, width: number): string => text + ' '.repeat(Math.max(0, width - text.replace(ANSI, '').length));
-  const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join('  ');
+  const tableWidth = widths.reduce((total, columnWidth) => total + columnWidth, 0) + SEPARATOR.length * Math.max(0, widths.length - 1);
+  if (width !== undefined && tableWidth > width && cells.length > 0) return yield* recordsWork(columns, cells, color, every);
+  const header = columns.map((column, index) => color.bold(pad(column.toUpperCase(), widths[index] ?? 0))).join(SEPARATOR);
   const lines = [header.trimEnd()];
   for (const row of cells) {
-    lines.push(row.map((cell, index) => pad(cell, widths[index] ?? 0)).join('  ').trimEnd());
+    lines.push(row.map((cell, index) => pad(cell, widths[index] ?? 0)).join(SEPARATOR).trimEnd());
     if ((lines.length - 1) % every === 0) yield;
   }
   return lines.join('\n');
+}
+
+/** Between two columns of a table, and between a record's column name and its value. */
+const SEPARATOR = '  ';
+
+/** A table's rows as records (`renderTable` with a width the table does not fit in). */
+function* recordsWork(columns: string[], cells: string[][], color: ChalkInstance, every: number): PausingWork<string> {
+  const names = columns.map((column) => column.toUpperCase());
+  const nameWidth = Math.max(0, ...names.map((name) => name.length));
+  const records: string[] = [];
+  for (const row of cells) {
+    records.push(names.map((name, index) => `${color.bold(name.padEnd(nameWidth))}${SEPARATOR}${row[index] ?? ''}`.trimEnd()).join('\n'));
+    if (records.length % every === 0) yield;
+  }
+  return records.join('\n\n');
 }
 
 /**

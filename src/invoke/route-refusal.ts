@@ -57,7 +57,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
-          : `no provider may receive this ${classification.level} request${failedClosedBecause(classification.findings)}: ${plan.excluded.length === 0 ? 'no provider is registered' : summarisedExclusions(plan.excluded)}`;
+          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings)}: ${plan.excluded.length === 0 ? 'no provider is registered' : summarisedExclusions(plan.excluded)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -83,6 +83,15 @@ export function routeRefusal(
       ...(tooLong.length > 0 ? { param: tooLongParam(request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
   });
+}
+
+/**
+ * The sentence a `route_denied` refusal begins with, as every surface says it: `run`, the gateway
+ * and MCP `complete` follow it with the models left out and why; `route` and MCP `route_explain`
+ * say it alone, above the plan that names each model.
+ */
+export function routeDeniedSentence(level: SensitivityLevel): string {
+  return `no provider may receive this ${level} request`;
 }
 
 /** One model left out, as a refusal lists it: `provider:model: reason; reason`. */

@@ -18,7 +18,7 @@ import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpFollower, typ
 import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestParts, type PromptOptionNames, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { refuseRequestOverLimit, sizedImages, type SizedMessage } from '../invoke/request-size.js';
 import { providerChoice } from '../invoke/provider-choice.js';
-import { unavailableSentence } from '../invoke/route-refusal.js';
+import { routeDeniedSentence, unavailableSentence } from '../invoke/route-refusal.js';
 import { invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { computeMetrics, windowUntilNow } from '../metrics/index.js';
@@ -605,7 +605,7 @@ function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   if (unavailable !== undefined) return `${unavailableSentence(unavailable)}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;
   const refusal = routed.refusal();
   const hint = `hint: ${commandsForHome(refusal.hint ?? '', home)}\n`;
-  if (refusal.code === 'route_denied') return `no provider may take this ${plan.sensitivity} request\n${hint}`;
+  if (refusal.code === 'route_denied') return `${routeDeniedSentence(plan.sensitivity)}\n${hint}`;
   const param = refusal.details?.['param'];
   return `${refusal.message} (${refusal.code}${typeof param === 'string' ? `, param ${param}` : ''})\n${hint}`;
 }

@@ -1,5 +1,5 @@
 import asciichart from 'asciichart';
-import type { HourlyRequests } from './summary.js';
+import { HOUR_MS, type HourlyRequests } from './summary.js';
 
 /** At most this many columns; longer windows are summed into wider buckets. */
 const MAXIMUM_POINTS = 72;
@@ -11,9 +11,11 @@ const LABEL_WIDTH = 5;
  * A small terminal chart of answered requests per hour: local (green) and hosted (blue) in one
  * chart with colour; two small charts without. `width`, the terminal's columns when it says: the
  * chart's lines fit in it (hours are summed into wider buckets), where a wrapped line would cut
- * every row of the chart in two.
+ * every row of the chart in two. `until`, the window's end (`MetricsWindow.until`): when it falls
+ * inside the newest point's hours, a last line says that point counts them so far — it would
+ * otherwise read as a drop in traffic.
  */
-export function requestsChart(hourly: readonly HourlyRequests[], options: { color: boolean; height?: number; width?: number }): string {
+export function requestsChart(hourly: readonly HourlyRequests[], options: { color: boolean; height?: number; width?: number; until?: string }): string {
   if (hourly.length === 0) return '';
   const group = Math.ceil(hourly.length / maximumPoints(hourly, options.width));
   const local: number[] = [];
@@ -29,6 +31,8 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
     hosted.push(hosted[0] as number);
   }
   const unit = group === 1 ? 'hour' : `${group} hours`;
+  const partial = partialNewestPoint(hourly, group, options.until);
+  const note = partial === undefined ? '' : `\n${partial}`;
   const draw = (series: number[][], height: number, colors?: string[]): string => {
     // A series of zeros is drawn as one row labelled 0 (asciichart draws a flat range in one row).
     const peak = Math.max(0, ...series.flat());
@@ -46,11 +50,25 @@ export function requestsChart(hourly: readonly HourlyRequests[], options: { colo
     // The unit goes on a line of its own where the legend and it do not fit side by side.
     const fits = options.width === undefined || !(options.width > 0) || '── local  ── hosted  '.length + per.length <= options.width;
     const legend = fits ? `${lines}  ${per}` : `${lines}\n${per}`;
-    return `${draw([local, hosted], options.height ?? 8, [asciichart.green, asciichart.blue])}\n${legend}`;
+    return `${draw([local, hosted], options.height ?? 8, [asciichart.green, asciichart.blue])}\n${legend}${note}`;
   }
   // Without colour two lines in one chart cannot be told apart: one chart each.
   const height = Math.max(2, Math.floor((options.height ?? 8) / 2));
-  return [`local requests per ${unit}`, draw([local], height), `hosted requests per ${unit}`, draw([hosted], height)].join('\n');
+  return [`local requests per ${unit}`, draw([local], height), `hosted requests per ${unit}`, draw([hosted], height)].join('\n') + note;
+}
+
+/**
+ * `newest point: 21:00–21:37 UTC, so far` when `until` ends the window before the newest point's
+ * hours are over (the hour, or the hours summed into it, from its first); undefined otherwise.
+ */
+function partialNewestPoint(hourly: readonly HourlyRequests[], group: number, until: string | undefined): string | undefined {
+  const untilMs = until === undefined ? Number.NaN : Date.parse(until);
+  const first = hourly[Math.floor((hourly.length - 1) / group) * group];
+  if (first === undefined || Number.isNaN(untilMs)) return undefined;
+  const startMs = Date.parse(first.hour);
+  if (untilMs >= startMs + group * HOUR_MS) return undefined;
+  const clock = (ms: number): string => new Date(ms).toISOString().slice(11, 16);
+  return `newest point: ${clock(startMs)}–${clock(untilMs)} UTC, so far`;
 }
 
 /**

@@ -220,7 +220,7 @@ export interface MetricsSummary {
   hourly: HourlyRequests[];
 }
 
-const HOUR_MS = 3_600_000;
+export const HOUR_MS = 3_600_000;
 
 /** The requests-per-hour series never lists more hours than a year and a day. */
 export const MAXIMUM_HOURLY_POINTS = 366 * 24;

@@ -62,7 +62,7 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     expect(planOf(result).candidates).toEqual([]);
     const lines = toolText(result).split('\n');
     expect(lines.slice(0, 2)).toEqual([
-      'no provider may take this public request',
+      'no provider may receive this public request',
       'hint: coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); the explanation below says why each provider was excluded',
     ]);
     expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
@@ -72,7 +72,7 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     const body = JSON.stringify({ model: `chat:${CHAT}`, prompt: PREFIX, suffix: SUFFIX });
     const routed = await scenario.cli(['route', '--explain', '--request', '-', '--format', 'openai-completions'], { input: body });
     expect(routed.exitCode, routed.stderr).toBe(4);
-    expect(routed.stderr).toContain('no provider may take this public request');
+    expect(routed.stderr).toContain('no provider may receive this public request');
     expect(routed.stderr).toContain('coder may take it: name it instead, or let the policy choose (model `auto`, no provider named); see the exclusions above');
     const json = await scenario.cli(['route', '--json', '--request', '-', '--format', 'openai-completions'], { input: body });
     expect(json.exitCode, json.stderr).toBe(4);
@@ -100,7 +100,7 @@ describe('syndicate mcp: route_explain of a text completion body', () => {
     expect(result.isError, toolText(result)).toBeFalsy();
     expect(planOf(result).candidates).toEqual([]);
     const lines = toolText(result).split('\n');
-    expect(lines[0]).toBe('no provider may take this public request');
+    expect(lines[0]).toBe('no provider may receive this public request');
     expect(lines[1]).toMatch(/^hint: .*with a suffix only to models also tagged `fill-in-middle`.*tag such a model in its provider record/);
     expect(lines).toContain(`  - chat:${CHAT} (local) — a text completion with a suffix (fill in the middle) and the model is not tagged fill-in-middle`);
     expect(inferenceExchanges(coder).length + inferenceExchanges(chat).length).toBe(0);

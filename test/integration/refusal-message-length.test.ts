@@ -83,7 +83,7 @@ describe('a refusal of a request 20 registered models may not take', () => {
     for (const id of HOSTED_MODELS) expect(explained.stdout).toContain(`  - cloud:${id} (approved_hosted) — class approved_hosted may not receive restricted data`);
     expect(explained.stdout).toContain(`  - ollama:${EMBEDDING_MODEL} (local) — `);
     // `route` says it short itself, and points at its own output for the rest.
-    expect(explained.stderr).toMatch(/^error: no provider may take this restricted request\n/);
+    expect(explained.stderr).toMatch(/^error: no provider may receive this restricted request\n/);
     expect(explained.stderr.trimEnd()).toMatch(/see the exclusions above$/);
     expect(inferenceExchanges(hosted)).toHaveLength(0);
   });

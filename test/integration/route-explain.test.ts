@@ -321,7 +321,7 @@ describe('syndicate route --explain scenarios', () => {
     }
     if (!scenario.args.includes('--model')) expectStandingExclusions(document);
     if (scenario.exitCode === 4) {
-      const refusal = scenario.refusal ?? { code: 'route_denied', message: 'no provider may take this' };
+      const refusal = scenario.refusal ?? { code: 'route_denied', message: 'no provider may receive this' };
       expect(errorCode).toBe(refusal.code);
       expect(errorMessage).toContain(refusal.message);
       // One shape for every refusal, each fact once: a refused field adds only the field's name.
@@ -378,7 +378,7 @@ describe('syndicate route --explain scenarios', () => {
     expect(result.exitCode).toBe(4);
     expect(result.stdout).toContain('  - anthropic:claude-sonnet-4-5 (approved_hosted) — class approved_hosted may not receive restricted data (allowed: local)');
     expect(result.stdout).toContain('no candidate: the request would be refused');
-    expect(result.stderr).toContain('error: no provider may take this restricted request');
+    expect(result.stderr).toContain('error: no provider may receive this restricted request');
     // The hint `run` and MCP `route_explain` give: the models that may take it, to name instead.
     expect(result.stderr).toContain('hint: ollama, llamacpp (down) may take it: name one of them instead, or let the policy choose (model `auto`, no provider named); see the exclusions above');
     // Without --explain nothing above lists them: the hint says how to see them.

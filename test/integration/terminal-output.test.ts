@@ -17,7 +17,7 @@ async function onTerminal(command: string, options: { home: string; columns?: nu
     stdin: 'ignore',
     timeout: 60_000,
     // The runner's own CI (set by .ci/run) or TERM must not decide what a test's terminal is.
-    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined, TERM: 'xterm-256color', ...options.env },
+    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined, COLUMNS: undefined, TERM: 'xterm-256color', ...options.env },
   });
   return { exitCode: result.exitCode, timedOut: result.timedOut, output: String(result.stdout) };
 }
@@ -114,5 +114,50 @@ describe('syndicate metrics on a narrow terminal', () => {
     const piped = await runCli(['metrics', '--since', '8d'], { home });
     expect(piped.exitCode).toBe(0);
     expect(Math.max(...chartLines(piped.stdout).map((line) => [...line.trimEnd()].length))).toBeGreaterThan(60);
+  }, 90_000);
+
+  const lines = (output: string): string[] => output.replace(/\u001b\[[0-9;]*m/g, '').split(/\r?\n/);
+  const LATENCY_HEADER = /^PROVIDER +MODEL +CLASS +REQUESTS +FIRST TOKEN P50 +P95 +TOTAL P50 +P95$/;
+
+  it('prints a table wider than the terminal as records, every value whole (COLUMNS too); piped, every table as it was', async () => {
+    for (const run of [{ columns: 60 }, { columns: 200, env: { COLUMNS: '60' } }]) {
+      const result = await onTerminal('metrics --since 8d', { home, ...run });
+      expect(result.exitCode).toBe(0);
+      const printed = lines(result.output);
+      // The latency table (over 80 columns): one record per provider and model, no row wrapped.
+      expect(printed.some((line) => LATENCY_HEADER.test(line))).toBe(false);
+      expect(printed).toContain('PROVIDER         claude');
+      expect(printed).toContain('MODEL            claude-sonnet');
+      expect(printed).toContain('CLASS            approved_hosted');
+      expect(printed).toContain('FIRST TOKEN P50  500 ms');
+      // The tables that fit stay tables.
+      expect(printed.some((line) => /^SENSITIVITY +LOCAL +HOSTED +DENIED$/.test(line))).toBe(true);
+      const records = printed.slice(printed.indexOf('PROVIDER         claude'), printed.indexOf('cold starts: answers from a model its engine reported not loaded when routed (the first token includes the load)'));
+      for (const line of records) expect([...line.trimEnd()].length, line).toBeLessThanOrEqual(60);
+    }
+    const piped = await runCli(['metrics', '--since', '8d'], { home, env: { COLUMNS: '60' } });
+    expect(piped.exitCode).toBe(0);
+    expect(piped.stdout.split('\n').some((line) => LATENCY_HEADER.test(line))).toBe(true);
+    expect(piped.stdout).not.toContain('PROVIDER         claude');
+  }, 90_000);
+
+  it('says the newest point of the chart counts its hour so far', async () => {
+    const result = await onTerminal('metrics --since 8d', { home, columns: 80 });
+    expect(result.exitCode).toBe(0);
+    expect(lines(result.output).filter((line) => line !== '').at(-1)).toMatch(/^newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
+    const piped = await runCli(['metrics', '--since', '8d'], { home });
+    expect(piped.stdout.trimEnd().split('\n').at(-1)).toMatch(/^newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
+  }, 90_000);
+
+  it('evidence list on an 80-column terminal: a record per row, its id whole; piped, the table', async () => {
+    const result = await onTerminal('evidence list --limit 3', { home, columns: 80 });
+    expect(result.exitCode).toBe(0);
+    const printed = lines(result.output);
+    const ids = printed.filter((line) => line.startsWith('ID ')).map((line) => line.split(/ +/)[1]);
+    expect(ids).toHaveLength(3);
+    for (const id of ids) expect(id).toMatch(/^ev_[0-9a-z]{20}$/);
+    for (const line of printed) expect([...line.trimEnd()].length, line).toBeLessThanOrEqual(80);
+    const piped = await runCli(['evidence', 'list', '--limit', '3'], { home });
+    expect(piped.stdout.split('\n')[0]).toMatch(/^ID +TIME +STATE +PROVIDER +MODEL +STATUS +TOKENS +TTFT\/TOTAL MS +MARKERS/);
   }, 90_000);
 });

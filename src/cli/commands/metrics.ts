@@ -50,7 +50,7 @@ export function metricsCommand(): Command {
       printSummary(summary, options.since, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
       output.line();
       // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
-      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, ...(output.stdoutIsTty ? { width: process.stdout.columns } : {}) }));
+      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: summary.window.until, ...(output.width === undefined ? {} : { width: output.width }) }));
     });
 }
 

@@ -7,6 +7,7 @@ import type { CanonicalRequest } from '../../wire/canonical.js';
 import type { RequestFamily } from '../../wire/request-family.js';
 import type { Store } from '../../store/store.js';
 import { CLI_MODEL_NAMING, GATEWAY_MODEL_NAMING } from '../../invoke/model-naming.js';
+import { keyExports } from '../../router/hints.js';
 import { imageParts } from '../../invoke/prompt-options.js';
 import { sizedImages } from '../../invoke/request-size.js';
 import { contextFor } from '../context.js';
@@ -148,11 +149,11 @@ export function routeCommand(): Command {
           // The details are the routed result's (`run`'s own name the level, findings and
           // exclusions, which the classification and plan here already hold).
           const refusal = routed.refusal();
-          const { PolicyRefusalError } = await import('../../errors.js');
+          const [{ PolicyRefusalError }, { routeDeniedSentence }] = await Promise.all([import('../../errors.js'), import('../../invoke/route-refusal.js')]);
           const details = routeErrorDetails(routed);
           const param = refusal.details?.['param'];
           // The policy's own refusal is said shortly: the plan (`--explain`, `details.plan`) lists every model left out.
-          const message = refusal.code === 'route_denied' ? `no provider may take this ${plan.sensitivity} request` : refusal.message;
+          const message = refusal.code === 'route_denied' ? routeDeniedSentence(plan.sensitivity) : refusal.message;
           throw new PolicyRefusalError(refusal.code, message, {
             ...(refusal.hint === undefined ? {} : { hint: refusal.hint }),
             details: { ...details, ...(param === undefined ? {} : { param }) },
@@ -214,7 +215,7 @@ function printPlan(output: ReturnType<typeof contextFor>['output'], routed: Rout
     `sensitivity: ${plan.sensitivity}${detectors.length === 0 ? '' : ` (${detectors.join(', ')})`}${classification.failedClosed ? ' — classifier failed closed' : ''}`,
   );
   const printSkipped = (): void => {
-    for (const entry of skipped) output.line(`#${entry.rank} ${entry.provider}:${entry.model}: ${entry.reason} (export ${entry.missingKey}=… to use it)`);
+    for (const entry of skipped) output.line(`#${entry.rank} ${entry.provider}:${entry.model}: ${entry.reason} (${keyExports([entry.missingKey])} to use it)`);
     if (skipped.length > 0 && skipped.length === plan.candidates.length) output.line('every candidate would be skipped: `run` would fail (exit 5)');
   };
   if (explain) {

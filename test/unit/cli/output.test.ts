@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
-import { counted, escapeControlCharacters, renderTable } from '../../../src/cli/output.js';
+import { counted, escapeControlCharacters, renderTable, terminalWidth } from '../../../src/cli/output.js';
 
 describe('counted', () => {
   it('puts a count before its noun, singular for one', () => {
@@ -25,5 +25,49 @@ describe('renderTable', () => {
     expect(lines).toHaveLength(300_001);
     expect(lines[0]).toBe(`${'ID'.padEnd('ev_299999'.length)}  STATE`);
     expect(lines[2]).toBe(`${'ev_1'.padEnd('ev_299999'.length)}  completed`);
+  });
+});
+
+describe('renderTable within a width', () => {
+  const plain = new Chalk({ level: 0 });
+  const rows = [
+    ['ev_01m96krc60reh45463gx', 'claude-sonnet-4-5-20250929', null],
+    ['ev_01m96kmq0044279x43s4', 'llama3', 'fallback'],
+  ];
+
+  it('prints a table that fits as a table, and one without a width (a pipe) however wide', () => {
+    const table = renderTable(['id', 'model', 'markers'], rows, plain);
+    expect(table.split('\n')[0]).toBe('ID                       MODEL                       MARKERS');
+    expect(renderTable(['id', 'model', 'markers'], rows, plain, 61)).toBe(table);
+  });
+
+  it('prints each row as a record, every value whole, when the table is wider than the width', () => {
+    const records = renderTable(['id', 'model', 'markers'], rows, plain, 60);
+    expect(records).toBe(
+      [
+        'ID       ev_01m96krc60reh45463gx',
+        'MODEL    claude-sonnet-4-5-20250929',
+        'MARKERS  -',
+        '',
+        'ID       ev_01m96kmq0044279x43s4',
+        'MODEL    llama3',
+        'MARKERS  fallback',
+      ].join('\n'),
+    );
+  });
+
+  it('keeps a table without rows a header line', () => {
+    expect(renderTable(['id', 'model'], [], plain, 3)).toBe('ID  MODEL');
+  });
+});
+
+describe('terminalWidth', () => {
+  it('takes COLUMNS when it is a positive number, else the width the terminal reports, else none', () => {
+    expect(terminalWidth('60', 200)).toBe(60);
+    expect(terminalWidth(undefined, 200)).toBe(200);
+    expect(terminalWidth('0', 120)).toBe(120);
+    expect(terminalWidth('wide', 120)).toBe(120);
+    expect(terminalWidth('', 0)).toBeUndefined();
+    expect(terminalWidth(undefined, undefined)).toBeUndefined();
   });
 });

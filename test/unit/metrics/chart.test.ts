@@ -76,3 +76,27 @@ describe('requestsChart on a narrow terminal', () => {
     expect(text).toContain('per 84 hours');
   });
 });
+
+describe('requestsChart: the newest point while its hours are not over', () => {
+  const day = Array.from({ length: 5 }, (_, index) => ({ hour: new Date(Date.UTC(2026, 0, 15, 10 + index)).toISOString(), local: 1, hosted: 1 }));
+
+  it('says, on its last line, that the newest point counts its hour so far', () => {
+    for (const color of [false, true]) {
+      const text = requestsChart(day, { color, until: '2026-01-15T14:37:12.001Z' });
+      expect(text.split('\n').at(-1)).toBe('newest point: 14:00–14:37 UTC, so far');
+    }
+  });
+
+  it('says it from the first hour summed into the newest point', () => {
+    const week = Array.from({ length: 168 }, (_, index) => ({ hour: new Date(Date.UTC(2026, 0, 1) + index * 3_600_000).toISOString(), local: 1, hosted: 0 }));
+    // 168 hours in buckets of 3: the newest point sums 21:00, 22:00 and 23:00 of 7 January.
+    const text = requestsChart(week, { color: false, until: '2026-01-07T23:05:00.000Z' });
+    expect(text).toContain('per 3 hours');
+    expect(text.split('\n').at(-1)).toBe('newest point: 21:00–23:05 UTC, so far');
+  });
+
+  it('says nothing once the newest hour is over, or without the window\'s end', () => {
+    expect(requestsChart(day, { color: false, until: '2026-01-15T15:00:00.000Z' })).not.toContain('newest point');
+    expect(requestsChart(day, { color: false })).not.toContain('newest point');
+  });
+});
