@@ -22,6 +22,8 @@ import type {
 export interface ListEvidenceOptions {
   /** Only rows created at or after this time (milliseconds since the epoch). */
   since?: number;
+  /** Only rows created before this time (milliseconds since the epoch). */
+  until?: number;
   provider?: string;
   state?: EvidenceState;
   /** Only rows of this session (`x-syndicate-session`, or a coding agent's own session header). */
@@ -123,6 +125,10 @@ function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: s
   if (options.since !== undefined) {
     conditions.push('created_at >= ?');
     parameters.push(new Date(options.since).toISOString());
+  }
+  if (options.until !== undefined) {
+    conditions.push('created_at < ?');
+    parameters.push(new Date(options.until).toISOString());
   }
   const equal: [column: string, value: string | undefined][] = [
     ['provider_id', options.provider],
@@ -272,10 +278,8 @@ function bodyToJson(bytes: Buffer | null, unreadable: string | undefined): Encod
   return bytes === null ? null : encodeBytes(bytes);
 }
 
-export interface ExportOptions {
-  /** Only rows created at or after this time (milliseconds since the epoch). */
-  since?: number;
-}
+/** The envelopes to export: `evidence list`'s filters, without its limit. */
+export type ExportOptions = Omit<ListEvidenceOptions, 'limit'>;
 
 /** One exported envelope. */
 export interface ExportedEnvelope {
@@ -302,9 +306,9 @@ const EXPORT_PAGE_ROWS = 500;
  * queries of its own, which an open iteration would not allow).
  */
 export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<ExportedEnvelope> {
-  const since = options.since === undefined ? '' : new Date(options.since).toISOString();
+  const { where, parameters } = evidenceFilter(options);
   const page = store.db.prepare(
-    `SELECT * FROM evidence WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND rowid > ?))
+    `SELECT * FROM evidence WHERE ${where === '' ? '' : `${where.slice(' WHERE '.length)} AND `}(created_at > ? OR (created_at = ? AND rowid > ?))
       ORDER BY created_at, rowid LIMIT ${EXPORT_PAGE_ROWS}`,
   );
   const chunksOf = chunksOfRow(store);
@@ -315,7 +319,7 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   const endSnapshot = store.readSnapshot();
   try {
     for (;;) {
-      const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
+      const rows = page.all(...parameters, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
       for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
       const last = rows.at(-1);
       if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;

@@ -16,13 +16,18 @@ import { ITEMS_BETWEEN_CHECKS, pausing, runPausing, type PausingWork } from '../
 import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
-interface ListOptions {
+/** The filters `evidence list` and `evidence export` share. */
+interface FilterOptions {
   since?: string;
+  until?: string;
   provider?: string;
   state?: EvidenceState;
   session?: string;
   sensitivity?: SensitivityLevel;
   class?: ProviderClass | 'hosted';
+}
+
+interface ListOptions extends FilterOptions {
   limit?: string;
 }
 
@@ -30,9 +35,8 @@ interface ShowOptions {
   raw?: string;
 }
 
-interface ExportOptions {
+interface ExportOptions extends FilterOptions {
   format: string;
-  since?: string;
   output?: string;
 }
 
@@ -41,16 +45,7 @@ export function evidenceCommand(): Command {
     .description('inspect, export, verify and prune the hash-chained evidence of every invocation, probe and refusal')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h\n  $ syndicate evidence verify');
 
-  evidence
-    .command('list')
-    .description('list evidence rows, newest first')
-    .option('--since <duration>', 'only rows from this long ago, with its unit: 30m, 1h, 7d')
-    .option('--provider <id>', 'only rows for this provider id')
-    // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
-    .addOption(new Option('--state <state>', 'only rows in this state').choices([...EVIDENCE_STATES]))
-    .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
-    .addOption(new Option('--sensitivity <level>', 'only rows the classifier gave this level').choices([...SENSITIVITY_LEVELS]))
-    .addOption(new Option('--class <class>', 'only rows of providers of this class; hosted: both hosted classes').choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
+  withFilterOptions(evidence.command('list').description('list evidence rows, newest first'), 'rows')
     .option('--limit <n>', 'at most this many rows', '50')
     .addHelpText(
       'after',
@@ -58,19 +53,8 @@ export function evidenceCommand(): Command {
     )
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
-      const { parseDuration } = await import('../../common/duration.js');
       const { countEvidence, evidenceSummaries, hasEvidenceOfProvider } = await import('../../evidence/index.js');
-      const filters: ListEvidenceOptions = {};
-      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
-      if (options.provider !== undefined) filters.provider = options.provider;
-      const session = sessionFilterOption(options.session);
-      // Commander has checked each against its choices.
-      if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
-      if (options.class !== undefined) {
-        const wanted = options.class;
-        filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
-      }
-      if (options.state !== undefined) filters.state = options.state;
+      const { filters, session } = await filtersOf(options);
       const limit = Number(options.limit);
       // A safe integer only: SQLite refuses a LIMIT bound as a float (`--limit 99999999999999999999`: exit 70).
       if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -84,11 +68,7 @@ export function evidenceCommand(): Command {
       const { rows, total, truncated, document } = await cancellable(
         async (signal) => {
           const store = await context.store({ existing: true });
-          if (session !== undefined) {
-            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, session);
-            filters.session = sessionId;
-            if (warning !== undefined) output.warn(warning);
-          }
+          await filterBySession(store, filters, session, output);
           const read: EvidenceSummary[] = [];
           for await (const row of pausing(evidenceSummaries(store, filters), signal)) read.push(row);
           if (read.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
@@ -173,26 +153,22 @@ export function evidenceCommand(): Command {
       context.close();
     });
 
-  evidence
-    .command('export')
-    .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
+  withFilterOptions(evidence.command('export').description('export envelopes as JSON lines, oldest first (bodies as utf8 text or base64, with an encoding field)'), 'envelopes')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
-    .option('--since <duration>', 'only rows from this long ago, with its unit, e.g. 24h')
     .option('--output <file>', 'write to this file instead of stdout (`-`: stdout): mode 0600, replaced only once the export is complete (a symlink is refused)')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       // `-` is stdout, as for most tools that take an output file.
       const outputPath = options.output === '-' || options.output === undefined ? undefined : filePathOption(options.output, '--output', 'evidence.jsonl');
-      const { parseDuration } = await import('../../common/duration.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
       if (context.output.json && outputPath === undefined) {
         throw new UsageError('--json needs --output FILE: without it the export itself is written to stdout', {
           hint: 'add --output evidence.jsonl, or drop --json',
         });
       }
-      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
-      const { exportEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
+      const { filters, session } = await filtersOf(options);
+      const { exportEvidence, hasEvidenceOfProvider, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
       let rows = 0;
@@ -212,9 +188,15 @@ export function evidenceCommand(): Command {
       // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
       try {
         const store = await context.store({ existing: true });
+        await filterBySession(store, filters, session, context.output);
+        if (filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
+          // A mistyped id exports nothing and says so, as `evidence list` does (a retired one is known).
+          const { requireProvider } = await import('../../registry/registry.js');
+          requireProvider(store, filters.provider);
+        }
         await cancellable(
           async (signal) => {
-            for await (const envelope of pausing(exportEvidence(store, since === undefined ? {} : { since }), signal)) {
+            for await (const envelope of pausing(exportEvidence(store, filters), signal)) {
               const line = lineOf(envelope);
               if (file !== undefined) writeOutput(file, () => file.write(line));
               else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
@@ -536,6 +518,52 @@ function outputError(path: string, error: unknown): UsageError {
 }
 
 /** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
+/** `evidence list`'s and `evidence export`'s filters, on `command`. */
+function withFilterOptions(command: Command, what: 'rows' | 'envelopes'): Command {
+  return (
+    command
+      .option('--since <time>', `only ${what} created at or after this time: a duration back from now with its unit (30m, 7d), a date (2026-11-01, UTC) or a date and time with its zone (2026-11-01T09:30:00Z)`)
+      .option('--until <time>', `only ${what} created before this time, in the same forms as --since (2026-12-01: up to the end of November, UTC)`)
+      .option('--provider <id>', `only ${what} for this provider id`)
+      // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
+      .addOption(new Option('--state <state>', `only ${what} in this state`).choices([...EVIDENCE_STATES]))
+      .option('--session <id>', `only ${what} of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id`)
+      .addOption(new Option('--sensitivity <level>', `only ${what} the classifier gave this level`).choices([...SENSITIVITY_LEVELS]))
+      .addOption(new Option('--class <class>', `only ${what} of providers of this class; hosted: both hosted classes`).choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
+  );
+}
+
+/** The filters given, checked; the session as given, which `filterBySession` looks up in the store. */
+async function filtersOf(options: FilterOptions): Promise<{ filters: ListEvidenceOptions; session: string | undefined }> {
+  const { parsePointInTime } = await import('../../common/point-in-time.js');
+  const filters: ListEvidenceOptions = {};
+  const now = Date.now();
+  if (options.since !== undefined) filters.since = parsePointInTime(options.since, '--since', now);
+  if (options.until !== undefined) filters.until = parsePointInTime(options.until, '--until', now);
+  if (filters.since !== undefined && filters.until !== undefined && filters.since >= filters.until) {
+    throw new UsageError(`--since ${options.since ?? ''} is not before --until ${options.until ?? ''}: no time lies between them`, {
+      hint: `give --since the earlier time (${new Date(filters.until).toISOString()} is --until's)`,
+    });
+  }
+  if (options.provider !== undefined) filters.provider = options.provider;
+  // Commander has checked each against its choices.
+  if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
+  if (options.class !== undefined) {
+    const wanted = options.class;
+    filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
+  }
+  if (options.state !== undefined) filters.state = options.state;
+  return { filters, session: sessionFilterOption(options.session) };
+}
+
+/** `--session` as the store knows it (a stored session's name is its id), warning of one nothing bears. */
+async function filterBySession(store: Store, filters: ListEvidenceOptions, session: string | undefined, output: Output): Promise<void> {
+  if (session === undefined) return;
+  const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, session);
+  filters.session = sessionId;
+  if (warning !== undefined) output.warn(warning);
+}
+
 async function resolveId(store: Store, given: string): Promise<string> {
   const id = given.trim().toLowerCase();
   const { resolveEvidenceId } = await import('../../evidence/index.js');
@@ -666,7 +694,9 @@ function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): Pausi
       row.id,
       formatTime(row.createdAt),
       colorState(output, row.state),
+      row.sensitivity,
       formatProvider(row),
+      row.provider.class,
       row.model,
       row.status,
       formatTokens(row),
@@ -676,5 +706,5 @@ function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): Pausi
     ]);
     if (cells.length % ITEMS_BETWEEN_CHECKS === 0) yield;
   }
-  return yield* output.tableWork(['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
+  return yield* output.tableWork(['id', 'time (utc)', 'state', 'sensitivity', 'provider', 'class', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
 }

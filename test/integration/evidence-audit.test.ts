@@ -1,0 +1,159 @@
+/**
+ * An auditor's questions, answered from the CLI alone over a store that real runs filled: which
+ * policy decided each envelope, what reached a hosted provider in a time range, and what was
+ * refused to one. Local and hosted engines are fakes on loopback; every command is the built CLI.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { Scenario } from '../helpers/scenario.js';
+
+const HOSTED_KEY = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
+const STRICTER_POLICY = 'apiVersion: syndicate/v1\nkind: Policy\negress:\n  allowHosts: [127.0.0.1]\nsensitivity:\n  internal: [local]\n';
+
+interface Row {
+  id: string;
+  createdAt: string;
+  state: string;
+  sensitivity: string | null;
+  provider: { id: string | null; version: number | null; class: string | null };
+  model: string | null;
+}
+
+describe('evidence for an audit', () => {
+  let scenario: Scenario;
+  let local: FakeEngine;
+  let hosted: FakeEngine;
+  /** Evidence ids in the order the runs made them. */
+  const made: Record<string, string> = {};
+  let firstDigest: string;
+  let secondDigest: string;
+
+  const run = async (name: string, args: string[], exitCode: number): Promise<void> => {
+    const { result, document } = await scenario.json(['run', ...args], { env: HOSTED_KEY });
+    expect(result.exitCode, result.stdout).toBe(exitCode);
+    const evidenceId = exitCode === 0 ? document.evidenceId : (document.error as { details?: { evidenceId?: string } }).details?.evidenceId;
+    expect(typeof evidenceId, JSON.stringify(document)).toBe('string');
+    made[name] = evidenceId as string;
+  };
+
+  beforeAll(async () => {
+    local = await startFakeEngine({ kind: 'ollama', conforming: true });
+    hosted = await startFakeEngine({ kind: 'openai' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await scenario.register({ id: 'local', engine: local }, { id: 'hosted', engine: hosted, class: 'approved_hosted', authEnv: 'FAKE_HOSTED_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+    firstDigest = ((await scenario.json(['policy', 'show'])).document as { digest: string }).digest;
+    await run('publicHosted', ['Name the capital of France.', '--provider', 'hosted'], 0);
+    await run('internalHosted', ['our roadmap', '--sensitivity', 'internal', '--provider', 'hosted'], 0);
+    await run('restrictedRefused', ['my password is hunter2, why does login fail?', '--provider', 'hosted'], 4);
+    // The operator tightens the policy mid-way: internal data stays local from now on.
+    writeFileSync(join(scenario.home, 'policy.yaml'), STRICTER_POLICY);
+    secondDigest = ((await scenario.json(['policy', 'check'])).document as { digest: string }).digest;
+    await run('internalRefused', ['our roadmap, again', '--sensitivity', 'internal', '--provider', 'hosted'], 4);
+    await run('restrictedLocal', ['my password is hunter2, why does login fail?'], 0);
+  }, 90_000);
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([local?.close(), hosted?.close()]);
+  });
+
+  it('every envelope with a route names the digest of the policy that decided it, which `policy show` and `policy check FILE` print', async () => {
+    expect(firstDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(secondDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(secondDigest).not.toBe(firstDigest);
+    const digestOf = async (name: string): Promise<unknown> => ((await scenario.evidence(made[name] as string)).route as { policyDigest?: unknown }).policyDigest;
+    // Answers and refusals alike, before and after the edit.
+    expect(await digestOf('publicHosted')).toBe(firstDigest);
+    expect(await digestOf('internalHosted')).toBe(firstDigest);
+    expect(await digestOf('restrictedRefused')).toBe(firstDigest);
+    expect(await digestOf('internalRefused')).toBe(secondDigest);
+    expect(await digestOf('restrictedLocal')).toBe(secondDigest);
+    // An archived policy file is matched to the envelopes it decided; comments change nothing.
+    const archived = join(scenario.home, 'archived-policy.yaml');
+    writeFileSync(archived, `# kept in git\n${STRICTER_POLICY}`);
+    const checked = await scenario.json(['policy', 'check', archived]);
+    expect(checked.result.exitCode, checked.result.stderr).toBe(0);
+    expect(checked.document).toMatchObject({ valid: true, digest: secondDigest });
+    const human = await scenario.cli(['policy', 'show']);
+    expect(human.stdout.split('\n')[0]).toContain(`digest ${secondDigest}`);
+  });
+
+  it('a refusal of a request that named a provider names it, so --provider and --class find what each provider was refused', async () => {
+    const { result, document } = await scenario.json(['evidence', 'list', '--class', 'hosted', '--limit', '100']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const rows = document.evidence as Row[];
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    for (const name of ['restrictedRefused', 'internalRefused']) {
+      expect(byId.get(made[name] as string), name).toMatchObject({ state: 'denied', provider: { id: 'hosted', version: 1, class: 'approved_hosted' }, model: 'gpt-4o-mini' });
+    }
+    // The audit's claim in one query: every restricted row of a hosted class is a refusal.
+    const restricted = await scenario.json(['evidence', 'list', '--class', 'hosted', '--sensitivity', 'restricted']);
+    const restrictedRows = restricted.document.evidence as Row[];
+    expect(restrictedRows.map((row) => row.id)).toContain(made.restrictedRefused);
+    expect(restrictedRows.every((row) => row.state === 'denied')).toBe(true);
+    const refusedHosted = await scenario.json(['evidence', 'list', '--provider', 'hosted', '--state', 'denied']);
+    expect((refusedHosted.document.evidence as Row[]).map((row) => row.id).sort()).toEqual([made.restrictedRefused, made.internalRefused].sort());
+  });
+
+  it('list and export take a time range (--since and --until: a date, or a date and time with its zone) and export takes list\'s filters', async () => {
+    const all = (await scenario.json(['evidence', 'list', '--limit', '100'])).document.evidence as Row[];
+    const created = (name: string): string => (all.find((row) => row.id === made[name]) as Row).createdAt;
+    // From the second envelope (inclusive) to the fourth (exclusive): the second and third.
+    const since = created('internalHosted');
+    const until = created('internalRefused');
+    const ranged = await scenario.json(['evidence', 'list', '--since', since, '--until', until]);
+    expect(ranged.result.exitCode, ranged.result.stderr).toBe(0);
+    expect((ranged.document.evidence as Row[]).map((row) => row.id)).toEqual([made.restrictedRefused, made.internalHosted]);
+    // The same instant with an offset.
+    const offset = new Date(Date.parse(until) + 3_600_000).toISOString().replace('Z', '+01:00').replace(/\.(\d{3})\+/, '.$1+');
+    const withOffset = await scenario.json(['evidence', 'list', '--since', since, '--until', offset]);
+    expect((withOffset.document.evidence as Row[]).map((row) => row.id)).toEqual([made.restrictedRefused, made.internalHosted]);
+    // A day: from its start in UTC to the next day's start.
+    const day = since.slice(0, 10);
+    const nextDay = new Date(Date.parse(day) + 86_400_000).toISOString().slice(0, 10);
+    const ofTheDay = await scenario.json(['evidence', 'list', '--since', day, '--until', nextDay, '--limit', '100']);
+    expect((ofTheDay.document.evidence as Row[]).map((row) => row.id)).toContain(made.internalHosted);
+    const dayBefore = await scenario.json(['evidence', 'list', '--until', day, '--limit', '100']);
+    expect((dayBefore.document.evidence as Row[]).map((row) => row.id)).not.toContain(made.internalHosted);
+
+    // Export: the hosted answers of internal data in that range, oldest first, nothing else.
+    const exported = await scenario.cli(['evidence', 'export', '--since', since, '--until', until, '--class', 'hosted', '--sensitivity', 'internal', '--state', 'completed']);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    const lines = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Row);
+    expect(lines.map((line) => line.id)).toEqual([made.internalHosted]);
+    const byProvider = await scenario.cli(['evidence', 'export', '--provider', 'local']);
+    expect(byProvider.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Row).provider.id)).toEqual(['local']);
+    const unknown = await scenario.cli(['evidence', 'export', '--provider', 'hostd']);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toContain('unknown provider "hostd"');
+  });
+
+  it('a time without a zone, a day that does not exist, or a range that ends before it starts is a usage error (exit 2)', async () => {
+    const cases: [string[], string][] = [
+      [['--since', '2026-11-01T09:30:00'], '--since "2026-11-01T09:30:00" has no time zone'],
+      [['--until', '2026-02-30'], 'invalid --until "2026-02-30": not a date that exists'],
+      [['--since', '2026-12-01', '--until', '2026-11-01'], '--since 2026-12-01 is not before --until 2026-11-01'],
+      [['--since', 'yesterday'], 'invalid --since "yesterday"'],
+    ];
+    for (const command of ['list', 'export']) {
+      for (const [args, message] of cases) {
+        const result = await scenario.cli(['evidence', command, ...args]);
+        expect(result.exitCode, `${command} ${args.join(' ')}`).toBe(2);
+        expect(result.stderr).toContain(`error: ${message}`);
+        expect(result.stdout).toBe('');
+      }
+    }
+    const hint = await scenario.cli(['evidence', 'list', '--since', '2026-11-01T09:30:00']);
+    expect(hint.stderr).toContain('hint: write it in UTC with Z (--since 2026-11-01T09:30:00Z)');
+  });
+
+  it("list's table says its times are UTC and shows each row's sensitivity and provider class", async () => {
+    const result = await scenario.cli(['evidence', 'list', '--provider', 'hosted', '--state', 'denied']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const [header, ...rows] = result.stdout.trim().split('\n');
+    expect(header).toMatch(/^ID +TIME \(UTC\) +STATE +SENSITIVITY +PROVIDER +CLASS +MODEL /);
+    expect(rows.some((row) => /denied +restricted +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
+    expect(rows.some((row) => /denied +internal +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
+  });
+});
