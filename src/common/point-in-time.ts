@@ -19,7 +19,8 @@ export function parsePointInTime(text: string, what: string, now = Date.now()): 
     try {
       return now - parseDuration(text, what, { minimumMs: 1 });
     } catch (error) {
-      if (!(error instanceof UsageError)) throw error;
+      // A number is a duration whatever is wrong with it (`30`: its unit left out), and its error says the fix.
+      if (!(error instanceof UsageError) || /^\s*-?\d+(?:\.\d+)?\s*[a-z]*\s*$/i.test(text)) throw error;
       throw new UsageError(error.message, { hint: `${error.hint ?? 'use a duration with its unit: 24h or 7d'}; or a date (${what} 2026-11-01, that day's start in UTC) or a date and time with its zone (${what} 2026-11-01T09:30:00Z)` });
     }
   }
