@@ -154,6 +154,22 @@ export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedg
   return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${chunksJson}\n${bytesDigest}`, 'hex');
 }
 
+/** The values of a row (read by column name) that its link hashes, in HASHED_COLUMNS order: what an export carries to be verified without the store. */
+export function hashedValues(row: Readonly<Record<string, unknown>>): RowValues {
+  const values = HASHED_COLUMNS.map((column) => row[column] ?? null);
+  values.length = hashedLength(values);
+  return values;
+}
+
+/**
+ * A link recomputed from what an export carries (`verifyExport`): the row's hashed values, its
+ * chunk list `[[seq, at_ms, length], ...]` and the bytes of those chunks in order.
+ */
+export function exportedLinkHash(values: RowValues, chunks: readonly (readonly unknown[])[], bytes: Buffer): string {
+  const previousHash = String(values[PREV_INDEX]);
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${JSON.stringify(chunks)}\n${oneShotHash('sha256', bytes, 'hex')}`, 'hex');
+}
+
 /** How many of the row's values the chain hashes: appended columns only up to the last one holding a value. */
 function hashedLength(row: RowValues): number {
   let length = row.length;

@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
 import { isRecord } from '../wire/json.js';
 import { evidenceBlocks } from './blocks.js';
-import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
+import { CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
   EvidenceKind,
@@ -334,7 +334,36 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
 function exportedEnvelope(row: FullRow, stored: { chunks: StoredChunk[]; unreadable: UnreadableChunk[] }): ExportedEnvelope {
   const record = toRecord(row, stored.chunks);
   const { unreadable, damage } = unreadableBodies(stored.unreadable);
-  return { id: row.id, json: JSON.stringify(envelopeToJson(record, unreadable)), ...(damage === undefined ? {} : { unreadable: damage }) };
+  // What the chain hashes beyond the envelope's fields, so that `evidence verify --export` proves the line without the store.
+  const link: ExportedLink = { values: hashedValues(row as unknown as Record<string, unknown>), chunks: stored.chunks.map(([seq, atMs, bytes]) => [seq, atMs, bytes.length]) };
+  return { id: row.id, json: JSON.stringify({ ...envelopeToJson(record, unreadable), link }), ...(damage === undefined ? {} : { unreadable: damage }) };
+}
+
+/**
+ * An exported envelope's `link`: the values its chain link hashes (every column but `hash`, in
+ * HASHED_COLUMNS order, as the store holds them) and its chunk list `[seq, at_ms, length]` (seq 0:
+ * the request bytes; 1..: the response's, in arrival order).
+ */
+export interface ExportedLink {
+  values: unknown[];
+  chunks: [number, number | null, number][];
+}
+
+/**
+ * The envelope (as `show --json` and `export` give it) that a link's values and bytes stand for:
+ * what `verifyExport` compares an exported line with, so that a line edited anywhere, not only in
+ * its link, fails. `bytes` are the request's then the response's, split by the chunk list.
+ */
+export function envelopeOfLink(link: ExportedLink, hash: string | null, bytes: Buffer): Record<string, unknown> {
+  const row = Object.fromEntries(HASHED_COLUMNS.map((column, index) => [column, link.values[index] ?? null])) as unknown as FullRow;
+  row.hash = hash;
+  const chunks: StoredChunk[] = [];
+  let offset = 0;
+  for (const [seq, atMs, length] of link.chunks) {
+    chunks.push([seq, atMs, bytes.subarray(offset, offset + length)]);
+    offset += length;
+  }
+  return envelopeToJson(toRecord(row, chunks));
 }
 
 /**

@@ -3,10 +3,11 @@
  * policy decided each envelope, what reached a hosted provider in a time range, and what was
  * refused to one. Local and hosted engines are fakes on loopback; every command is the built CLI.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { runCli } from '../helpers/cli.js';
 import { Scenario } from '../helpers/scenario.js';
 
 const HOSTED_KEY = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
@@ -155,5 +156,101 @@ describe('evidence for an audit', () => {
     expect(header).toMatch(/^ID +TIME \(UTC\) +STATE +SENSITIVITY +PROVIDER +CLASS +MODEL /);
     expect(rows.some((row) => /denied +restricted +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
     expect(rows.some((row) => /denied +internal +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
+  });
+});
+
+describe('evidence verify --export: a third party proves an export without the store', () => {
+  let scenario: Scenario;
+  let local: FakeEngine;
+  let exportFile: string;
+  let lines: string[];
+  let head: { seq: number; hash: string };
+
+  beforeAll(async () => {
+    local = await startFakeEngine({ kind: 'ollama', conforming: true });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'local', engine: local });
+    for (const prompt of ['Name the capital of France.', 'Name the capital of Spain.', 'my password is hunter2', 'Name the capital of Peru.']) {
+      const result = await scenario.cli(['run', prompt]);
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    // A stream too: its chunks and their times are part of what the link hashes.
+    expect((await scenario.cli(['run', 'Count to three.', '--stream'])).exitCode).toBe(0);
+    exportFile = join(scenario.home, 'evidence.jsonl');
+    const exported = await scenario.cli(['evidence', 'export', '--output', exportFile]);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    lines = readFileSync(exportFile, 'utf8').trimEnd().split('\n');
+    head = ((await scenario.json(['evidence', 'verify'])).document as { head: { seq: number; hash: string } }).head;
+  }, 90_000);
+  afterAll(async () => {
+    scenario?.cleanup();
+    await local?.close();
+  });
+
+  /** `evidence verify --export` of `text`, where no store exists. */
+  const verifyText = async (text: string, extra: string[] = []): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
+    const file = join(scenario.home, 'to-verify.jsonl');
+    writeFileSync(file, text);
+    return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(scenario.home, 'no-store-here') });
+  };
+
+  it('an export as written verifies, offline, to the head `evidence verify` printed; --from that head checks it is there', async () => {
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    const result = await verifyText(`${lines.join('\n')}\n`, ['--from', `${head.seq}:${head.hash}`, '--json']);
+    expect(result.exitCode, result.stdout).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({
+      ok: true,
+      export: join(scenario.home, 'to-verify.jsonl'),
+      envelopes: lines.length,
+      chained: lines.length,
+      first: { seq: 1, prevHash: '0'.repeat(64) },
+      head,
+      from: head,
+    });
+    const human = await verifyText(`${lines.join('\n')}\n`);
+    expect(human.exitCode).toBe(0);
+    expect(human.stdout).toBe(`evidence export intact: ${lines.length} chained envelopes #1–#${head.seq}, head #${head.seq} ${head.hash}`);
+    // Every line carries what the chain hashes beyond its fields.
+    const first = JSON.parse(lines[0] as string) as { link: { values: unknown[]; chunks: unknown[] } };
+    expect(first.link.values.length).toBeGreaterThanOrEqual(43);
+    expect(first.link.chunks.length).toBeGreaterThanOrEqual(2);
+    // From stdin too.
+    const piped = await runCli(['evidence', 'verify', '--export', '-'], { home: join(scenario.home, 'no-store-here'), input: `${lines.join('\n')}\n` });
+    expect(piped.exitCode, piped.stderr).toBe(0);
+  });
+
+  it('an edited prompt, an edit made in the link as well, a deleted line and a cut-off end each fail (exit 1) naming where', async () => {
+    const edited = lines.map((line) => line.replace('capital of Spain', 'capital of Italy'));
+    expect(edited).not.toEqual(lines);
+    const prompt = await verifyText(edited.join('\n'));
+    expect(prompt.exitCode).toBe(1);
+    expect(prompt.stderr).toMatch(/does not verify at #\d+ ev_\S+ line \d+: content changed/);
+
+    // The sensitivity changed in the fields and in the link's values alike: the hash no longer matches.
+    const index = lines.findIndex((line) => line.includes('hunter2'));
+    const relabelled = [...lines];
+    relabelled[index] = (lines[index] as string).replaceAll('"restricted"', '"public"');
+    const relabel = await verifyText(relabelled.join('\n'));
+    expect(relabel.exitCode).toBe(1);
+    expect(relabel.stderr).toContain(`line ${index + 1}: content changed`);
+
+    const deleted = await verifyText([...lines.slice(0, 1), ...lines.slice(2)].join('\n'));
+    expect(deleted.exitCode).toBe(1);
+    expect(deleted.stderr).toContain('does not verify at #2: row missing');
+
+    // The last line gone leaves a whole chain, one link shorter: only the head kept off the machine tells.
+    const cut = lines.slice(0, -1).join('\n');
+    expect((await verifyText(cut)).exitCode).toBe(0);
+    const anchored = await verifyText(cut, ['--from', `${head.seq}:${head.hash}`]);
+    expect(anchored.exitCode).toBe(1);
+    expect(anchored.stderr).toContain(`does not verify at #${head.seq}: anchor mismatch`);
+
+    const garbage = await verifyText(`${lines[0] as string}\nnot json\n`);
+    expect(garbage.exitCode).toBe(1);
+    expect(garbage.stderr).toContain('line 2: not an envelope');
+    const { link: _link, ...unlinked } = JSON.parse(lines[0] as string) as Record<string, unknown>;
+    const old = await verifyText(JSON.stringify(unlinked));
+    expect(old.exitCode).toBe(1);
+    expect(old.stderr).toContain('no link');
   });
 });

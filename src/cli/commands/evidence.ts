@@ -229,9 +229,13 @@ export function evidenceCommand(): Command {
   evidence
     .command('verify')
     .description("recompute the hash chain, and each stored session's; exit 1 naming the first broken link")
-    .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
-    .action(async (options: { from?: string }, command: Command) => {
+    .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…; with --export: the file must hold that head')
+    .option('--export <file>', 'verify a file `evidence export` wrote instead of the store (no store needed: on another machine too; `-`: stdin)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"\n  $ syndicate evidence verify --export evidence.jsonl --from "$(cat /secure/last-evidence-head)"',
+    )
+    .action(async (options: { from?: string; export?: string }, command: Command) => {
       const context = contextFor(command);
       const { prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
@@ -244,6 +248,10 @@ export function evidenceCommand(): Command {
           throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
         }
         from = { seq, hash: (match[2] as string).toLowerCase() };
+      }
+      if (options.export !== undefined) {
+        await verifyExportFile(context.output, options.export, from);
+        return;
       }
       const { output } = context;
       const { describeSessionBreak, sessionChainHint, walkSessionChains, walkUnlistedImages } = await import('../../sessions/index.js');
@@ -518,6 +526,67 @@ function outputError(path: string, error: unknown): UsageError {
 }
 
 /** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
+/** `evidence verify --export FILE`: the file proven on its own, without the store. */
+async function verifyExportFile(output: Output, file: string, from: { seq: number; hash: string } | undefined): Promise<void> {
+  const { ExportVerifier } = await import('../../evidence/export-verify.js');
+  const { createReadStream, openSync, fstatSync, closeSync } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const path = file === '-' ? undefined : filePathOption(file, '--export', 'evidence.jsonl');
+  const input = { file: path ?? '<stdin>' };
+  const verifier = new ExportVerifier(from);
+  // Opened first, so that a missing or unreadable file is said plainly; then read line by line as
+  // it streams: an export of a large store does not fit in memory at once.
+  let fd: number | undefined;
+  if (path !== undefined) {
+    try {
+      fd = openSync(path, 'r');
+      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { hint: 'give the file `evidence export --output` wrote, or `-` and pipe it' });
+    }
+  }
+  const stream = fd === undefined ? process.stdin : createReadStream('', { fd });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (!verifier.add(line)) break;
+  } finally {
+    lines.close();
+    if (fd !== undefined) stream.destroy();
+  }
+  const result = verifier.finish();
+  if (!result.ok) {
+    const { brokenAt } = result;
+    const where = [brokenAt.seq === undefined ? undefined : `#${brokenAt.seq}`, brokenAt.evidenceId, brokenAt.line === 0 ? undefined : `line ${brokenAt.line}`].filter((part) => part !== undefined).join(' ');
+    const hints: Record<typeof brokenAt.reason, string> = {
+      'not an envelope': 'every line of an export is one envelope as JSON: the file was cut short, or is not an export',
+      'no link': 'the line carries no `link`: it was exported by an earlier syndicate version, which did not write one; export again with this version',
+      'content changed': 'the line says other than its link, or its link does not hash to its hash: the file was edited since the export (or the store before it: `evidence verify` there)',
+      'link broken': 'the line does not follow the envelope chained before it: a line was edited, or the file joins two exports of different stores',
+      'row missing': 'a chained envelope between the first and the last is not in the file: it was deleted from it, or the export was filtered (--provider, --class, ...) — verify an export made without filters',
+      'anchor mismatch': 'the head given (--from) is not in the file with that hash: the chain was rewritten since it was recorded, or the export does not reach it',
+    };
+    throw new CheckFailedError(`evidence export ${input.file} does not verify at ${where}: ${brokenAt.reason}`, {
+      hint: hints[brokenAt.reason],
+      details: { envelopes: result.envelopes, chained: result.chained, brokenAt },
+    });
+  }
+  output.result({ export: input.file, envelopes: result.envelopes, chained: result.chained, ...(result.first === undefined ? {} : { first: result.first }), ...(result.head === undefined ? {} : { head: result.head }), ...(from === undefined ? {} : { from }) }, () => {
+    if (result.head === undefined || result.first === undefined) {
+      output.line(`evidence export ${input.file}: ${counted(result.envelopes, 'envelope')}, none chained`);
+      return;
+    }
+    output.line(`evidence export intact: ${counted(result.chained, 'chained envelope')} #${result.first.seq}–#${result.head.seq}, head #${result.head.seq} ${result.head.hash}`);
+    output.info(
+      result.first.seq === 1
+        ? 'the first links to the start of the chain'
+        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (an earlier export, or the last link \`evidence prune\` deleted)`,
+    );
+    if (result.envelopes > result.chained) output.info(`${counted(result.envelopes - result.chained, 'envelope')} still in flight when exported (pending, not chained): checked against their links only`);
+    if (from === undefined) output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
+  });
+}
+
 /** `evidence list`'s and `evidence export`'s filters, on `command`. */
 function withFilterOptions(command: Command, what: 'rows' | 'envelopes'): Command {
   return (
