@@ -130,6 +130,23 @@ describe('evidence for an audit', () => {
     expect(unknown.stderr).toContain('unknown provider "hostd"');
   });
 
+  it('metrics takes the same window: --since and --until as zoned times count only what lies between', async () => {
+    const all = (await scenario.json(['evidence', 'list', '--limit', '100'])).document.evidence as Row[];
+    const created = (name: string): string => (all.find((row) => row.id === made[name]) as Row).createdAt;
+    const since = created('publicHosted');
+    const until = created('restrictedRefused');
+    const { result, document } = await scenario.json(['metrics', '--since', since, '--until', until]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const metrics = document.metrics as { window: { since: string; until: string }; requests: { hosted: number; local: number; denied: number } };
+    expect(metrics.window).toEqual({ since, until });
+    expect(metrics.requests).toMatchObject({ hosted: 2, local: 0, denied: 0 });
+    const human = await scenario.cli(['metrics', '--since', since, '--until', until]);
+    expect(human.stdout.split('\n')[0]).toBe(`${since} – ${until}`);
+    const backwards = await scenario.cli(['metrics', '--since', until, '--until', since]);
+    expect(backwards.exitCode).toBe(2);
+    expect(backwards.stderr).toContain('is not before --until');
+  });
+
   it('a time without a zone, a day that does not exist, or a range that ends before it starts is a usage error (exit 2)', async () => {
     const cases: [string[], string][] = [
       [['--since', '2026-11-01T09:30:00'], '--since "2026-11-01T09:30:00" has no time zone'],
