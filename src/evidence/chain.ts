@@ -192,6 +192,26 @@ export function latestPrune(store: Store): PruneAnchor | undefined {
   return row === undefined ? undefined : { throughSeq: row.through_seq, throughHash: row.through_hash, prunedAt: row.pruned_at };
 }
 
+/** One `evidence prune` (or `serve`'s retention) as recorded: what it deleted, up to which link. */
+export interface PruneRecordEntry extends PruneAnchor {
+  /** The cut-off: envelopes created before it were deleted. */
+  olderThan: string;
+  /** How many envelopes it deleted. */
+  envelopes: number;
+}
+
+/** Every prune of `store`, oldest first: the trail `evidence verify --json` gives as `prunes`. */
+export function allPrunes(store: Store): PruneRecordEntry[] {
+  const rows = store.statement('SELECT pruned_at, older_than, through_seq, through_hash, envelopes FROM evidence_prunes ORDER BY id').all() as {
+    pruned_at: string;
+    older_than: string;
+    through_seq: number;
+    through_hash: string;
+    envelopes: number;
+  }[];
+  return rows.map((row) => ({ prunedAt: row.pruned_at, olderThan: row.older_than, throughSeq: row.through_seq, throughHash: row.through_hash, envelopes: row.envelopes }));
+}
+
 /** A prune told to delete rows whose chain was broken (`evidence prune --accept-break`), and the break it found. */
 export interface PruneOverBreak {
   prunedAt: string;

@@ -271,3 +271,47 @@ describe('evidence verify --export: a third party proves an export without the s
     expect(old.stderr).toContain('no link');
   });
 });
+
+describe('the trail of prunes', () => {
+  let scenario: Scenario;
+  let local: FakeEngine;
+
+  beforeAll(async () => {
+    local = await startFakeEngine({ kind: 'ollama', conforming: true });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'local', engine: local });
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await local?.close();
+  });
+
+  it('verify lists every prune (when, its cut-off, how many, through which link), and an export made before one still proves the deleted part', { timeout: 90_000 }, async () => {
+    for (const prompt of ['Name the capital of France.', 'Name the capital of Spain.']) expect((await scenario.cli(['run', prompt])).exitCode).toBe(0);
+    const before = ((await scenario.json(['evidence', 'verify'])).document as { head: { seq: number; hash: string } }).head;
+    const exportFile = join(scenario.home, 'before-prune.jsonl');
+    expect((await scenario.cli(['evidence', 'export', '--output', exportFile])).exitCode).toBe(0);
+    const first = await scenario.cli(['evidence', 'prune', '--older-than', '1ms']);
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect((await scenario.cli(['run', 'Name the capital of Peru.'])).exitCode).toBe(0);
+    const second = await scenario.cli(['evidence', 'prune', '--older-than', '1ms']);
+    expect(second.exitCode, second.stderr).toBe(0);
+
+    const { result, document } = await scenario.json(['evidence', 'verify']);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const prunes = document.prunes as { prunedAt: string; olderThan: string; throughSeq: number; throughHash: string; envelopes: number }[];
+    expect(prunes.map((prune) => [prune.throughSeq, prune.envelopes])).toEqual([
+      [before.seq, before.seq],
+      [before.seq + 1, 1],
+    ]);
+    expect(prunes[0]?.throughHash).toBe(before.hash);
+    for (const prune of prunes) expect(Date.parse(prune.olderThan)).toBeLessThanOrEqual(Date.parse(prune.prunedAt));
+    expect(document.prunedThrough).toMatchObject({ throughSeq: before.seq + 1 });
+    const human = await scenario.cli(['evidence', 'verify']);
+    expect(human.stderr).toContain(`2 prunes in all, ${before.seq + 1} envelopes deleted`);
+
+    // The deleted part is gone from the store, not from the export made before: it proves to the head kept then.
+    const offline = await runCli(['evidence', 'verify', '--export', exportFile, '--from', `${before.seq}:${before.hash}`], { home: join(scenario.home, 'elsewhere') });
+    expect(offline.exitCode, offline.stderr).toBe(0);
+  });
+});

@@ -237,7 +237,7 @@ export function evidenceCommand(): Command {
     )
     .action(async (options: { from?: string; export?: string }, command: Command) => {
       const context = contextFor(command);
-      const { prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
+      const { allPrunes, prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
@@ -273,7 +273,7 @@ export function evidenceCommand(): Command {
             spinner.update("verifying the sessions' chains");
             const sessions = await runPausing(walkSessionChains(store), signal);
             const images = await runPausing(walkUnlistedImages(store), signal);
-            return { spinner, result: chain, overBreaks: prunesOverBreaks(store), sessionChains: sessions, unlistedImages: images };
+            return { spinner, result: chain, overBreaks: prunesOverBreaks(store), prunes: allPrunes(store), sessionChains: sessions, unlistedImages: images };
           },
           { otherWork: { name: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
         );
@@ -281,7 +281,7 @@ export function evidenceCommand(): Command {
         started?.fail('evidence verify stopped');
         throw error;
       }
-      const { spinner, result, overBreaks, sessionChains, unlistedImages } = verified;
+      const { spinner, result, overBreaks, prunes, sessionChains, unlistedImages } = verified;
       context.close();
       const sessionBreaks = {
         ...(sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken }),
@@ -333,10 +333,12 @@ export function evidenceCommand(): Command {
       const pruned = result.prunedThrough;
       const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
       const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages, unlistedImages: unlistedImages.unlisted };
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks, sessions }, () => {
+      const pruneTrail = prunes.length === 0 ? {} : { prunes };
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...pruneTrail, ...prunedBreaks, sessions }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);
+        if (prunes.length > 1) output.info(`${counted(prunes.length, 'prune')} in all, ${counted(prunes.reduce((sum, prune) => sum + prune.envelopes, 0), 'envelope')} deleted: \`evidence verify --json\` lists each (prunes)`);
         for (const prune of overBreaks) {
           const where = prune.brokenAt.evidenceId === undefined ? `#${prune.brokenAt.seq}` : `#${prune.brokenAt.seq} (${prune.brokenAt.evidenceId})`;
           output.warn(`the prune of ${prune.prunedAt} deleted rows up to #${prune.throughSeq} although their chain was broken at ${where} (${prune.brokenAt.reason}): it was told to (--accept-break)`);
