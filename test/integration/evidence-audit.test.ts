@@ -78,6 +78,8 @@ describe('evidence for an audit', () => {
     expect(checked.document).toMatchObject({ valid: true, digest: secondDigest });
     const human = await scenario.cli(['policy', 'show']);
     expect(human.stdout.split('\n')[0]).toContain(`digest ${secondDigest}`);
+    const shown = await scenario.cli(['evidence', 'show', made.internalHosted as string]);
+    expect(shown.stdout).toMatch(new RegExp(`^policy +${firstDigest}$`, 'm'));
   });
 
   it('a refusal of a request that named a provider names it, so --provider and --class find what each provider was refused', async () => {

@@ -698,6 +698,11 @@ function unparsedFields(record: EvidenceRecord): [string, string][] {
   return columns.flatMap(([name, value]): [string, string][] => (isUnparsedValue(value) ? [[name, unparsedText(value)]] : []));
 }
 
+function policyDigestOf(route: unknown): string | undefined {
+  if (route === null || typeof route !== 'object' || !('policyDigest' in route)) return undefined;
+  return typeof route.policyDigest === 'string' ? route.policyDigest : undefined;
+}
+
 function printRecord(output: Output, record: EvidenceRecord, unreadable: UnreadableBodies = {}): void {
   const none = '-';
   const fields: [string, string][] = [
@@ -708,6 +713,8 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
     ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
     ['sensitivity', record.sensitivity ?? none],
+    // The policy that routed it (`route.policyDigest`): a refusal before routing, or a row from before the digest was recorded, names none.
+    ['policy', policyDigestOf(record.route) ?? none],
     ['permit', record.permitId ?? none],
     ['status', record.status === null ? none : String(record.status)],
     ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],
