@@ -38,3 +38,18 @@ export function parsePointInTime(text: string, what: string, now = Date.now()): 
   if (Number.isNaN(milliseconds)) throw invalid();
   return milliseconds;
 }
+
+/**
+ * `--since` and `--until` as given (either may be absent), parsed against one `now`; a `--since`
+ * not before `--until` is a usage error (exit 2), since no time lies between them.
+ */
+export function parseTimeRange(given: { since?: string | undefined; until?: string | undefined }, now = Date.now()): { since?: number; until?: number } {
+  const since = given.since === undefined ? undefined : parsePointInTime(given.since, '--since', now);
+  const until = given.until === undefined ? undefined : parsePointInTime(given.until, '--until', now);
+  if (since !== undefined && until !== undefined && since >= until) {
+    throw new UsageError(`--since ${given.since ?? ''} is not before --until ${given.until ?? ''}: no time lies between them`, {
+      hint: `give --since the earlier time (${new Date(until).toISOString()} is --until's)`,
+    });
+  }
+  return { ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }) };
+}

@@ -606,16 +606,8 @@ function withFilterOptions(command: Command, what: 'rows' | 'envelopes'): Comman
 
 /** The filters given, checked; the session as given, which `filterBySession` looks up in the store. */
 async function filtersOf(options: FilterOptions): Promise<{ filters: ListEvidenceOptions; session: string | undefined }> {
-  const { parsePointInTime } = await import('../../common/point-in-time.js');
-  const filters: ListEvidenceOptions = {};
-  const now = Date.now();
-  if (options.since !== undefined) filters.since = parsePointInTime(options.since, '--since', now);
-  if (options.until !== undefined) filters.until = parsePointInTime(options.until, '--until', now);
-  if (filters.since !== undefined && filters.until !== undefined && filters.since >= filters.until) {
-    throw new UsageError(`--since ${options.since ?? ''} is not before --until ${options.until ?? ''}: no time lies between them`, {
-      hint: `give --since the earlier time (${new Date(filters.until).toISOString()} is --until's)`,
-    });
-  }
+  const { parseTimeRange } = await import('../../common/point-in-time.js');
+  const filters: ListEvidenceOptions = parseTimeRange(options);
   if (options.provider !== undefined) filters.provider = options.provider;
   // Commander has checked each against its choices.
   if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;

@@ -1,6 +1,5 @@
 import { counted } from '../output.js';
 import { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
 import { sessionFilterOption } from '../input.js';
@@ -22,16 +21,10 @@ export function metricsCommand(): Command {
     .action(async (options: MetricsOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
-      const { parsePointInTime } = await import('../../common/point-in-time.js');
+      const { parseTimeRange } = await import('../../common/point-in-time.js');
       const now = Date.now();
-      const sinceMs = parsePointInTime(options.since, '--since', now);
       // Up to now, this millisecond included (see `windowUntilNow`), unless --until ends it before.
-      const untilMs = options.until === undefined ? now + 1 : parsePointInTime(options.until, '--until', now);
-      if (sinceMs >= untilMs) {
-        throw new UsageError(`--since ${options.since} is not before --until ${options.until ?? 'now'}: no time lies between them`, {
-          hint: `give --since the earlier time (${new Date(untilMs).toISOString()} is --until's)`,
-        });
-      }
+      const { since: sinceMs = now, until: untilMs = now + 1 } = parseTimeRange(options.until === undefined ? { since: options.since, until: new Date(now + 1).toISOString() } : options, now);
       // A window given by its bounds is named by them; `--since 24h` alone as the last 24h.
       const heading = options.until === undefined && !/^\d{4}-/.test(options.since.trim()) ? `Last ${options.since}` : undefined;
       const sessionFilter = sessionFilterOption(options.session);
