@@ -195,6 +195,9 @@ describe('evidence verify --export: a third party proves an export without the s
     }
     // A stream too: its chunks and their times are part of what the link hashes.
     expect((await scenario.cli(['run', 'Count to three.', '--stream'])).exitCode).toBe(0);
+    // A request of 64 KiB or more is stored as blocks: the export reassembles it, and so does the link.
+    const long = await scenario.cli(['run', '-'], { input: `Summarise: ${'the quick brown fox jumps over the lazy dog. '.repeat(1700)}` });
+    expect(long.exitCode, long.stderr).toBe(0);
     exportFile = join(scenario.home, 'evidence.jsonl');
     const exported = await scenario.cli(['evidence', 'export', '--output', exportFile]);
     expect(exported.exitCode, exported.stderr).toBe(0);
