@@ -154,6 +154,22 @@ export function linkHash(previousHash: string, row: RowValues, ledger: ChunkLedg
   return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${chunksJson}\n${bytesDigest}`, 'hex');
 }
 
+/** The values of a row (read by column name) that its link hashes, in HASHED_COLUMNS order: what an export carries to be verified without the store. */
+export function hashedValues(row: Readonly<Record<string, unknown>>): RowValues {
+  const values = HASHED_COLUMNS.map((column) => row[column] ?? null);
+  values.length = hashedLength(values);
+  return values;
+}
+
+/**
+ * A link recomputed from what an export carries (`verifyExport`): the row's hashed values, its
+ * chunk list `[[seq, at_ms, length], ...]` and the bytes of those chunks in order.
+ */
+export function exportedLinkHash(values: RowValues, chunks: readonly (readonly unknown[])[], bytes: Buffer): string {
+  const previousHash = String(values[PREV_INDEX]);
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${JSON.stringify(chunks)}\n${oneShotHash('sha256', bytes, 'hex')}`, 'hex');
+}
+
 /** How many of the row's values the chain hashes: appended columns only up to the last one holding a value. */
 function hashedLength(row: RowValues): number {
   let length = row.length;
@@ -174,6 +190,26 @@ export function latestPrune(store: Store): PruneAnchor | undefined {
     | { through_seq: number; through_hash: string; pruned_at: string }
     | undefined;
   return row === undefined ? undefined : { throughSeq: row.through_seq, throughHash: row.through_hash, prunedAt: row.pruned_at };
+}
+
+/** One `evidence prune` (or `serve`'s retention) as recorded: what it deleted, up to which link. */
+export interface PruneRecordEntry extends PruneAnchor {
+  /** The cut-off: envelopes created before it were deleted. */
+  olderThan: string;
+  /** How many envelopes it deleted. */
+  envelopes: number;
+}
+
+/** Every prune of `store`, oldest first: the trail `evidence verify --json` gives as `prunes`. */
+export function allPrunes(store: Store): PruneRecordEntry[] {
+  const rows = store.statement('SELECT pruned_at, older_than, through_seq, through_hash, envelopes FROM evidence_prunes ORDER BY id').all() as {
+    pruned_at: string;
+    older_than: string;
+    through_seq: number;
+    through_hash: string;
+    envelopes: number;
+  }[];
+  return rows.map((row) => ({ prunedAt: row.pruned_at, olderThan: row.older_than, throughSeq: row.through_seq, throughHash: row.through_hash, envelopes: row.envelopes }));
 }
 
 /** A prune told to delete rows whose chain was broken (`evidence prune --accept-break`), and the break it found. */

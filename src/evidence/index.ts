@@ -16,7 +16,7 @@ export {
   STALE_PENDING_MS,
   type RecoverOptions,
 } from './attempts.js';
-export { GENESIS_HASH, HASHED_COLUMNS, prunesOverBreaks, verifyChain, verifyChainCancellable, type ChainBreak, type PruneOverBreak, type VerifyOptions, type VerifyResult } from './chain.js';
+export { allPrunes, GENESIS_HASH, HASHED_COLUMNS, prunesOverBreaks, verifyChain, verifyChainCancellable, type ChainBreak, type PruneOverBreak, type PruneRecordEntry, type VerifyOptions, type VerifyResult } from './chain.js';
 export {
   countEvidence,
   decodeBytes,

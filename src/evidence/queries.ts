@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
 import { isRecord } from '../wire/json.js';
 import { evidenceBlocks } from './blocks.js';
-import { CHUNK_KEY_SPAN, REQUEST_SEQ } from './chain.js';
+import { CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
   EvidenceKind,
@@ -22,6 +22,8 @@ import type {
 export interface ListEvidenceOptions {
   /** Only rows created at or after this time (milliseconds since the epoch). */
   since?: number;
+  /** Only rows created before this time (milliseconds since the epoch). */
+  until?: number;
   provider?: string;
   state?: EvidenceState;
   /** Only rows of this session (`x-syndicate-session`, or a coding agent's own session header). */
@@ -123,6 +125,10 @@ function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: s
   if (options.since !== undefined) {
     conditions.push('created_at >= ?');
     parameters.push(new Date(options.since).toISOString());
+  }
+  if (options.until !== undefined) {
+    conditions.push('created_at < ?');
+    parameters.push(new Date(options.until).toISOString());
   }
   const equal: [column: string, value: string | undefined][] = [
     ['provider_id', options.provider],
@@ -272,10 +278,8 @@ function bodyToJson(bytes: Buffer | null, unreadable: string | undefined): Encod
   return bytes === null ? null : encodeBytes(bytes);
 }
 
-export interface ExportOptions {
-  /** Only rows created at or after this time (milliseconds since the epoch). */
-  since?: number;
-}
+/** The envelopes to export: `evidence list`'s filters, without its limit. */
+export type ExportOptions = Omit<ListEvidenceOptions, 'limit'>;
 
 /** One exported envelope. */
 export interface ExportedEnvelope {
@@ -302,9 +306,9 @@ const EXPORT_PAGE_ROWS = 500;
  * queries of its own, which an open iteration would not allow).
  */
 export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<ExportedEnvelope> {
-  const since = options.since === undefined ? '' : new Date(options.since).toISOString();
+  const { where, parameters } = evidenceFilter(options);
   const page = store.db.prepare(
-    `SELECT * FROM evidence WHERE created_at >= ? AND (created_at > ? OR (created_at = ? AND rowid > ?))
+    `SELECT * FROM evidence WHERE ${where === '' ? '' : `${where.slice(' WHERE '.length)} AND `}(created_at > ? OR (created_at = ? AND rowid > ?))
       ORDER BY created_at, rowid LIMIT ${EXPORT_PAGE_ROWS}`,
   );
   const chunksOf = chunksOfRow(store);
@@ -315,7 +319,7 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   const endSnapshot = store.readSnapshot();
   try {
     for (;;) {
-      const rows = page.all(since, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
+      const rows = page.all(...parameters, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
       for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
       const last = rows.at(-1);
       if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
@@ -330,7 +334,36 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
 function exportedEnvelope(row: FullRow, stored: { chunks: StoredChunk[]; unreadable: UnreadableChunk[] }): ExportedEnvelope {
   const record = toRecord(row, stored.chunks);
   const { unreadable, damage } = unreadableBodies(stored.unreadable);
-  return { id: row.id, json: JSON.stringify(envelopeToJson(record, unreadable)), ...(damage === undefined ? {} : { unreadable: damage }) };
+  // What the chain hashes beyond the envelope's fields, so that `evidence verify --export` proves the line without the store.
+  const link: ExportedLink = { values: hashedValues(row as unknown as Record<string, unknown>), chunks: stored.chunks.map(([seq, atMs, bytes]) => [seq, atMs, bytes.length]) };
+  return { id: row.id, json: JSON.stringify({ ...envelopeToJson(record, unreadable), link }), ...(damage === undefined ? {} : { unreadable: damage }) };
+}
+
+/**
+ * An exported envelope's `link`: the values its chain link hashes (every column but `hash`, in
+ * HASHED_COLUMNS order, as the store holds them) and its chunk list `[seq, at_ms, length]` (seq 0:
+ * the request bytes; 1..: the response's, in arrival order).
+ */
+export interface ExportedLink {
+  values: unknown[];
+  chunks: [number, number | null, number][];
+}
+
+/**
+ * The envelope (as `show --json` and `export` give it) that a link's values and bytes stand for:
+ * what `verifyExport` compares an exported line with, so that a line edited anywhere, not only in
+ * its link, fails. `bytes` are the request's then the response's, split by the chunk list.
+ */
+export function envelopeOfLink(link: ExportedLink, hash: string | null, bytes: Buffer): Record<string, unknown> {
+  const row = Object.fromEntries(HASHED_COLUMNS.map((column, index) => [column, link.values[index] ?? null])) as unknown as FullRow;
+  row.hash = hash;
+  const chunks: StoredChunk[] = [];
+  let offset = 0;
+  for (const [seq, atMs, length] of link.chunks) {
+    chunks.push([seq, atMs, bytes.subarray(offset, offset + length)]);
+    offset += length;
+  }
+  return envelopeToJson(toRecord(row, chunks));
 }
 
 /**

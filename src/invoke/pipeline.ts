@@ -213,7 +213,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health), input.modelNaming);
     if (unknown !== undefined) throw unknown;
     const pinned = isPinned(request, explicitProvider);
-    throw refuseOrUnavailable(context, input, requestId, classification, plan, {
+    throw refuseOrUnavailable(context, input, requestId, classification, plan, pinned, {
       providers,
       // A probe tests the provider it names: another model that would take its request is no fix.
       planUnpinned: () => (pinned && input.kind !== 'probe' ? routed.planUnpinned() : undefined),
@@ -1110,6 +1110,7 @@ function refuseOrUnavailable(
   requestId: string,
   classification: ClassificationSummary,
   plan: RoutePlan,
+  pinned: boolean,
   refused: Omit<RefusalContext, 'sessionId'>,
 ): SyndicateError {
   // Routed, but nothing left to call: the chain holds the decision and why (the plan's exclusions).
@@ -1152,10 +1153,25 @@ function refuseOrUnavailable(
     reasonCode: refusal.code,
     message: refusal.message,
     sensitivity: classification.level,
+    ...(pinned ? refusedTarget(plan, refused.providers) : {}),
     route: plan,
     ...(input.sessionId === undefined ? {} : { sessionId: input.sessionId }),
   });
   return refusal.withDetails({ requestId, evidenceId });
+}
+
+/**
+ * The one provider (and model) a refused request named, for its denial's row: `evidence list
+ * --provider` and `--class` then find what was refused that provider, not only what it answered.
+ * Nothing when the plan left out several providers (the request named none of them alone).
+ */
+function refusedTarget(plan: RoutePlan, providers: readonly RegisteredProvider[]): { provider?: AttemptProvider; model?: string } {
+  const [first] = plan.excluded;
+  if (first === undefined || plan.excluded.some((exclusion) => exclusion.provider !== first.provider)) return {};
+  const registered = providers.find((provider) => provider.id === first.provider);
+  if (registered === undefined) return {};
+  const provider: AttemptProvider = { id: registered.id, version: registered.currentVersion, class: registered.record.class };
+  return plan.excluded.every((exclusion) => exclusion.model === first.model) ? { provider, model: first.model } : { provider };
 }
 
 function deny(
@@ -1199,6 +1215,7 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
     failedClosed: plan.failedClosed,
     ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
+    policyDigest: plan.policyDigest,
   };
 }
 

@@ -13,6 +13,7 @@ import {
   type SensitivityLevel,
 } from '../common/vocabulary.js';
 import { planSwap, type SwapModel, type SwapPlan } from '../engines/swap.js';
+import { policyDigest } from '../policy/digest.js';
 import { unknownProviderReferences } from '../policy/references.js';
 import type { Policy, WorkflowPreference } from '../policy/types.js';
 import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessage, anthropicUnsendableTurn } from '../wire/anthropic/adapter.js';
@@ -56,7 +57,7 @@ export function planRoute(input: RouteInput, context: RouteContext): RoutePlan {
     try {
       return planStrictly(input, context, { forceLocal: true, failure });
     } catch {
-      return emptyFailedClosedPlan(input, failure);
+      return emptyFailedClosedPlan(input, failure, context.policy);
     }
   }
 }
@@ -414,6 +415,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
     failedClosed,
     notes,
+    policyDigest: policyDigest(policy),
   };
   // Written when first read (`route --explain`, the MCP tool, a refusal's evidence and hint, JSON
   // output), not for every routed gateway request, which never reads it. Nothing changes a plan
@@ -845,7 +847,7 @@ function bareHost(host: string): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-function emptyFailedClosedPlan(input: RouteInput, failure: string): RoutePlan {
+function emptyFailedClosedPlan(input: RouteInput, failure: string, policy: Policy): RoutePlan {
   return {
     candidates: [],
     excluded: [],
@@ -857,6 +859,7 @@ function emptyFailedClosedPlan(input: RouteInput, failure: string): RoutePlan {
     fallback: { order: [], maxHops: 0 },
     failedClosed: true,
     notes: [failure],
+    policyDigest: policyDigest(policy),
     explanation: `${failure}\nno candidate could be planned safely; the request is refused`,
   };
 }

@@ -277,6 +277,8 @@ export interface RoutePlan {
   failedClosed: boolean;
   /** What the planner had to decide around: why it failed closed, a relaxed latency budget, an ignored policy entry. */
   notes: string[];
+  /** The effective policy that planned it (`policyDigest`): `sha256:<hex>`, as `policy show` prints it. */
+  policyDigest: string;
   /** Human-readable, multi-line. */
   explanation: string;
 }

@@ -130,11 +130,11 @@ describe('syndicate evidence (CLI)', () => {
     expect(human.stderr).toBe('');
     const lines = human.stdout.trimEnd().split('\n');
     // One row names a session (sess-7): the SESSION column is there.
-    expect(lines[0]).toMatch(/^ID\s+TIME\s+STATE\s+PROVIDER\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS\s+SESSION$/);
+    expect(lines[0]).toMatch(/^ID\s+TIME \(UTC\)\s+STATE\s+SENSITIVITY\s+PROVIDER\s+CLASS\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS\s+SESSION$/);
     expect(lines).toHaveLength(6);
     const completedLine = lines.find((line) => line.startsWith(completed)) ?? '';
-    expect(completedLine).toMatch(/completed\s+ollama@2\s+llama3\s+200\s+5\/3 exact\s+20\/60/);
-    expect(lines.find((line) => line.startsWith(denial))).toMatch(/denied\s+anthropic@1\s+claude\s+-\s+n\/a/);
+    expect(completedLine).toMatch(/completed\s+internal\s+ollama@2\s+local\s+llama3\s+200\s+5\/3 exact\s+20\/60/);
+    expect(lines.find((line) => line.startsWith(denial))).toMatch(/denied\s+confidential\s+anthropic@1\s+approved_hosted\s+claude\s+-\s+n\/a/);
   });
 
   it('list rejects bad filters with exit 2', async () => {

@@ -30,7 +30,8 @@ describe('syndicate policy', () => {
     expect(readFileSync(join(directory, 'policy.yaml'), 'utf8')).toContain('# Which provider classes may receive each sensitivity level');
     const check = await runCli(['policy', 'check'], { home: directory });
     expect(check.exitCode).toBe(0);
-    expect(check.stdout.trim()).toBe(`${join(directory, 'policy.yaml')}: valid policy`);
+    expect(check.stdout.trim().startsWith(`${join(directory, 'policy.yaml')}: valid policy, digest sha256:`)).toBe(true);
+    expect(check.stdout.trim()).toMatch(/: valid policy, digest sha256:[0-9a-f]{64}$/);
     const show = await runCli(['policy', 'show', '--json'], { home: directory });
     expect(parseJsonDocument(show.stdout)).toMatchObject({ source: 'file', policy: defaultPolicy() });
   });
@@ -112,7 +113,7 @@ describe('syndicate policy', () => {
     expect(missing.stderr).toContain('no such file');
     const implicit = await runCli(['policy', 'check', '--json'], { home: directory });
     expect(implicit.exitCode).toBe(0);
-    expect(parseJsonDocument(implicit.stdout)).toEqual({ ok: true, path: join(directory, 'policy.yaml'), source: 'defaults', valid: true });
+    expect(parseJsonDocument(implicit.stdout)).toEqual({ ok: true, path: join(directory, 'policy.yaml'), source: 'defaults', valid: true, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
   });
 
   it('check of a file whose `[` on line 4 is never closed points at that `[`, naming the yaml code, not at the end of the file', async () => {

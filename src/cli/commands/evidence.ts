@@ -16,13 +16,18 @@ import { ITEMS_BETWEEN_CHECKS, pausing, runPausing, type PausingWork } from '../
 import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
 
-interface ListOptions {
+/** The filters `evidence list` and `evidence export` share. */
+interface FilterOptions {
   since?: string;
+  until?: string;
   provider?: string;
   state?: EvidenceState;
   session?: string;
   sensitivity?: SensitivityLevel;
   class?: ProviderClass | 'hosted';
+}
+
+interface ListOptions extends FilterOptions {
   limit?: string;
 }
 
@@ -30,9 +35,8 @@ interface ShowOptions {
   raw?: string;
 }
 
-interface ExportOptions {
+interface ExportOptions extends FilterOptions {
   format: string;
-  since?: string;
   output?: string;
 }
 
@@ -41,16 +45,7 @@ export function evidenceCommand(): Command {
     .description('inspect, export, verify and prune the hash-chained evidence of every invocation, probe and refusal')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence list --since 1h\n  $ syndicate evidence verify');
 
-  evidence
-    .command('list')
-    .description('list evidence rows, newest first')
-    .option('--since <duration>', 'only rows from this long ago, with its unit: 30m, 1h, 7d')
-    .option('--provider <id>', 'only rows for this provider id')
-    // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
-    .addOption(new Option('--state <state>', 'only rows in this state').choices([...EVIDENCE_STATES]))
-    .option('--session <id>', "only rows of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id")
-    .addOption(new Option('--sensitivity <level>', 'only rows the classifier gave this level').choices([...SENSITIVITY_LEVELS]))
-    .addOption(new Option('--class <class>', 'only rows of providers of this class; hosted: both hosted classes').choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
+  withFilterOptions(evidence.command('list').description('list evidence rows, newest first'), 'rows')
     .option('--limit <n>', 'at most this many rows', '50')
     .addHelpText(
       'after',
@@ -58,19 +53,8 @@ export function evidenceCommand(): Command {
     )
     .action(async (options: ListOptions, command: Command) => {
       const context = contextFor(command);
-      const { parseDuration } = await import('../../common/duration.js');
       const { countEvidence, evidenceSummaries, hasEvidenceOfProvider } = await import('../../evidence/index.js');
-      const filters: ListEvidenceOptions = {};
-      if (options.since !== undefined) filters.since = Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
-      if (options.provider !== undefined) filters.provider = options.provider;
-      const session = sessionFilterOption(options.session);
-      // Commander has checked each against its choices.
-      if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
-      if (options.class !== undefined) {
-        const wanted = options.class;
-        filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
-      }
-      if (options.state !== undefined) filters.state = options.state;
+      const { filters, session } = await filtersOf(options);
       const limit = Number(options.limit);
       // A safe integer only: SQLite refuses a LIMIT bound as a float (`--limit 99999999999999999999`: exit 70).
       if (!Number.isSafeInteger(limit) || limit < 1) {
@@ -84,11 +68,7 @@ export function evidenceCommand(): Command {
       const { rows, total, truncated, document } = await cancellable(
         async (signal) => {
           const store = await context.store({ existing: true });
-          if (session !== undefined) {
-            const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, session);
-            filters.session = sessionId;
-            if (warning !== undefined) output.warn(warning);
-          }
+          await filterBySession(store, filters, session, output);
           const read: EvidenceSummary[] = [];
           for await (const row of pausing(evidenceSummaries(store, filters), signal)) read.push(row);
           if (read.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
@@ -173,26 +153,22 @@ export function evidenceCommand(): Command {
       context.close();
     });
 
-  evidence
-    .command('export')
-    .description('export envelopes as JSON lines (bodies as utf8 text or base64, with an encoding field)')
+  withFilterOptions(evidence.command('export').description('export envelopes as JSON lines, oldest first (bodies as utf8 text or base64, with an encoding field)'), 'envelopes')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
-    .option('--since <duration>', 'only rows from this long ago, with its unit, e.g. 24h')
     .option('--output <file>', 'write to this file instead of stdout (`-`: stdout): mode 0600, replaced only once the export is complete (a symlink is refused)')
     .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       // `-` is stdout, as for most tools that take an output file.
       const outputPath = options.output === '-' || options.output === undefined ? undefined : filePathOption(options.output, '--output', 'evidence.jsonl');
-      const { parseDuration } = await import('../../common/duration.js');
       if (options.format !== 'jsonl') throw new UsageError(`unknown --format "${options.format}"`, { hint: 'use --format jsonl' });
       if (context.output.json && outputPath === undefined) {
         throw new UsageError('--json needs --output FILE: without it the export itself is written to stdout', {
           hint: 'add --output evidence.jsonl, or drop --json',
         });
       }
-      const since = options.since === undefined ? undefined : Date.now() - parseDuration(options.since, '--since', { minimumMs: 1 });
-      const { exportEvidence, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
+      const { filters, session } = await filtersOf(options);
+      const { exportEvidence, hasEvidenceOfProvider, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
       let rows = 0;
@@ -212,9 +188,15 @@ export function evidenceCommand(): Command {
       // The export replaces the file only once it is complete: a failure leaves the previous one as it was.
       try {
         const store = await context.store({ existing: true });
+        await filterBySession(store, filters, session, context.output);
+        if (filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
+          // A mistyped id exports nothing and says so, as `evidence list` does (a retired one is known).
+          const { requireProvider } = await import('../../registry/registry.js');
+          requireProvider(store, filters.provider);
+        }
         await cancellable(
           async (signal) => {
-            for await (const envelope of pausing(exportEvidence(store, since === undefined ? {} : { since }), signal)) {
+            for await (const envelope of pausing(exportEvidence(store, filters), signal)) {
               const line = lineOf(envelope);
               if (file !== undefined) writeOutput(file, () => file.write(line));
               else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
@@ -247,11 +229,15 @@ export function evidenceCommand(): Command {
   evidence
     .command('verify')
     .description("recompute the hash chain, and each stored session's; exit 1 naming the first broken link")
-    .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"')
-    .action(async (options: { from?: string }, command: Command) => {
+    .option('--from <seq:hash>', 'check only the rows from a head an earlier verify printed (kept outside the store), e.g. 1200:3fa4…; with --export: the file must hold that head')
+    .option('--export <file>', 'verify a file `evidence export` wrote instead of the store (no store needed: on another machine too; `-`: stdin)')
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ syndicate evidence verify --json\n  $ syndicate evidence verify --from "$(cat /secure/last-evidence-head)"\n  $ syndicate evidence verify --export evidence.jsonl --from "$(cat /secure/last-evidence-head)"',
+    )
+    .action(async (options: { from?: string; export?: string }, command: Command) => {
       const context = contextFor(command);
-      const { prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
+      const { allPrunes, prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
       let from: { seq: number; hash: string } | undefined;
       if (options.from !== undefined) {
         // Hex in any case: a head copied through a tool that upper-cases it is the same head.
@@ -262,6 +248,10 @@ export function evidenceCommand(): Command {
           throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
         }
         from = { seq, hash: (match[2] as string).toLowerCase() };
+      }
+      if (options.export !== undefined) {
+        await verifyExportFile(context.output, options.export, from);
+        return;
       }
       const { output } = context;
       const { describeSessionBreak, sessionChainHint, walkSessionChains, walkUnlistedImages } = await import('../../sessions/index.js');
@@ -283,7 +273,7 @@ export function evidenceCommand(): Command {
             spinner.update("verifying the sessions' chains");
             const sessions = await runPausing(walkSessionChains(store), signal);
             const images = await runPausing(walkUnlistedImages(store), signal);
-            return { spinner, result: chain, overBreaks: prunesOverBreaks(store), sessionChains: sessions, unlistedImages: images };
+            return { spinner, result: chain, overBreaks: prunesOverBreaks(store), prunes: allPrunes(store), sessionChains: sessions, unlistedImages: images };
           },
           { otherWork: { name: '`evidence verify`', hint: 'nothing was changed; run it again, or `evidence verify --from <seq:hash>` to check only the rows since a head an earlier verify printed' } },
         );
@@ -291,7 +281,7 @@ export function evidenceCommand(): Command {
         started?.fail('evidence verify stopped');
         throw error;
       }
-      const { spinner, result, overBreaks, sessionChains, unlistedImages } = verified;
+      const { spinner, result, overBreaks, prunes, sessionChains, unlistedImages } = verified;
       context.close();
       const sessionBreaks = {
         ...(sessionChains.broken.length === 0 ? {} : { sessionBreaks: sessionChains.broken }),
@@ -343,10 +333,12 @@ export function evidenceCommand(): Command {
       const pruned = result.prunedThrough;
       const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
       const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages, unlistedImages: unlistedImages.unlisted };
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...prunedBreaks, sessions }, () => {
+      const pruneTrail = prunes.length === 0 ? {} : { prunes };
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...pruneTrail, ...prunedBreaks, sessions }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);
+        if (prunes.length > 1) output.info(`${counted(prunes.length, 'prune')} in all, ${counted(prunes.reduce((sum, prune) => sum + prune.envelopes, 0), 'envelope')} deleted: \`evidence verify --json\` lists each (prunes)`);
         for (const prune of overBreaks) {
           const where = prune.brokenAt.evidenceId === undefined ? `#${prune.brokenAt.seq}` : `#${prune.brokenAt.seq} (${prune.brokenAt.evidenceId})`;
           output.warn(`the prune of ${prune.prunedAt} deleted rows up to #${prune.throughSeq} although their chain was broken at ${where} (${prune.brokenAt.reason}): it was told to (--accept-break)`);
@@ -536,6 +528,105 @@ function outputError(path: string, error: unknown): UsageError {
 }
 
 /** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
+/** `evidence verify --export FILE`: the file proven on its own, without the store. */
+async function verifyExportFile(output: Output, file: string, from: { seq: number; hash: string } | undefined): Promise<void> {
+  const { ExportVerifier } = await import('../../evidence/export-verify.js');
+  const { createReadStream, openSync, fstatSync, closeSync } = await import('node:fs');
+  const { createInterface } = await import('node:readline');
+  const path = file === '-' ? undefined : filePathOption(file, '--export', 'evidence.jsonl');
+  const input = { file: path ?? '<stdin>' };
+  const verifier = new ExportVerifier(from);
+  // Opened first, so that a missing or unreadable file is said plainly; then read line by line as
+  // it streams: an export of a large store does not fit in memory at once.
+  let fd: number | undefined;
+  if (path !== undefined) {
+    try {
+      fd = openSync(path, 'r');
+      if (fstatSync(fd).isDirectory()) throw Object.assign(new Error('a directory'), { code: 'EISDIR' });
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      throw new UsageError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`, { hint: 'give the file `evidence export --output` wrote, or `-` and pipe it' });
+    }
+  }
+  const stream = fd === undefined ? process.stdin : createReadStream('', { fd });
+  const lines = createInterface({ input: stream, crlfDelay: Infinity });
+  try {
+    for await (const line of lines) if (!verifier.add(line)) break;
+  } finally {
+    lines.close();
+    if (fd !== undefined) stream.destroy();
+  }
+  const result = verifier.finish();
+  if (!result.ok) {
+    const { brokenAt } = result;
+    const where = [brokenAt.seq === undefined ? undefined : `#${brokenAt.seq}`, brokenAt.evidenceId, brokenAt.line === 0 ? undefined : `line ${brokenAt.line}`].filter((part) => part !== undefined).join(' ');
+    const hints: Record<typeof brokenAt.reason, string> = {
+      'not an envelope': 'every line of an export is one envelope as JSON: the file was cut short, or is not an export',
+      'no link': 'the line carries no `link`: it was exported by an earlier syndicate version, which did not write one; export again with this version',
+      'content changed': 'the line says other than its link, or its link does not hash to its hash: the file was edited since the export (or the store before it: `evidence verify` there)',
+      'link broken': 'the line does not follow the envelope chained before it: a line was edited, or the file joins two exports of different stores',
+      'row missing': 'a chained envelope between the first and the last is not in the file: it was deleted from it, or the export was filtered (--provider, --class, ...) — verify an export made without filters',
+      'anchor mismatch': 'the head given (--from) is not in the file with that hash: the chain was rewritten since it was recorded, or the export does not reach it',
+    };
+    throw new CheckFailedError(`evidence export ${input.file} does not verify at ${where}: ${brokenAt.reason}`, {
+      hint: hints[brokenAt.reason],
+      details: { envelopes: result.envelopes, chained: result.chained, brokenAt },
+    });
+  }
+  output.result({ export: input.file, envelopes: result.envelopes, chained: result.chained, ...(result.first === undefined ? {} : { first: result.first }), ...(result.head === undefined ? {} : { head: result.head }), ...(from === undefined ? {} : { from }) }, () => {
+    if (result.head === undefined || result.first === undefined) {
+      output.line(`evidence export ${input.file}: ${counted(result.envelopes, 'envelope')}, none chained`);
+      return;
+    }
+    output.line(`evidence export intact: ${counted(result.chained, 'chained envelope')} #${result.first.seq}–#${result.head.seq}, head #${result.head.seq} ${result.head.hash}`);
+    output.info(
+      result.first.seq === 1
+        ? 'the first links to the start of the chain'
+        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (an earlier export, or the last link \`evidence prune\` deleted)`,
+    );
+    if (result.envelopes > result.chained) output.info(`${counted(result.envelopes - result.chained, 'envelope')} still in flight when exported (pending, not chained): checked against their links only`);
+    if (from === undefined) output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
+  });
+}
+
+/** `evidence list`'s and `evidence export`'s filters, on `command`. */
+function withFilterOptions(command: Command, what: 'rows' | 'envelopes'): Command {
+  return (
+    command
+      .option('--since <time>', `only ${what} created at or after this time: a duration back from now with its unit (30m, 7d), a date (2026-11-01, UTC) or a date and time with its zone (2026-11-01T09:30:00Z)`)
+      .option('--until <time>', `only ${what} created before this time, in the same forms as --since (2026-12-01: up to the end of November, UTC)`)
+      .option('--provider <id>', `only ${what} for this provider id`)
+      // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
+      .addOption(new Option('--state <state>', `only ${what} in this state`).choices([...EVIDENCE_STATES]))
+      .option('--session <id>', `only ${what} of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id`)
+      .addOption(new Option('--sensitivity <level>', `only ${what} the classifier gave this level`).choices([...SENSITIVITY_LEVELS]))
+      .addOption(new Option('--class <class>', `only ${what} of providers of this class; hosted: both hosted classes`).choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
+  );
+}
+
+/** The filters given, checked; the session as given, which `filterBySession` looks up in the store. */
+async function filtersOf(options: FilterOptions): Promise<{ filters: ListEvidenceOptions; session: string | undefined }> {
+  const { parseTimeRange } = await import('../../common/point-in-time.js');
+  const filters: ListEvidenceOptions = parseTimeRange(options);
+  if (options.provider !== undefined) filters.provider = options.provider;
+  // Commander has checked each against its choices.
+  if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
+  if (options.class !== undefined) {
+    const wanted = options.class;
+    filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));
+  }
+  if (options.state !== undefined) filters.state = options.state;
+  return { filters, session: sessionFilterOption(options.session) };
+}
+
+/** `--session` as the store knows it (a stored session's name is its id), warning of one nothing bears. */
+async function filterBySession(store: Store, filters: ListEvidenceOptions, session: string | undefined, output: Output): Promise<void> {
+  if (session === undefined) return;
+  const { sessionId, warning } = (await import('../../sessions/sessions.js')).sessionFilter(store, session);
+  filters.session = sessionId;
+  if (warning !== undefined) output.warn(warning);
+}
+
 async function resolveId(store: Store, given: string): Promise<string> {
   const id = given.trim().toLowerCase();
   const { resolveEvidenceId } = await import('../../evidence/index.js');
@@ -599,6 +690,11 @@ function unparsedFields(record: EvidenceRecord): [string, string][] {
   return columns.flatMap(([name, value]): [string, string][] => (isUnparsedValue(value) ? [[name, unparsedText(value)]] : []));
 }
 
+function policyDigestOf(route: unknown): string | undefined {
+  if (route === null || typeof route !== 'object' || !('policyDigest' in route)) return undefined;
+  return typeof route.policyDigest === 'string' ? route.policyDigest : undefined;
+}
+
 function printRecord(output: Output, record: EvidenceRecord, unreadable: UnreadableBodies = {}): void {
   const none = '-';
   const fields: [string, string][] = [
@@ -609,6 +705,8 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
     ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
     ['sensitivity', record.sensitivity ?? none],
+    // The policy that routed it (`route.policyDigest`): a refusal before routing, or a row from before the digest was recorded, names none.
+    ['policy', policyDigestOf(record.route) ?? none],
     ['permit', record.permitId ?? none],
     ['status', record.status === null ? none : String(record.status)],
     ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],
@@ -666,7 +764,9 @@ function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): Pausi
       row.id,
       formatTime(row.createdAt),
       colorState(output, row.state),
+      row.sensitivity,
       formatProvider(row),
+      row.provider.class,
       row.model,
       row.status,
       formatTokens(row),
@@ -676,5 +776,5 @@ function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): Pausi
     ]);
     if (cells.length % ITEMS_BETWEEN_CHECKS === 0) yield;
   }
-  return yield* output.tableWork(['id', 'time', 'state', 'provider', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
+  return yield* output.tableWork(['id', 'time (utc)', 'state', 'sensitivity', 'provider', 'class', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
 }

@@ -7,23 +7,29 @@ import { cancellable } from '../interrupt.js';
 
 interface MetricsOptions {
   since: string;
+  until?: string;
   session?: string;
 }
 
 export function metricsCommand(): Command {
   return new Command('metrics')
     .description('what happened, from the evidence: local vs hosted requests and tokens, where each sensitivity level went, latency, load times, spend and savings')
-    .option('--since <duration>', 'how far back to look, with its unit: 90m, 24h, 7d', '24h')
+    .option('--since <time>', 'from when: a duration back from now with its unit (90m, 24h, 7d), a date (2026-11-01, UTC) or a date and time with its zone', '24h')
+    .option('--until <time>', 'up to when (not included), in the same forms as --since (default: now)')
     .option('--session <id>', "only one session's requests (`x-syndicate-session`, or a coding agent's own session header)")
     .addHelpText('after', '\nExamples:\n  $ syndicate metrics --since 7d --json\n  $ syndicate metrics --since 7d --session "$SESSION_ID"   # ids: syndicate evidence list')
     .action(async (options: MetricsOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
-      const { parseDuration } = await import('../../common/duration.js');
-      const sinceMs = parseDuration(options.since, '--since', { minimumMs: 1 });
+      const { parseTimeRange } = await import('../../common/point-in-time.js');
+      const now = Date.now();
+      // Up to now, this millisecond included (see `windowUntilNow`), unless --until ends it before.
+      const { since: sinceMs = now, until: untilMs = now + 1 } = parseTimeRange(options.until === undefined ? { since: options.since, until: new Date(now + 1).toISOString() } : options, now);
+      // A window given by its bounds is named by them; `--since 24h` alone as the last 24h.
+      const heading = options.until === undefined && !/^\d{4}-/.test(options.since.trim()) ? `Last ${options.since}` : undefined;
       const sessionFilter = sessionFilterOption(options.session);
       const { loadPolicy } = await import('../../policy/load.js');
-      const { computeMetricsCancellable, windowUntilNow } = await import('../../metrics/index.js');
+      const { computeMetricsCancellable } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
       // A long window of a busy store takes seconds: Ctrl-C or SIGTERM from the store's opening on
       // stops it within a few hundred rows (exit 130 / 143).
@@ -36,7 +42,7 @@ export function metricsCommand(): Command {
             session = sessionId;
             if (warning !== undefined) output.warn(warning);
           }
-          return computeMetricsCancellable(store, policy, windowUntilNow(sinceMs, session), signal);
+          return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }) }, signal);
         },
         { otherWork: { name: '`metrics`', hint: 'nothing was changed; run it again, or with a shorter --since' } },
       );
@@ -47,7 +53,7 @@ export function metricsCommand(): Command {
         return;
       }
       const { requestsChart } = await import('../../metrics/chart.js');
-      printSummary(summary, options.since, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
+      printSummary(summary, heading, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
       output.line();
       // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
       output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: summary.window.until, ...(output.width === undefined ? {} : { width: output.width }) }));
@@ -56,13 +62,14 @@ export function metricsCommand(): Command {
 
 function printSummary(
   summary: MetricsSummary,
-  since: string,
+  heading: string | undefined,
   line: (text: string) => void,
   table: (columns: string[], rows: (string | number | null)[][]) => void,
   bold: (text: string) => string,
 ): void {
   const { requests, tokens, spendUsd, savings } = summary;
-  line(bold(`Last ${since} (${summary.window.since} – ${summary.window.until})${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}`));
+  const bounds = `${summary.window.since} – ${summary.window.until}`;
+  line(bold(`${heading === undefined ? bounds : `${heading} (${bounds})`}${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}`));
   line(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
       `${requests.fallbacks} after fallback, ${counted(requests.failedAttempts, 'failed attempt')}, ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,

@@ -19,6 +19,7 @@ function refusalOf(excluded: Exclusion[]): ReturnType<typeof routeRefusal> {
     fallback: { order: [], maxHops: 3 },
     failedClosed: false,
     notes: [],
+    policyDigest: `sha256:${'0'.repeat(64)}`,
     explanation: '',
   };
   const request = canonicalRequest('auto', [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }], false, {});

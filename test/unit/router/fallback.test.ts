@@ -18,6 +18,7 @@ function plan(candidates: Candidate[], order: string[] = []): RoutePlan {
     fallback: { order, maxHops: 3 },
     failedClosed: false,
     notes: [],
+    policyDigest: `sha256:${'0'.repeat(64)}`,
     explanation: '',
   };
 }
