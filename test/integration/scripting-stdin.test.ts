@@ -58,8 +58,8 @@ describe('`-` reads a file of input from stdin', () => {
     const policy = 'apiVersion: syndicate/v1\nkind: Policy\n';
     const valid = await runCli(['--json', 'policy', 'check', '-'], { home, input: policy });
     expect(valid.exitCode, valid.stderr).toBe(0);
-    expect(parseJsonDocument(valid.stdout)).toEqual({ ok: true, path: '<stdin>', source: 'stdin', valid: true });
-    expect((await runCli(['policy', 'check', '-'], { home, input: policy })).stdout).toBe('<stdin>: valid policy');
+    expect(parseJsonDocument(valid.stdout)).toEqual({ ok: true, path: '<stdin>', source: 'stdin', valid: true, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect((await runCli(['policy', 'check', '-'], { home, input: policy })).stdout).toMatch(/^<stdin>: valid policy, digest sha256:[0-9a-f]{64}$/);
 
     const invalid = await runCli(['policy', 'check', '-'], { home, input: `${policy}not_a_key: true\n` });
     expect(invalid.exitCode).toBe(3);

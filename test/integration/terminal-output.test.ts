@@ -158,6 +158,6 @@ describe('syndicate metrics on a narrow terminal', () => {
     for (const id of ids) expect(id).toMatch(/^ev_[0-9a-z]{20}$/);
     for (const line of printed) expect([...line.trimEnd()].length, line).toBeLessThanOrEqual(80);
     const piped = await runCli(['evidence', 'list', '--limit', '3'], { home });
-    expect(piped.stdout.split('\n')[0]).toMatch(/^ID +TIME +STATE +PROVIDER +MODEL +STATUS +TOKENS +TTFT\/TOTAL MS +MARKERS/);
+    expect(piped.stdout.split('\n')[0]).toMatch(/^ID +TIME \(UTC\) +STATE +SENSITIVITY +PROVIDER +CLASS +MODEL +STATUS +TOKENS +TTFT\/TOTAL MS +MARKERS/);
   }, 90_000);
 });
