@@ -868,18 +868,21 @@ describe('/metrics', () => {
     // Not the gateway's first request, whatever test ran before: that one pays one-time costs (0.6-1.5 s before upstream on this VM).
     await openAIClient(main).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }] });
     const before = await scrape(main);
+    const askedAt = performance.now();
     await openAIClient(main).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }] });
+    const answeredInSeconds = (performance.now() - askedAt) / 1000;
     const after = await scrape(main);
     expect(after.get(completed)).toBe((before.get(completed) ?? 0) + 1);
     const histogramCount = `syndicate_gateway_total_seconds_count{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}"}`;
     expect(after.get(histogramCount)).toBe((before.get(histogramCount) ?? 0) + 1);
-    // The gateway's own time before the engine saw the request: counted once, more than nothing,
-    // far under a second on loopback.
+    // The gateway's own time before the engine saw the request: counted once, more than nothing, and
+    // (in seconds, not milliseconds) within the time the client waited for the whole answer, not
+    // under a fixed bound a loaded machine may pass.
     const added = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     expect(added('syndicate_gateway_before_upstream_seconds_count{api="openai",class="local"}')).toBe(1);
     const beforeUpstream = added('syndicate_gateway_before_upstream_seconds_sum{api="openai",class="local"}');
     expect(beforeUpstream).toBeGreaterThan(0);
-    expect(beforeUpstream).toBeLessThan(0.5);
+    expect(beforeUpstream).toBeLessThan(answeredInSeconds);
     const inputTokens = `syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_MODEL}",direction="input"}`;
     expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
 
