@@ -393,6 +393,9 @@ describe('syndicate session, provider switch and run --session', { timeout: 90_0
   });
 
   it('a stored turn edited outside syndicate: run and switch refuse the session (exit 1) and send nothing; evidence verify reports it until the session is deleted', async () => {
+    // A session that stays, whichever tests ran before: verify has session chains to report once this
+    // one is deleted (run first, seed 3141, it had none and printed no "session chains intact" line).
+    await run('Name the capital of Spain.', await startSession(['--model', 'local:chat-wide']));
     const id = await startSession(['--name', 'tampered', '--model', 'local:chat-wide', '--system', 'Be brief.']);
     await run('Name the capital of France.', id);
     await run('And of Italy?', id);
