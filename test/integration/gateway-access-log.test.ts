@@ -114,7 +114,8 @@ describe('access log', () => {
       const socket = connect(Number(new URL(gateway.url).port), '127.0.0.1');
       await once(socket, 'connect');
       socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${TEST_TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"model":"auto",`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Gone once the gateway has the request's head and is reading its body, not after a fixed 50 ms.
+      await expect.poll(() => gateway.running.uploading, { timeout: 20_000, interval: 5 }).toBe(1);
       socket.destroy();
     });
     expect(entry).toMatchObject({ method: 'POST', path: '/v1/chat/completions', status: 499, outcome: 'interrupted' });

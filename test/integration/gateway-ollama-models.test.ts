@@ -7,7 +7,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { Ollama } from 'ollama';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadEngineModel } from '../../src/engines/manage.js';
 import { listEvidence } from '../../src/evidence/index.js';
 import { computeMetrics } from '../../src/metrics/index.js';
@@ -81,6 +81,24 @@ function engineEvents(gateway: TestGateway): { provider_id: string; model: strin
 }
 
 beforeAll(async () => {
+  // Accepts connections and never answers: an engine that hangs.
+  silent = createServer((socket) => {
+    silentSockets.add(socket);
+    socket.on('close', () => silentSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+  gonePort = await freePort();
+});
+
+afterAll(async () => {
+  for (const socket of silentSockets) socket.destroy();
+  await new Promise((resolve) => silent?.close(resolve));
+});
+
+// Engines and gateways of each test's own: the tests load, unload and keep models alive, and what one
+// left resident (a keep-alive for ever, an embedding model, tiny-b) failed another run after it (a
+// shuffled run, seed 7730519: /api/ps listed five models, not three).
+beforeEach(async () => {
   [ollama, router, singleModel, claude] = await Promise.all([
     startFakeEngine({
       kind: 'ollama',
@@ -91,13 +109,6 @@ beforeAll(async () => {
     startFakeEngine({ kind: 'llama.cpp', models: [{ id: 'solo' }] }),
     startFakeEngine({ kind: 'anthropic' }),
   ]);
-  // Accepts connections and never answers: an engine that hangs.
-  silent = createServer((socket) => {
-    silentSockets.add(socket);
-    socket.on('close', () => silentSockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
-  gonePort = await freePort();
   main = await startTestGateway({
     providers: [
       ollamaProvider('ollama', ollama.baseUrl),
@@ -111,10 +122,9 @@ beforeAll(async () => {
   slow = await startTestGateway({ providers: [ollamaProvider('ollama', ollama.baseUrl), ollamaProvider('silent', `http://127.0.0.1:${silentPort}/v1`)] });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await Promise.all([main?.close(), slow?.close()]);
-  for (const socket of silentSockets) socket.destroy();
-  await Promise.all([ollama?.close(), router?.close(), singleModel?.close(), claude?.close(), new Promise((resolve) => silent?.close(resolve))]);
+  await Promise.all([ollama?.close(), router?.close(), singleModel?.close(), claude?.close()]);
 });
 
 describe('GET /api/ps with the official ollama client', () => {

@@ -335,11 +335,13 @@ describe('OpenAI client', () => {
   });
 
   it('is held back by a 429 for exactly its Retry-After (429 with the seconds left, in both APIs, the engine left alone), then answered', async () => {
-    forgetFailures();
+    // The hold on a clock this test moves: the asks within the wait are within it however long a
+    // loaded machine takes between them (on the wall clock, one that took a second found it over).
+    let clock = Date.now();
+    failing.pipeline.health = new HealthMonitor({ now: () => clock });
     const ask = () => openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
     failingOllama.setFault({ status: 429, headers: { 'retry-after': '1' } }, 1);
     const first = await ask().catch((caught: unknown) => caught);
-    const limitedAt = Date.now();
     expect(first).toBeInstanceOf(OpenAI.RateLimitError);
     expect((first as InstanceType<typeof OpenAI.RateLimitError>).headers.get('retry-after')).toBe('1');
     const sent = failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length;
@@ -369,8 +371,8 @@ describe('OpenAI client', () => {
       { state: 'failed', error: { code: 'rate_limited' } },
     ]);
 
-    // Right after the wait it asked for, the engine is used again.
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, limitedAt + 1000 - Date.now()) + 20));
+    // Once the wait it asked for is over, the engine is used again.
+    clock += 1000;
     const answered = await ask();
     expect(answered.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
     expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent + 1);
@@ -868,18 +870,21 @@ describe('/metrics', () => {
     // Not the gateway's first request, whatever test ran before: that one pays one-time costs (0.6-1.5 s before upstream on this VM).
     await openAIClient(main).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }] });
     const before = await scrape(main);
+    const askedAt = performance.now();
     await openAIClient(main).chat.completions.create({ model: `ollama:${OLLAMA_MODEL}`, messages: [{ role: 'user', content: 'hi' }] });
+    const answeredInSeconds = (performance.now() - askedAt) / 1000;
     const after = await scrape(main);
     expect(after.get(completed)).toBe((before.get(completed) ?? 0) + 1);
     const histogramCount = `syndicate_gateway_total_seconds_count{api="openai",class="local",provider="ollama",model="${OLLAMA_MODEL}"}`;
     expect(after.get(histogramCount)).toBe((before.get(histogramCount) ?? 0) + 1);
-    // The gateway's own time before the engine saw the request: counted once, more than nothing,
-    // far under a second on loopback.
+    // The gateway's own time before the engine saw the request: counted once, more than nothing, and
+    // (in seconds, not milliseconds) within the time the client waited for the whole answer, not
+    // under a fixed bound a loaded machine may pass.
     const added = (name: string): number => (after.get(name) ?? 0) - (before.get(name) ?? 0);
     expect(added('syndicate_gateway_before_upstream_seconds_count{api="openai",class="local"}')).toBe(1);
     const beforeUpstream = added('syndicate_gateway_before_upstream_seconds_sum{api="openai",class="local"}');
     expect(beforeUpstream).toBeGreaterThan(0);
-    expect(beforeUpstream).toBeLessThan(0.5);
+    expect(beforeUpstream).toBeLessThan(answeredInSeconds);
     const inputTokens = `syndicate_gateway_tokens_total{class="local",provider="ollama",model="${OLLAMA_MODEL}",direction="input"}`;
     expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
 

@@ -63,6 +63,12 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
   const call = async (client: Client, name: string, args: Record<string, unknown> = {}): Promise<CallToolResult> =>
     (await client.callTool({ name, arguments: args })) as CallToolResult;
   const text = (result: CallToolResult): string => result.content.map((part) => (part.type === 'text' ? part.text : '')).join('\n');
+  /** The /metrics count of `complete` calls to llama over /mcp that completed (0 before the first). */
+  const completedMcpCalls = async (): Promise<number> => {
+    const exposition = await (await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text();
+    const counted = /^syndicate_gateway_requests_total\{api="mcp",class="local",provider="llama",[^}]*outcome="completed"\} (\d+)$/m.exec(exposition);
+    return Number(counted?.[1] ?? 0);
+  };
   const post = (body: string, headers: Record<string, string>): Promise<Response> =>
     fetch(`${serve.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers }, body });
 
@@ -91,6 +97,8 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
   it('complete: one governed invocation, recorded as evidence with caller mcp and counted in /metrics as api "mcp"', async () => {
     const client = await connect();
     const before = inferenceExchanges(llama).length;
+    // Read as a difference: other tests of this file complete calls on the same serve, in any order.
+    const countedBefore = await completedMcpCalls();
     const result = await call(client, 'complete', { prompt: 'Name the capital of France.', provider: 'llama', session: 'http-agent-1' });
     expect(result.isError, text(result)).toBeFalsy();
     expect(text(result)).toBe(DEFAULT_ANSWER);
@@ -99,8 +107,7 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     expect(inferenceExchanges(llama)).toHaveLength(before + 1);
     expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ state: 'completed', caller: 'mcp', sessionId: 'http-agent-1', permitId: structured.permitId });
 
-    const metrics = await fetch(`${serve.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
-    expect(await metrics.text()).toMatch(/syndicate_gateway_requests_total\{api="mcp",class="local",provider="llama",[^}]*outcome="completed"\} 1/);
+    expect(await completedMcpCalls()).toBe(countedBefore + 1);
   });
 
   it('complete: a policy refusal is a tool error result naming why, as on stdio; nothing reaches the hosted provider', async () => {

@@ -192,6 +192,11 @@ describe('syndicate session, provider switch and run --session', { timeout: 90_0
   });
 
   it('a switch above the envelope refuses run --session (exit 4, hint session approve) until the session is approved', async () => {
+    // Another session's checkpoint and switch in the store first, whichever tests ran before: the
+    // store's ids then differ from this session's numbers (run first, seed 7730519, its ids were 1).
+    const other = await startSession(['--model', 'local:chat-wide']);
+    const otherSwitched = await scenario.cli(['provider', 'switch', 'local:chat-narrow', '--session', other]);
+    expect(otherSwitched.exitCode, otherSwitched.stderr).toBe(0);
     const id = await startSession(['--model', 'local:chat-wide']);
     await run('Name the capital of France.', id);
     const switched = await scenario.cli(['provider', 'switch', 'local:chat-large', '--session', id]);
@@ -388,6 +393,9 @@ describe('syndicate session, provider switch and run --session', { timeout: 90_0
   });
 
   it('a stored turn edited outside syndicate: run and switch refuse the session (exit 1) and send nothing; evidence verify reports it until the session is deleted', async () => {
+    // A session that stays, whichever tests ran before: verify has session chains to report once this
+    // one is deleted (run first, seed 3141, it had none and printed no "session chains intact" line).
+    await run('Name the capital of Spain.', await startSession(['--model', 'local:chat-wide']));
     const id = await startSession(['--name', 'tampered', '--model', 'local:chat-wide', '--system', 'Be brief.']);
     await run('Name the capital of France.', id);
     await run('And of Italy?', id);

@@ -472,7 +472,10 @@ describe('transport', () => {
     });
 
     it('times out a connection the peer never accepts (upstream_connect_timeout)', async () => {
-      // A listener with a full accept queue: the kernel drops further SYNs, so connect() hangs.
+      // A listener with a full accept queue: the kernel drops further SYNs, so connect() hangs. Its
+      // process stops for good as it says its port (a write to a pipe is synchronous on Linux), so it
+      // accepts nothing: it used to stop 50 ms later, and a loaded machine could let it accept the
+      // fillers by then.
       child = spawn(
         process.execPath,
         [
@@ -480,13 +483,12 @@ describe('transport', () => {
           `const server = require('node:net').createServer();
            server.listen({ port: 0, host: '127.0.0.1', backlog: 1 }, () => {
              process.stdout.write(server.address().port + '\\n');
-             setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0), 50);
+             Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
            });`,
         ],
         { stdio: ['ignore', 'pipe', 'inherit'] },
       );
       const port = await new Promise<number>((resolve) => child?.stdout?.once('data', (data: Buffer) => resolve(Number(data.toString().trim()))));
-      await delay(200);
       for (let index = 0; index < 2; index += 1) {
         const socket = connect(port, '127.0.0.1');
         fillers.push(socket);
