@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyRequest, classifyText } from '../../../src/classify/index.js';
 import { decodeForScan } from '../../../src/classify/encoded-text.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
+import { pngChunk } from '../../helpers/request-options.js';
 
 /**
  * Misses recorded by earlier reviews, now closed: keys glued after a letter (OpenAI's with their
@@ -140,18 +141,13 @@ describe('quoted-printable text', () => {
 
 describe("a PNG's compressed text chunks", () => {
   const KEY = 'aws_access_key_id = AKIAIOSFODNN7EXAMPLE';
-  const chunk = (type: string, data: Buffer): Buffer => {
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(data.length);
-    return Buffer.concat([length, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
-  };
   const png = (...chunks: Buffer[]): string =>
     Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), Buffer.from('0000000d494844520000000100000001080600000000000000', 'hex'), ...chunks]).toString('base64');
   const imageRequest = (data: string): CanonicalRequest => ({ model: 'm', stream: false, messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this?' }, { type: 'image', mediaType: 'image/png', data }] }] });
 
   it.each([
-    ['zTXt', chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.from(KEY))])), 'messages[0].content[1].data (compressed PNG zTXt chunk Comment)'],
-    ['compressed iTXt', chunk('iTXt', Buffer.concat([Buffer.from('Description\0\x01\0en\0\0', 'latin1'), deflateSync(Buffer.from(KEY))])), 'messages[0].content[1].data (compressed PNG iTXt chunk Description)'],
+    ['zTXt', pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.from(KEY))])), 'messages[0].content[1].data (compressed PNG zTXt chunk Comment)'],
+    ['compressed iTXt', pngChunk('iTXt', Buffer.concat([Buffer.from('Description\0\x01\0en\0\0', 'latin1'), deflateSync(Buffer.from(KEY))])), 'messages[0].content[1].data (compressed PNG iTXt chunk Description)'],
   ])('a key in a %s chunk is restricted', (_name, textChunk, location) => {
     const result = classifyRequest(imageRequest(png(textChunk)), OPTIONS);
     expect(result.level).toBe('restricted');
@@ -161,15 +157,15 @@ describe("a PNG's compressed text chunks", () => {
 
   it('a chunk that does not inflate, or inflates past the limit, fails closed', () => {
     for (const compressed of [Buffer.from('not deflate data at all'), deflateSync(Buffer.alloc(5 * 1024 * 1024, 0x41))]) {
-      const result = classifyRequest(imageRequest(png(chunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), compressed])))), OPTIONS);
+      const result = classifyRequest(imageRequest(png(pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), compressed])))), OPTIONS);
       expect(result.level).toBe('restricted');
       expect(result.failedClosed).toBe(true);
     }
   });
 
   it('an uncompressed iTXt and a compressed chunk of plain words leave the image confidential', () => {
-    const words = chunk('zTXt', Buffer.concat([Buffer.from('Software\0\0', 'latin1'), deflateSync(Buffer.from('made with a paint program'))]));
-    const plain = chunk('iTXt', Buffer.from('Title\0\0\0en\0\0holiday photo', 'latin1'));
+    const words = pngChunk('zTXt', Buffer.concat([Buffer.from('Software\0\0', 'latin1'), deflateSync(Buffer.from('made with a paint program'))]));
+    const plain = pngChunk('iTXt', Buffer.from('Title\0\0\0en\0\0holiday photo', 'latin1'));
     const result = classifyRequest(imageRequest(png(words, plain)), OPTIONS);
     expect(result).toMatchObject({ level: 'confidential', failedClosed: false });
   });
