@@ -34,10 +34,11 @@ const LABEL_GATE = /ssn|social (?:security|insurance)|passport|pesel|personnumme
  * alternation of them cost six times the gate above (0.19 ms per 100 KB); these literals' rare
  * capitals keep it near that gate's cost (see LiteralGate: each distinct pivot character is one
  * pass over the text, so spellings that would add a common one are left out: lower-case `codice
- * fiscale`, `cpf`, `aadhaar`, `bsn`, `dni`, `nie`, `insee`). `ax file` (`tax file`, `Tax file`) pivots on its rare `x`.
+ * fiscale`, `cpf`, `aadhaar`, `bsn`, `dni`, `nie`, `insee`). `ax file` (`tax file`, `Tax file`)
+ * pivots on its rare `x`, `AX FILE` on `X`.
  */
 const OTHER_LABELS = new LiteralGate([
-  'DNI', 'NIE', 'BSN', 'CPF', 'INSEE', 'Aadhaar', 'Codice', 'Burgerservicenummer', 'ax file', 'ax File', 'TFN', 'Sécurité', 'sécurité sociale',
+  'DNI', 'NIE', 'BSN', 'CPF', 'INSEE', 'Aadhaar', 'Codice', 'Burgerservicenummer', 'ax file', 'ax File', 'AX FILE', 'TFN', 'Sécurité', 'sécurité sociale',
 ]);
 
 function digitCount(text: string): number {

@@ -173,9 +173,9 @@ const RULES: SecretRule[] = [
     pattern: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
     // `sk-` also ends words (`task-proj-…`, `risk-…`): a letter before still ends the match, unless
-    // the key holds `T3BlbkFJ` (base64 of `OpenAI`), which every key OpenAI issues since 2023 carries
-    // and no word does. A bare `sk-` turns up in random base64url too: glued to an identifier's `_` or
-    // an escape only, or with the marker.
+    // the key holds `T3BlbkFJ` (base64 of `OpenAI`), the marker OpenAI's keys carry and no word
+    // does. A bare `sk-` turns up in random base64url too: glued to an identifier's `_` or an
+    // escape only, or with the marker.
     glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})|(?<=[A-Za-z0-9]_|\\[nrt]|%[0-9A-Fa-f]{2})sk-(?!ant-)(?<bare>[A-Za-z0-9_-]{20,})|sk-(?!ant-)(?<marked>[A-Za-z0-9_-]{10,}T3BlbkFJ[A-Za-z0-9_-]{10,})/g,
   },
   {
