@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { describe, expect, it } from 'vitest';
+import { hostedPreferredScenario, inferenceExchanges } from '../helpers/scenario.js';
 
 /**
  * Credentials the classifier used to miss, end to end: `run` through the built CLI, the default
@@ -23,27 +22,11 @@ const QP_EMAIL = [
 ].join('\n');
 
 describe('credentials once missed stay local under the default policy', () => {
-  let scenario: Scenario;
-  let claude: FakeEngine;
-  let ollama: FakeEngine;
-
-  beforeAll(async () => {
-    [claude, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: OPUS }] }), startFakeEngine({ kind: 'ollama' })]);
-    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: ['workflows:', '  interactive:', '    prefer: [hosted]'].join('\n') });
-    await scenario.register(
-      { id: 'claude', engine: claude, class: 'approved_hosted', model: OPUS, authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 }, tags: ['chat'], contextWindow: 200000 },
-      { id: 'ollama', engine: ollama, contextWindow: 8192, tags: ['chat'] },
-    );
-  }, 90_000);
-
-  afterAll(async () => {
-    scenario?.cleanup();
-    await Promise.all([claude?.close(), ollama?.close()]);
-  });
+  const setup = hostedPreferredScenario(OPUS, { claude: { price: { inputPerMTok: 3, outputPerMTok: 15 }, tags: ['chat'], contextWindow: 200000 }, ollama: { contextWindow: 8192, tags: ['chat'] } });
 
   /** The provider `run --json` answered with. */
   const run = async (prompt: string): Promise<string> => {
-    const { result, document } = await scenario.json(['run', '--no-stream', prompt], { env: KEYS });
+    const { result, document } = await setup.scenario.json(['run', '--no-stream', prompt], { env: KEYS });
     expect(result.exitCode, result.stderr).toBe(0);
     return (document.provider as { id: string }).id;
   };
@@ -56,9 +39,9 @@ describe('credentials once missed stay local under the default policy', () => {
     ['a Hugging Face token of letters only, glued to a word', `use myToken${HF_TOKEN} for the download`, HF_TOKEN.slice(3)],
     ['an access key id split by a quoted-printable soft break', QP_EMAIL, 'AKIAIOSFODNN7EX'],
   ])('%s: answered locally, the hosted engine never sees it', async (_name, prompt, unseen) => {
-    const before = inferenceExchanges(claude).length;
+    const before = inferenceExchanges(setup.claude).length;
     expect(await run(prompt)).toBe('ollama');
-    expect(inferenceExchanges(claude)).toHaveLength(before);
-    expect(inferenceExchanges(claude).map((exchange) => exchange.requestBody.toString('utf8')).join('\n')).not.toContain(unseen);
+    expect(inferenceExchanges(setup.claude)).toHaveLength(before);
+    expect(inferenceExchanges(setup.claude).map((exchange) => exchange.requestBody.toString('utf8')).join('\n')).not.toContain(unseen);
   }, 90_000);
 });
