@@ -3,9 +3,11 @@
  * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
  * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
- * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more) and base64
- * (`QUtJQUlP…`, a basic-auth header, a config blob), and line wrapping as a PDF's extracted text
- * has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
+ * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more), base64
+ * (`QUtJQUlP…`, a basic-auth header, a config blob), quoted-printable (an email's body as its
+ * source has it: `key=3Dvalue`, a line ended by a soft break `=` wherever the 76-character limit
+ * fell, inside a key or an address; see `quotedPrintableRuns`), and line wrapping as a PDF's
+ * extracted text has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
  * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
  * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
@@ -20,7 +22,7 @@ import { isUtf8 } from 'node:buffer';
 import { lastAtOrBefore } from '../common/binary-search.js';
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64' | 'line wrapping';
+export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64' | 'quoted-printable' | 'line wrapping';
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -170,31 +172,34 @@ function decodeLayer(text: string): Layer | undefined {
   let copiedUpTo = 0;
   let shift = 0;
   for (const match of encodedRuns(text)) {
-    const { run, percent, escapes, references, wrap } = match;
+    const { run, percent, escapes, references, wrap, quotedPrintable } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
-    const hex = percent === undefined && escapes === undefined && references === undefined && wrap === undefined ? decodeHexText(run) : undefined;
+    const hex = percent === undefined && escapes === undefined && references === undefined && wrap === undefined && quotedPrintable === undefined ? decodeHexText(run) : undefined;
     const encoding: Encoding =
-      wrap !== undefined
-        ? 'line wrapping'
-        : percent !== undefined
-          ? 'percent-encoding'
-          : escapes !== undefined
-            ? 'string escapes'
-            : references !== undefined
-              ? 'HTML character references'
-              : hex !== undefined
-                ? 'hex'
-                : 'base64';
+      quotedPrintable !== undefined
+        ? 'quoted-printable'
+        : wrap !== undefined
+          ? 'line wrapping'
+          : percent !== undefined
+            ? 'percent-encoding'
+            : escapes !== undefined
+              ? 'string escapes'
+              : references !== undefined
+                ? 'HTML character references'
+                : hex !== undefined
+                  ? 'hex'
+                  : 'base64';
+    // A soft break or a line wrap carries what it stands for; the other runs are decoded here.
     const decoded =
-      wrap !== undefined
-        ? wrap
-        : encoding === 'percent-encoding'
-          ? decodePercent(run)
-          : encoding === 'string escapes'
-            ? decodeStringEscapes(run)
-            : encoding === 'HTML character references'
-              ? decodeCharacterReferences(run)
-              : (hex ?? decodeBase64Text(run));
+      quotedPrintable ??
+      wrap ??
+      (encoding === 'percent-encoding'
+        ? decodePercent(run)
+        : encoding === 'string escapes'
+          ? decodeStringEscapes(run)
+          : encoding === 'HTML character references'
+            ? decodeCharacterReferences(run)
+            : (hex ?? decodeBase64Text(run)));
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
@@ -217,6 +222,8 @@ interface EncodedRun {
   references?: string;
   /** Set for a line break that wrapping put inside a word or a number: what it stands for (see `lineWrapRuns`). */
   wrap?: string;
+  /** Set for a quoted-printable soft line break or run of `=XX` escapes: what it decodes to (see `quotedPrintableRuns`). */
+  quotedPrintable?: string;
 }
 
 /**
@@ -232,10 +239,13 @@ function encodedRuns(text: string): EncodedRun[] {
     const [run, percent, escapes, references] = match;
     escaped.push({ index: match.index, run, percent, escapes, references });
   }
-  // No escape holds white space, so a line wrap lies outside every escape run.
-  const wraps = lineWrapRuns(text);
-  const found = wraps.length === 0 ? escaped : [...escaped, ...wraps].sort((a, b) => a.index - b.index);
-  const base64 = base64Runs(text);
+  // No escape holds white space, so a line wrap lies outside every escape run; neither holds `=`.
+  const newlines = newlineIndexes(text);
+  const wraps = lineWrapRuns(text, newlines);
+  const quoted = quotedPrintableRuns(text, newlines);
+  const found = wraps.length === 0 && quoted.length === 0 ? escaped : [...escaped, ...wraps, ...quoted].sort((a, b) => a.index - b.index);
+  // A quoted-printable `=` is not base64's padding.
+  const base64 = base64Runs(text, quoted.length === 0 ? undefined : new Set(quoted.map((run) => run.index)));
   if (base64.length === 0) return found;
   const runs: EncodedRun[] = [];
   let consumed = 0;
@@ -258,9 +268,9 @@ function encodedRuns(text: string): EncodedRun[] {
  * number written in groups, before a digit (`0044⏎0532`: read as the space the wrap took the
  * place of). A line break between words is not one: it hides nothing, and there is one on every line.
  */
-function lineWrapRuns(text: string): EncodedRun[] {
+function lineWrapRuns(text: string, newlines: readonly number[]): EncodedRun[] {
   const runs: EncodedRun[] = [];
-  for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', newline + 1)) {
+  for (const newline of newlines) {
     let start = newline;
     if (text[start - 1] === '\r') start -= 1;
     while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start -= 1;
@@ -278,6 +288,13 @@ function lineWrapRuns(text: string): EncodedRun[] {
     }
   }
   return runs;
+}
+
+/** Where each `\n` of `text` is: the line wrapping and the quoted-printable soft breaks both look at each. */
+function newlineIndexes(text: string): number[] {
+  const indexes: number[] = [];
+  for (let newline = text.indexOf('\n'); newline !== -1; newline = text.indexOf('\n', newline + 1)) indexes.push(newline);
+  return indexes;
 }
 
 /**
@@ -298,12 +315,73 @@ function isAsciiAlphanumeric(code: number): boolean {
   return isAsciiDigit(code) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
 }
 
+/** The longest line quoted-printable writes, its soft break's `=` included (RFC 2045 §6.7). */
+const QP_LINE_LIMIT = 76;
+/**
+ * The shortest line a soft break ends: an encoder breaks a line where the limit falls (a few
+ * characters earlier to keep an escape or a character whole), so a short line ending in `=` is
+ * code (`x =`, `a=`), not quoted-printable.
+ */
+const QP_MIN_BROKEN_LINE = 40;
+const QP_ESCAPES = /(?:=[0-9A-F]{2})+/g;
+
+/**
+ * Quoted-printable's soft line breaks (read as nothing) and runs of `=XX` escapes (read as the
+ * UTF-8 bytes they are), in order. A soft break is `=` and a line break, as written or as a JSON
+ * string's `\n` / `\r\n` escapes (an email in a tool result): a line's last `=`, after neither white space nor
+ * another `=`, on a line of `QP_MIN_BROKEN_LINE` to `QP_LINE_LIMIT` characters, that does not
+ * pad a base64 run (see `isBase64Padding`: a split token that happens to look padded is left
+ * split). Escapes (upper-case hex, as the RFC writes them) are decoded only in a text with a soft
+ * break or an `=3D` (an encoded `=`, what every `key=value` in an encoded body becomes):
+ * `width=20` in code is no escape.
+ */
+function quotedPrintableRuns(text: string, newlines: readonly number[]): EncodedRun[] {
+  const runs: EncodedRun[] = [];
+  const softBreak = (at: number, run: string): void => {
+    const before = text[at - 1] ?? '';
+    if (before === '' || before === '=' || /\s/.test(before)) return;
+    const escapedBreak = text.lastIndexOf('\\n', at - 1);
+    const lineStart = Math.max(text.lastIndexOf('\n', at - 1) + 1, escapedBreak === -1 ? 0 : escapedBreak + 2);
+    const length = at + 1 - lineStart;
+    if (length >= QP_MIN_BROKEN_LINE && length <= QP_LINE_LIMIT && !isBase64Padding(text, at)) runs.push({ index: at, run, quotedPrintable: '' });
+  };
+  // Over the line breaks, then over `=\`: a search for each of the four spellings cost ~2 % of a plain text's scan.
+  for (const newline of newlines) {
+    const at = text[newline - 1] === '\r' ? newline - 2 : newline - 1;
+    if (text[at] === '=') softBreak(at, text.slice(at, newline + 1));
+  }
+  for (let at = text.indexOf('=\\'); at !== -1; at = text.indexOf('=\\', at + 1)) {
+    const escaped = ['=\\n', '=\\r\\n'].find((spelling) => text.startsWith(spelling, at));
+    if (escaped !== undefined) softBreak(at, escaped);
+  }
+  if (runs.length > 1) runs.sort((a, b) => a.index - b.index);
+  if (runs.length === 0 && !text.includes('=3D')) return runs;
+  const escapes: EncodedRun[] = [];
+  QP_ESCAPES.lastIndex = 0;
+  for (let match = QP_ESCAPES.exec(text); match !== null; match = QP_ESCAPES.exec(text)) {
+    escapes.push({ index: match.index, run: match[0], quotedPrintable: decodeQuotedPrintableEscapes(match[0]) });
+  }
+  return escapes.length === 0 ? runs : [...runs, ...escapes].sort((a, b) => a.index - b.index);
+}
+
+/** Whether the `=` at `at` pads the base64 run before it (16 characters or more, a multiple of four with it): `Basic dXNl…cmQ=` ending a header line. */
+function isBase64Padding(text: string, at: number): boolean {
+  let start = at;
+  while (start > 0 && text.charCodeAt(start - 1) < 128 && BASE64_ALPHABET[text.charCodeAt(start - 1)] === 1) start -= 1;
+  return at - start >= MIN_BASE64_LENGTH && (at - start + 1) % 4 === 0;
+}
+
+/** A run of `=XX` escapes: as UTF-8 where it is, else byte by byte (`=FF` as `ÿ`), as percent-encoding is read. */
+function decodeQuotedPrintableEscapes(run: string): string {
+  return decodePercent(run.replaceAll('=', '%'));
+}
+
 /**
  * Runs of 16 or more characters of the base64 alphabet, with their padding. Looks at one
  * character in 16 until it finds one of the alphabet (no run of 16 can miss it), then at its run:
  * a regular expression tried at each character was the costliest part of classifying plain text.
  */
-function base64Runs(text: string): EncodedRun[] {
+function base64Runs(text: string, notPadding?: ReadonlySet<number>): EncodedRun[] {
   const runs: EncodedRun[] = [];
   const inAlphabet = (index: number): boolean => {
     const code = text.charCodeAt(index);
@@ -324,7 +402,7 @@ function base64Runs(text: string): EncodedRun[] {
     else if (text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
     if (end - start >= MIN_BASE64_LENGTH) {
       let padded = end;
-      while (padded < text.length && padded - end < 2 && text[padded] === '=') padded += 1;
+      while (padded < text.length && padded - end < 2 && text[padded] === '=' && notPadding?.has(padded) !== true) padded += 1;
       runs.push({ index: start, run: text.slice(start, padded) });
     }
     // The next run starts after the character that ended this one.

@@ -1,3 +1,5 @@
+import { inflateSync } from 'node:zlib';
+
 import { LruMap } from '../common/lru.js';
 import { inlineImageTypeOf } from '../wire/inline-image.js';
 import type { ImagePart } from '../wire/canonical.js';
@@ -11,14 +13,21 @@ import type { RequestPart } from './request-parts.js';
 const MIN_PRINTABLE_RUN = 12;
 
 /**
+ * How much text the compressed text chunks of one PNG may inflate to: a real one holds a comment
+ * or an XMP packet (kilobytes); more is a decompression bomb, and fails closed unread.
+ */
+const MAX_INFLATED_TEXT = 4 * 1024 * 1024;
+
+/**
  * What an inline image carries besides its pixels, which leaves with it all the same: its media
- * type (a string the client wrote), and every run of printable text among its bytes — metadata
+ * type (a string the client wrote), every run of printable text among its bytes — metadata
  * (PNG text chunks, EXIF and XMP, a JPEG comment), anything after the image's end, or a whole text
- * file sent under an image's name. Bytes that are not an image of a type a vision API takes (PNG,
- * JPEG, GIF, WebP, told by their signature) are unscannable: the request fails closed rather than
- * leave as merely confidential "image" content. Text kept compressed inside an image (a PNG zTXt
- * chunk) is not read. What the bytes yield is remembered (see `ImageReadings`): an image a client
- * sends again is not decoded again.
+ * file sent under an image's name — and the text of a PNG's compressed text chunks (zTXt, and
+ * iTXt with its compression flag set), inflated. Bytes that are not an image of a type a vision
+ * API takes (PNG, JPEG, GIF, WebP, told by their signature) are unscannable, as is a compressed
+ * text chunk that does not inflate or inflates past `MAX_INFLATED_TEXT`: the request fails closed
+ * rather than leave as merely confidential "image" content. What the bytes yield is remembered
+ * (see `ImageReadings`): an image a client sends again is not decoded again.
  */
 export function inlineImageParts(image: ImagePart & { data: string }, location: string, readings: ImageReadings = rememberedReadings): RequestPart[] {
   const parts: RequestPart[] = [];
@@ -29,6 +38,10 @@ export function inlineImageParts(image: ImagePart & { data: string }, location: 
     return parts;
   }
   if (reading.text !== '') parts.push({ kind: 'text', location: `${location}.data (text among the image bytes)`, text: reading.text });
+  for (const chunk of reading.compressedChunks) {
+    const chunkLocation = `${location}.data (compressed PNG ${chunk.chunk})`;
+    parts.push(chunk.text === undefined ? { kind: 'unscannable', location: chunkLocation, description: chunk.unreadable } : { kind: 'text', location: chunkLocation, text: chunk.text });
+  }
   return parts;
 }
 
@@ -38,7 +51,10 @@ export function inlineImageParts(image: ImagePart & { data: string }, location: 
  * the policy or the detectors, which scan that text afresh each time (their findings in a long
  * text are remembered by `PartScanCache`, keyed by the detector configuration).
  */
-export type ImageReading = { readonly image: false } | { readonly image: true; readonly text: string };
+export type ImageReading = { readonly image: false } | { readonly image: true; readonly text: string; readonly compressedChunks: readonly CompressedChunkReading[] };
+
+/** A PNG's compressed text chunk (`zTXt chunk KEYWORD`), inflated, or why it could not be (the request then fails closed). */
+export type CompressedChunkReading = { readonly chunk: string; readonly text: string; readonly unreadable?: undefined } | { readonly chunk: string; readonly text?: undefined; readonly unreadable: string };
 
 /** Image data shorter than this (~3 KB of bytes) is read every time: reading it costs microseconds. */
 export const MIN_REMEMBERED_IMAGE_LENGTH = 4096;
@@ -62,7 +78,7 @@ export class ImageReadings {
   reads = 0;
 
   constructor(capacity = MAX_REMEMBERED_IMAGES, maxCharacters = MAX_REMEMBERED_IMAGE_CHARACTERS) {
-    this.readings = new LruMap(capacity, { max: maxCharacters, weigh: (data, reading) => data.length + (reading.image ? reading.text.length : 0) });
+    this.readings = new LruMap(capacity, { max: maxCharacters, weigh: (data, reading) => data.length + (reading.image ? reading.text.length + reading.compressedChunks.reduce((total, chunk) => total + (chunk.text?.length ?? 0), 0) : 0) });
   }
 
   readingOf(data: string): ImageReading {
@@ -87,12 +103,63 @@ export class ImageReadings {
     this.reads += 1;
     const bytes = Buffer.from(data, 'base64');
     if (inlineImageTypeOf(bytes) === undefined) return { image: false };
-    return { image: true, text: printableRuns(bytes) };
+    return { image: true, text: printableRuns(bytes), compressedChunks: compressedPngTexts(bytes) };
   }
 }
 
 /** The readings `requestParts` uses: one per process, shared by every request it classifies. */
 export const rememberedReadings = new ImageReadings();
+
+/** The inflated text of each zTXt chunk and compressed iTXt chunk of a PNG (none for other images), up to the first that cannot be read. */
+function compressedPngTexts(bytes: Buffer): CompressedChunkReading[] {
+  const parts: CompressedChunkReading[] = [];
+  if (inlineImageTypeOf(bytes) !== 'image/png') return parts;
+  let inflatedBytes = 0;
+  // Chunks after the 8-byte signature: length (4 bytes, big-endian), type (4), data, CRC (4). A
+  // chunk running past the end stops the walk: what follows was read as printable runs already.
+  for (let offset = 8; offset + 12 <= bytes.length; ) {
+    const length = bytes.readUInt32BE(offset);
+    const type = bytes.toString('latin1', offset + 4, offset + 8);
+    const dataStart = offset + 8;
+    const dataEnd = dataStart + length;
+    if (dataEnd + 4 > bytes.length) break;
+    offset = dataEnd + 4;
+    const compressed = compressedText(type, bytes.subarray(dataStart, dataEnd));
+    if (compressed === undefined) continue;
+    const chunk = `${type} chunk ${compressed.keyword}`;
+    let inflated: Buffer;
+    try {
+      inflated = inflateSync(compressed.data, { maxOutputLength: MAX_INFLATED_TEXT - inflatedBytes + 1 });
+    } catch (error) {
+      const reason = (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE' ? `inflates past ${MAX_INFLATED_TEXT} bytes of text` : 'does not inflate';
+      parts.push({ chunk, unreadable: `a compressed PNG text chunk that ${reason}` });
+      return parts;
+    }
+    inflatedBytes += inflated.length;
+    if (inflatedBytes > MAX_INFLATED_TEXT) {
+      parts.push({ chunk, unreadable: `compressed PNG text chunks that inflate past ${MAX_INFLATED_TEXT} bytes of text` });
+      return parts;
+    }
+    parts.push({ chunk, text: inflated.toString(type === 'iTXt' ? 'utf8' : 'latin1') });
+  }
+  return parts;
+}
+
+/** A zTXt chunk's, or a compressed iTXt chunk's, keyword and compressed text; undefined for any other chunk. */
+function compressedText(type: string, data: Buffer): { keyword: string; data: Buffer } | undefined {
+  if (type !== 'zTXt' && type !== 'iTXt') return undefined;
+  const keywordEnd = data.indexOf(0);
+  if (keywordEnd === -1) return undefined;
+  const keyword = data.toString('latin1', 0, Math.min(keywordEnd, 79)).replace(/[^\x20-\x7e]/g, '?');
+  // zTXt: keyword, 0, compression method (0: deflate), compressed text.
+  if (type === 'zTXt') return { keyword, data: data.subarray(keywordEnd + 2) };
+  // iTXt: keyword, 0, compression flag, compression method, language tag, 0, translated keyword, 0, text.
+  if (data[keywordEnd + 1] !== 1) return undefined;
+  const languageEnd = data.indexOf(0, keywordEnd + 3);
+  const translatedEnd = languageEnd === -1 ? -1 : data.indexOf(0, languageEnd + 1);
+  if (translatedEnd === -1) return undefined;
+  return { keyword, data: data.subarray(translatedEnd + 1) };
+}
 
 /** Each run of `MIN_PRINTABLE_RUN` or more printable ASCII characters (tabs and line breaks included) in `bytes`, one a line. */
 function printableRuns(bytes: Buffer): string {

@@ -39,3 +39,10 @@ export async function expectEvidenceHoldsExchange(scenario: Scenario, engine: Fa
   expect(await scenario.rawEvidence(evidenceId, 'request')).toEqual(exchange.requestBody);
   expect(await scenario.rawEvidence(evidenceId, 'response')).toEqual(exchange.responseBody);
 }
+
+/** A PNG chunk: its length (big-endian), type, data and a CRC (zeros: nothing here checks it). */
+export function pngChunk(type: string, data: Buffer): Buffer {
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(data.length);
+  return Buffer.concat([length, Buffer.from(type, 'latin1'), data, Buffer.alloc(4)]);
+}

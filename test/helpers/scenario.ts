@@ -173,6 +173,32 @@ export function registeredEngineScenario(providerId: string, engineOptions: Fake
   return setup;
 }
 
+/**
+ * A fake Anthropic registered as the hosted `claude` (serving `model`, its key in
+ * `FAKE_ANTHROPIC_KEY`) and a fake Ollama as the local `ollama`, in a fresh home whose policy
+ * prefers hosted models for interactive work, for one describe block (as registeredEngineScenario);
+ * `specs` adds to either record.
+ */
+export function hostedPreferredScenario(
+  model: string,
+  specs: { claude?: Partial<ProviderSpec>; ollama?: Partial<ProviderSpec> } = {},
+): { scenario: Scenario; claude: FakeEngine; ollama: FakeEngine } {
+  const setup = {} as { scenario: Scenario; claude: FakeEngine; ollama: FakeEngine };
+  beforeAll(async () => {
+    [setup.claude, setup.ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: model }] }), startFakeEngine({ kind: 'ollama' })]);
+    setup.scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: ['workflows:', '  interactive:', '    prefer: [hosted]'].join('\n') });
+    await setup.scenario.register(
+      { id: 'claude', engine: setup.claude, class: 'approved_hosted', model, authEnv: 'FAKE_ANTHROPIC_KEY', ...specs.claude },
+      { id: 'ollama', engine: setup.ollama, ...specs.ollama },
+    );
+  }, 90_000);
+  afterAll(async () => {
+    setup.scenario?.cleanup();
+    await Promise.all([setup.claude?.close(), setup.ollama?.close()]);
+  });
+  return setup;
+}
+
 /** A local provider record whose engine syndicate can start (`engine.launch`), one model. */
 export interface LaunchedEngineSpec {
   id: string;

@@ -1,13 +1,16 @@
 /**
  * An inline image leaves with every byte of it and with the media type its client wrote. With a
- * policy that lets confidential data (images) reach a hosted provider, a key in a PNG's text chunk,
- * a text file sent as an image or a key in the media type is still found (restricted, or fail
- * closed): refused, and the hosted provider receives nothing. A plain image goes as the policy says.
+ * policy that lets confidential data (images) reach a hosted provider, a key in a PNG's text chunk
+ * (deflated or not), a text file sent as an image or a key in the media type is still found
+ * (restricted, or fail closed): refused, and the hosted provider receives nothing. A plain image
+ * goes as the policy says.
  */
+import { deflateSync } from 'node:zlib';
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { pngChunk } from '../helpers/request-options.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
 import { startTestGateway, testPolicy, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -17,6 +20,8 @@ const PNG_SIGNATURE = Buffer.from('89504e470d0a1a0a', 'hex');
 const png = (...chunks: Buffer[]): string => Buffer.concat([PNG_SIGNATURE, Buffer.from('0000000d494844520000000100000001080600000000000000', 'hex'), ...chunks]).toString('base64');
 const PLAIN_PNG = png();
 const PNG_WITH_KEY = png(Buffer.from(`\0\0\0\x24tEXtComment\0aws_access_key_id = ${KEY}\0\0\0\0`, 'latin1'));
+/** The same text in a zTXt chunk: deflated, so no printable run of the bytes shows it. */
+const PNG_WITH_COMPRESSED_KEY = png(pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.from(`aws_access_key_id = ${KEY}`))])));
 const TEXT_AS_IMAGE = Buffer.from(`[default]\naws_access_key_id = ${KEY}\n`).toString('base64');
 
 let openai: FakeEngine;
@@ -59,6 +64,7 @@ describe("an inline image's bytes and media type", () => {
 
   it.each([
     ['a key in a PNG text chunk is restricted', 'image/png', PNG_WITH_KEY, 'restricted', PNG_WITH_KEY],
+    ['a key in a compressed PNG text chunk is restricted', 'image/png', PNG_WITH_COMPRESSED_KEY, 'restricted', PNG_WITH_COMPRESSED_KEY],
     ['a text file sent as an image fails closed', 'image/png', TEXT_AS_IMAGE, 'not a PNG, JPEG, GIF or WebP image', TEXT_AS_IMAGE],
     ['a key in the media type is restricted', `image/png;key=${KEY}`, PLAIN_PNG, 'restricted', KEY],
   ])('%s: refused, Claude never sees it', async (_case, mediaType, data, said, unseen) => {

@@ -53,9 +53,23 @@ interface SecretRule {
    * alphabet ends (an AWS key id followed by a further capital or digit is 21 characters, not a key id).
    */
   glued?: RegExp;
+  /** What a glued match's body must be to read as a credential rather than a word (default: it holds both digits and letters). */
+  gluedBody?: (body: string) => boolean;
 }
 
 const hasDigitAndLetter = (value: string): boolean => /\d/.test(value) && /[A-Za-z]/.test(value);
+
+/**
+ * A Hugging Face token's body: 34 random letters (the current format, no digits, as gitleaks
+ * reads it) or letters and digits. A letters-only body must be mixed case, 8 capitals and 8 small
+ * letters at least: a camelCase name of 34 letters has a capital per word.
+ */
+function isHuggingFaceBody(body: string): boolean {
+  if (hasDigitAndLetter(body)) return true;
+  if (body.length !== 34 || !/^[A-Za-z]+$/.test(body)) return false;
+  const capitals = body.replace(/[^A-Z]/g, '').length;
+  return capitals >= 8 && body.length - capitals >= 8;
+}
 
 const RULES: SecretRule[] = [
   {
@@ -158,9 +172,11 @@ const RULES: SecretRule[] = [
     // secretlint requires the `T3BlbkFJ` marker; keys shown in docs and older formats lack it.
     pattern: /(?<![A-Za-z0-9_-])sk-(?!ant-)(?:proj-|svcacct-|admin-|None-)?[A-Za-z0-9_-]{20,}/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
-    // `sk-` also ends words (`task-proj-…`, `risk-…`): a letter before still ends the match. A bare
-    // `sk-` turns up in random base64url too: glued to an identifier's `_` or an escape only.
-    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})|(?<=[A-Za-z0-9]_|\\[nrt]|%[0-9A-Fa-f]{2})sk-(?!ant-)(?<bare>[A-Za-z0-9_-]{20,})/g,
+    // `sk-` also ends words (`task-proj-…`, `risk-…`): a letter before still ends the match, unless
+    // the key holds `T3BlbkFJ` (base64 of `OpenAI`), the marker OpenAI's keys carry and no word
+    // does. A bare `sk-` turns up in random base64url too: glued to an identifier's `_` or an
+    // escape only, or with the marker.
+    glued: /(?:(?<![A-Za-z])|(?<=\\[nrt]|%[0-9A-Fa-f]{2}))sk-(?<body>(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,})|(?<=[A-Za-z0-9]_|\\[nrt]|%[0-9A-Fa-f]{2})sk-(?!ant-)(?<bare>[A-Za-z0-9_-]{20,})|sk-(?!ant-)(?<marked>[A-Za-z0-9_-]{10,}T3BlbkFJ[A-Za-z0-9_-]{10,})/g,
   },
   {
     id: 'secret.groq-key',
@@ -181,9 +197,12 @@ const RULES: SecretRule[] = [
     reason: 'Hugging Face token',
     literals: ['hf_'],
     pattern: /(?<![A-Za-z0-9])hf_[A-Za-z0-9]{30,}(?![A-Za-z0-9])/g,
-    accept: (match) => hasDigitAndLetter(match[0].slice(3)),
-    // A three-character prefix: glued to an escape only (`\nhf_…`, `%3Dhf_…`), not to letters or digits.
-    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})hf_(?<body>[A-Za-z0-9]{34})(?![A-Za-z0-9])/g,
+    accept: (match) => isHuggingFaceBody(match[0].slice(3)),
+    // A three-character prefix: glued to an escape (`\nhf_…`, `%3Dhf_…`), or to letters or digits
+    // in the letters-only form when nothing of base64url's alphabet follows: quoted random
+    // base64url ids end in `hf_` and 34 letters and digits once in ~13 MB, in 34 letters ~1 000 times less often.
+    glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})hf_(?<body>[A-Za-z0-9]{34})(?![A-Za-z0-9])|(?<=[A-Za-z0-9])hf_(?<joined>[A-Za-z]{34})(?![A-Za-z0-9_-])/g,
+    gluedBody: isHuggingFaceBody,
   },
   {
     id: 'secret.linear-key',
@@ -249,11 +268,14 @@ const RULES: SecretRule[] = [
   },
   {
     id: 'secret.vault-token',
-    reason: 'HashiCorp Vault service token',
-    // Every service token's body starts `CAES` (base64 of its protobuf); the full literal keeps the gate's pivot rare.
-    literals: ['hvs.CAES'],
-    pattern: /\bhvs\.CAES[A-Za-z0-9_-]{20,}/g,
-    glued: /hvs\.CAES(?<body>[A-Za-z0-9_-]{20,})/g,
+    reason: 'HashiCorp Vault token',
+    // A service token's body starts `CAES` (base64 of its protobuf) and runs to ~90 characters, a
+    // batch token's starts `AAAA` (its barrier key term, four bytes) and runs past 100; a recovery
+    // token's has no fixed start. `hvs.` and `hvr.` share their gate pass (on `v`); `hvb.AAAA` rides on `A`'s.
+    literals: ['hvs.', 'hvb.AAAA', 'hvr.'],
+    pattern: /\b(?:hvs\.(?:CAES[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{90,})|hvb\.AAAA[A-Za-z0-9_-]{100,}|hvr\.[A-Za-z0-9_-]{24,})/g,
+    accept: (match) => hasDigitAndLetter(match[0].slice(4)),
+    glued: /hvs\.(?<body>CAES[A-Za-z0-9_-]{20,}|[A-Za-z0-9_-]{90,})|hvb\.AAAA(?<batch>[A-Za-z0-9_-]{100,})|hvr\.(?<recovery>[A-Za-z0-9_-]{24,})/g,
   },
   {
     id: 'secret.pulumi-token',
@@ -275,6 +297,8 @@ const RULES: SecretRule[] = [
     literals: ['r8_'],
     pattern: /(?<![A-Za-z0-9])r8_[A-Za-z0-9]{37}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(3)),
+    // After an escape only: a token has no marker, and quoted random base64url ids end in `r8_` and
+    // 37 letters and digits once in ~40 MB, so one glued to letters or digits is not told from them.
     glued: /(?<=\\[nrt]|%[0-9A-Fa-f]{2})r8_(?<body>[A-Za-z0-9]{37})(?![A-Za-z0-9])/g,
   },
   {
@@ -352,6 +376,8 @@ const RULES: SecretRule[] = [
     literals: ['key-'],
     pattern: /\bkey-[a-f0-9]{32}(?![A-Za-z0-9])/g,
     accept: (match) => hasDigitAndLetter(match[0].slice(4)),
+    // `apikey-…`, `MAILGUN_key-…`, `\nkey-…`: the same 32 hex digits, whatever word ends in `key`.
+    glued: /key-(?<body>[a-f0-9]{32})(?![A-Za-z0-9])/g,
   },
   {
     id: 'secret.mailchimp-key',
@@ -460,7 +486,7 @@ function addGlued(rule: SecretRule, glued: RegExp, text: string, matches: Detect
     const end = start + match[0].length;
     if (bounded.some((known) => known.start < end && known.end > start)) continue;
     const body = Object.values(match.groups ?? {}).find((group) => group !== undefined) ?? match[0];
-    if (!hasDigitAndLetter(body) || (rule.accept !== undefined && !rule.accept(match))) continue;
+    if (!(rule.gluedBody ?? hasDigitAndLetter)(body) || (rule.accept !== undefined && !rule.accept(match))) continue;
     matches.push({ detector: rule.id, level: 'restricted', reason: `${rule.reason} (joined to the text around it)`, start, end, excerpt: maskSecret(match[0]) });
   }
 }
