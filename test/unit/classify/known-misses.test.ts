@@ -2,6 +2,7 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { classifyRequest, classifyText } from '../../../src/classify/index.js';
 import { decodeForScan } from '../../../src/classify/encoded-text.js';
+import { MIN_REMEMBERED_IMAGE_LENGTH } from '../../../src/classify/image-bytes.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 import { pngChunk } from '../../helpers/request-options.js';
 
@@ -161,6 +162,19 @@ describe("a PNG's compressed text chunks", () => {
       const result = classifyRequest(imageRequest(png(pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), compressed])))), OPTIONS);
       expect(result.level).toBe('restricted');
       expect(result.failedClosed).toBe(true);
+    }
+  });
+
+  it('an image large enough to be remembered keeps its compressed chunks when resent: the key found, the bomb failed closed, every time', () => {
+    // Over MIN_REMEMBERED_IMAGE_LENGTH of base64: the second reading comes from the remembered one.
+    const pixels = pngChunk('IDAT', Buffer.alloc(8000, 0x80));
+    const keyed = png(pixels, pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.from(KEY))])));
+    const bomb = png(pixels, pngChunk('zTXt', Buffer.concat([Buffer.from('Comment\0\0', 'latin1'), deflateSync(Buffer.alloc(5 * 1024 * 1024, 0x41))])));
+    expect(keyed.length).toBeGreaterThan(MIN_REMEMBERED_IMAGE_LENGTH);
+    for (let turn = 0; turn < 2; turn += 1) {
+      const found = classifyRequest(imageRequest(` ${keyed}`.slice(1)), OPTIONS);
+      expect(found.findings.map((finding) => `${finding.location} ${finding.detector}`)).toContain('messages[0].content[1].data (compressed PNG zTXt chunk Comment) secret.aws-access-key-id');
+      expect(classifyRequest(imageRequest(` ${bomb}`.slice(1)), OPTIONS)).toMatchObject({ level: 'restricted', failedClosed: true });
     }
   });
 
