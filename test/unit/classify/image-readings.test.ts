@@ -13,7 +13,7 @@ describe('ImageReadings', () => {
   it('reads an image once, and every time when it is too short to be worth remembering', () => {
     const readings = new ImageReadings();
     const data = png('\0tEXtAuthor\0jane.roe@example.com\0');
-    expect(readings.readingOf(data)).toEqual({ image: true, text: 'Author\0jane.roe@example.com'.split('\0').filter((run) => run.length >= 12).join('\n') });
+    expect(readings.readingOf(data)).toEqual({ image: true, text: 'Author\0jane.roe@example.com'.split('\0').filter((run) => run.length >= 12).join('\n'), compressedChunks: [] });
     readings.readingOf(Buffer.from(data, 'latin1').toString('latin1'));
     expect(readings.reads).toBe(1);
     const short = Buffer.concat([PNG, Buffer.from('\0tEXtAuthor\0jane.roe@example.com\0', 'latin1')]).toString('base64');
