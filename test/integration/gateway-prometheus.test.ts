@@ -207,8 +207,11 @@ describe("the gateway's /metrics, scraped as Prometheus does", () => {
     }
     const after = await scrape();
     // prom-client's `nodejs_active_{handles,requests,resources}{type}` list the kinds of handle node
-    // holds at the scrape (a `Timeout` or not, at that moment): a fixed set of node's, not clients'.
-    const nodeResourceKinds = /^syndicate_nodejs_active_(?:handles|requests|resources)\{type="[A-Za-z]+"\}$/;
+    // holds at the scrape (a `Timeout` or not, at that moment), and `nodejs_gc_duration_seconds{kind}`
+    // the kinds of collection V8 has run so far (a first `major` or `incremental` one during the
+    // rounds): fixed sets of node's, not clients'.
+    const nodeResourceKinds =
+      /^syndicate_nodejs_(?:active_(?:handles|requests|resources)\{type="[A-Za-z]+"\}|gc_duration_seconds_(?:bucket\{le="[^"]+",kind="[a-z]+"\}|sum\{kind="[a-z]+"\}|count\{kind="[a-z]+"\}))$/;
     expect([...after.samples.keys()].filter((key) => !before.samples.has(key) && !nodeResourceKinds.test(key))).toEqual([]);
     for (const value of values) expect(after.text).not.toContain(value);
     // The requests were counted, under the labels they had before.

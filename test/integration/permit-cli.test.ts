@@ -139,12 +139,14 @@ describe('syndicate permit', () => {
         code: 'permit_forged',
         message: 'permit refused: the signature does not match (forged, tampered with, or signed with another key)',
         hint: 'issue a new permit with `syndicate permit issue` on this host; permits from another data directory are not valid here',
+        details: { evidenceId: expect.stringMatching(/^ev_/) },
       },
     });
     expect(result.stderr).toBe('');
     const after = await denials();
     expect(after).toHaveLength(before + 1);
-    expect(after[0]).toMatchObject({ state: 'denied', error: { code: 'permit_forged' } });
+    // The refusal names the denial row it left.
+    expect(after[0]).toMatchObject({ id: (document as { error: { details: { evidenceId: string } } }).error.details.evidenceId, state: 'denied', error: { code: 'permit_forged' } });
   });
 
   it('refuses a token that is not a permit (exit 4, permit_malformed)', async () => {
