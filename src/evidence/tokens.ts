@@ -14,6 +14,13 @@ const LONG_RUN = new RegExp(`\\p{L}{${LONGEST_COUNTED_RUN + 1},}|[^\\s\\p{L}\\p{
 setMergeCacheSize(REMEMBERED_MERGE_PIECES);
 
 /**
+ * A special token's text in a prompt (`<|endoftext|>`, quoted by a user asking about it) is counted
+ * as the text it is — the tokenizer's default refuses it with an exception, which would fail a
+ * request after its engine answered.
+ */
+const AS_TEXT = { disallowedSpecial: new Set<string>() };
+
+/**
  * Counts tokens locally with a real BPE tokenizer (gpt-tokenizer, `cl100k_base`) for when the
  * upstream did not report usage, and for the router's prompt estimates. The count is
  * `approximate`: the model's own tokenizer (Llama, Qwen, Claude, GLM...) splits text
@@ -29,7 +36,7 @@ setMergeCacheSize(REMEMBERED_MERGE_PIECES);
 export function approximateTokens(text: string): number {
   if (text === '') return 0;
   // `search` starts at 0 and leaves the pattern's lastIndex as it was, which `matchAll` starts from.
-  if (text.search(LONG_RUN) === -1) return countTokens(text);
+  if (text.search(LONG_RUN) === -1) return countTokens(text, AS_TEXT);
   let total = 0;
   let start = 0;
   for (const run of text.matchAll(LONG_RUN)) {
@@ -37,11 +44,11 @@ export function approximateTokens(text: string): number {
     for (let cut = run.index + LONGEST_COUNTED_RUN; cut < end; cut += LONGEST_COUNTED_RUN) {
       // Never between the two halves of a surrogate pair.
       const at = isLowSurrogate(text.charCodeAt(cut)) ? cut + 1 : cut;
-      total += countTokens(text.slice(start, at));
+      total += countTokens(text.slice(start, at), AS_TEXT);
       start = at;
     }
   }
-  return total + countTokens(text.slice(start));
+  return total + countTokens(text.slice(start), AS_TEXT);
 }
 
 function isLowSurrogate(code: number): boolean {

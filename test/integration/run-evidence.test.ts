@@ -88,6 +88,13 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(await scenario.rawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
   });
 
+  it("a prompt quoting a tokenizer's special token (<|endoftext|>) is counted as the text it is when the engine reports no usage", async () => {
+    const document = await runJson(['Why does my GPT-2 sample end with <|endoftext|> and what is <|fim_prefix|>?', '--provider', 'studio', '--stream']);
+    expect(document.answer).toBe(DEFAULT_ANSWER);
+    expect(document.fidelity.tokenAccounting).toBe('approximate');
+    expect(document.tokens.inputTokens).toBeGreaterThan(10);
+  });
+
   it('Anthropic Messages API: x-api-key redacted in evidence, SSE events byte for byte, exact usage and cost', async () => {
     const key = 'sk-ant-api03-fake-key-for-tests-only-0000000000';
     const document = await runJson(['Name the capital of France.', '--provider', 'claude', '--stream'], { FAKE_ANTHROPIC_KEY: key });

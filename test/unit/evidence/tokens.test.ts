@@ -42,4 +42,9 @@ describe('approximateTokens over a long run', () => {
     expect(approximateTokens(prose)).toBe(countTokens(prose));
     expect(approximateTokens('')).toBe(0);
   });
+
+  it("counts a special token's text as text instead of throwing (a prompt quoting <|endoftext|>)", () => {
+    expect(approximateTokens('hi <|endoftext|> there')).toBe(countTokens('hi <|endoftext|> there', { disallowedSpecial: new Set() }));
+    expect(approximateTokens(`${'x'.repeat(LONGEST_COUNTED_RUN * 2)} <|fim_prefix|>`)).toBeGreaterThan(2);
+  });
 });
