@@ -1238,7 +1238,7 @@ function evidenceUsage(usage: Usage): NonNullable<AttemptOutcomeFields['usage']>
  * Local token counts for an answer that carried no usage (the tokenizer is loaded on the first
  * such answer). The input is counted over everything the model read as text — earlier tool calls
  * and the tool definitions too, as the router's prompt estimate counts it. Undefined when the
- * tokenizer cannot be loaded: the upstream has answered, so the attempt still completes, with
+ * tokenizer cannot be loaded or refuses a text: the upstream has answered, so the attempt still completes, with
  * `token_accounting: not_available`.
  */
 async function approximateUsage(request: CanonicalRequest, response: CanonicalResponse): Promise<{ inputTokens: number; outputTokens: number } | undefined> {
@@ -1251,7 +1251,12 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
   const output = (response.reasoning ?? '') + response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
   // Token ids are their own count, in the model's tokenizer.
   const tokenIds = request.embedding?.input.kind === 'tokens' ? request.embedding.input.tokens.reduce((total, tokens) => total + tokens.length, 0) : 0;
-  return { inputTokens: tokenIds + (await countPieces(promptPieces(request), countTokens)), outputTokens: await countInSlices(output, countTokens) };
+  try {
+    return { inputTokens: tokenIds + (await countPieces(promptPieces(request), countTokens)), outputTokens: await countInSlices(output, countTokens) };
+  } catch {
+    // A text the tokenizer refuses: an estimate is not worth failing an answered request for.
+    return undefined;
+  }
 }
 
 /**
