@@ -527,7 +527,6 @@ function outputError(path: string, error: unknown): UsageError {
   });
 }
 
-/** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
 /** `evidence verify --export FILE`: the file proven on its own, without the store. */
 async function verifyExportFile(output: Output, file: string, from: { seq: number; hash: string } | undefined): Promise<void> {
   const { ExportVerifier } = await import('../../evidence/export-verify.js');
@@ -627,6 +626,7 @@ async function filterBySession(store: Store, filters: ListEvidenceOptions, sessi
   if (warning !== undefined) output.warn(warning);
 }
 
+/** The evidence id a full id or unique prefix names, in any case (ids are lower-case: `ev_01m8…`). */
 async function resolveId(store: Store, given: string): Promise<string> {
   const id = given.trim().toLowerCase();
   const { resolveEvidenceId } = await import('../../evidence/index.js');
