@@ -102,18 +102,18 @@ export class ImageReadings {
   private read(data: string): ImageReading {
     this.reads += 1;
     const bytes = Buffer.from(data, 'base64');
-    if (inlineImageTypeOf(bytes) === undefined) return { image: false };
-    return { image: true, text: printableRuns(bytes), compressedChunks: compressedPngTexts(bytes) };
+    const type = inlineImageTypeOf(bytes);
+    if (type === undefined) return { image: false };
+    return { image: true, text: printableRuns(bytes), compressedChunks: type === 'image/png' ? compressedPngTexts(bytes) : [] };
   }
 }
 
 /** The readings `requestParts` uses: one per process, shared by every request it classifies. */
 export const rememberedReadings = new ImageReadings();
 
-/** The inflated text of each zTXt chunk and compressed iTXt chunk of a PNG (none for other images), up to the first that cannot be read. */
+/** The inflated text of each zTXt chunk and compressed iTXt chunk of a PNG's `bytes`, up to the first that cannot be read. */
 function compressedPngTexts(bytes: Buffer): CompressedChunkReading[] {
   const parts: CompressedChunkReading[] = [];
-  if (inlineImageTypeOf(bytes) !== 'image/png') return parts;
   let inflatedBytes = 0;
   // Chunks after the 8-byte signature: length (4 bytes, big-endian), type (4), data, CRC (4). A
   // chunk running past the end stops the walk: what follows was read as printable runs already.

@@ -35,8 +35,7 @@ const AS_TEXT = { disallowedSpecial: new Set<string>() };
  */
 export function approximateTokens(text: string): number {
   if (text === '') return 0;
-  // `search` starts at 0 and leaves the pattern's lastIndex as it was, which `matchAll` starts from.
-  if (text.search(LONG_RUN) === -1) return countTokens(text, AS_TEXT);
+  // Without a long run this counts the whole text at once (`slice(0)` is the text itself).
   let total = 0;
   let start = 0;
   for (const run of text.matchAll(LONG_RUN)) {
