@@ -118,7 +118,11 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       serveArgs: string[] = ['--model', modelPath],
       extraEnv: Record<string, string> = {},
     ): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
-      const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], {
+      return startCollecting('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], extraEnv);
+    };
+    /** `command args` in the test's home, its stdout and stderr collected as they arrive. */
+    const startCollecting = (command: string, args: string[], extraEnv: Record<string, string> = {}): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
+      const server: ResultPromise = execa(command, args, {
         cwd: REPO_ROOT,
         env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env(), ...extraEnv },
         extendEnv: true,
@@ -338,16 +342,7 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
           new RegExp(`^syndicate engine serve --model ${escapeRegExp(shellWord(modelPath))} --port \\d+ --parallel 2 --allow-host llm\\.example\\.org --drain-timeout 8s --register proxied$`),
         );
         // Run as printed: the same record (unchanged), answering the proxy's Host as before.
-        const restarted = execa('sh', ['-c', `exec ${command!.replace(/^syndicate /, `node ${shellWord(BIN)} --json `)}`], {
-          cwd: REPO_ROOT,
-          env: { SYNDICATE_HOME: temporary.home, NO_COLOR: '1', ...env() },
-          extendEnv: true,
-          reject: false,
-          stdin: 'ignore',
-        });
-        const output = { stdout: '', stderr: '' };
-        restarted.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
-        restarted.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+        const { server: restarted, output } = startCollecting('sh', ['-c', `exec ${command!.replace(/^syndicate /, `node ${shellWord(BIN)} --json `)}`]);
         try {
           await until(() => output.stdout.endsWith('\n') || restarted.exitCode !== null, () => `the restarted engine to be ready; output.stderr: ${output.stderr}`);
           expect(restarted.exitCode, output.stderr).toBeNull();
