@@ -1,6 +1,7 @@
+import { Option } from 'commander';
 import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
-import { SESSION_ID_PATTERN, SESSION_ID_RULE } from '../common/vocabulary.js';
+import { isSensitivityLevel, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, type SensitivityLevel } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
@@ -199,4 +200,29 @@ export function sessionOption(value: string | undefined): string | undefined {
     });
   }
   return value;
+}
+
+/**
+ * `--sensitivity` of `evidence list`, `evidence export` and `metrics` (commander's argument
+ * parser): one level, or several separated by commas — `confidential,restricted` is confidential
+ * and above — and a repeated flag adds its levels. Each level once, in the order of the levels.
+ */
+export function sensitivityLevelsOption(value: string, previous: readonly SensitivityLevel[] | undefined): SensitivityLevel[] {
+  const given = value.split(',').map((word) => word.trim().toLowerCase());
+  const wrong = given.find((word) => !isSensitivityLevel(word));
+  if (wrong !== undefined) {
+    throw new UsageError(`--sensitivity ${value}: ${wrong === '' ? 'an empty level' : `"${wrong}" is not a sensitivity level`}`, {
+      hint: `give one of ${SENSITIVITY_LEVELS.join(', ')}, or several separated by commas: --sensitivity confidential,restricted (confidential and above)`,
+    });
+  }
+  const levels = new Set<string>([...(previous ?? []), ...given]);
+  return SENSITIVITY_LEVELS.filter((level) => levels.has(level));
+}
+
+/** `--sensitivity <levels>` of `evidence list`, `evidence export` and `metrics`, saying what it keeps of `what`. */
+export function sensitivityOption(what: string): Option {
+  // The levels as choices for the help and the completion scripts; the parser, set after them, takes several.
+  return new Option('--sensitivity <levels>', `only ${what} the classifier gave one of these levels, separated by commas (confidential,restricted: confidential and above)`)
+    .choices([...SENSITIVITY_LEVELS])
+    .argParser(sensitivityLevelsOption);
 }

@@ -9,10 +9,10 @@ import { embeddedProviderRecord, type LoadedModelInfo } from './server/index.js'
 
 /**
  * `engine serve --register ID`: writes (or versions, on a restart with another port or model
- * file) the embedded engine's provider record, unless `refuseEngineRegistrationOver` refuses it.
+ * file, other options) the embedded engine's provider record, unless `refuseEngineRegistrationOver` refuses it.
  */
-export async function registerEmbeddedEngine(store: Store, id: string, baseUrl: string, info: LoadedModelInfo): Promise<RegistrationOutcome> {
-  return registerProviderRecord(store, embeddedProviderRecord(id, baseUrl, info), `engine serve --register ${id}`, (record) =>
+export async function registerEmbeddedEngine(store: Store, id: string, baseUrl: string, info: LoadedModelInfo, servedWith: readonly string[] = []): Promise<RegistrationOutcome> {
+  return registerProviderRecord(store, embeddedProviderRecord(id, baseUrl, info, servedWith), `engine serve --register ${id}`, (record) =>
     refuseEngineRegistrationOver(store, id, record),
   );
 }

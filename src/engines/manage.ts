@@ -10,7 +10,7 @@ import { recordEngineEvent, type EngineEvent } from './events.js';
 import { isSameProcessAlive, managedProcess, startEngine, stopEngine, type ManagedProcess, type StartOptions } from './processes.js';
 import { planSwap, type SwapModel } from './swap.js';
 import { formatDuration } from '../common/duration.js';
-import { servedModelPath } from './server/description.js';
+import { servedEngine } from './server/description.js';
 import { shellWord } from '../common/shell-word.js';
 
 const BYTES_PER_GB = 1e9;
@@ -194,8 +194,10 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
   if (provider.record.engine?.kind === 'node-llama-cpp') {
     // `engine serve --register` wrote it: nothing restarts that engine but the same command.
     const port = new URL(provider.record.baseUrl).port;
-    const model = servedModelPath(provider.record.description);
-    return `serve its model again: \`syndicate engine serve --model ${model === undefined ? 'FILE.gguf' : shellWord(model)}${port === '' ? '' : ` --port ${port}`} --register ${provider.id}\`${model === undefined ? ' (FILE.gguf: the model it served)' : ''}, or fix its baseUrl (${provider.record.baseUrl})`;
+    const served = servedEngine(provider.record.description);
+    const model = served === undefined ? 'FILE.gguf' : shellWord(served.modelPath);
+    const options = served === undefined || served.servedWith === '' ? '' : ` ${served.servedWith}`;
+    return `serve its model again: \`syndicate engine serve --model ${model}${port === '' ? '' : ` --port ${port}`}${options} --register ${provider.id}\`${served === undefined ? ' (FILE.gguf: the model it served)' : ''}, or fix its baseUrl (${provider.record.baseUrl})`;
   }
   return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
 }

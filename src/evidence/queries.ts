@@ -28,8 +28,8 @@ export interface ListEvidenceOptions {
   state?: EvidenceState;
   /** Only rows of this session (`x-syndicate-session`, or a coding agent's own session header). */
   session?: string;
-  /** Only rows the classifier gave this level. */
-  sensitivity?: SensitivityLevel;
+  /** Only rows the classifier gave one of these levels. */
+  sensitivities?: readonly SensitivityLevel[];
   /** Only rows of providers in these classes. */
   providerClasses?: readonly ProviderClass[];
   /** Newest first; default: no limit. */
@@ -134,12 +134,15 @@ function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: s
     ['provider_id', options.provider],
     ['state', options.state],
     ['session_id', options.session],
-    ['sensitivity', options.sensitivity],
   ];
   for (const [column, value] of equal) {
     if (value === undefined) continue;
     conditions.push(`${column} = ?`);
     parameters.push(value);
+  }
+  if (options.sensitivities !== undefined) {
+    conditions.push(`sensitivity IN (${options.sensitivities.map(() => '?').join(', ') || 'NULL'})`);
+    parameters.push(...options.sensitivities);
   }
   if (options.providerClasses !== undefined) {
     conditions.push(`provider_class IN (${options.providerClasses.map(() => '?').join(', ') || 'NULL'})`);

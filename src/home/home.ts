@@ -116,6 +116,9 @@ export function hintsForHome<T>(value: T, home: HomePaths): T {
   return rewrite(value) as T;
 }
 
+/** What to do about a file where the data directory (or a directory above it) should be. */
+export const FILE_IN_THE_WAY_HINT = 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file out of the way';
+
 /** Creates `path` and its missing parents (0700). Returns the first directory it created, undefined when `path` existed. */
 export function ensureDirectory(path: string): string | undefined {
   try {
@@ -125,7 +128,7 @@ export function ensureDirectory(path: string): string | undefined {
     const inTheWay = code === 'EEXIST' || code === 'ENOTDIR' ? firstNonDirectory(path) : undefined;
     if (inTheWay !== undefined) {
       throw new StoreError(`cannot create directory ${path}: ${inTheWay} is a file, not a directory`, {
-        hint: 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file out of the way',
+        hint: FILE_IN_THE_WAY_HINT,
         cause: error,
       });
     }
@@ -137,7 +140,7 @@ export function ensureDirectory(path: string): string | undefined {
 }
 
 /** The first of `path` and its ancestors that exists and is not a directory, if any. */
-function firstNonDirectory(path: string): string | undefined {
+export function firstNonDirectory(path: string): string | undefined {
   const chain: string[] = [];
   for (let current = resolve(path); ; current = dirname(current)) {
     chain.unshift(current);

@@ -242,7 +242,7 @@ export function keylessRouteError(routed: RouteExplanation): UpstreamError | und
   const skipped = attempts.flatMap(({ provider, model, missingKey }) => (missingKey === undefined ? [] : [{ provider, model, missingKey }]));
   const variables = [...new Set(skipped.map((candidate) => candidate.missingKey))];
   const reasons = skipped.map((candidate) => `${candidate.provider}:${candidate.model}: ${missingKeyReason(candidate.missingKey, candidate.provider)}`);
-  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
+  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, variables);
   return new UpstreamError(unavailableMessage('inference_unavailable', reasons.join('; ')), {
     code: 'inference_unavailable',
     isRetryable: true,

@@ -273,7 +273,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
-  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops);
+  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, keysOfSkippedOnly(failures));
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), attemptsDetails(requestId, classification.level, attempts), withUntried);
   if (rateLimited !== undefined) throw rateLimited;
@@ -332,6 +332,12 @@ function isImagesRefusal(failure: SyndicateError): boolean {
   return failure instanceof UpstreamError && failure.condition === 'images_not_supported';
 }
 
+/** The variables of the keys every failure was for (each attempt skipped for its unset key); empty when any failed otherwise. */
+function keysOfSkippedOnly(failures: readonly SyndicateError[]): string[] {
+  if (!failures.every((failure) => failure.code === 'credential_missing')) return [];
+  return unique(failures.flatMap((failure) => (typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
+}
+
 /**
  * What to do when every candidate failed: allow more time, export the missing keys, or — by what
  * each call said about its provider — start the engine, look at its log, wait out its rate limit,
@@ -348,8 +354,8 @@ function unavailableHint(
   timeBudget?: string,
 ): { hint: string; retryAfterSeconds?: number } {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime, timeBudget) };
-  const missingKeys = unique(failures.flatMap((failure) => (failure.code === 'credential_missing' && typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
-  if (missingKeys.length > 0 && failures.every((failure) => failure.code === 'credential_missing')) return { hint: hintForMissingKeys(missingKeys) };
+  const missingKeys = keysOfSkippedOnly(failures);
+  if (missingKeys.length > 0) return { hint: hintForMissingKeys(missingKeys) };
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
     const failure = failures[index];

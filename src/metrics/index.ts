@@ -39,7 +39,7 @@ function startMetrics(store: Store, policy: Policy, window: MetricsWindow): { ac
   return {
     accumulator,
     summary: () => {
-      const summary = accumulator.summary(window.session === undefined ? readModelLoadEvents(store, window) : []);
+      const summary = accumulator.summary(window.session === undefined && window.sensitivities === undefined ? readModelLoadEvents(store, window) : []);
       return reference.warning === undefined ? summary : { ...summary, savings: { ...summary.savings, warning: reference.warning } };
     },
   };

@@ -42,7 +42,7 @@ export function firstEvidenceMs(store: Store): number | undefined {
 }
 
 /**
- * Hands each evidence row of the window (of one session when the window names one) to `visit`,
+ * Hands each evidence row of the window (of one session, of some sensitivity levels, when the window names them) to `visit`,
  * oldest first, with only the columns metrics need — one at a time, so a month of evidence is
  * never held in memory. Whether the engine held the model (the route's `chosen.warm`) is read
  * only for local answers, the only ones whose cold starts are reported.
@@ -54,10 +54,12 @@ export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (r
 /** The rows `forEachMetricsRow` visits, as an iterator (read as it goes). */
 export function* metricsRows(store: Store, window: MetricsWindow): Generator<MetricsRow, void, undefined> {
   const session = window.session === undefined ? '' : ' AND session_id = ?';
+  const levels = window.sensitivities === undefined ? [] : window.sensitivities;
+  const sensitivity = window.sensitivities === undefined ? '' : ` AND sensitivity IN (${levels.map(() => '?').join(', ') || 'NULL'})`;
   const rows = store.db
-    .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session} ORDER BY created_at, rowid`)
+    .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session}${sensitivity} ORDER BY created_at, rowid`)
     .raw(true)
-    .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session])) as IterableIterator<MetricsColumns>;
+    .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session]), ...levels) as IterableIterator<MetricsColumns>;
   for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe] of rows) {
     yield {
       createdAt,

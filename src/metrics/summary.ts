@@ -53,6 +53,8 @@ export interface MetricsWindow {
   untilMs: number;
   /** Only the evidence of this session (an agent's conversation); model loads are the host's and are left out. */
   session?: string;
+  /** Only the evidence the classifier gave one of these levels (`metrics --sensitivity`); model loads, of no level, are left out. */
+  sensitivities?: readonly SensitivityLevel[];
 }
 
 /**
@@ -153,7 +155,7 @@ function cancelledByCaller(row: MetricsRow): boolean {
  * `bySensitivity` and `unclassified` together add up to `requests.local`, `hosted` and `denied`.
  */
 export interface MetricsSummary {
-  window: { since: string; until: string; session?: string };
+  window: { since: string; until: string; session?: string; sensitivity?: SensitivityLevel[] };
   requests: {
     total: number;
     local: number;
@@ -362,7 +364,7 @@ export class MetricsAccumulator {
     const localAtReference = this.localAtReference;
     const groups = [...this.groups.values()].sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
     return {
-      window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }) },
+      window: { since: new Date(window.sinceMs).toISOString(), until: new Date(window.untilMs).toISOString(), ...(window.session === undefined ? {} : { session: window.session }), ...(window.sensitivities === undefined ? {} : { sensitivity: [...window.sensitivities] }) },
       requests: {
         total,
         local: this.answered.local,

@@ -531,10 +531,13 @@ export function hintForMissingKeys(variables: readonly string[]): string {
  * The clause for candidates the hop limit cut off whose key is not set (`Candidate.missingKey`):
  * they rank after every callable candidate, so `fallback.maxHops` can end the walk before them,
  * and the failure would otherwise never say that a provider with its key set could have taken
- * the request. Undefined when none of `beyondMaxHops` lacks its key.
+ * the request. Undefined when none of `beyondMaxHops` lacks its key, but for one whose variable
+ * the hint already says to set (`named`: when every attempt was skipped for its unset key, the
+ * cut-off models are more of the same providers, and "the first attempt and N fallbacks were used
+ * before it" would name as others the attempts that were its own).
  */
-export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'provider' | 'class' | 'missingKey'>[], maxHops: number): string | undefined {
-  const keyless = beyondMaxHops.filter((candidate) => candidate.missingKey !== undefined);
+export function hintForUntriedKeyless(beyondMaxHops: readonly Pick<Candidate, 'provider' | 'class' | 'missingKey'>[], maxHops: number, named: readonly string[] = []): string | undefined {
+  const keyless = beyondMaxHops.filter((candidate) => candidate.missingKey !== undefined && !named.includes(candidate.missingKey));
   if (keyless.length === 0) return undefined;
   const providers = [...new Set(keyless.map((candidate) => candidate.provider))];
   const variables = [...new Set(keyless.flatMap((candidate) => (candidate.missingKey === undefined ? [] : [candidate.missingKey])))];

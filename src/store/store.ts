@@ -3,7 +3,7 @@ import { chmodSync, closeSync, existsSync, fchmodSync, openSync, statSync, unlin
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StoreError, type StoreFailureReason } from '../errors.js';
-import { ensureDirectory } from '../home/home.js';
+import { ensureDirectory, FILE_IN_THE_WAY_HINT, firstNonDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { shellWord } from '../common/shell-word.js';
 import { keepCopyBeforeUpgrade, removeUpgradeCopy, upgradeWithoutCopy, type StoreUpgrade } from './upgrade-copy.js';
@@ -278,6 +278,9 @@ export function openStore(path: string, options: OpenStoreOptions = {}): Store {
   let created = false;
   if (!inMemory && !existsSync(path)) {
     if (options.mustExist === true) {
+      // A file where the data directory should be (`--home notes.txt`): `init` there would fail too, so not its hint.
+      const inTheWay = firstNonDirectory(dirname(path));
+      if (inTheWay !== undefined) throw new StoreError(`no store at ${path}: ${inTheWay} is a file, not a directory`, { hint: FILE_IN_THE_WAY_HINT });
       throw new StoreError(`no store at ${path}`, { hint: options.missingStoreHint ?? 'run `syndicate init` first' });
     }
     ensureDirectory(dirname(path));

@@ -366,6 +366,15 @@ describe('CLI basics', () => {
       // It used to say `has mode 0644: you cannot read, write and enter it` and advise `chmod 700` on the file.
       expect(directory).toMatchObject({ status: 'fail', detail: `${file} is a file, not a directory` });
       expect(directory?.hint).not.toContain('chmod');
+      // Every other command: the file named (it said "no store at …" with the hint to `init` there, which fails on it).
+      for (const args of [['evidence', 'list'], ['run', 'hello'], ['serve', '--port', '0']]) {
+        const refused = await runCli(['--json', '--home', file, ...args]);
+        expect(refused.exitCode, refused.stderr).toBe(6);
+        expect(parseJsonDocument(refused.stdout).error).toMatchObject({
+          message: `no store at ${join(file, 'syndicate.db')}: ${file} is a file, not a directory`,
+          hint: 'point --home or $SYNDICATE_HOME at a directory (it is created when missing), or move the file out of the way',
+        });
+      }
       expect(readFileSync(file, 'utf8')).toBe('not a directory\n');
 
       // A directory where the store file should be: it used to be set to mode 0600 and the failure blamed on permissions.

@@ -118,7 +118,11 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       serveArgs: string[] = ['--model', modelPath],
       extraEnv: Record<string, string> = {},
     ): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
-      const server: ResultPromise = execa('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], {
+      return startCollecting('node', [BIN, ...globalArgs, 'engine', 'serve', ...serveArgs, '--port', '0'], extraEnv);
+    };
+    /** `command args` in the test's home, its stdout and stderr collected as they arrive. */
+    const startCollecting = (command: string, args: string[], extraEnv: Record<string, string> = {}): { server: ResultPromise; output: { stdout: string; stderr: string } } => {
+      const server: ResultPromise = execa(command, args, {
         cwd: REPO_ROOT,
         env: { SYNDICATE_HOME: temporary.home, FORCE_COLOR: '0', NO_COLOR: '1', ...env(), ...extraEnv },
         extendEnv: true,
@@ -327,6 +331,34 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
         expect((shown['versions'] as unknown[]).length).toBe(1);
       });
 
+      it('a stopped engine: `engine status` prints the command that serves it again with the options it was served with, and that command does', { timeout: 90_000 }, async () => {
+        const first = await serveAndStop(['--model', modelPath, '--register', 'proxied', '--allow-host', 'LLM.Example.org', '--parallel', '2', '--drain-timeout', '8s']);
+        expect(first).toMatchObject({ id: 'proxied', version: 1, status: 'registered' });
+        const status = await runCli(['--json', 'engine', 'status', 'proxied'], { home: temporary.home, env: env() });
+        expect(status.exitCode, status.stderr).toBe(1);
+        const hint = (parseJsonDocument(status.stdout)['error'] as { hint: string }).hint;
+        const command = /`(syndicate engine serve [^`]*)`/.exec(hint)?.[1];
+        expect(command).toMatch(
+          new RegExp(`^syndicate engine serve --model ${escapeRegExp(shellWord(modelPath))} --port \\d+ --parallel 2 --allow-host llm\\.example\\.org --drain-timeout 8s --register proxied$`),
+        );
+        // Run as printed: the same record (unchanged), answering the proxy's Host as before.
+        const { server: restarted, output } = startCollecting('sh', ['-c', `exec ${command!.replace(/^syndicate /, `node ${shellWord(BIN)} --json `)}`]);
+        try {
+          await until(() => output.stdout.endsWith('\n') || restarted.exitCode !== null, () => `the restarted engine to be ready; output.stderr: ${output.stderr}`);
+          expect(restarted.exitCode, output.stderr).toBeNull();
+          const ready = parseJsonDocument(output.stdout) as { port?: number; url: string; parallel: number; provider: { version: number; status: string } };
+          expect(ready.provider).toMatchObject({ version: 1, status: 'unchanged' });
+          expect(ready.parallel).toBe(2);
+          const port = Number(new URL(ready.url).port);
+          expect(await healthStatus(port, `llm.example.org:${port}`)).toBe(200);
+          expect(await healthStatus(port, `elsewhere.example:${port}`)).toBe(403);
+          restarted.kill('SIGTERM');
+          expect((await restarted).exitCode, output.stderr).toBe(0);
+        } finally {
+          if (restarted.exitCode === null) restarted.kill('SIGKILL');
+        }
+      });
+
       it('re-registers its own record on a restart, and refuses to drop the model a session is on', async () => {
         const first = await serveAndStop(['--model', modelPath, '--register', 'embedded']);
         expect(first).toMatchObject({ id: 'embedded', version: 1, status: 'registered' });
@@ -360,4 +392,20 @@ async function until(condition: () => boolean, what: () => string, timeoutMs = 2
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** The status of `GET /health` sent with this `Host`. */
+async function healthStatus(port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: '127.0.0.1', port, path: '/health', headers: { host } }, (incoming) => {
+      incoming.resume();
+      incoming.on('end', () => resolve(incoming.statusCode ?? 0));
+    });
+    outgoing.on('error', reject);
+    outgoing.end();
+  });
 }

@@ -86,7 +86,7 @@ describe('syndicate evidence (CLI)', () => {
     // Reads only: all at once.
     const listed = async (...filters: string[]): Promise<Record<string, unknown>> => parseJsonDocument((await runCli(['evidence', 'list', ...filters, '--json'], { home })).stdout);
     const ids = async (...filters: string[]): Promise<string[]> => ((await listed(...filters)).evidence as { id: string }[]).map((row) => row.id);
-    const [recent, glm, denied, session, limited, all, limitedHuman, confidential, hosted, approvedCompleted, confidentialLocal, human, sessionHuman, typo] = await Promise.all([
+    const [recent, glm, denied, session, limited, all, limitedHuman, confidential, hosted, approvedCompleted, confidentialLocal, human, sessionHuman, typo, confidentialAndAbove, internalAndConfidential, repeated] = await Promise.all([
       listed('--since', '1h'),
       listed('--provider', 'glm'),
       listed('--state', 'denied'),
@@ -101,6 +101,9 @@ describe('syndicate evidence (CLI)', () => {
       runCli(['evidence', 'list'], { home }),
       runCli(['evidence', 'list', '--session', 'sess-7'], { home }),
       runCli(['evidence', 'list', '--session', 'sess-8'], { home }),
+      ids('--sensitivity', 'confidential,restricted'),
+      ids('--sensitivity', 'internal,confidential'),
+      ids('--sensitivity', 'restricted', '--sensitivity', 'confidential'),
     ]);
     expect((recent.evidence as unknown[]).length).toBe(4);
     expect((glm.evidence as { id: string }[]).map((row) => row.id)).toEqual([old]);
@@ -125,6 +128,11 @@ describe('syndicate evidence (CLI)', () => {
     expect(hosted).toEqual([denial, old]);
     expect(approvedCompleted).toEqual([old]);
     expect(confidentialLocal).toEqual([]);
+    // Several levels, comma-separated (an auditor's "confidential and above"), or the flag repeated: rows of any of them.
+    expect(confidentialAndAbove).toEqual([denial]);
+    expect(repeated).toEqual([denial]);
+    expect(internalAndConfidential).toHaveLength(5);
+    expect(internalAndConfidential).toContain(denial);
 
     expect(human.exitCode).toBe(0);
     expect(human.stderr).toBe('');
@@ -139,9 +147,10 @@ describe('syndicate evidence (CLI)', () => {
 
   it('list rejects bad filters with exit 2', async () => {
     // Refusals and reads, each independent of the others, before the provider is registered: all at once.
-    const [state, level, providerClass, unknownProvider, quiet, since, bareList, bareExport, ...tooFar] = await Promise.all([
+    const [state, level, comparison, providerClass, unknownProvider, quiet, since, bareList, bareExport, ...tooFar] = await Promise.all([
       runCli(['evidence', 'list', '--state', 'done', '--json'], { home }),
       runCli(['evidence', 'list', '--sensitivity', 'secret', '--json'], { home }),
+      runCli(['evidence', 'export', '--sensitivity', '>=confidential', '--json'], { home }),
       runCli(['evidence', 'list', '--class', 'cloud', '--json'], { home }),
       runCli(['evidence', 'list', '--provider', 'nope', '--json'], { home }),
       runCli(['evidence', 'list', '--provider', 'glm', '--since', '1h'], { home }),
@@ -174,9 +183,16 @@ describe('syndicate evidence (CLI)', () => {
       error: { code: 'usage', message: "option '--state <state>' argument 'done' is invalid. Allowed choices are pending, completed, failed, interrupted, denied." },
     });
     expect(level.exitCode).toBe(2);
-    expect(parseJsonDocument(level.stdout)).toMatchObject({
+    const levelsHint = 'give one of public, internal, confidential, restricted, or several separated by commas: --sensitivity confidential,restricted (confidential and above)';
+    expect(parseJsonDocument(level.stdout)).toEqual({
       ok: false,
-      error: { message: "option '--sensitivity <level>' argument 'secret' is invalid. Allowed choices are public, internal, confidential, restricted.", hint: 'run `syndicate evidence list --help`' },
+      error: { code: 'usage', message: '--sensitivity secret: "secret" is not a sensitivity level', hint: levelsHint },
+    });
+    // A comparison is no syntax of it (unquoted, the shell would take `>` for a redirection): the hint gives the list that means it.
+    expect(comparison.exitCode).toBe(2);
+    expect(parseJsonDocument(comparison.stdout)).toEqual({
+      ok: false,
+      error: { code: 'usage', message: '--sensitivity >=confidential: ">=confidential" is not a sensitivity level', hint: levelsHint },
     });
     expect(providerClass.exitCode).toBe(2);
     expect(parseJsonDocument(providerClass.stdout)).toMatchObject({

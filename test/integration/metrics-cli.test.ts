@@ -87,6 +87,27 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toMatch(/cold starts: .*\nPROVIDER\s+MODEL\s+COLD ANSWERS\s+FIRST TOKEN P50 COLD\s+WARM\nollama\s+llama3\s+1\s+300 ms\s+100 ms\n/);
   });
 
+  it('--sensitivity counts the requests of the levels given, one or several comma-separated (confidential and above: confidential,restricted)', async () => {
+    const [restricted, publicAndInternal, human] = await Promise.all([
+      runCli(['--json', 'metrics', '--since', '3h', '--sensitivity', 'restricted'], { home }),
+      runCli(['--json', 'metrics', '--since', '3h', '--sensitivity', 'internal,public'], { home }),
+      runCli(['metrics', '--since', '3h', '--sensitivity', 'confidential,restricted'], { home }),
+    ]);
+    expect(restricted.exitCode, restricted.stderr).toBe(0);
+    const restrictedMetrics = (parseJsonDocument(restricted.stdout) as { metrics: Record<string, unknown> }).metrics;
+    expect(restrictedMetrics['window']).toMatchObject({ sensitivity: ['restricted'] });
+    // The seed's restricted rows: one local answer and one denial (the request refused before it was classified has no level).
+    expect(restrictedMetrics['requests']).toMatchObject({ total: 1, local: 1, hosted: 0, denied: 1 });
+    expect(restrictedMetrics['unclassified']).toEqual({ local: 0, hosted: 0, denied: 0 });
+    expect(restrictedMetrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
+    const both = (parseJsonDocument(publicAndInternal.stdout) as { metrics: Record<string, unknown> }).metrics;
+    expect(both['window']).toMatchObject({ sensitivity: ['public', 'internal'] });
+    expect(both['requests']).toMatchObject({ total: 3, local: 2, hosted: 1, denied: 0 });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/^Last 3h \(.* – .*\), sensitivity confidential,restricted$/m);
+    expect(human.stdout).toContain('requests  1 answered: 1 local (100.0%), 0 hosted (0.0%)');
+  });
+
   it('--session counts one agent session only (the fallback answer and the hosted one of hour 1)', async () => {
     const result = await runCli(['--json', 'metrics', '--since', '3h', '--session', 'sess-agent'], { home });
     expect(result.exitCode, result.stderr).toBe(0);

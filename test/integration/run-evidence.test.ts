@@ -502,6 +502,37 @@ describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts o
   });
 });
 
+describe('syndicate run: every candidate keyless, more of them than fallback.maxHops reaches', () => {
+  let scenario: Scenario;
+  let hosted: FakeEngine;
+  /** Not set in any environment the tests run in. */
+  const KEY = 'SYNDICATE_TEST_KEY_NEVER_SET';
+
+  beforeAll(async () => {
+    hosted = await startFakeEngine({ kind: 'anthropic' });
+    scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'fallback:\n  order: []\n  maxHops: 0' });
+    await scenario.register(
+      { id: 'keyless-a', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+      { id: 'keyless-b', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    );
+  });
+  afterAll(async () => {
+    scenario?.cleanup();
+    await hosted?.close();
+  });
+
+  it('run and route say to set the key, and not that the provider cut off "could have served it" after attempts that were as keyless as it', async () => {
+    const [run, route] = await Promise.all([scenario.json(['run', 'Name the capital of France.', '--no-stream']), scenario.json(['route', 'Name the capital of France.'])]);
+    for (const { result, document } of [run, route]) {
+      expect(result.exitCode, result.stderr).toBe(5);
+      const error = document.error as { code: string; hint: string };
+      expect(error.code).toBe('inference_unavailable');
+      expect(error.hint).toBe(`set the key in the environment syndicate runs in (export ${KEY}=…), then retry`);
+    }
+    expect(inferenceExchanges(hosted)).toHaveLength(0);
+  });
+});
+
 describe('syndicate run: upstream failures', () => {
   let scenario: Scenario;
   let engine: FakeEngine;

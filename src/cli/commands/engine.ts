@@ -99,10 +99,11 @@ Example:
           hint: 'e.g. --register llamacpp-local',
         });
       }
-      const allowedHosts = options.allowHost ?? [];
+      let allowedHosts = options.allowHost ?? [];
       if (allowedHosts.length > 0) {
         const { normalizeHostName } = await import('../../common/host-check.js');
         checkEachOption(allowedHosts, normalizeHostName, '--allow-host', 'name the host a reverse proxy passes on in Host; "*" is not accepted');
+        allowedHosts = allowedHosts.map(normalizeHostName);
       }
       if (options.register !== undefined) {
         // Before the model loads: a record the engine may not replace is refused in a moment, not after minutes of loading.
@@ -142,7 +143,18 @@ Example:
       let registered: { id: string; version: number; status: string } | undefined;
       if (options.register !== undefined) {
         try {
-          registered = await register(await context.store(), options.register, running.baseUrl, info);
+          // What a restart repeats (`engine status`, `doctor`): the options that differ from their defaults.
+          const { servedArguments } = await import('../../engines/server/description.js');
+          const servedWith = servedArguments({
+            host,
+            gpu: options.gpu,
+            parallel,
+            threads: threadsGiven,
+            contextSize,
+            allowedHosts,
+            drainTimeout: drainTimeoutMs === parseTimeout(DEFAULT_DRAIN_TIMEOUT) ? undefined : formatDuration(drainTimeoutMs),
+          });
+          registered = await register(await context.store(), options.register, running.baseUrl, info, servedWith);
         } catch (error) {
           await running.close();
           throw error;
@@ -211,9 +223,9 @@ Example:
     });
 }
 
-async function register(store: Store, id: string, baseUrl: string, info: LoadedModelInfo): Promise<{ id: string; version: number; status: string }> {
+async function register(store: Store, id: string, baseUrl: string, info: LoadedModelInfo, servedWith: readonly string[]): Promise<{ id: string; version: number; status: string }> {
   const { registerEmbeddedEngine } = await import('../../engines/embedded-registration.js');
-  const outcome = await registerEmbeddedEngine(store, id, baseUrl, info);
+  const outcome = await registerEmbeddedEngine(store, id, baseUrl, info, servedWith);
   return { id: outcome.id, version: outcome.version, status: outcome.status };
 }
 

@@ -10,7 +10,7 @@ import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
 import { contextFor } from '../context.js';
-import { filePathOption, sessionFilterOption } from '../input.js';
+import { filePathOption, sensitivityOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 import { ITEMS_BETWEEN_CHECKS, pausing, runPausing, type PausingWork } from '../../common/pausing.js';
 import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
@@ -23,7 +23,7 @@ interface FilterOptions {
   provider?: string;
   state?: EvidenceState;
   session?: string;
-  sensitivity?: SensitivityLevel;
+  sensitivity?: SensitivityLevel[];
   class?: ProviderClass | 'hosted';
 }
 
@@ -598,7 +598,7 @@ function withFilterOptions(command: Command, what: 'rows' | 'envelopes'): Comman
       // Fixed sets as commander choices: the help, `--help --json` and the completion scripts offer them.
       .addOption(new Option('--state <state>', `only ${what} in this state`).choices([...EVIDENCE_STATES]))
       .option('--session <id>', `only ${what} of this session: a stored session's id or name, x-syndicate-session, or Claude Code's / Codex's own session id`)
-      .addOption(new Option('--sensitivity <level>', `only ${what} the classifier gave this level`).choices([...SENSITIVITY_LEVELS]))
+      .addOption(sensitivityOption(what))
       .addOption(new Option('--class <class>', `only ${what} of providers of this class; hosted: both hosted classes`).choices([...CALLABLE_PROVIDER_CLASSES, 'hosted']))
   );
 }
@@ -608,8 +608,8 @@ async function filtersOf(options: FilterOptions): Promise<{ filters: ListEvidenc
   const { parseTimeRange } = await import('../../common/point-in-time.js');
   const filters: ListEvidenceOptions = parseTimeRange(options);
   if (options.provider !== undefined) filters.provider = options.provider;
-  // Commander has checked each against its choices.
-  if (options.sensitivity !== undefined) filters.sensitivity = options.sensitivity;
+  // Commander has checked each against its choices, and `sensitivityLevelsOption` the levels.
+  if (options.sensitivity !== undefined) filters.sensitivities = options.sensitivity;
   if (options.class !== undefined) {
     const wanted = options.class;
     filters.providerClasses = CALLABLE_PROVIDER_CLASSES.filter((name) => (wanted === 'hosted' ? name !== 'local' : name === wanted));

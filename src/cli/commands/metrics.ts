@@ -2,13 +2,15 @@ import { counted } from '../output.js';
 import { Command } from 'commander';
 import type { MetricsSummary, Percentiles, TokenTotals } from '../../metrics/summary.js';
 import { contextFor } from '../context.js';
-import { sessionFilterOption } from '../input.js';
+import type { SensitivityLevel } from '../../common/vocabulary.js';
+import { sensitivityOption, sessionFilterOption } from '../input.js';
 import { cancellable } from '../interrupt.js';
 
 interface MetricsOptions {
   since: string;
   until?: string;
   session?: string;
+  sensitivity?: SensitivityLevel[];
 }
 
 export function metricsCommand(): Command {
@@ -17,7 +19,11 @@ export function metricsCommand(): Command {
     .option('--since <time>', 'from when: a duration back from now with its unit (90m, 24h, 7d), a date (2026-11-01, UTC) or a date and time with its zone', '24h')
     .option('--until <time>', 'up to when (not included), in the same forms as --since (default: now)')
     .option('--session <id>', "only one session's requests (`x-syndicate-session`, or a coding agent's own session header)")
-    .addHelpText('after', '\nExamples:\n  $ syndicate metrics --since 7d --json\n  $ syndicate metrics --since 7d --session "$SESSION_ID"   # ids: syndicate evidence list')
+    .addOption(sensitivityOption('requests'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ syndicate metrics --since 7d --json\n  $ syndicate metrics --since 7d --session "$SESSION_ID"   # ids: syndicate evidence list\n  $ syndicate metrics --since 30d --sensitivity confidential,restricted   # where confidential data and above went',
+    )
     .action(async (options: MetricsOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
@@ -42,7 +48,8 @@ export function metricsCommand(): Command {
             session = sessionId;
             if (warning !== undefined) output.warn(warning);
           }
-          return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }) }, signal);
+          const sensitivities = options.sensitivity;
+          return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }), ...(sensitivities === undefined ? {} : { sensitivities }) }, signal);
         },
         { otherWork: { name: '`metrics`', hint: 'nothing was changed; run it again, or with a shorter --since' } },
       );
@@ -69,7 +76,8 @@ function printSummary(
 ): void {
   const { requests, tokens, spendUsd, savings } = summary;
   const bounds = `${summary.window.since} – ${summary.window.until}`;
-  line(bold(`${heading === undefined ? bounds : `${heading} (${bounds})`}${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}`));
+  const only = `${summary.window.session === undefined ? '' : `, session ${summary.window.session}`}${summary.window.sensitivity === undefined ? '' : `, sensitivity ${summary.window.sensitivity.join(',')}`}`;
+  line(bold(`${heading === undefined ? bounds : `${heading} (${bounds})`}${only}`));
   line(
     `requests  ${requests.total} answered: ${requests.local} local (${percent(requests.localShare)}), ${requests.hosted} hosted (${percent(requests.hostedShare)}); ` +
       `${requests.fallbacks} after fallback, ${counted(requests.failedAttempts, 'failed attempt')}, ${requests.cancelled} cancelled by the caller, ${requests.denied} denied`,

@@ -30,10 +30,11 @@ export const EMBEDDED_ENGINE_DEVIATIONS: readonly Deviation[] = [];
 
 /**
  * The provider record `engine serve --register <id>` writes: a `local` provider on the engine's
- * loopback URL with the model it loaded. Tool calls and JSON answers are grammar-constrained by
+ * loopback URL with the model it loaded, and in its description the options it was served with
+ * (`servedArguments`). Tool calls and JSON answers are grammar-constrained by
  * node-llama-cpp whatever the model, hence the `tools` and `json` tags.
  */
-export function embeddedProviderRecord(id: string, baseUrl: string, info: LoadedModelInfo): ProviderRecord {
+export function embeddedProviderRecord(id: string, baseUrl: string, info: LoadedModelInfo, servedWith: readonly string[] = []): ProviderRecord {
   return {
     apiVersion: 'syndicate/v1',
     kind: 'Provider',
@@ -41,7 +42,7 @@ export function embeddedProviderRecord(id: string, baseUrl: string, info: Loaded
     class: 'local',
     wire: 'openai',
     baseUrl,
-    description: embeddedRecordDescription(info.path, info.backend),
+    description: embeddedRecordDescription(info.path, info.backend, servedWith),
     models: [{ id: info.id, contextWindow: info.contextWindow, capabilityClass: 'small', tags: ['tools', 'json'] }],
     deviations: [...EMBEDDED_ENGINE_DEVIATIONS],
     engine: { kind: 'node-llama-cpp' },

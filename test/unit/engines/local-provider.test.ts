@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../src/errors.js';
 import { engineDownHint, requireLocalProvider } from '../../../src/engines/manage.js';
+import { servedArguments } from '../../../src/engines/server/description.js';
 import { embeddedProviderRecord, type LoadedModelInfo } from '../../../src/engines/server/index.js';
 import { registerProviderRecord } from '../../../src/registry/register.js';
 import { findProvider, retireProvider } from '../../../src/registry/registry.js';
@@ -96,6 +97,14 @@ describe('an engine that does not answer: how to start it', () => {
     if (provider === undefined) throw new Error('not registered');
     expect(engineDownHint(provider, null)).toBe(
       "serve its model again: `syndicate engine serve --model '/models/my tiny.gguf' --port 8090 --register embedded`, or fix its baseUrl (http://127.0.0.1:8090/v1)",
+    );
+    // Served with options besides the defaults: the command repeats them (a proxy's --allow-host would otherwise be 403 after the restart).
+    const served = servedArguments({ host: '127.0.0.1', gpu: 'cpu', parallel: 2, threads: 3, contextSize: 1024, allowedHosts: ['llm.example.org', 'proxy.internal'], drainTimeout: '8s' });
+    await registerProviderRecord(store, embeddedProviderRecord('embedded', 'http://127.0.0.1:8090/v1', info, served), 'test');
+    const withOptions = findProvider(store, 'embedded');
+    if (withOptions === undefined) throw new Error('not registered');
+    expect(engineDownHint(withOptions, null)).toBe(
+      "serve its model again: `syndicate engine serve --model '/models/my tiny.gguf' --port 8090 --threads 3 --gpu cpu --context 1024 --parallel 2 --allow-host llm.example.org proxy.internal --drain-timeout 8s --register embedded`, or fix its baseUrl (http://127.0.0.1:8090/v1)",
     );
     // A description edited since: the command with a placeholder for the file.
     await registerProviderRecord(store, { ...provider.record, description: 'the little one' }, 'test');

@@ -402,6 +402,18 @@ describe('hintForUntriedKeyless', () => {
       'the hosted providers claude, glm could have served it, but their keys ANTHROPIC_API_KEY, ZHIPUAI_API_KEY are not set, so they rank last, and the only attempt (fallback.maxHops 0: no fallback) was used before them: export ANTHROPIC_API_KEY=…; export ZHIPUAI_API_KEY=… to use them',
     );
     expect(hintForUntriedKeyless([{ provider: 'ollama', class: 'local' }], 1)).toBeUndefined();
+    // A variable the hint already says to set (every attempt was skipped for it): nothing more to say of that provider.
+    expect(hintForUntriedKeyless([{ provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' }], 3, ['ANTHROPIC_API_KEY'])).toBeUndefined();
+    expect(
+      hintForUntriedKeyless(
+        [
+          { provider: 'claude', class: 'approved_hosted', missingKey: 'ANTHROPIC_API_KEY' },
+          { provider: 'glm', class: 'restricted_hosted', missingKey: 'ZHIPUAI_API_KEY' },
+        ],
+        0,
+        ['ANTHROPIC_API_KEY'],
+      ),
+    ).toBe('the hosted provider glm could have served it, but its key ZHIPUAI_API_KEY is not set, so it ranks last, and the only attempt (fallback.maxHops 0: no fallback) was used before it: export ZHIPUAI_API_KEY=… to use it');
   });
 });
 
