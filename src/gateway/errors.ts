@@ -100,6 +100,7 @@ export function errorReply(error: unknown, family: ApiFamily, home?: HomePaths):
   const evidenceId = error instanceof SyndicateError ? error.details?.['evidenceId'] : undefined;
   if (typeof evidenceId === 'string') headers['x-syndicate-evidence'] = evidenceId;
   if (clientError.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.ceil(clientError.retryAfterSeconds));
+  if (clientError.shouldRetry === false) headers['x-should-retry'] = 'false';
   return { status: rendered.status, headers, body: rendered.body };
 }
 

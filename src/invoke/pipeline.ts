@@ -291,7 +291,10 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
   throw new UpstreamError(unavailableMessage('inference_unavailable', [...reasons, ...heldOutReasons].join('; ')), {
     code: 'inference_unavailable',
-    isRetryable: true,
+    // Every candidate was skipped for its unset key and none is left for later (cut off by the hop
+    // limit or the time budget, or held out as down): the same request again meets the same keys
+    // unset — only exporting them helps (a gateway client is told not to retry: `x-should-retry`).
+    isRetryable: !skippedForKeysOnly(failures) || untried !== undefined || untriedForTime > 0 || unavailabilityOfExclusions(plan.excluded).length > 0,
     // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
     ...(everyAttemptTimedOut(attempts) ? { condition: 'timed_out' as const } : {}),
     // A candidate the hop limit cut off was never tried: it may answer at once.
@@ -330,6 +333,11 @@ function isToolsRefusal(failure: SyndicateError): boolean {
 /** An engine's refusal of the request's images (llama-server without `--mmproj`). */
 function isImagesRefusal(failure: SyndicateError): boolean {
   return failure instanceof UpstreamError && failure.condition === 'images_not_supported';
+}
+
+/** Every failure was a candidate skipped for its unset key. */
+function skippedForKeysOnly(failures: readonly SyndicateError[]): boolean {
+  return failures.length > 0 && failures.every((failure) => failure.code === 'credential_missing');
 }
 
 /** The variables of the keys every failure was for (each attempt skipped for its unset key); empty when any failed otherwise. */

@@ -24,6 +24,12 @@ export interface ClientError {
   param?: string;
   /** Sent as `Retry-After` (whole seconds, rounded up). */
   retryAfterSeconds?: number;
+  /**
+   * False when sending the same request again cannot help (a key unset, a provider refusing the
+   * key): sent as `x-should-retry: false`, which the official OpenAI and Anthropic SDKs obey
+   * instead of retrying a 5xx twice with back-off.
+   */
+  shouldRetry?: false;
 }
 
 /** The HTTP status of each kind; the same for both API families. */
@@ -100,13 +106,14 @@ export function clientErrorFor(error: unknown): ClientError {
     }
     // Every call of the request ran out of time (`inference_unavailable` with condition `timed_out`): a 504, as an upstream's own.
     const timedOut = error.status === 408 || error.status === 504 || /timeout|timed_out/.test(error.code) || error.condition === 'timed_out';
-    const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable ? 'unavailable' : 'upstream';
+    // No candidate could be called (503), even when calling again cannot help (`shouldRetry` says so).
+    const kind: ClientErrorKind = timedOut ? 'timeout' : error.isRetryable || error.code === 'inference_unavailable' ? 'unavailable' : 'upstream';
     // Every candidate down or failing: what to do about it depends on why (start the engine, read its log, wait).
     const message = error.code === 'inference_unavailable' ? withHint(error) : error.message;
     // Every candidate held out for a known time: clients retrying sooner (the SDKs back off under a second) would find none.
     // A 504 too: every call timed out, and the engine that hung is held for as long as it made them wait.
     const wait = (kind === 'unavailable' || kind === 'timeout') && error.retryAfterSeconds !== undefined ? { retryAfterSeconds: error.retryAfterSeconds } : {};
-    return { kind, message, code: error.code, ...wait };
+    return { kind, message, code: error.code, ...wait, ...(error.isRetryable ? {} : { shouldRetry: false as const }) };
   }
   // Another process held the store's write lock past the busy timeout (a long prune batch, a backup
   // tool): nothing was sent, and the same request a moment later goes through — a 503 to retry, as
