@@ -16,7 +16,7 @@ export interface WarmUpReport {
   classifier: boolean;
   /** The tokenizer: loaded only when the routes count prompts (a registered model has a price). */
   tokenizer: boolean;
-  /** `fetch`, which the health probes of local engines use. */
+  /** The HTTP client of the health probes of local engines (`engineRequest`), run once. */
   httpClient: boolean;
   ms: number;
 }
@@ -42,7 +42,7 @@ const answerWithoutProbing = (): Promise<unknown> => Promise.resolve({ object: '
  * the MCP server) would otherwise load on its way to the upstream — 0.3–1.1 s on a loaded 2-core
  * VM, against ~1.5 ms for the requests after it (bench/RESULTS.md, nineteenth session): the
  * classifier (imported on demand) with its patterns, the policy's task keyword patterns, the
- * router's code, `fetch` for the health probes, and the tokenizer when the routes count prompts
+ * router's code, the health probes' HTTP client, and the tokenizer when the routes count prompts
  * (a model with a price; otherwise it stays unloaded, ~26 MB resident, as most requests never
  * need it). The dry route runs on a health monitor of its own: no engine is probed, and nothing
  * is written. Never throws: what cannot be loaded here fails as it would have on the first request.

@@ -1,5 +1,8 @@
-import { createServer } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { checkLoopbackUrl } from '../common/loopback.js';
 import { UpstreamError, UsageError } from '../errors.js';
 import { IoAwareTimeout } from './io-aware-timeout.js';
@@ -25,7 +28,12 @@ export interface EngineAnswer {
  * Sends one metadata or control request (model lists, resident models, load and unload) to a
  * *local* engine. It carries no prompt data and refuses any host that is not loopback, which is
  * why it needs no permit; every inference call goes through the permit-gated transport instead.
- * Throws only when nothing answered; any HTTP status is returned.
+ * Throws only when nothing answered; any HTTP status is returned (a redirect too: it is not followed).
+ *
+ * On node:http, not `fetch`: Node 20's `fetch` is undici, which a process loads on its first call
+ * (~13 MB resident for good, ~60 ms) and whose llhttp WebAssembly V8 then recompiles in the
+ * background (~30 MB more for a moment): the gateway's health probes made that its peak RSS
+ * (bench/RESULTS.md, twenty-sixth session). The transport already speaks node:http.
  */
 export async function engineRequest(url: string, options: EngineInfoOptions = {}): Promise<EngineAnswer> {
   const verdict = await checkLoopbackUrl(url);
@@ -35,26 +43,63 @@ export async function engineRequest(url: string, options: EngineInfoOptions = {}
     });
   }
   const timeoutMs = options.timeoutMs ?? 3000;
-  // An answer waiting in the socket when the time ran out is read first, as the transport's clocks
-  // read theirs (`IoAwareTimeout`); only a request still unanswered then is aborted.
-  const controller = new AbortController();
-  const timeout = new IoAwareTimeout(timeoutMs, () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError'))).unref();
-  try {
-    const response = await fetch(url, {
-      method: options.method ?? 'GET',
-      headers: { accept: 'application/json', ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...options.headers },
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: controller.signal,
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }),
+    ...options.headers,
+  };
+  const target = new URL(url);
+  const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : undefined;
+  if (send === undefined) throw new UpstreamError(`${url} is unreachable: ${target.protocol} is not http: or https:`, { code: 'engine_unreachable' });
+  return new Promise<EngineAnswer>((resolve, reject) => {
+    let settled = false;
+    const settle = (outcome: () => void): void => {
+      if (settled) return;
+      settled = true;
+      timeout.clear();
+      outcome();
+    };
+    const fail = (error: unknown): void =>
+      settle(() => reject(new UpstreamError(`${url} is unreachable: ${describeRequestFailure(error, timeoutMs)}`, { code: 'engine_unreachable', cause: error })));
+    // A connection of its own (no keep-alive): a probe every few seconds never meets a socket the
+    // engine closed while it sat idle in a pool.
+    const request = send(target, { method: options.method ?? 'GET', headers, agent: false });
+    // An answer waiting in the socket when the time ran out is read first, as the transport's clocks
+    // read theirs (`IoAwareTimeout`); only a request still unanswered then is aborted.
+    const timeout = new IoAwareTimeout(timeoutMs, () => {
+      const reason = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+      fail(reason);
+      request.destroy(reason);
+    }).unref();
+    request.on('error', fail);
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      const decoded = decodedBody(response);
+      decoded.on('data', (chunk: Buffer) => chunks.push(chunk));
+      decoded.on('error', fail);
+      // Ended before its end: the engine closed the connection mid-answer.
+      response.on('close', () => {
+        if (!response.complete) fail(Object.assign(new Error('the connection closed before the answer ended'), { code: 'ECONNRESET' }));
+      });
+      decoded.on('end', () => {
+        const contentType = response.headers['content-type'];
+        // As `Response.text()` reads it: UTF-8, a byte order mark dropped, bad sequences replaced.
+        const text = new TextDecoder().decode(Buffer.concat(chunks));
+        settle(() => resolve({ status: response.statusCode ?? 0, text, ...(contentType === undefined ? {} : { contentType }) }));
+      });
     });
-    const contentType = response.headers.get('content-type');
-    const text = await response.text();
-    return { status: response.status, text, ...(contentType === null ? {} : { contentType }) };
-  } catch (error) {
-    const reason = describeFetchFailure(error, timeoutMs);
-    throw new UpstreamError(`${url} is unreachable: ${reason}`, { code: 'engine_unreachable', cause: error });
-  } finally {
-    timeout.clear();
-  }
+    request.end(body);
+  });
+}
+
+/** A response's body as sent before any `content-encoding` the engine applied (what `fetch` undid). */
+function decodedBody(response: IncomingMessage): Readable {
+  const encoding = (response.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const decoder = encoding === 'gzip' || encoding === 'x-gzip' ? createGunzip() : encoding === 'deflate' ? createInflate() : encoding === 'br' ? createBrotliDecompress() : undefined;
+  if (decoder === undefined) return response;
+  response.on('error', (error) => decoder.destroy(error));
+  return response.pipe(decoder);
 }
 
 /** Reads JSON metadata from a local engine (see `engineRequest`); a non-2xx status or a body that is not JSON throws. */
@@ -92,8 +137,9 @@ export function engineJson(url: string, answer: EngineAnswer): unknown {
 
 /**
  * One `engineRequest` to a throwaway server on 127.0.0.1, so that the first health probe of a
- * long-running surface does not load the HTTP client: Node loads `fetch` (undici and its llhttp
- * WebAssembly parser) on first use, 20–30 ms on an idle 2-core VM and several times that under load.
+ * long-running surface runs warm code: the loopback check, node:http's client and its parser, the
+ * answer's reading. (When it was `fetch`, its first call loaded undici: 20–30 ms on an idle 2-core VM
+ * and several times that under load.)
  */
 export async function warmEngineRequests(): Promise<void> {
   const server = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
@@ -118,11 +164,11 @@ function isTimeout(error: unknown): boolean {
   return error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError');
 }
 
-function describeFetchFailure(error: unknown, timeoutMs: number): string {
+function describeRequestFailure(error: unknown, timeoutMs: number): string {
   if (error instanceof Error) {
     if (isTimeout(error)) return `no answer within ${timeoutMs} ms`;
-    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code !== undefined) return cause.code === 'ECONNREFUSED' ? 'connection refused (is the engine running?)' : cause.code;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== undefined) return code === 'ECONNREFUSED' ? 'connection refused (is the engine running?)' : code;
     return error.message;
   }
   return String(error);

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
-import { engineJson, engineRequest } from '../../../src/transport/engine-info.js';
+import { engineJson, engineRequest, noAnswerInTime } from '../../../src/transport/engine-info.js';
 
 const URL = 'http://127.0.0.1:11434/api/tags';
 
@@ -83,5 +86,62 @@ describe('engineRequest: a timeout that runs out while this process is stalled',
       // stalled, as a loaded machine stalls a process
     }
     expect(await request).toEqual({ status: 200, text: '{"object":"list","data":[]}', contentType: 'application/json' });
+  });
+});
+
+describe('engineRequest on node:http (it was fetch: see gateway-http-client.test.ts)', () => {
+  const servers: Server[] = [];
+  afterEach(async () => {
+    for (const server of servers.splice(0)) {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+  const serve = async (handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<string> => {
+    const server = createServer(handler);
+    servers.push(server);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+
+  it('sends the method, JSON body and headers; reads the answer as fetch did (a compressed body decoded, a byte order mark dropped)', async () => {
+    let received: { method?: string; headers?: IncomingMessage['headers']; body?: string } = {};
+    const base = await serve((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        received = { method: request.method, headers: request.headers, body };
+        response.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync('\uFEFF{"name":"qwen3"}'));
+      });
+    });
+    const answer = await engineRequest(`${base}/api/show`, { method: 'POST', body: { model: 'qwen3' }, headers: { authorization: 'Bearer k' } });
+    expect(answer).toEqual({ status: 200, text: '{"name":"qwen3"}', contentType: 'application/json' });
+    expect(received).toMatchObject({ method: 'POST', body: '{"model":"qwen3"}', headers: { accept: 'application/json', 'content-type': 'application/json', authorization: 'Bearer k' } });
+  });
+
+  it('returns a redirect as it is, without following it to wherever it points', async () => {
+    let followed = false;
+    const elsewhere = await serve((_request, response) => {
+      followed = true;
+      response.end('{}');
+    });
+    const base = await serve((_request, response) => response.writeHead(302, { location: `${elsewhere}/v1/models` }).end());
+    expect((await engineRequest(`${base}/v1/models`)).status).toBe(302);
+    expect(followed).toBe(false);
+  });
+
+  it('nothing listening, an answer cut short, no answer in time: engine_unreachable, saying which', async () => {
+    const closed = await serve(() => undefined);
+    servers[0]!.close();
+    await expect(engineRequest(`${closed}/v1/models`)).rejects.toMatchObject({ code: 'engine_unreachable', message: `${closed}/v1/models is unreachable: connection refused (is the engine running?)` });
+    const cut = await serve((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"data":', () => response.socket?.destroy());
+    });
+    await expect(engineRequest(`${cut}/v1/models`)).rejects.toMatchObject({ code: 'engine_unreachable', message: expect.stringMatching(/is unreachable: ECONNRESET$/) });
+    const silent = await serve(() => undefined);
+    const error = await engineRequest(`${silent}/v1/models`, { timeoutMs: 200 }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'engine_unreachable', message: `${silent}/v1/models is unreachable: no answer within 200 ms` });
+    expect(noAnswerInTime(error)).toBe(true);
   });
 });
