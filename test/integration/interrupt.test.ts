@@ -41,7 +41,7 @@ describe('evidence verify stopped on a big store', () => {
         });
         const storePath = resolveHome({ home }).storePath;
         const child = execa('node', [BIN, 'evidence', 'verify'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
-        await expect.poll(() => hasMapped(child.pid!, storePath), { timeout: 15_000, interval: 5 }).toBe(true);
+        await expect.poll(() => hasMapped(child.pid!, storePath), { timeout: 60_000, interval: 5 }).toBe(true);
         const signalledAt = Date.now();
         child.kill(signal);
         const ended = await child;
@@ -250,7 +250,7 @@ describe('engine install stopped while npm downloads', () => {
             })
             .map(Number);
         const scratch = (): string[] => readdirSync(root).filter((name) => name.startsWith('engine'));
-        await expect.poll(() => scratch().length > 0 && existsSync(join(root, scratch()[0]!, 'partial.tgz')) && npmPids().length === 1, { timeout: 15_000, interval: 20 }).toBe(true);
+        await expect.poll(() => scratch().length > 0 && existsSync(join(root, scratch()[0]!, 'partial.tgz')) && npmPids().length === 1, { timeout: 60_000, interval: 20 }).toBe(true);
         // To syndicate's pid only (`kill PID`, a supervisor): a terminal's Ctrl-C would reach npm too.
         child.kill(signal);
         // This npm never ends: syndicate ending at all shows it stopped npm rather than waited for it.

@@ -40,7 +40,7 @@ describe('serve --start-engines', () => {
   });
   afterAll(() => cleanup?.());
 
-  it('an invalid policy.yaml stops it (exit 3) before any engine is started', async () => {
+  it('an invalid policy.yaml stops it (exit 3) before any engine is started', { timeout: 90_000 }, async () => {
     const policyPath = join(home, 'policy.yaml');
     const policy = readFileSync(policyPath, 'utf8');
     try {
@@ -55,7 +55,7 @@ describe('serve --start-engines', () => {
     }
   });
 
-  it('starts the declared engines before listening, skips one that fails, serves through the other, and stops what it started on SIGTERM', async () => {
+  it('starts the declared engines before listening, skips one that fails, serves through the other, and stops what it started on SIGTERM', { timeout: 90_000 }, async () => {
     const { server, url, stderr: stderrSoFar } = await startServe(['serve', '--port', '0', '--start-engines'], env, 60_000);
     let stderr = stderrSoFar();
     expect(stderr).toMatch(/started embedded's engine: pid (\d+), ready in/);
@@ -118,7 +118,7 @@ describe('serve --start-engines stopped before it listens', () => {
       withStore(home, (store) => store.db.prepare('SELECT provider_id, pid FROM engine_processes').all() as { provider_id: string; pid: number }[]).map((row) => [row.provider_id, row.pid]),
     );
 
-  it('SIGTERM while the second engine loads stops it and the one already started, exit 143, each start reported as it ends', async () => {
+  it('SIGTERM while the second engine loads stops it and the one already started, exit 143, each start reported as it ends', { timeout: 90_000 }, async () => {
     const server = execa('node', [BIN, 'serve', '--port', '0', '--start-engines'], { env, reject: false, timeout: 60_000 });
     let stderr = '';
     server.stderr?.on('data', (data: Buffer) => {

@@ -114,9 +114,10 @@ describe('event-loop lag gauges', () => {
     for (const statistic of ['min', 'mean', 'p50']) {
       const value = Number(new RegExp(`^syndicate_nodejs_eventloop_lag_${statistic}_seconds (\\S+)$`, 'm').exec(body)?.[1]);
       expect(value, statistic).toBeGreaterThanOrEqual(0);
-      // Below the interval itself, which a reading that includes it never is; the mean and median
-      // by a margin that holds on a loaded machine (its timers fire late), the minimum near zero.
-      expect(value, statistic).toBeLessThan(statistic === 'min' ? 0.05 : 0.1);
+      // Below the interval itself, which a reading that includes it never is (no sample fires before
+      // its interval ends): as close as the bound can come to what a loaded machine's late timers
+      // add without letting such a reading pass. The minimum was held to 0.05, which proves no more.
+      expect(value, statistic).toBeLessThan(0.1);
     }
     // A blocked loop still shows: 300 ms of synchronous work lands in max. (Not right after a
     // scrape: the scrape resets the histogram, and node skips the first sample after a reset.)
