@@ -29,7 +29,9 @@ describe('evidence verify stopped on a big store', () => {
     ['SIGINT', 130, 'cancelled by the operator (Ctrl-C) before `evidence verify` ended'],
     ['SIGTERM', 143, 'terminated (SIGTERM) before `evidence verify` ended'],
   ] as const) {
-    it(`${signal} stops it within a page of rows (it used to walk the whole chain first), exit ${exitCode}, and a later verify still passes`, { timeout: 90_000 }, async () => {
+    // 180 s: seeding and walking 40 000 rows is CPU work, which took 72 s (SIGINT) and more than 90 s
+    // (SIGTERM) at load 18-20 on the two cores.
+    it(`${signal} stops it within a page of rows (it used to walk the whole chain first), exit ${exitCode}, and a later verify still passes`, { timeout: 180_000 }, async () => {
       const { home, cleanup } = makeTempHome('syndicate-verify-interrupt-');
       try {
         expect((await runCli(['init'], { home })).exitCode).toBe(0);
@@ -53,7 +55,7 @@ describe('evidence verify stopped on a big store', () => {
         expect(ended.stderr).not.toMatch(/\n\s+at /);
 
         const verifyStartedAt = Date.now();
-        const verify = await runCli(['evidence', 'verify'], { home, timeoutMs: 60_000 });
+        const verify = await runCli(['evidence', 'verify'], { home, timeoutMs: 120_000 });
         const wholeWalkMs = Date.now() - verifyStartedAt;
         expect(verify.exitCode, verify.stderr).toBe(0);
         expect(verify.stdout).toContain(`evidence chain intact: ${VERIFY_ROWS} rows`);
