@@ -539,7 +539,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     }
   });
 
-  it('stops when the client closes stdin, leaving a store whose chain verifies', async () => {
+  it('stops when the client closes stdin, leaving a store whose chain verifies', { timeout: 90_000 }, async () => {
     // A server of its own on the same home: the shared one serves the tests that may run after this one.
     const ownTransport = serverOnTheHome();
     let ownStderr = '';
@@ -550,7 +550,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(answered.isError, text(answered)).toBeFalsy();
     const pid = ownTransport.pid!;
     await ownClient.close();
-    await expect.poll(() => isRunning(pid), { timeout: 20_000 }).toBe(false);
+    await expect.poll(() => isRunning(pid), { timeout: 60_000 }).toBe(false);
     expect(ownStderr).toMatch(/stopping \(the client closed stdin\)/);
     // The store is consistent after the process went away: the chain verifies.
     const { result } = await scenario.json(['evidence', 'verify']);
@@ -570,7 +570,7 @@ function isRunning(pid: number): boolean {
 describe('syndicate mcp: a client that goes away mid-call', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
-  it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', async () => {
+  it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', { timeout: 90_000 }, async () => {
 
     const { scenario } = setup;
     const neverInitialised = await runCli(['--json', 'mcp'], { home: join(scenario.home, 'never-initialised'), input: '' });
@@ -589,7 +589,7 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
   });
 
-  it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', async () => {
+  it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', { timeout: 90_000 }, async () => {
     const { scenario } = setup;
     const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
     let stdout = '';
@@ -598,7 +598,7 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     server.stdin.write('this is not json\n');
     server.stdin.write('{"hello": "world"}\n');
     server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } })}\n`);
-    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 10_000 }).toBe(3);
+    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 60_000 }).toBe(3);
     const [parse, invalid, initialized] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
     expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
@@ -607,14 +607,23 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     expect(await exited).toBe(0);
   });
 
-  it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', async () => {
+  it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', { timeout: 90_000 }, async () => {
 
     const { scenario, engine: llama } = setup;
-    llama.setFault({ slowStreamMs: 300 });
+    // Frames 1 s apart: the answers go on well past the client going away (at 300 ms apart they
+    // ended ~2 s in, short of what a loaded machine may take to get there), and each frame after it
+    // is a write for the server to find stdout closed by.
+    llama.setFault({ slowStreamMs: 1_000 });
     const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
     let stderr = '';
     server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    server.stdout.on('data', () => {});
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const progressed = (): number[] =>
+      [...new Set(stdout.split('\n').slice(0, -1).flatMap((line) => {
+        const message = JSON.parse(line) as { method?: string; params?: { progressToken?: number } };
+        return message.method === 'notifications/progress' && message.params?.progressToken !== undefined ? [message.params.progressToken] : [];
+      }))].sort();
     const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
     const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
     send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
@@ -623,8 +632,10 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     for (let index = 0; index < 3; index += 1) {
       send({ id: 10 + index, method: 'tools/call', params: { name: 'complete', arguments: { prompt: `slow answer ${index}` }, _meta: { progressToken: index } } });
     }
-    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(3);
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // 10 s was short: a loaded machine (load 12 on two cores) had the server send none of them by then.
+    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(3);
+    // Each call has written to stdout while in flight (not a fixed 400 ms for it).
+    await expect.poll(progressed, { timeout: 60_000, interval: 20 }).toEqual([0, 1, 2]);
     server.stdout.destroy();
     expect(await exited).toBe(0);
     expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 calls in flight/);
@@ -644,7 +655,7 @@ describe('syndicate mcp: stopped by the operator mid-call', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, async () => {
+    it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, { timeout: 90_000 }, async () => {
       const { scenario, engine: llama } = setup;
       llama.setFault('hang');
       const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
@@ -652,7 +663,7 @@ describe('syndicate mcp: stopped by the operator mid-call', () => {
       await client.connect(transport);
       const before = inferenceExchanges(llama).length;
       const pending = client.callTool({ name: 'complete', arguments: { prompt: `hang until ${signal}` } }).catch((error: unknown) => error);
-      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 10_000 }).toBe(before + 1);
+      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(before + 1);
       process.kill(transport.pid!, signal);
       await pending;
       llama.setFault('ok');

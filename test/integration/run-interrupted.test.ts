@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,13 +35,24 @@ async function startStreamingRun(scenario: Scenario, extraArgs: string[] = []) {
     reject: false,
   });
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no output from run within 15 s')), 15_000);
+    // A bound on how soon a failure shows, not on the run: its start takes seconds on a loaded machine.
+    const timer = setTimeout(() => reject(new Error('no output from run within 60 s')), 60_000);
     child.stdout?.once('data', () => {
       clearTimeout(timer);
       resolve();
     });
   });
   return { child };
+}
+
+/** How many response chunks of pending rows the store holds (read by this process while the run writes). */
+function pendingResponseChunks(scenario: Scenario): number {
+  const db = new Database(join(scenario.home, 'syndicate.db'), { readonly: true });
+  try {
+    return db.prepare("SELECT count(*) FROM evidence e JOIN evidence_chunks c ON c.evidence_id = e.id WHERE e.state = 'pending' AND c.seq > 0").pluck().get() as number;
+  } finally {
+    db.close();
+  }
 }
 
 async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: number; cancelled: number }> {
@@ -52,12 +64,13 @@ async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: nu
 describe('a run killed mid-stream', () => {
   const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
-  it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', async () => {
+  it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
-    engine.setFault({ slowStreamMs: 400 });
+    engine.setFault({ slowStreamMs: REST_FAR_AWAY_MS });
     const { child } = await startStreamingRun(scenario);
-    // Kill without any chance to clean up: the next process recovers the pending row.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Once the bytes printed are in the store (written every 50 ms; a fixed 500 ms wait before),
+    // kill without any chance to clean up: the next process recovers the pending row.
+    await expect.poll(() => pendingResponseChunks(scenario), { timeout: 20_000, interval: 20 }).toBeGreaterThan(0);
     child.kill('SIGKILL');
     const killed = await child;
     expect(killed.signal).toBe('SIGKILL');
@@ -122,7 +135,7 @@ describe('a run killed mid-stream whose parent has not reaped it yet (a zombie)'
 describe('a run cancelled with Ctrl-C mid-stream', () => {
   const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
 
-  it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', async () => {
+  it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: REST_FAR_AWAY_MS });
     const { child } = await startStreamingRun(scenario);
@@ -271,7 +284,7 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
     expect(await metricsRequests(scenario)).toMatchObject({ failedAttempts: requestsBefore.failedAttempts, cancelled: requestsBefore.cancelled + 1 });
   });
 
-  it('a second SIGTERM quits at once, still 143', async () => {
+  it('a second SIGTERM quits at once, still 143', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
     engine.setFault({ slowStreamMs: 400 });
     const { child } = await startStreamingRun(scenario);
@@ -320,7 +333,7 @@ describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs
     ['test', 'SIGINT', 130],
     ['capabilities', 'SIGTERM', 143],
   ] as const) {
-    it(`provider ${command}: ${signal} records the probe as cancelled by the caller, sends no further probe and exits ${exitCode}`, async () => {
+    it(`provider ${command}: ${signal} records the probe as cancelled by the caller, sends no further probe and exits ${exitCode}`, { timeout: 90_000 }, async () => {
       const { scenario, engine } = setup;
       engine.setFault('hang');
       const before = engine.exchanges.filter((exchange) => exchange.method === 'POST').length;
@@ -331,7 +344,7 @@ describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs
       });
       // The probe is on the wire once its pending row is there.
       await expect
-        .poll(async () => ((await scenario.json(['evidence', 'list', '--state', 'pending'])).document.evidence as unknown[]).length, { timeout: 15_000, interval: 200 })
+        .poll(async () => ((await scenario.json(['evidence', 'list', '--state', 'pending'])).document.evidence as unknown[]).length, { timeout: 60_000, interval: 200 })
         .toBe(1);
       child.kill(signal);
       const ended = await child;

@@ -294,8 +294,10 @@ describe('transport', () => {
     });
     const sink = new RecordingSink();
     // An idle timeout well above a loaded machine's scheduling stalls (upstream and reader share this
-    // process: a stall of 300 ms once fired it while the upstream's data waited in the socket).
-    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 1000 } });
+    // process: a stall of 300 ms once fired it while the upstream's data waited in the socket). The
+    // total timeout far above what moving ~70 MB through loopback in this process takes: FAST's 10 s
+    // ran out at load 19 (29 MB read), which this test is not about.
+    const response = await sendInvocation(permit, chatRequest(baseUrl), sink, { timeouts: { ...FAST, idleMs: 1000, totalMs: 60_000 } });
     const reader = response.body[Symbol.asyncIterator]();
     const first = await reader.next();
     expect(first.done).toBe(false);
