@@ -46,6 +46,8 @@ export interface DecodedText {
    * one's windows are those around the runs the next layer decodes.
    */
   earlier: DecodedText[];
+  /** Where the runs the first layer decodes lie in the text given, in order. */
+  encodedRuns: readonly { start: number; end: number }[];
 }
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
@@ -120,6 +122,7 @@ function viewOf(layers: Layer[], nextRuns: DecodedRun[] | undefined, earlier: De
   const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapAcross(layer.runs, at, side, 'back'), index);
   return {
     earlier,
+    encodedRuns: (layers[0] as Layer).runs.map((run) => ({ start: run.originalStart, end: run.originalEnd })),
     text: current,
     originalStart: (index) => back(index, 'start'),
     originalEnd: (index) => back(index, 'end'),

@@ -1,0 +1,120 @@
+/**
+ * Secrets and personal data written so that neither the Unicode fold nor the decoding alone reads
+ * them, but a model does: an encoded run split by an invisible character or written in full-width
+ * forms (folded, then decoded), an encoded value that decodes to invisible characters (decoded,
+ * then folded), and numbers in another script's decimal digits. The gateway refuses the hosted
+ * route and the hosted provider receives nothing (its own request log is checked).
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
+import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+
+const KEY = 'AKIAIOSFODNN7EXAMPLE';
+const ZERO_WIDTH_SPACE = '\u200B';
+const base64 = (text: string): string => Buffer.from(text).toString('base64');
+const hex = (text: string): string => Buffer.from(text).toString('hex');
+/** ASCII letters and digits as their full-width forms (`Ａ`, `０`). */
+const fullWidth = (text: string): string => text.replace(/[!-~]/g, (character) => String.fromCharCode(character.charCodeAt(0) + 0xfee0));
+/** ASCII digits as Arabic-Indic ones (`٤١١١`). */
+const arabicIndic = (text: string): string => text.replace(/[0-9]/g, (digit) => String.fromCharCode(0x0660 + Number(digit)));
+
+let openai: FakeEngine;
+let claude: FakeEngine;
+let gateway: TestGateway;
+
+beforeAll(async () => {
+  [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
+  gateway = await startTestGateway({
+    providers: [
+      { id: 'openai', class: 'approved_hosted', wire: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', tags: ['tools'], price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
+      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+    ],
+  });
+}, 90_000);
+
+afterAll(async () => {
+  await gateway?.close();
+  await Promise.all([openai?.close(), claude?.close()]);
+});
+
+function openaiClient(): OpenAI {
+  return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+}
+
+function anthropicClient(): Anthropic {
+  return new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
+}
+
+describe('secrets the fold and the decoding read only together', { timeout: 90_000 }, () => {
+  it('an AWS key in base64 split by a zero-width space is restricted: refused, the hosted provider receives nothing', async () => {
+    const encoded = base64(KEY);
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `deploy with ${encoded.slice(0, 10)}${ZERO_WIDTH_SPACE}${encoded.slice(10)}` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('restricted');
+    expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+
+  it('an AWS key in full-width hex in a streamed tool result is restricted: refused, Claude receives nothing', async () => {
+    const before = inferenceExchanges(claude).length;
+    const failure = await anthropicClient()
+      .messages.create({
+        model: 'claude:claude-sonnet-4-20250514',
+        max_tokens: 32,
+        stream: true,
+        messages: [
+          { role: 'user', content: 'read the config' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: `key: ${fullWidth(hex(KEY))}` }] },
+        ],
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('restricted');
+    expect(inferenceExchanges(claude)).toHaveLength(before);
+  });
+
+  it('an AWS key with a zero-width space in it, base64-encoded, is restricted: refused, the hosted provider receives nothing', async () => {
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `decode and use ${base64(`AKIA${ZERO_WIDTH_SPACE}IOSFODNN7EXAMPLE`)}` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+});
+
+describe('numbers in the decimal digits of other scripts', { timeout: 90_000 }, () => {
+  it('a card number in Arabic-Indic digits is confidential: refused, the hosted provider receives nothing', async () => {
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ادفع بالبطاقة ${arabicIndic('4111 1111 1111 1111')}` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('confidential');
+    expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+
+  it('a phone number in Devanagari digits is confidential: refused, Claude receives nothing', async () => {
+    const before = inferenceExchanges(claude).length;
+    const devanagari = '+1 (415) 555-0132'.replace(/[0-9]/g, (digit) => String.fromCharCode(0x0966 + Number(digit)));
+    const failure = await anthropicClient()
+      .messages.create({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `call me on ${devanagari}` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('confidential');
+    expect(inferenceExchanges(claude)).toHaveLength(before);
+  });
+
+  it('a year in Arabic-Indic digits is no number of anyone: the hosted provider answers', async () => {
+    const before = inferenceExchanges(openai).length;
+    const answer = await openaiClient().chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ما الذي حدث في سنة ${arabicIndic('2024')}؟` }] });
+    expect(answer.choices[0]?.message.content).toBeTruthy();
+    expect(inferenceExchanges(openai)).toHaveLength(before + 1);
+  });
+});
