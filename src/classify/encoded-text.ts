@@ -2,7 +2,7 @@
  * The decoded view the classifier also scans, so a value written in an encoding the receiving
  * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
- * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
+ * arguments carry; `\x41` of C, JavaScript and Python; `\u{41}` of JavaScript, Rust and Swift), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more), base64
  * (`QUtJQUlP…`, a basic-auth header, a config blob), quoted-printable (an email's body as its
  * source has it: `key=3Dvalue`, a line ended by a soft break `=` wherever the 76-character limit
@@ -55,7 +55,7 @@ const MAX_DEPTH = 3;
 /** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
 /** Runs of percent-escapes, of string escapes and of HTML character references. */
-const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
+const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
 /** The characters of base64, either alphabet (hex digits are among them), by char code. */
 const BASE64_ALPHABET = new Uint8Array(128);
 for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_ALPHABET[character.charCodeAt(0)] = 1;
@@ -460,7 +460,13 @@ function decodePercent(run: string): string {
  * escapes of white space are left as they are: in code they are everywhere, and white space hides nothing.
  */
 function decodeStringEscapes(run: string): string {
-  return run.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_escape, body: string) => (body.length > 1 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+  return run.replace(/\\(u\{[0-9A-Fa-f]{1,6}\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (escape: string, body: string) => {
+    if (body.length === 1) return body;
+    if (body[1] !== '{') return String.fromCharCode(Number.parseInt(body.slice(1), 16));
+    // `\u{41}` (JavaScript, Rust, Swift, PHP): any code point; past U+10FFFF it is no character.
+    const codePoint = Number.parseInt(body.slice(2, -1), 16);
+    return codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : escape;
+  });
 }
 
 /** A run of HTML character references: numeric ones as the code point they name (when there is one), named ones of NAMED_REFERENCES. */

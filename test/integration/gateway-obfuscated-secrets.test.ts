@@ -2,8 +2,9 @@
  * Secrets and personal data written so that neither the Unicode fold nor the decoding alone reads
  * them, but a model does: an encoded run split by an invisible character or written in full-width
  * forms (folded, then decoded), an encoded value that decodes to invisible characters (decoded,
- * then folded), and numbers in another script's decimal digits. The gateway refuses the hosted
- * route and the hosted provider receives nothing (its own request log is checked).
+ * then folded), numbers in another script's decimal digits, and shapes no detector read: a JWK's
+ * private member, a key in `\u{…}` escapes, a card number grouped with dots. The gateway refuses
+ * the hosted route and the hosted provider receives nothing (its own request log is checked).
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -116,5 +117,62 @@ describe('numbers in the decimal digits of other scripts', { timeout: 90_000 }, 
     const answer = await openaiClient().chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ما الذي حدث في سنة ${arabicIndic('2024')}؟` }] });
     expect(answer.choices[0]?.message.content).toBeTruthy();
     expect(inferenceExchanges(openai)).toHaveLength(before + 1);
+  });
+});
+
+/** An Ed25519 JWK (RFC 8037's example key): `d` is its private part. */
+const PUBLIC_JWK = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
+const PRIVATE_JWK = { ...PUBLIC_JWK, d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A' };
+
+describe('shapes the detectors did not read', { timeout: 90_000 }, () => {
+  it('a private JWK in a tool result is restricted: refused, Claude receives nothing', async () => {
+    const before = inferenceExchanges(claude).length;
+    const failure = await anthropicClient()
+      .messages.create({
+        model: 'claude:claude-sonnet-4-20250514',
+        max_tokens: 32,
+        messages: [
+          { role: 'user', content: 'why does token signing fail?' },
+          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config/jwks.json' } }] },
+          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: JSON.stringify({ keys: [PRIVATE_JWK] }, null, 2) }] },
+        ],
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('restricted');
+    expect(inferenceExchanges(claude)).toHaveLength(before);
+  });
+
+  it('a public JWK is no secret: the hosted provider answers', async () => {
+    const before = inferenceExchanges(openai).length;
+    await openaiClient().chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `is this key valid? ${JSON.stringify(PUBLIC_JWK)}` }] });
+    expect(inferenceExchanges(openai)).toHaveLength(before + 1);
+  });
+
+  it('an AWS key in \\u{…} escapes in a tool call\'s arguments is restricted: refused, the hosted provider receives nothing', async () => {
+    const escaped = [...KEY].map((character) => `\\u{${character.charCodeAt(0).toString(16)}}`).join('');
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({
+        model: 'openai:gpt-4o-mini',
+        messages: [
+          { role: 'user', content: 'set up the deploy script' },
+          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'write_file', arguments: JSON.stringify({ path: 'deploy.js', content: `const id = "${escaped}";` }) } }] },
+          { role: 'tool', tool_call_id: 'call_1', content: 'written' },
+        ],
+      })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+
+  it('a card number grouped with dots is confidential: refused, the hosted provider receives nothing', async () => {
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: 'Karte 4111.1111.1111.1111, gültig bis 12/29' }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('confidential');
+    expect(inferenceExchanges(openai)).toHaveLength(before);
   });
 });
