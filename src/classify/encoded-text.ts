@@ -11,7 +11,8 @@
  * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
  * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
- * (valid UTF-8 without control characters but tabs and line breaks), so identifiers, hashes and
+ * (valid UTF-8 without control characters but white space and a terminal's escapes, or UTF-16
+ * text: see `bytesText`), so identifiers, hashes and
  * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
  * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
  * findings.
@@ -484,26 +485,86 @@ export function decodeBase64Text(run: string): string | undefined {
   const unpadded = (/\s/.test(run) ? run.replace(/\s+/g, '') : run).replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
-  if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
-  return utf8Text(Buffer.from(unpadded, 'base64'));
+  if (!startsLikeText(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
+  return bytesText(Buffer.from(unpadded, 'base64'));
 }
 
 /** What an even run of hex digits decodes to when that is text; undefined otherwise (a hash, an id). */
 function decodeHexText(run: string): string | undefined {
   if (run.length % 2 === 1 || !HEX_RUN.test(run)) return undefined;
-  if (!isTextBytes(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
-  return utf8Text(Buffer.from(run, 'hex'));
+  if (!startsLikeText(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
+  return bytesText(Buffer.from(run, 'hex'));
 }
 
-/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8 (checked without a decoder's exception: most runs are not). */
-function utf8Text(bytes: Buffer): string | undefined {
-  return isTextBytes(bytes) && isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+/**
+ * `bytes` as text when they are: valid UTF-8 without control characters (see `isTextCode`; checked
+ * without a decoder's exception: most runs are not), or UTF-16 (see `utf16Text`).
+ */
+function bytesText(bytes: Buffer): string | undefined {
+  if (isTextBytes(bytes)) return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+  return utf16Text(bytes);
 }
 
-/** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
+/** Whether a run's first bytes are text's: see `isTextBytes`, or UTF-16's (see `utf16Order`). */
+function startsLikeText(bytes: Buffer): boolean {
+  return isTextBytes(bytes) || utf16Order(bytes) !== undefined;
+}
+
+/**
+ * Whether a character code is text's: no control characters but tab, line feed, carriage return,
+ * and escape, vertical tab and form feed (a terminal's colours, `\x1b[32m`, and page breaks are in
+ * the text a tool captures); NUL, the other controls and DEL are binary data's.
+ */
+function isTextCode(code: number): boolean {
+  return code >= 0x20 ? code !== 0x7f : code === 0x09 || code === 0x0a || code === 0x0d || code === 0x1b || code === 0x0b || code === 0x0c;
+}
+
 function isTextBytes(bytes: Buffer): boolean {
-  for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f) return false;
+  for (const byte of bytes) if (!isTextCode(byte)) return false;
   return bytes.length > 0;
+}
+
+/**
+ * The byte order of UTF-16 text, from its byte-order mark or, without one, from its first
+ * characters being ASCII with a zero byte beside each (`k\0e\0y\0`): what Windows writes, and
+ * what PowerShell's `-EncodedCommand` takes as base64. Undefined for anything else.
+ */
+function utf16Order(bytes: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes.length < 4) return undefined;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  const asciiAt = (high: number, low: number): boolean => {
+    for (let index = 0; index + 1 < bytes.length; index += 2) {
+      if (bytes[index + high] !== 0 || !isTextCode(bytes[index + low] as number) || (bytes[index + low] as number) >= 0x80) return false;
+    }
+    return true;
+  };
+  return asciiAt(1, 0) ? 'utf-16le' : asciiAt(0, 1) ? 'utf-16be' : undefined;
+}
+
+const UTF16_DECODERS = { 'utf-16le': new TextDecoder('utf-16le', { fatal: true }), 'utf-16be': new TextDecoder('utf-16be', { fatal: true }) };
+
+/**
+ * `bytes` as UTF-16 text: well-formed (no lone surrogate), every character text's (`isTextCode`),
+ * and at least half of them ASCII, as English text and code are: random bytes read as UTF-16 are
+ * almost all CJK and other letters (1 in 512 is ASCII), so binary data is not taken for text.
+ */
+function utf16Text(bytes: Buffer): string | undefined {
+  const order = utf16Order(bytes);
+  if (order === undefined || bytes.length % 2 === 1) return undefined;
+  let text: string;
+  try {
+    text = UTF16_DECODERS[order].decode(bytes);
+  } catch {
+    return undefined;
+  }
+  let ascii = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (!isTextCode(code)) return undefined;
+    if (code < 0x80) ascii += 1;
+  }
+  return ascii * 2 >= text.length ? text : undefined;
 }
 
 /** Where `index` of a layer's output (`back`) or input (`forward`) lies in the other text (an index inside a run: the run's start or end there). */

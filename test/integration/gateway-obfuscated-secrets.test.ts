@@ -3,7 +3,9 @@
  * them, but a model does: an encoded run split by an invisible character or written in full-width
  * forms (folded, then decoded), an encoded value that decodes to invisible characters (decoded,
  * then folded), numbers in another script's decimal digits, and shapes no detector read: a JWK's
- * private member, a key in `\u{…}` escapes, a card number grouped with dots. The gateway refuses
+ * private member, a key in `\u{…}` escapes, a card number grouped with dots, and base64 of text
+ * that is not plain UTF-8 (PowerShell's UTF-16 `-EncodedCommand`, terminal output with its colour
+ * escapes). The gateway refuses
  * the hosted route and the hosted provider receives nothing (its own request log is checked).
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -174,5 +176,28 @@ describe('shapes the detectors did not read', { timeout: 90_000 }, () => {
     expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
     expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('confidential');
     expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+});
+
+describe('base64 of text that is not plain UTF-8', { timeout: 90_000 }, () => {
+  it("a GitHub token in a PowerShell -EncodedCommand (base64 of UTF-16LE) is restricted: refused, the hosted provider receives nothing", async () => {
+    const script = 'Invoke-RestMethod -Headers @{Authorization="token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"} https://api.github.com/user';
+    const before = inferenceExchanges(openai).length;
+    const failure = await openaiClient()
+      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `what does this do? powershell -EncodedCommand ${Buffer.from(script, 'utf16le').toString('base64')}` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('restricted');
+    expect(inferenceExchanges(openai)).toHaveLength(before);
+  });
+
+  it('an AWS key in base64 of coloured terminal output is restricted: refused, Claude receives nothing', async () => {
+    const output = `\u001b[32m✓\u001b[39m deployed with ${KEY}\n`;
+    const before = inferenceExchanges(claude).length;
+    const failure = await anthropicClient()
+      .messages.create({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `the CI log API returned {"log": "${base64(output)}"}; summarise it` }] })
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    expect(inferenceExchanges(claude)).toHaveLength(before);
   });
 });
