@@ -308,19 +308,23 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
 /** The characters of the encodings decoded (base64 and hex, percent-escapes, string escapes, HTML character references). */
 const ENCODED_CHARACTER = /[A-Za-z0-9+/=_\-%\\&#;]/;
 
+/** The shortest encoded run that can hold a character a detector needs on its own: `\u0041`, `&#x41;`. */
+const SHORTEST_ENCODED_RUN = 6;
+
 /**
  * Whether a change the fold made (in the folded text) may lie inside an encoded run: what it
- * folded to is made of an encoding's characters and either is more than one of them or touches
- * one (a full-width run, a full-width letter in a plain one), or it removed characters between
- * two of them (a zero-width space in a base64 run). A change to prose (`…` to `...`, an accent
- * removed from a word of another script) is not, and spares a second decoding.
+ * folded to is made of an encoding's characters and either is as long as an encoded run or touches
+ * one of its characters (a full-width run, a full-width letter in a plain one), or it removed
+ * characters between two of them (a zero-width space in a base64 run). A change to prose (`…` to
+ * `...`, an accent removed, a short word of look-alike letters such as Russian `ее`) is not, and
+ * spares a second decoding.
  */
 function mayBeInEncodedRun(text: string, change: { start: number; end: number }): boolean {
   const before = ENCODED_CHARACTER.test(text.charAt(change.start - 1));
   const after = ENCODED_CHARACTER.test(text.charAt(change.end));
   if (change.start === change.end) return before && after;
   for (let index = change.start; index < change.end; index += 1) if (!ENCODED_CHARACTER.test(text.charAt(index))) return false;
-  return change.end - change.start > 1 || before || after;
+  return change.end - change.start >= SHORTEST_ENCODED_RUN || before || after;
 }
 
 /** The spans within `context` characters of each of `spans` (in order), merged, within [0, length). */
