@@ -13,7 +13,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const KEY = 'AKIAIOSFODNN7EXAMPLE';
 const ZERO_WIDTH_SPACE = '\u200B';
@@ -30,12 +30,7 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
-  gateway = await startTestGateway({
-    providers: [
-      { id: 'openai', class: 'approved_hosted', wire: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', tags: ['tools'], price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
-      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
-    ],
-  });
+  gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude) });
 }, 90_000);
 
 afterAll(async () => {
@@ -51,67 +46,59 @@ function anthropicClient(): Anthropic {
   return new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
 }
 
+type ChatBody = Parameters<OpenAI['chat']['completions']['create']>[0];
+type MessagesBody = Parameters<Anthropic['messages']['create']>[0];
+
+/** `body` through the OpenAI face to the hosted fake: refused (403, naming `level`), and the fake received nothing. */
+async function refusedOverOpenAI(body: ChatBody, level: 'confidential' | 'restricted'): Promise<void> {
+  const before = inferenceExchanges(openai).length;
+  const failure = await openaiClient().chat.completions.create(body).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
+  expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain(level);
+  expect(inferenceExchanges(openai)).toHaveLength(before);
+}
+
+/** `body` through the Anthropic face to the hosted fake: refused (403, naming `level`), and the fake received nothing. */
+async function refusedOverAnthropic(body: MessagesBody, level: 'confidential' | 'restricted'): Promise<void> {
+  const before = inferenceExchanges(claude).length;
+  const failure = await anthropicClient().messages.create(body).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
+  expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain(level);
+  expect(inferenceExchanges(claude)).toHaveLength(before);
+}
+
 describe('secrets the fold and the decoding read only together', { timeout: 90_000 }, () => {
   it('an AWS key in base64 split by a zero-width space is restricted: refused, the hosted provider receives nothing', async () => {
     const encoded = base64(KEY);
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `deploy with ${encoded.slice(0, 10)}${ZERO_WIDTH_SPACE}${encoded.slice(10)}` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('restricted');
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `deploy with ${encoded.slice(0, 10)}${ZERO_WIDTH_SPACE}${encoded.slice(10)}` }] }, 'restricted');
   });
 
   it('an AWS key in full-width hex in a streamed tool result is restricted: refused, Claude receives nothing', async () => {
-    const before = inferenceExchanges(claude).length;
-    const failure = await anthropicClient()
-      .messages.create({
-        model: 'claude:claude-sonnet-4-20250514',
-        max_tokens: 32,
-        stream: true,
-        messages: [
-          { role: 'user', content: 'read the config' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config' } }] },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: `key: ${fullWidth(hex(KEY))}` }] },
-        ],
-      })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('restricted');
-    expect(inferenceExchanges(claude)).toHaveLength(before);
+    await refusedOverAnthropic({
+      model: 'claude:claude-sonnet-4-20250514',
+      max_tokens: 32,
+      stream: true,
+      messages: [
+        { role: 'user', content: 'read the config' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: `key: ${fullWidth(hex(KEY))}` }] },
+      ],
+    }, 'restricted');
   });
 
   it('an AWS key with a zero-width space in it, base64-encoded, is restricted: refused, the hosted provider receives nothing', async () => {
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `decode and use ${base64(`AKIA${ZERO_WIDTH_SPACE}IOSFODNN7EXAMPLE`)}` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `decode and use ${base64(`AKIA${ZERO_WIDTH_SPACE}IOSFODNN7EXAMPLE`)}` }] }, 'restricted');
   });
 });
 
 describe('numbers in the decimal digits of other scripts', { timeout: 90_000 }, () => {
   it('a card number in Arabic-Indic digits is confidential: refused, the hosted provider receives nothing', async () => {
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ادفع بالبطاقة ${arabicIndic('4111 1111 1111 1111')}` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('confidential');
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ادفع بالبطاقة ${arabicIndic('4111 1111 1111 1111')}` }] }, 'confidential');
   });
 
   it('a phone number in Devanagari digits is confidential: refused, Claude receives nothing', async () => {
-    const before = inferenceExchanges(claude).length;
     const devanagari = '+1 (415) 555-0132'.replace(/[0-9]/g, (digit) => String.fromCharCode(0x0966 + Number(digit)));
-    const failure = await anthropicClient()
-      .messages.create({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `call me on ${devanagari}` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('confidential');
-    expect(inferenceExchanges(claude)).toHaveLength(before);
+    await refusedOverAnthropic({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `call me on ${devanagari}` }] }, 'confidential');
   });
 
   it('a year in Arabic-Indic digits is no number of anyone: the hosted provider answers', async () => {
@@ -128,21 +115,15 @@ const PRIVATE_JWK = { ...PUBLIC_JWK, d: 'nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxy
 
 describe('shapes the detectors did not read', { timeout: 90_000 }, () => {
   it('a private JWK in a tool result is restricted: refused, Claude receives nothing', async () => {
-    const before = inferenceExchanges(claude).length;
-    const failure = await anthropicClient()
-      .messages.create({
-        model: 'claude:claude-sonnet-4-20250514',
-        max_tokens: 32,
-        messages: [
-          { role: 'user', content: 'why does token signing fail?' },
-          { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config/jwks.json' } }] },
-          { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: JSON.stringify({ keys: [PRIVATE_JWK] }, null, 2) }] },
-        ],
-      })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain('restricted');
-    expect(inferenceExchanges(claude)).toHaveLength(before);
+    await refusedOverAnthropic({
+      model: 'claude:claude-sonnet-4-20250514',
+      max_tokens: 32,
+      messages: [
+        { role: 'user', content: 'why does token signing fail?' },
+        { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_1', name: 'read', input: { path: 'config/jwks.json' } }] },
+        { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_1', content: JSON.stringify({ keys: [PRIVATE_JWK] }, null, 2) }] },
+      ],
+    }, 'restricted');
   });
 
   it('a public JWK is no secret: the hosted provider answers', async () => {
@@ -153,51 +134,29 @@ describe('shapes the detectors did not read', { timeout: 90_000 }, () => {
 
   it('an AWS key in \\u{…} escapes in a tool call\'s arguments is restricted: refused, the hosted provider receives nothing', async () => {
     const escaped = [...KEY].map((character) => `\\u{${character.charCodeAt(0).toString(16)}}`).join('');
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({
-        model: 'openai:gpt-4o-mini',
-        messages: [
-          { role: 'user', content: 'set up the deploy script' },
-          { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'write_file', arguments: JSON.stringify({ path: 'deploy.js', content: `const id = "${escaped}";` }) } }] },
-          { role: 'tool', tool_call_id: 'call_1', content: 'written' },
-        ],
-      })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({
+      model: 'openai:gpt-4o-mini',
+      messages: [
+        { role: 'user', content: 'set up the deploy script' },
+        { role: 'assistant', content: null, tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'write_file', arguments: JSON.stringify({ path: 'deploy.js', content: `const id = "${escaped}";` }) } }] },
+        { role: 'tool', tool_call_id: 'call_1', content: 'written' },
+      ],
+    }, 'restricted');
   });
 
   it('a card number grouped with dots is confidential: refused, the hosted provider receives nothing', async () => {
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: 'Karte 4111.1111.1111.1111, gültig bis 12/29' }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('confidential');
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: 'Karte 4111.1111.1111.1111, gültig bis 12/29' }] }, 'confidential');
   });
 });
 
 describe('base64 of text that is not plain UTF-8', { timeout: 90_000 }, () => {
   it("a GitHub token in a PowerShell -EncodedCommand (base64 of UTF-16LE) is restricted: refused, the hosted provider receives nothing", async () => {
     const script = 'Invoke-RestMethod -Headers @{Authorization="token ghp_aBcDeFgHiJkLmNoPqRsTuVwXyZ0123456789"} https://api.github.com/user';
-    const before = inferenceExchanges(openai).length;
-    const failure = await openaiClient()
-      .chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `what does this do? powershell -EncodedCommand ${Buffer.from(script, 'utf16le').toString('base64')}` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-    expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain('restricted');
-    expect(inferenceExchanges(openai)).toHaveLength(before);
+    await refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `what does this do? powershell -EncodedCommand ${Buffer.from(script, 'utf16le').toString('base64')}` }] }, 'restricted');
   });
 
   it('an AWS key in base64 of coloured terminal output is restricted: refused, Claude receives nothing', async () => {
     const output = `\u001b[32m✓\u001b[39m deployed with ${KEY}\n`;
-    const before = inferenceExchanges(claude).length;
-    const failure = await anthropicClient()
-      .messages.create({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `the CI log API returned {"log": "${base64(output)}"}; summarise it` }] })
-      .catch((error: unknown) => error);
-    expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-    expect(inferenceExchanges(claude)).toHaveLength(before);
+    await refusedOverAnthropic({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, messages: [{ role: 'user', content: `the CI log API returned {"log": "${base64(output)}"}; summarise it` }] }, 'restricted');
   });
 });
