@@ -20,7 +20,7 @@ const NO_PATTERNS: ClassifyOptions['patterns'] = [];
  */
 const DECODED_CONTEXT = 512;
 /** How a finding made in the folded text says so. */
-const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin';
+const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin, their digits as 0-9';
 
 /** Scans of request parts this process has already made (see scan-cache.ts). */
 const requestPartScans = new PartScanCache();
