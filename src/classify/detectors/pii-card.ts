@@ -9,13 +9,13 @@ import { matchesOf, passesLuhn } from '../scan.js';
  * number failing Luhn, or a Luhn-valid number with no issuer prefix (timestamps start with 1),
  * is not a card.
  */
-const CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
+const CANDIDATE = /\b\d(?:[ .-]?\d){12,18}\b/g;
 /**
  * A card number grouped with dots as some European forms and exports write it: only in its
  * printed groups (4-4-4-4, 4-4-4-4-3, Amex and Diners 4-6-5 and 4-6-4), so a version number or a
  * dotted decimal is never read as one.
  */
-const DOTTED = /\b(?:\d{4}\.\d{4}\.\d{4}\.\d{4}(?:\.\d{3})?|\d{4}\.\d{6}\.\d{4,5})\b/g;
+const DOTTED = /^(?:\d{4}\.\d{4}\.\d{4}\.\d{4}(?:\.\d{3})?|\d{4}\.\d{6}\.\d{4,5})$/;
 
 function issuerAccepts(digits: string): string | undefined {
   const length = digits.length;
@@ -41,11 +41,12 @@ export const cardDetector: Detector = {
   id: 'pii.card',
   scan(text) {
     const matches: DetectorMatch[] = [];
-    for (const match of [...matchesOf(CANDIDATE, text), ...(text.includes('.') ? matchesOf(DOTTED, text) : [])]) {
+    for (const match of matchesOf(CANDIDATE, text)) {
       const start = match.index;
       const end = start + match[0].length;
       const before = text[start - 1];
       if (before === '.' || before === '-' || text[end] === '.' && /\d/.test(text[end + 1] ?? '')) continue;
+      if (match[0].includes('.') && !DOTTED.test(match[0])) continue;
       const digits = match[0].replace(/[ .-]/g, '');
       if (/^(\d)\1+$/.test(digits)) continue;
       const issuer = issuerAccepts(digits);
