@@ -1,10 +1,10 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
-import { decodeForScan, type Encoding } from './encoded-text.js';
+import { decodeForScan, type DecodedText, type Encoding } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
-import { foldForScan } from './unicode-fold.js';
+import { foldForScan, type FoldedText } from './unicode-fold.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
 /** The user's own indicator words: always scanned for, whatever the options say. */
@@ -20,7 +20,7 @@ const NO_PATTERNS: ClassifyOptions['patterns'] = [];
  */
 const DECODED_CONTEXT = 512;
 /** How a finding made in the folded text says so. */
-const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin';
+const FOLDED_NOTE = 'after Unicode folding: accents and invisible characters removed, full-width and other compatibility forms folded, look-alike letters of other scripts read as Latin, their digits as 0-9';
 
 /** Scans of request parts this process has already made (see scan-cache.ts). */
 const requestPartScans = new PartScanCache();
@@ -171,7 +171,67 @@ class ClassificationState {
         );
       }
     }
+    if (folded !== undefined) this.scanFoldedThenDecoded(matches, folded, location);
+    if (decoded !== undefined) this.scanDecodedThenFolded(matches, decoded, location);
     return deduplicate(matches);
+  }
+
+  /**
+   * The folded text decoded: an encoded run written with invisible characters in it (a zero-width
+   * space splitting a base64 or hex run, a soft hyphen among percent-escapes) or in full-width or
+   * other compatibility forms is decoded only once folded. Only when the fold changed something
+   * inside a run that the folded text's decoding decodes; every other run was decoded as written.
+   */
+  private scanFoldedThenDecoded(matches: DetectorMatch[], folded: FoldedText, location: string): void {
+    if (!folded.changes.some((change) => mayBeInEncodedRun(folded.text, change))) return;
+    const decoded = decodeForScan(folded.text);
+    if (decoded === undefined || !decoded.encodedRuns.some(({ start, end }) => folded.changedInside(start, end))) return;
+    for (const view of [decoded, ...decoded.earlier]) {
+      const composed = { text: view.text, originalStart: (index: number) => folded.originalStart(view.originalStart(index)), originalEnd: (index: number) => folded.originalEnd(view.originalEnd(index)) };
+      for (const window of view.windows(DECODED_CONTEXT)) {
+        this.scanView(
+          matches,
+          composed,
+          location,
+          (match) => {
+            const encodings = view.encodingsIn(match.start - 1, match.end + 1);
+            return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (after Unicode folding, then ${undoneEncodings(encodings).replace(/^after /, '')})` };
+          },
+          window,
+        );
+      }
+    }
+  }
+
+  /**
+   * Each decoded view's windows folded: an encoded value that decodes to invisible characters,
+   * full-width forms or look-alike letters (base64 of `AKIA\u200BIOSF…`, `%E2%80%8B` inside a
+   * key) reads as the plain value only once folded too. What lies away from every decoded run was
+   * folded and scanned already.
+   */
+  private scanDecodedThenFolded(matches: DetectorMatch[], view: DecodedText, location: string): void {
+    {
+      for (const window of view.windows(DECODED_CONTEXT)) {
+        const folded = foldForScan(view.text.slice(window.start, window.end));
+        if (folded === undefined) continue;
+        const inView = (index: number, side: 'start' | 'end'): number => window.start + (side === 'start' ? folded.originalStart(index) : folded.originalEnd(index));
+        const composed = { text: folded.text, originalStart: (index: number) => view.originalStart(inView(index, 'start')), originalEnd: (index: number) => view.originalEnd(inView(index, 'end')) };
+        // Only around what the fold changed: the rest of the window was scanned decoded already
+        // (a source map's base64 decodes to whole files with a few non-ASCII characters in them).
+        for (const around of spansAround(folded.changes, DECODED_CONTEXT, folded.text.length)) {
+          this.scanView(
+            matches,
+            composed,
+            location,
+            (match) => {
+              const encodings = view.encodingsIn(inView(match.start, 'start') - 1, inView(match.end, 'end') + 1);
+              return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (${undoneEncodings(encodings)}, then Unicode folding)` };
+            },
+            around,
+          );
+        }
+      }
+    }
   }
 
   /**
@@ -243,6 +303,41 @@ function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
     if (!overlapped) kept.push(match);
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+/** The characters of the encodings decoded (base64 and hex, percent-escapes, string escapes, HTML character references). */
+const ENCODED_CHARACTER = /[A-Za-z0-9+/=_\-%\\&#;]/;
+
+/** The shortest encoded run that can hold a character a detector needs on its own: `\u0041`, `&#x41;`. */
+const SHORTEST_ENCODED_RUN = 6;
+
+/**
+ * Whether a change the fold made (in the folded text) may lie inside an encoded run: what it
+ * folded to is made of an encoding's characters and either is as long as an encoded run or touches
+ * one of its characters (a full-width run, a full-width letter in a plain one), or it removed
+ * characters between two of them (a zero-width space in a base64 run). A change to prose (`…` to
+ * `...`, an accent removed, a short word of look-alike letters such as Russian `ее`) is not, and
+ * spares a second decoding.
+ */
+function mayBeInEncodedRun(text: string, change: { start: number; end: number }): boolean {
+  const before = ENCODED_CHARACTER.test(text.charAt(change.start - 1));
+  const after = ENCODED_CHARACTER.test(text.charAt(change.end));
+  if (change.start === change.end) return before && after;
+  for (let index = change.start; index < change.end; index += 1) if (!ENCODED_CHARACTER.test(text.charAt(index))) return false;
+  return change.end - change.start >= SHORTEST_ENCODED_RUN || before || after;
+}
+
+/** The spans within `context` characters of each of `spans` (in order), merged, within [0, length). */
+function spansAround(spans: readonly { start: number; end: number }[], context: number, length: number): { start: number; end: number }[] {
+  const merged: { start: number; end: number }[] = [];
+  for (const span of spans) {
+    const start = Math.max(0, span.start - context);
+    const end = Math.min(length, span.end + context);
+    const last = merged.at(-1);
+    if (last !== undefined && start <= last.end) last.end = Math.max(last.end, end);
+    else merged.push({ start, end });
+  }
+  return merged;
 }
 
 /** `after decoding base64 and joining lines broken by wrapping`: what was undone to find a match. */

@@ -2,7 +2,7 @@
  * The decoded view the classifier also scans, so a value written in an encoding the receiving
  * model reads as easily as plain text is still found: percent-encoding (`postgres%3A%2F%2F…`, a
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
- * arguments carry; `\x41` of C, JavaScript and Python), HTML character references (`&#64;`,
+ * arguments carry; `\x41` of C, JavaScript and Python; `\u{41}` of JavaScript, Rust and Swift), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more), base64
  * (`QUtJQUlP…`, a basic-auth header, a config blob), quoted-printable (an email's body as its
  * source has it: `key=3Dvalue`, a line ended by a soft break `=` wherever the 76-character limit
@@ -11,7 +11,8 @@
  * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
  * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
- * (valid UTF-8 without control characters but tabs and line breaks), so identifiers, hashes and
+ * (valid UTF-8 without control characters but white space and a terminal's escapes, or UTF-16
+ * text: see `bytesText`), so identifiers, hashes and
  * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
  * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
  * findings.
@@ -46,6 +47,8 @@ export interface DecodedText {
    * one's windows are those around the runs the next layer decodes.
    */
   earlier: DecodedText[];
+  /** Where the runs the first layer decodes lie in the text given, in order. */
+  encodedRuns: readonly { start: number; end: number }[];
 }
 
 /** How many layers of encoding are undone (base64 of a percent-encoded URL is two). */
@@ -53,7 +56,7 @@ const MAX_DEPTH = 3;
 /** A hex or base64 run shorter than this is a word or an identifier far more often than an encoding. */
 const MIN_BASE64_LENGTH = 16;
 /** Runs of percent-escapes, of string escapes and of HTML character references. */
-const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
+const ESCAPED_RUN = /((?:%[0-9A-Fa-f]{2})+)|((?:\\(?:u[0-9A-Fa-f]{4}|u\{[0-9A-Fa-f]{1,6}\}|x[0-9A-Fa-f]{2}|["\\/]))+)|((?:&(?:#[0-9]{1,7}|#[xX][0-9A-Fa-f]{1,6}|[A-Za-z]{2,8});)+)/g;
 /** The characters of base64, either alphabet (hex digits are among them), by char code. */
 const BASE64_ALPHABET = new Uint8Array(128);
 for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-') BASE64_ALPHABET[character.charCodeAt(0)] = 1;
@@ -120,6 +123,7 @@ function viewOf(layers: Layer[], nextRuns: DecodedRun[] | undefined, earlier: De
   const back = (index: number, side: 'start' | 'end'): number => layers.reduceRight((at, layer) => mapAcross(layer.runs, at, side, 'back'), index);
   return {
     earlier,
+    encodedRuns: (layers[0] as Layer).runs.map((run) => ({ start: run.originalStart, end: run.originalEnd })),
     text: current,
     originalStart: (index) => back(index, 'start'),
     originalEnd: (index) => back(index, 'end'),
@@ -457,7 +461,13 @@ function decodePercent(run: string): string {
  * escapes of white space are left as they are: in code they are everywhere, and white space hides nothing.
  */
 function decodeStringEscapes(run: string): string {
-  return run.replace(/\\(u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (_escape, body: string) => (body.length > 1 ? String.fromCharCode(Number.parseInt(body.slice(1), 16)) : body));
+  return run.replace(/\\(u\{[0-9A-Fa-f]{1,6}\}|u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|.)/g, (escape: string, body: string) => {
+    if (body.length === 1) return body;
+    if (body[1] !== '{') return String.fromCharCode(Number.parseInt(body.slice(1), 16));
+    // `\u{41}` (JavaScript, Rust, Swift, PHP): any code point; past U+10FFFF it is no character.
+    const codePoint = Number.parseInt(body.slice(2, -1), 16);
+    return codePoint <= 0x10ffff ? String.fromCodePoint(codePoint) : escape;
+  });
 }
 
 /** A run of HTML character references: numeric ones as the code point they name (when there is one), named ones of NAMED_REFERENCES. */
@@ -475,26 +485,86 @@ export function decodeBase64Text(run: string): string | undefined {
   const unpadded = (/\s/.test(run) ? run.replace(/\s+/g, '') : run).replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
-  if (!isTextBytes(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
-  return utf8Text(Buffer.from(unpadded, 'base64'));
+  if (!startsLikeText(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
+  return bytesText(Buffer.from(unpadded, 'base64'));
 }
 
 /** What an even run of hex digits decodes to when that is text; undefined otherwise (a hash, an id). */
 function decodeHexText(run: string): string | undefined {
   if (run.length % 2 === 1 || !HEX_RUN.test(run)) return undefined;
-  if (!isTextBytes(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
-  return utf8Text(Buffer.from(run, 'hex'));
+  if (!startsLikeText(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
+  return bytesText(Buffer.from(run, 'hex'));
 }
 
-/** `bytes` as text when they are (see `isTextBytes`) and valid UTF-8 (checked without a decoder's exception: most runs are not). */
-function utf8Text(bytes: Buffer): string | undefined {
-  return isTextBytes(bytes) && isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+/**
+ * `bytes` as text when they are: valid UTF-8 without control characters (see `isTextCode`; checked
+ * without a decoder's exception: most runs are not), or UTF-16 (see `utf16Text`).
+ */
+function bytesText(bytes: Buffer): string | undefined {
+  if (isTextBytes(bytes)) return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+  return utf16Text(bytes);
 }
 
-/** No control characters but tab, line feed and carriage return: what text has and binary data does not. */
+/** Whether a run's first bytes are text's: see `isTextBytes`, or UTF-16's (see `utf16Order`). */
+function startsLikeText(bytes: Buffer): boolean {
+  return isTextBytes(bytes) || utf16Order(bytes) !== undefined;
+}
+
+/**
+ * Whether a character code is text's: no control characters but tab, line feed, carriage return,
+ * and escape, vertical tab and form feed (a terminal's colours, `\x1b[32m`, and page breaks are in
+ * the text a tool captures); NUL, the other controls and DEL are binary data's.
+ */
+function isTextCode(code: number): boolean {
+  return code >= 0x20 ? code !== 0x7f : code === 0x09 || code === 0x0a || code === 0x0d || code === 0x1b || code === 0x0b || code === 0x0c;
+}
+
 function isTextBytes(bytes: Buffer): boolean {
-  for (const byte of bytes) if ((byte < 0x20 && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d) || byte === 0x7f) return false;
+  for (const byte of bytes) if (!isTextCode(byte)) return false;
   return bytes.length > 0;
+}
+
+/**
+ * The byte order of UTF-16 text, from its byte-order mark or, without one, from its first
+ * characters being ASCII with a zero byte beside each (`k\0e\0y\0`): what Windows writes, and
+ * what PowerShell's `-EncodedCommand` takes as base64. Undefined for anything else.
+ */
+function utf16Order(bytes: Buffer): 'utf-16le' | 'utf-16be' | undefined {
+  if (bytes.length < 4) return undefined;
+  if (bytes[0] === 0xff && bytes[1] === 0xfe) return 'utf-16le';
+  if (bytes[0] === 0xfe && bytes[1] === 0xff) return 'utf-16be';
+  const asciiAt = (high: number, low: number): boolean => {
+    for (let index = 0; index + 1 < bytes.length; index += 2) {
+      if (bytes[index + high] !== 0 || !isTextCode(bytes[index + low] as number) || (bytes[index + low] as number) >= 0x80) return false;
+    }
+    return true;
+  };
+  return asciiAt(1, 0) ? 'utf-16le' : asciiAt(0, 1) ? 'utf-16be' : undefined;
+}
+
+const UTF16_DECODERS = { 'utf-16le': new TextDecoder('utf-16le', { fatal: true }), 'utf-16be': new TextDecoder('utf-16be', { fatal: true }) };
+
+/**
+ * `bytes` as UTF-16 text: well-formed (no lone surrogate), every character text's (`isTextCode`),
+ * and at least half of them ASCII, as English text and code are: random bytes read as UTF-16 are
+ * almost all CJK and other letters (1 in 512 is ASCII), so binary data is not taken for text.
+ */
+function utf16Text(bytes: Buffer): string | undefined {
+  const order = utf16Order(bytes);
+  if (order === undefined || bytes.length % 2 === 1) return undefined;
+  let text: string;
+  try {
+    text = UTF16_DECODERS[order].decode(bytes);
+  } catch {
+    return undefined;
+  }
+  let ascii = 0;
+  for (let index = 0; index < text.length; index += 1) {
+    const code = text.charCodeAt(index);
+    if (!isTextCode(code)) return undefined;
+    if (code < 0x80) ascii += 1;
+  }
+  return ascii * 2 >= text.length ? text : undefined;
 }
 
 /** Where `index` of a layer's output (`back`) or input (`forward`) lies in the other text (an index inside a run: the run's start or end there). */

@@ -5,7 +5,8 @@
  * and joiners, bidi controls, soft hyphens, tag characters) and non-spacing and enclosing marks
  * (accents) removed. `Müller` precomposed (NFC, what most keyboards type), `Mu\u0308ller`
  * decomposed (NFD, what macOS and many editors produce) and `Muller` all fold to `Muller`;
- * `pas\u0301sword` and `pass\u200Bword` fold to `password`.
+ * `pas\u0301sword` and `pass\u200Bword` fold to `password`. The decimal digits of every other
+ * script (Arabic-Indic `٤`, Devanagari `४`, …) fold to the ASCII digit they stand for.
  *
  * Look-alike letters of other scripts are read as the ASCII letter or digit they look like: the
  * letters and digits whose Unicode confusable skeleton (UTS #39) is one ASCII letter or digit
@@ -145,6 +146,7 @@ function decomposedCharacter(codePoint: number): string | undefined {
   const character = String.fromCodePoint(codePoint);
   let folded = character.normalize('NFKD');
   if (REMOVED.test(folded)) folded = folded.replace(REMOVED_ALL, '');
+  folded = asciiDigit(folded) ?? folded;
   if (folded === character) {
     if (codePoint <= 0xffff) UNCHANGED_BASIC[codePoint] = 1;
     else if (CHARACTER_FOLDS.size < MAX_REMEMBERED_FOLDS) CHARACTER_FOLDS.set(codePoint, null);
@@ -153,6 +155,23 @@ function decomposedCharacter(codePoint: number): string | undefined {
   // Bounded: Hangul alone has 11 172 syllables that decompose; past the bound a character is decomposed each time.
   if (CHARACTER_FOLDS.size < MAX_REMEMBERED_FOLDS) CHARACTER_FOLDS.set(codePoint, folded);
   return folded;
+}
+
+const DECIMAL_DIGIT = /^\p{Nd}$/u;
+
+/**
+ * The ASCII digit a decimal digit of another script stands for (Arabic-Indic `٤`, Persian `۴`,
+ * Devanagari `४`, Thai `๔`, …: what their writers type a card or phone number in, and what a
+ * model reads as the number), undefined for anything else. Unicode encodes every script's decimal
+ * digits as one run of ten, 0 to 9 (its stability policy), so a digit's value is its distance
+ * from the start of its run of digits, modulo 10 (a few scripts' runs are adjacent).
+ */
+function asciiDigit(character: string): string | undefined {
+  const codePoint = character.codePointAt(0) as number;
+  if (codePoint < 0x80 || character.length > 2 || !DECIMAL_DIGIT.test(character)) return undefined;
+  let first = codePoint;
+  while (DECIMAL_DIGIT.test(String.fromCodePoint(first - 1))) first -= 1;
+  return String.fromCharCode(0x30 + ((codePoint - first) % 10));
 }
 
 /**
@@ -249,6 +268,13 @@ export interface FoldedText {
    * masked excerpt shows no more than it did. Words the detector wrote itself are kept.
    */
   originalExcerpt(excerpt: string, start: number, end: number): string;
+  /**
+   * Whether the fold changed something strictly inside the folded span [start, end): a character
+   * folded there, or one removed between two of its characters (`QUtJ\u200BQUlP` is `QUtJQUlP`).
+   */
+  changedInside(start: number, end: number): boolean;
+  /** Where the fold changed the text, in the folded text, in order (empty where characters were only removed). */
+  changes: readonly { start: number; end: number }[];
 }
 
 interface CodePointMap {
@@ -306,6 +332,17 @@ export function foldForScan(text: string): FoldedText | undefined {
     originalStart: (index) => mapBack(text, runs, index, 'start'),
     originalEnd: (index) => mapBack(text, runs, index, 'end'),
     originalExcerpt: (excerpt, start, end) => originalExcerpt(text, folded, excerpt, start, end),
+    changedInside: (start, end) => {
+      // Runs are in order and never overlap: the first that ends after `start` decides.
+      const found = lastAtOrBefore(runs, (run) => run.foldedStart <= start);
+      for (let index = Math.max(0, found); index < runs.length; index += 1) {
+        const run = runs[index] as ChangedRun;
+        if (run.foldedStart >= end) return false;
+        if (run.foldedEnd > run.foldedStart ? run.foldedEnd > start : run.foldedStart > start) return true;
+      }
+      return false;
+    },
+    changes: runs.map((run) => ({ start: run.foldedStart, end: run.foldedEnd })),
   };
   return folded;
 }

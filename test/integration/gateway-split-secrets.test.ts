@@ -8,7 +8,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 let openai: FakeEngine;
 let claude: FakeEngine;
@@ -16,12 +16,7 @@ let gateway: TestGateway;
 
 beforeAll(async () => {
   [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
-  gateway = await startTestGateway({
-    providers: [
-      { id: 'openai', class: 'approved_hosted', wire: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
-      { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
-    ],
-  });
+  gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude) });
 });
 
 afterAll(async () => {

@@ -4,12 +4,18 @@ import { matchesOf, passesLuhn } from '../scan.js';
 
 /**
  * `pii.card`: payment card numbers -> confidential. 13-19 digits, optionally grouped with spaces
- * or dashes, that pass the Luhn check AND start with a known issuer prefix at a length that issuer
+ * or dashes (or dots, in the printed groups: see DOTTED), that pass the Luhn check AND start with a known issuer prefix at a length that issuer
  * uses (Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay, Maestro, Mir). A 16-digit order
  * number failing Luhn, or a Luhn-valid number with no issuer prefix (timestamps start with 1),
  * is not a card.
  */
-const CANDIDATE = /\b\d(?:[ -]?\d){12,18}\b/g;
+const CANDIDATE = /\b\d(?:[ .-]?\d){12,18}\b/g;
+/**
+ * A card number grouped with dots as some European forms and exports write it: only in its
+ * printed groups (4-4-4-4, 4-4-4-4-3, Amex and Diners 4-6-5 and 4-6-4), so a version number or a
+ * dotted decimal is never read as one.
+ */
+const DOTTED = /^(?:\d{4}\.\d{4}\.\d{4}\.\d{4}(?:\.\d{3})?|\d{4}\.\d{6}\.\d{4,5})$/;
 
 function issuerAccepts(digits: string): string | undefined {
   const length = digits.length;
@@ -40,7 +46,8 @@ export const cardDetector: Detector = {
       const end = start + match[0].length;
       const before = text[start - 1];
       if (before === '.' || before === '-' || text[end] === '.' && /\d/.test(text[end + 1] ?? '')) continue;
-      const digits = match[0].replace(/[ -]/g, '');
+      if (match[0].includes('.') && !DOTTED.test(match[0])) continue;
+      const digits = match[0].replace(/[ .-]/g, '');
       if (/^(\d)\1+$/.test(digits)) continue;
       const issuer = issuerAccepts(digits);
       if (issuer === undefined || !passesLuhn(digits)) continue;

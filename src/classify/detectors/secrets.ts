@@ -415,6 +415,15 @@ const RULES: SecretRule[] = [
     locate: (match) => kubernetesSecretValue(match.input, match.index),
   },
   {
+    id: 'secret.jwk-private-key',
+    reason: 'private or secret JSON Web Key (its "d" or "k" member)',
+    literals: ['"kty"'],
+    // A JWK (RFC 7517/7518) holds its private part in `d` (RSA, EC, OKP) and a symmetric key in `k`
+    // (`oct`): what a JWKS file, an OIDC provider's signing-key config or `jose` code carries.
+    pattern: /"kty"\s*:\s*"(?:RSA|EC|OKP|oct)"/g,
+    locate: (match) => jwkPrivateMember(match.input, match.index),
+  },
+  {
     id: 'secret.database-url',
     reason: 'database connection string with a password',
     literals: ['db://', '+srv://', 'sql://', 'sqlx://', 'res://', 'is://', 'iss://', 'qp://', 'qps://', 'ver://', 'use://'],
@@ -439,6 +448,23 @@ function kubernetesSecretValue(text: string, kindAt: number): { start: number; e
   if (found.done === true) return undefined;
   const value = found.value.groups?.value ?? '';
   const end = from + found.value.index + found.value[0].length;
+  return { start: end - value.length, end, secret: value };
+}
+
+/** How far from its `"kty"` a JWK's object is looked for, either way (an RSA key's members take ~3 KB at 4096 bits). */
+const JWK_REACH = 8000;
+const JWK_PRIVATE_MEMBER = /"(?:d|k)"\s*:\s*"(?<value>[A-Za-z0-9_-]{16,})"/;
+
+/** The `d` or `k` member of the JSON object around the `"kty"` at `ktyAt`, undefined for a public key. */
+function jwkPrivateMember(text: string, ktyAt: number): { start: number; end: number; secret: string } | undefined {
+  const open = text.lastIndexOf('{', ktyAt);
+  if (open === -1 || ktyAt - open > JWK_REACH || text.lastIndexOf('}', ktyAt) > open) return undefined;
+  const close = text.indexOf('}', ktyAt);
+  const object = text.slice(open, close === -1 ? Math.min(text.length, ktyAt + JWK_REACH) : Math.min(close + 1, ktyAt + JWK_REACH));
+  const member = JWK_PRIVATE_MEMBER.exec(object);
+  const value = member?.groups?.value;
+  if (member === null || value === undefined) return undefined;
+  const end = open + member.index + member[0].length - 1;
   return { start: end - value.length, end, secret: value };
 }
 

@@ -60,6 +60,19 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
+/**
+ * Two hosted fakes as approved_hosted providers under the default policy, with prices (so the
+ * cost ceiling does not keep them out): `openai:gpt-4o-mini` (OpenAI wire) and
+ * `claude:claude-sonnet-4-20250514` (Anthropic wire), tagged `tools`. What the egress tests send
+ * confidential and restricted content to, and check received nothing.
+ */
+export function approvedHostedPair(openai: { baseUrl: string }, claude: { baseUrl: string }): TestProvider[] {
+  return [
+    { id: 'openai', class: 'approved_hosted', wire: 'openai', baseUrl: openai.baseUrl, auth: true, models: [{ id: 'gpt-4o-mini', tags: ['tools'], price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }] },
+    { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: 'claude-sonnet-4-20250514', tags: ['tools'], price: { inputPerMTok: 3, outputPerMTok: 15 } }] },
+  ];
+}
+
 /** The default policy, with the loopback host allowed as egress so hosted fakes on 127.0.0.1 are callable. */
 export function testPolicy(overrides: Partial<Policy> = {}): Policy {
   const policy = defaultPolicy();
