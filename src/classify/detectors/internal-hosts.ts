@@ -29,7 +29,8 @@ import { matchesOf } from '../scan.js';
  */
 const ZONE = /\.(?:internal|corp|lan|intranet|local|home\.arpa)(?![\w-]|\.[A-Za-z0-9])/g;
 const IPV4 = /(?<![\w.])(?:10|172|192|100|169)\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g;
-const IPV6 = /\[(?:f[c-d]|fe[89ab])[0-9a-f]{0,2}:[0-9a-f:.]*(?:%[\w.-]+)?\]/gi;
+/** A bracketed IPv6 address of a private network, read where a URL (`://[`) or a port (`]:`) says a host stands. */
+const IPV6 = /^\[(?:f[c-d]|fe[89ab])[0-9a-f]{0,2}:[0-9a-f:.]*(?:%[\w.-]+)?\]$/i;
 
 /** Zones whose names are also the end of code's names: a name there needs a host's context or shape. */
 const AMBIGUOUS_ZONES = new Set(['internal', 'lan', 'local']);
@@ -107,18 +108,22 @@ export const internalHostsDetector: Detector = {
         excerpt: `${match[0].slice(0, match[0].indexOf('.') + 1)}…`,
       });
     }
-    if (text.includes('[')) {
-      for (const match of matchesOf(IPV6, text)) {
-        const end = match.index + match[0].length;
-        if (!(hostBefore(text, match.index) || portAfter(text, end))) continue;
-        const linkLocal = /^\[fe/i.test(match[0]);
+    // `[` is everywhere in code; `://[` and `]:` are not.
+    for (const [marker, offset] of [['://[', 3], [']:', 1]] as const) {
+      for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + 1)) {
+        const start = offset === 3 ? at + offset : text.lastIndexOf('[', at);
+        const end = offset === 3 ? text.indexOf(']', start) + 1 : at + offset;
+        if (start < 0 || end <= start || end - start > 64 || matches.some((known) => known.start === start)) continue;
+        const address = text.slice(start, end);
+        if (!IPV6.test(address) || !(hostBefore(text, start) || portAfter(text, end))) continue;
+        const linkLocal = /^\[fe/i.test(address);
         matches.push({
           detector: 'network.private-address',
           level: 'internal',
           reason: `private network address (${linkLocal ? 'fe80::/10, link-local' : 'fc00::/7, unique local'}) as a host: names a host of the operator's network`,
-          start: match.index,
+          start,
           end,
-          excerpt: `${match[0].slice(0, 3)}…]`,
+          excerpt: `${address.slice(0, 3)}…]`,
         });
       }
     }

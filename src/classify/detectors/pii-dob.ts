@@ -1,5 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
-import { LiteralGate, matchesOf } from '../scan.js';
+import { matchesOf } from '../scan.js';
 
 /**
  * `pii.date-of-birth`: a date of birth -> confidential, only where a label says it is one (`DOB:
@@ -11,20 +11,16 @@ import { LiteralGate, matchesOf } from '../scan.js';
  * name in English, German, French, Spanish, Italian, Portuguese or Dutch) and a year, four digits
  * from 1900 to this year or two. `born in 1984` (a year alone) is not a date of birth.
  *
- * Finding the labels costs little because most texts have none: one pass over the text for each
- * of their rarest characters (a LiteralGate: `b` of `birth`, `born`, `dob` and `geb…`, `B`, `G`,
- * `z`, `ö`, `é`), and one regular expression for the Romance `nacimiento`/`naissance`/`nascita`/
- * `nascimento`, whose letters are all common. Each label found is then read in a window around it.
+ * The dates are looked for first, then a label before each: every date has a year (`19xx`,
+ * `20xx`, or two digits ending `d/m/yy`), which one expression starting with a digit finds in
+ * ~0.2 ms per MB, while the labels' letters are all common ones (`b`, `d`, `n`): a pass for them
+ * cost three times that. A date at the start of a line (a log's timestamp) has no label before it.
  */
-const GATE = new LiteralGate([
-  'dob', 'DOB', 'Dob', 'd.o.b', 'D.O.B', 'birth', 'Birth', 'BIRTH', 'born', 'Born', 'BORN', 'geb', 'Geb', 'GEB',
-  'urodzeni', 'Urodzeni', 'URODZENI', 'född', 'Född', 'FÖDD', 'födelse', 'Födelse', 'FÖDELSE', 'né le', 'née le', 'Né le', 'Née le', 'NÉ LE', 'NÉE LE',
-]);
-const ROMANCE = /[Nn]a(?:cimiento|issance|sci(?:ta|mento|d[oa]))|NA(?:CIMIENTO|ISSANCE|SCI(?:TA|MENTO|D[OA]))/g;
+const TRIGGER = /(?<!\d)(?:(?:19|20)\d\d(?!\d)|\d\d?[./-]\d\d?[./-]\d\d(?!\d))/g;
 
-/** How far before a label's literal its label may start (`fecha de nacimiento`) and after it its date may end. */
-const BEFORE = 24;
-const AFTER = 100;
+/** How far before a year its label may start (`date and place of birth: September 12th, 1984`) and after it its date may end (`1984-03-12`). */
+const BEFORE = 72;
+const AFTER = 6;
 
 const LABEL =
   '(?:d\\.?o\\.?b\\.?|date\\s+(?:and\\s+place\\s+)?of\\s+birth|birth\\s*(?:date|day)|born(?:\\s+on)?|geburtsdatum|geb\\.|geboren(?:\\s+(?:am|op))?|' +
@@ -38,6 +34,7 @@ const DATE =
   `|(?<numeric>\\d{1,2}[-/.]\\d{1,2}[-/.](?:${YEAR}|\\d\\d))(?![\\d.]\\d)(?!\\d)` +
   `|(?<dayFirst>\\d{1,2})(?:st|nd|rd|th|er|º|°)?\\.?\\s+(?:(?:de|of)\\s+)?(?<monthAfter>\\p{L}{3,10})\\.?,?\\s+(?:(?:de|del)\\s+)?(?<yearAfter>${YEAR})(?!\\d)` +
   `|(?<monthFirst>\\p{L}{3,10})\\.?\\s+(?<dayAfter>\\d{1,2})(?:st|nd|rd|th)?,?\\s+(?<yearLast>${YEAR})(?!\\d)`;
+const LABEL_NEAR = new RegExp(`(?<![\\p{L}\\p{N}])${LABEL}`, 'iu');
 const LABELLED_DATE = new RegExp(`(?<![\\p{L}\\p{N}])${LABEL}(?![\\p{L}\\p{N}])${FILLER}(?<date>${DATE})`, 'giu');
 
 /** Month names and abbreviations (lower case, accents kept and dropped) -> month number. */
@@ -81,7 +78,7 @@ function possibleDate(groups: Record<string, string | undefined>): boolean {
   return plausible(day, month, Number(groups.yearAfter ?? groups.yearLast ?? 0));
 }
 
-/** Whether a label's literal at `at` starts a word (`adobe`, `rebirth`, `stubborn`, `Ergebnis` hold none). */
+/** Whether `at` starts a word (`adobe`, `rebirth`, `stubborn` and `Ergebnis` hold no label). */
 function startsWord(text: string, at: number): boolean {
   return at === 0 || !/[\p{L}\p{N}]/u.test(text[at - 1] as string);
 }
@@ -89,23 +86,20 @@ function startsWord(text: string, at: number): boolean {
 export const dateOfBirthDetector: Detector = {
   id: 'pii.date-of-birth',
   scan(text) {
-    const labels: number[] = [];
-    for (const literal of GATE.present(text)) {
-      for (let at = text.indexOf(literal); at !== -1; at = text.indexOf(literal, at + 1)) if (startsWord(text, at)) labels.push(at);
-    }
-    for (const match of matchesOf(ROMANCE, text)) labels.push(match.index);
-    if (labels.length === 0) return [];
     const matches: DetectorMatch[] = [];
-    for (const at of labels) {
+    for (const trigger of matchesOf(TRIGGER, text)) {
+      const at = trigger.index;
+      if (at === 0 || text[at - 1] === '\n') continue;
       const from = Math.max(0, at - BEFORE);
-      const window = text.slice(from, at + AFTER);
+      const window = text.slice(from, at + trigger[0].length + AFTER);
+      if (!LABEL_NEAR.test(window)) continue;
       for (const match of matchesOf(LABELLED_DATE, window)) {
         const date = match.groups?.date ?? '';
         // The window may start inside a word: the label must start one in the text.
         if (date === '' || !startsWord(text, from + match.index) || !possibleDate(match.groups ?? {})) continue;
         const end = from + match.index + match[0].length;
         const start = end - date.length;
-        // Labels near each other read the same date (`date of birth` holds `birth`).
+        // Years near each other read the same date.
         if (matches.some((known) => known.start === start)) continue;
         matches.push({ detector: 'pii.date-of-birth', level: 'confidential', reason: 'date of birth (labelled)', start, end, excerpt: '…' });
       }
