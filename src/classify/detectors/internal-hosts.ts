@@ -28,7 +28,7 @@ import { matchesOf } from '../scan.js';
  * `kubernetes.default.svc.cluster.local`.
  */
 const ZONE = /\.(?:internal|corp|lan|intranet|local|home\.arpa)(?![\w-]|\.[A-Za-z0-9])/g;
-const IPV4 = /(?<![\w.])(?:10|172|192|100|169)\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w]|\.\d)/g;
+const IPV4 = /(?<![\w.])(?:10|172|192|100|169)\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w-]|\.[\w-])/g;
 /** A bracketed IPv6 address of a private network, read where a URL (`://[`) or a port (`]:`) says a host stands. */
 const IPV6 = /^\[(?:f[c-d]|fe[89ab])[0-9a-f]{0,2}:[0-9a-f:.]*(?:%[\w.-]+)?\]$/i;
 
