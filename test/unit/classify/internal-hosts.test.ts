@@ -70,6 +70,8 @@ describe('private network addresses', () => {
     ['the cloud metadata service', 'curl http://169.254.169.254/latest/meta-data/'],
     ['an address out of range', 'http://10.0.0.256:80/'],
     ['a private IPv6 address not as a host', 'the prefix fd00::/8 and [fd12::1] alone'],
+    ['a version after a package name', 'v8@10.2.154.26-node.26 and uv@10.1.2.3-beta'],
+    ['a public name that starts like an address', 'https://10.10.10.10.example.com/ and //192.168.0.1.nip.io:80'],
   ])('not a private address as a host: %s', (_name, text) => {
     expect(networkFindings(text)).toEqual([]);
   });
