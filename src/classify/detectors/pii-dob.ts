@@ -34,7 +34,8 @@ const DATE =
   `|(?<numeric>\\d{1,2}[-/.]\\d{1,2}[-/.](?:${YEAR}|\\d\\d))(?![\\d.]\\d)(?!\\d)` +
   `|(?<dayFirst>\\d{1,2})(?:st|nd|rd|th|er|º|°)?\\.?\\s+(?:(?:de|of)\\s+)?(?<monthAfter>\\p{L}{3,10})\\.?,?\\s+(?:(?:de|del)\\s+)?(?<yearAfter>${YEAR})(?!\\d)` +
   `|(?<monthFirst>\\p{L}{3,10})\\.?\\s+(?<dayAfter>\\d{1,2})(?:st|nd|rd|th)?,?\\s+(?<yearLast>${YEAR})(?!\\d)`;
-const LABEL_NEAR = new RegExp(`(?<![\\p{L}\\p{N}])${LABEL}`, 'iu');
+/** What every label holds, in lower case: the test each date's window gets before LABELLED_DATE (~0.2 µs, a tenth of it). */
+const LABEL_STEM = /birth|born|d\.?o\.?b|geb|nac|naiss|nasc|urod|f[öo]d|n[ée]e? le/;
 const LABELLED_DATE = new RegExp(`(?<![\\p{L}\\p{N}])${LABEL}(?![\\p{L}\\p{N}])${FILLER}(?<date>${DATE})`, 'giu');
 
 /** Month names and abbreviations (lower case, accents kept and dropped) -> month number. */
@@ -83,19 +84,20 @@ function startsWord(text: string, at: number): boolean {
   return at === 0 || !/[\p{L}\p{N}]/u.test(text[at - 1] as string);
 }
 
+/**
+ * How many dates are each read for a label before them (~0.5 µs each): 64 and one per 1 300
+ * characters, past which (JSON records, logs) the text is read for labelled dates in one pass.
+ */
+const DATE_WINDOWS = 64;
+
 export const dateOfBirthDetector: Detector = {
   id: 'pii.date-of-birth',
   scan(text) {
     const matches: DetectorMatch[] = [];
-    for (const trigger of matchesOf(TRIGGER, text)) {
-      const at = trigger.index;
-      if (at === 0 || text[at - 1] === '\n') continue;
-      const from = Math.max(0, at - BEFORE);
-      const window = text.slice(from, at + trigger[0].length + AFTER);
-      if (!LABEL_NEAR.test(window)) continue;
+    const add = (window: string, from: number): void => {
       for (const match of matchesOf(LABELLED_DATE, window)) {
         const date = match.groups?.date ?? '';
-        // The window may start inside a word: the label must start one in the text.
+        // A window may start inside a word: the label must start one in the text.
         if (date === '' || !startsWord(text, from + match.index) || !possibleDate(match.groups ?? {})) continue;
         const end = from + match.index + match[0].length;
         const start = end - date.length;
@@ -103,6 +105,22 @@ export const dateOfBirthDetector: Detector = {
         if (matches.some((known) => known.start === start)) continue;
         matches.push({ detector: 'pii.date-of-birth', level: 'confidential', reason: 'date of birth (labelled)', start, end, excerpt: '…' });
       }
+    };
+    const windows = DATE_WINDOWS + text.length / 1300;
+    let dates = 0;
+    for (const trigger of matchesOf(TRIGGER, text)) {
+      const at = trigger.index;
+      if (at === 0 || text[at - 1] === '\n') continue;
+      dates += 1;
+      if (dates > windows) break;
+      const from = Math.max(0, at - BEFORE);
+      const window = text.slice(from, at + trigger[0].length + AFTER);
+      // A cheap look for a label's stem first.
+      if (LABEL_STEM.test(window.toLowerCase())) add(window, from);
+    }
+    if (dates > windows) {
+      matches.length = 0;
+      add(text, 0);
     }
     return matches;
   },

@@ -56,6 +56,13 @@ const OTHER_LABELS = new LiteralGate([
 const VALUE_DIGITS = /\d{3}[. -]?\d{2,3}[. -]?\d/g;
 /** How far before the digits a value found its label may be (`nir : 1 84 12 75 123…`, `il mio codice fiscale è RSSMRA…`). */
 const LABEL_REACH = 48;
+/**
+ * How many runs of digits are each read for a label before them (~0.5 µs each): 64 and one per
+ * 1 300 characters, past which the text is read for the labels once instead (~0.6 ms per MB);
+ * 150 000 numbers read one by one took 120 ms per MB.
+ */
+const LABEL_WINDOWS = 64;
+const ANY_LOWER_CASE_LABEL = /cpf|dni|ni[er]|bsn/;
 const LOWER_CASE_LABEL = /(?<![\p{L}\p{N}])(?:cpf|dni|ni[er]|bsn)(?![\p{L}\p{N}])/gu;
 const LABEL_TO_VALUE = /(?:\s*(?:number|n(?:[uú]mero|o\.?|r\.?|[°º])|#))?\s*(?:is|was|es|est|ist|è|é|=|:|#)?[\s:]*/iy;
 const CHECKED_VALUES: Record<string, { shape: RegExp; valid: (value: string) => boolean }> = {
@@ -165,9 +172,20 @@ export const ssnDetector: Detector = {
       }
     }
     const labels: { end: number; label: string }[] = [];
+    const windows = LABEL_WINDOWS + text.length / 1300;
+    let runs = 0;
     for (const found of matchesOf(VALUE_DIGITS, text)) {
+      runs += 1;
+      if (runs > windows) break;
       const from = Math.max(0, found.index - LABEL_REACH);
-      for (const label of matchesOf(LOWER_CASE_LABEL, text.slice(from, found.index))) labels.push({ end: from + label.index + label[0].length, label: label[0] });
+      const before = text.slice(from, found.index);
+      if (!ANY_LOWER_CASE_LABEL.test(before)) continue;
+      for (const label of matchesOf(LOWER_CASE_LABEL, before)) labels.push({ end: from + label.index + label[0].length, label: label[0] });
+    }
+    // Text full of numbers (logs, data, tokenizer tables): one pass for the labels instead.
+    if (runs > windows) {
+      labels.length = 0;
+      for (const label of matchesOf(LOWER_CASE_LABEL, text)) labels.push({ end: label.index + label[0].length, label: label[0] });
     }
     for (let at = text.indexOf('fiscal'); at !== -1; at = text.indexOf('fiscal', at + 1)) {
       if (text.startsWith('codice fiscale', at - 7) && !/[\p{L}\p{N}]/u.test(text[at - 8] ?? '')) labels.push({ end: at + 7, label: 'codice fiscale' });

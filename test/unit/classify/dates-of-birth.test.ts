@@ -70,4 +70,11 @@ describe('labelled dates of birth', () => {
     expect(datesOfBirth('Date of birth (DOB, birthdate): 1984-03-12')).toEqual(['1984-03-12']);
     expect(datesOfBirth('DOB 1984-03-12; spouse DOB 1986-07-01')).toEqual(['1984-03-12', '1986-07-01']);
   });
+
+  it('finds a labelled date among thousands of unlabelled ones (JSON records, logs), read in one pass there', () => {
+    const records = Array.from({ length: 3000 }, (_, index) => `{"id": ${index}, "created": "2024-0${1 + (index % 9)}-1${index % 9}"}`);
+    const text = `[${records.join(', ')}, {"id": 3000, "dob": "1984-03-12"}]`;
+    expect(datesOfBirth(text)).toEqual(['1984-03-12']);
+    expect(datesOfBirth(text.replace('"dob"', '"due"'))).toEqual([]);
+  });
 });

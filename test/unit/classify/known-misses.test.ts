@@ -128,6 +128,13 @@ describe('national identification numbers after a lower-case label, with their c
     expect(result.level).toBe('confidential');
   });
 
+  it('finds a labelled value among thousands of numbers (a table, a log), read in one pass there', () => {
+    const numbers = Array.from({ length: 5000 }, (_, index) => String(1_000_000 + index * 7919)).join(', ');
+    const found = classifyText(`${numbers}; meu cpf é 529.982.247-25; ${numbers}`, OPTIONS).findings.filter((finding) => finding.detector === 'pii.national-id');
+    expect(found.map((finding) => finding.reason)).toEqual(['identity document or national identification number (cpf, check digits right)']);
+    expect(classifyText(`${numbers}; nie ${numbers}`, OPTIONS).findings.filter((finding) => finding.detector === 'pii.national-id')).toEqual([]);
+  });
+
   it.each([
     // The same shapes with a check digit or letter wrong, and the Polish words `nie` and `dni` before numbers.
     ['a CPF whose check digits are wrong', 'cpf 529.982.247-24'],
