@@ -188,6 +188,26 @@ describe('OpenAI client', () => {
     expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
   });
 
+  it('is refused with 403 for a labelled date of birth (confidential), answered by an approved hosted provider for an internal host name', async () => {
+    const before = claude.exchanges.length;
+    const error = await openAIClient(hostedOnly)
+      .chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Fill in the form for Jane Roe, date of birth 12/03/1984.' }] })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const refusal = error as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(refusal.status).toBe(403);
+    expect(refusal.message).toContain('no provider may receive this confidential request');
+    expect(refusal.code).toBe('route_denied');
+    expect(claude.exchanges.length).toBe(before);
+    // `internal` may go to an approved hosted provider (the default policy keeps it from restricted_hosted ones only).
+    const completion = await openAIClient(hostedOnly).chat.completions.create({
+      model: 'auto',
+      messages: [{ role: 'user', content: 'Why does the nightly job time out connecting to db1.prod.corp?' }],
+    });
+    expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(claude.exchanges.length).toBe(before + 1);
+  });
+
   it('gets 404 NotFoundError naming the models it could use for a model nothing serves; nothing is sent or recorded', async () => {
     await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;

@@ -2,9 +2,11 @@ import type { Detector } from '../types.js';
 import { credentialAssignmentDetector } from './credential-assignment.js';
 import { imageMentionsDetector } from './image-mentions.js';
 import { indicatorWordsDetector } from './indicator-words.js';
+import { internalHostsDetector } from './internal-hosts.js';
 import { localPathsDetector } from './local-paths.js';
 import { operatorPatternsDetector } from './operator-patterns.js';
 import { cardDetector } from './pii-card.js';
+import { dateOfBirthDetector } from './pii-dob.js';
 import { emailDetector } from './pii-email.js';
 import { ibanDetector } from './pii-iban.js';
 import { phoneDetector } from './pii-phone.js';
@@ -26,6 +28,8 @@ export const BUILT_IN_DETECTORS: readonly Detector[] = [
   cardDetector,
   ibanDetector,
   ssnDetector,
+  dateOfBirthDetector,
+  internalHostsDetector,
   operatorPatternsDetector,
 ];
 

@@ -10,9 +10,11 @@ import { pngChunk } from '../../helpers/request-options.js';
  * Misses recorded by earlier reviews, now closed: keys glued after a letter (OpenAI's with their
  * `T3BlbkFJ` marker, Hugging Face's letters-only tokens, Mailgun's), Hugging Face's letters-only
  * tokens alone, Vault batch, recovery and non-`CAES` service tokens, lower-case national-id labels,
- * quoted-printable text and a PNG's compressed text chunks. Each positive here was `public` or
+ * quoted-printable text and a PNG's compressed text chunks; then a Replicate token glued to a word
+ * that names a credential (`tokenr8_…`) and the lower-case labels of ids with check digits (`cpf`,
+ * `dni`, `nie`, `bsn`, `nir`, `codice fiscale`). Each positive here was `public` or
  * `confidential` before; the negatives are the words and ids around them that must stay clean
- * (a Replicate token glued to letters among them: it is not told from a random id's end).
+ * (a Replicate token glued to other letters among them: it is not told from a random id's end).
  */
 
 const OPTIONS = { indicatorWords: [], patterns: [] };
@@ -52,6 +54,10 @@ describe('credentials that were missed', () => {
     ['a Vault batch token glued', `VAULT_${VAULT_BATCH}`, 'secret.vault-token'],
     ['a Vault service token without CAES', VAULT_SERVICE, 'secret.vault-token'],
     ['a Vault recovery token', `token ${VAULT_RECOVERY}`, 'secret.vault-token'],
+    ['a Replicate token glued to a lower-case token', `token${REPLICATE}`, 'secret.replicate-token'],
+    ['a Replicate token glued to its variable name', `REPLICATE_API_TOKEN${REPLICATE}"`, 'secret.replicate-token'],
+    ['a Replicate token glued to apikey', `apikey${REPLICATE} `, 'secret.replicate-token'],
+    ['a Replicate token glued to a secret', `"mySecret${REPLICATE}"`, 'secret.replicate-token'],
   ])('%s', (_name, text, detector) => {
     expect(detectorsOf(text)).toContain(detector);
     expect(classifyText(text, OPTIONS).level).toBe('restricted');
@@ -69,6 +75,8 @@ describe('credentials that were missed', () => {
     ['r8_ glued, then more base64url', `iter8_${RANDOM.slice(0, 37)}_more`],
     // A Replicate token has no marker: glued to letters it is the end of a random base64url id as often.
     ['r8_ and 37 letters and digits ending a random base64url id', `["fED${REPLICATE}", "x"]`],
+    ['r8_ after a credential word, then more of the id', `token${REPLICATE}Q and key${REPLICATE}-x`],
+    ['r8_ after a credential word, too short or letters only', `token${REPLICATE.slice(0, -1)} tokenr8_${'abcdefghijklmnopqrstuvwxyz'}abcdefghijk`],
     ['a word ending in key, then 32 letters', 'monkey-abcdefabcdefabcdefabcdefabcdefab and hotkey-ffffffffffffffffffffffffffffffff'],
     ['a hex id and a UUID', 'commit 0123456789abcdef0123456789abcdef01234567 id 123e4567-e89b-12d3-a456-426614174000'],
     ['hvs., hvb. and hvr. in words, short', 'the hvs.x and hvb.AAAA and hvr.short values'],
@@ -93,6 +101,51 @@ describe('national identification numbers after a lower-case label', () => {
   });
 
   it.each([['the pesel of 2024'], ['social insurance is a policy'], ['relax file 12345678 of the tax year']])('not a national id: %s', (text) => {
+    expect(detectorsOf(text)).not.toContain('pii.national-id');
+  });
+});
+
+describe('national identification numbers after a lower-case label, with their check digits', () => {
+  it.each([
+    ['cpf: 529.982.247-25', '529.982.247-25'],
+    ['meu cpf é 52998224725', '52998224725'],
+    ['dni 12345678Z', '12345678Z'],
+    ['mi dni es 12345678-Z', '12345678-Z'],
+    ['nie X1234567L', 'X1234567L'],
+    ['nie: Y-1234567-X', 'Y-1234567-X'],
+    ['bsn: 123456782', '123456782'],
+    ['bsn 1112.22.333', '1112.22.333'],
+    ['nir 1 84 12 75 123 456 40', '1 84 12 75 123 456 40'],
+    ['nir: 269029934173285', '269029934173285'],
+    ['codice fiscale RSSMRA85T10A562S', 'RSSMRA85T10A562S'],
+    ['il mio codice fiscale è rssmra85t10a562s', 'rssmra85t10a562s'],
+  ])('%s', (text, value) => {
+    const result = classifyText(text, OPTIONS);
+    const finding = result.findings.find((candidate) => candidate.detector === 'pii.national-id');
+    expect(finding === undefined ? undefined : text.slice(finding.span.start, finding.span.end)).toBe(value);
+    expect(finding?.reason).toMatch(/check (?:digits|letter) right/);
+    expect(finding?.excerpt).not.toContain(value);
+    expect(result.level).toBe('confidential');
+  });
+
+  it('finds a labelled value among thousands of numbers (a table, a log), read in one pass there', () => {
+    const numbers = Array.from({ length: 5000 }, (_, index) => String(1_000_000 + index * 7919)).join(', ');
+    const found = classifyText(`${numbers}; meu cpf é 529.982.247-25; ${numbers}`, OPTIONS).findings.filter((finding) => finding.detector === 'pii.national-id');
+    expect(found.map((finding) => finding.reason)).toEqual(['identity document or national identification number (cpf, check digits right)']);
+    expect(classifyText(`${numbers}; nie ${numbers}`, OPTIONS).findings.filter((finding) => finding.detector === 'pii.national-id')).toEqual([]);
+  });
+
+  it.each([
+    // The same shapes with a check digit or letter wrong, and the Polish words `nie` and `dni` before numbers.
+    ['a CPF whose check digits are wrong', 'cpf 529.982.247-24'],
+    ['a CPF of one digit repeated', 'cpf 111.111.111-11'],
+    ['a DNI whose letter is wrong', 'dni 12345678A'],
+    ['a BSN failing the 11-test', 'bsn 123456789'],
+    ['a NIR whose key is wrong', 'nir 1 84 12 75 123 456 41'],
+    ['a codice fiscale whose check letter is wrong', 'codice fiscale RSSMRA85T10A562T'],
+    ['Polish prose', 'nie 12345678 razy, przez 30 dni 12345678 złotych'],
+    ['labels inside words', 'genie 12345678Z, sdni 12345678Z, xcpf 529.982.247-25'],
+  ])('not a national id: %s', (_name, text) => {
     expect(detectorsOf(text)).not.toContain('pii.national-id');
   });
 });
