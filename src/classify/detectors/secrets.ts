@@ -36,6 +36,8 @@ interface SecretRule {
   reason: string;
   /** Case-sensitive fragments of which every match contains one; the pattern runs only if the gate finds one. */
   literals: string[];
+  /** Instead of literals (none given): an expression that finds any match's text, where a literal's pivot would be a common letter. */
+  gate?: RegExp;
   /** Global pattern; group `secret`, when present, is the span reported. */
   pattern: RegExp;
   /** Rejects shape-alikes the pattern cannot (must return true to report). */
@@ -449,7 +451,10 @@ const RULES: SecretRule[] = [
   {
     id: 'secret.databricks-token',
     reason: 'Databricks personal access token',
-    literals: ['dapi'],
+    // `dapi` would pivot the LiteralGate on `p`, a pass of its own over a common letter (0.47 ms per
+    // MB); the expression's own search for `dapi` costs a third of that.
+    literals: [],
+    gate: /dapi[A-Fa-f0-9]{32}/,
     // secretlint's `@secretlint/secretlint-rule-databricks` (12.0.0, Node 20) pattern: `dapi`, 32
     // hex digits (Databricks writes them in small letters), an optional `-<digit>` suffix.
     pattern: /(?<!\p{L})dapi[A-Fa-f0-9]{32}(?:-[0-9])?(?![A-Fa-f0-9])/gu,
@@ -520,21 +525,24 @@ function twilioAuthToken(text: string, sidStart: number, sidEnd: number): { star
  * A Discord bot token: three base64url parts joined by dots, the first the bot's numeric id (a
  * snowflake of 17 to 20 digits) in base64, the second six characters (a timestamp), the third 27
  * to 38 (an HMAC). No literal marks one, so the second part's two dots are looked for (`indexOf`
- * over the dots, ~20 000 in a megabyte of prose) and the first part is decoded to its digits: a
+ * over the dots, ~0.1–0.4 ms per MB of mixed text; an expression for them took 0.7) and the first
+ * part is decoded to its digits: a
  * JWT, a version or a dotted name has no such part.
  */
-const BASE64URL = /^[A-Za-z0-9_-]$/;
+const BASE64URL_CODES = new Uint8Array(128);
+for (const character of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-') BASE64URL_CODES[character.charCodeAt(0)] = 1;
+const isBase64Url = (code: number): boolean => code < 128 && BASE64URL_CODES[code] === 1;
 
 function discordBotTokens(text: string, matches: DetectorMatch[]): void {
   for (let dot = text.indexOf('.'); dot !== -1; dot = text.indexOf('.', dot + 1)) {
     if (text.charCodeAt(dot + 7) !== 46) continue;
     let middle = dot + 1;
-    while (middle < dot + 7 && BASE64URL.test(text.charAt(middle))) middle += 1;
+    while (middle < dot + 7 && isBase64Url(text.charCodeAt(middle))) middle += 1;
     if (middle !== dot + 7) continue;
     let start = dot;
-    while (start > 0 && dot - start <= 28 && BASE64URL.test(text.charAt(start - 1))) start -= 1;
+    while (start > 0 && dot - start <= 28 && isBase64Url(text.charCodeAt(start - 1))) start -= 1;
     let end = dot + 8;
-    while (end < text.length && end - dot - 8 <= 38 && BASE64URL.test(text.charAt(end))) end += 1;
+    while (end < text.length && end - dot - 8 <= 38 && isBase64Url(text.charCodeAt(end))) end += 1;
     const idLength = dot - start;
     const hmacLength = end - dot - 8;
     if (idLength < 23 || idLength > 28 || hmacLength < 27 || hmacLength > 38) continue;
@@ -550,8 +558,7 @@ const GATE = new LiteralGate(RULES.flatMap((rule) => rule.literals));
 /** The rules one of whose literals occurs in the text. */
 function triggeredRules(text: string): SecretRule[] {
   const present = GATE.present(text);
-  if (present.size === 0) return [];
-  return RULES.filter((rule) => rule.literals.some((literal) => present.has(literal)));
+  return RULES.filter((rule) => (rule.gate === undefined ? rule.literals.some((literal) => present.has(literal)) : rule.gate.test(text)));
 }
 
 export const secretsDetector: Detector = {
