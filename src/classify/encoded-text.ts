@@ -402,7 +402,8 @@ function base64Runs(text: string, notPadding?: ReadonlySet<number>): EncodedRun[
     let end = index + 1;
     while (end < text.length && inAlphabet(end)) end += 1;
     const blockEnd = wrappedBlockEnd(text, start, end, inAlphabet);
-    if (blockEnd === end) {
+    // A word of prose (most probes) is told from a piece of base64 before anything else is done.
+    if (blockEnd === end && looksLikeBase64Piece(text, start, end)) {
       const previous = runs.at(-1);
       const split = splitBase64Run(text, start, end, inAlphabet, previous === undefined ? 0 : previous.index + previous.run.length);
       if (split !== undefined) {
@@ -463,13 +464,16 @@ const MAX_SPLIT_TRIES = 6;
 const SHORT_PIECE = 4;
 
 /**
- * Whether text[start, end) looks like a piece of base64 rather than a word or a name: five
- * characters or more, with a small letter and a capital after its first character or a digit
+ * Whether text[start, end) looks like a piece of base64 rather than a word or a name: four
+ * characters or more (one group: `QUtJ QUlP U0ZP …`), with a small letter and a capital after its first character or a digit
  * (`QUtJQUlP`), or with capitals and digits (`ZPRE5O`); a word (`Hello`, `HTTPS`, `deploy`) does not. Base64 of text almost
  * always does, in any piece of five characters or more.
  */
 function looksLikeBase64Piece(text: string, start: number, end: number): boolean {
-  if (end - start <= SHORT_PIECE) return false;
+  if (end - start < 4) return false;
+  // A small letter, then only small letters: prose's words, told at their second character.
+  const second = text.charCodeAt(start + 1);
+  if (second >= 97 && second <= 122 && isSmallWord(text, start + 2, end)) return false;
   let small = false;
   let inner = false;
   let digit = false;
@@ -487,6 +491,15 @@ function looksLikeBase64Piece(text: string, start: number, end: number): boolean
   return false;
 }
 
+/** Whether text[start, end) is small letters only. */
+function isSmallWord(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 97 || code > 122) return false;
+  }
+  return true;
+}
+
 /** Where the piece before the single space or line break ending at `at` starts (`at`: the piece after it), or -1 when there is none. */
 function separatorBefore(text: string, at: number): number {
   const before = text[at - 1];
@@ -501,11 +514,10 @@ function separatorBefore(text: string, at: number): number {
  * its piece [start, end): the pieces around it joined by one space, tab or line break each, that
  * look like base64 (`looksLikeBase64Piece`) or are short, up to a padded piece. Read as one run
  * when together they decode to text; short pieces at either end may be words (`key QUtJ…`), so
- * the run is tried without them too. Undefined when the piece is not such a value's: a word, a
- * name, two blobs that decode apart (each is then read alone). `floor`: where the last run ended.
+ * the run is tried without them too. The piece itself looks like base64 (the caller checks).
+ * Undefined when it is not such a value's: two blobs that decode apart (each is then read alone). `floor`: where the last run ended.
  */
 function splitBase64Run(text: string, start: number, end: number, inAlphabet: (index: number) => boolean, floor: number): EncodedRun | undefined {
-  if (!looksLikeBase64Piece(text, start, end)) return undefined;
   const pieces = [{ start, end }];
   const fits = (piece: { start: number; end: number }): boolean => piece.end - piece.start > 0 && (piece.end - piece.start <= SHORT_PIECE || looksLikeBase64Piece(text, piece.start, piece.end));
   for (let first = start; pieces.length < MAX_SPLIT_PIECES; ) {

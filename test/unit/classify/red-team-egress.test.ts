@@ -56,6 +56,8 @@ describe('base64 split at irregular places, and of Latin-1 text', () => {
   it('the bare key in base64 in short pieces, padding on its own piece', () => {
     expect(detectorsOf('QUtJ QUlPU0 ZPRE5O N0VYQU1 QTEU=')).toContain('secret.aws-access-key-id');
     expect(detectorsOf('key QUtJQUlPU0ZP RE5ON0VYQU1QTEU')).toContain('secret.aws-access-key-id');
+    // In groups of four, as a fixed-width wrap with spaces would have it.
+    expect(detectorsOf('QUtJ QUlP U0ZP RE5O N0VY QU1Q TEU=')).toContain('secret.aws-access-key-id');
   });
 
   it('base64 of Latin-1 text (not UTF-8) holding a key or a password: decoded and read', () => {
