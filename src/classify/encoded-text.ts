@@ -4,15 +4,16 @@
  * URL or form field), string escapes (JSON's `\u0041KIA…` and `postgres:\/\/…`, what a tool call's
  * arguments carry; `\x41` of C, JavaScript and Python; `\u{41}` of JavaScript, Rust and Swift), HTML character references (`&#64;`,
  * `&#x40;`, `&commat;`), hex (`414b4941…`, an even run of 16 hex digits or more), base64
- * (`QUtJQUlP…`, a basic-auth header, a config blob), quoted-printable (an email's body as its
+ * (`QUtJQUlP…`, a basic-auth header, a config blob; also split by single spaces or line breaks at
+ * irregular places, see `splitBase64Run`), quoted-printable (an email's body as its
  * source has it: `key=3Dvalue`, a line ended by a soft break `=` wherever the 76-character limit
  * fell, inside a key or an address; see `quotedPrintableRuns`), and line wrapping as a PDF's
  * extracted text has it: a line break right after a hyphen inside a word (`jane@exam-⏎ple.com`) is removed with
  * the hyphen, one inside a number (`4111 1111 11-⏎11 1111`) leaving the hyphen, and one after a
  * number written in groups, before a digit (`DE89 3704 0044⏎0532 …`), is read as a space. Each
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
- * (valid UTF-8 without control characters but white space and a terminal's escapes, or UTF-16
- * text: see `bytesText`), so identifiers, hashes and
+ * (valid UTF-8 without control characters but white space and a terminal's escapes, UTF-16 or
+ * Latin-1 text: see `bytesText`), so identifiers, hashes and
  * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
  * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
  * findings.
@@ -401,6 +402,16 @@ function base64Runs(text: string, notPadding?: ReadonlySet<number>): EncodedRun[
     let end = index + 1;
     while (end < text.length && inAlphabet(end)) end += 1;
     const blockEnd = wrappedBlockEnd(text, start, end, inAlphabet);
+    // A word of prose (most probes) is told from a piece of base64 before anything else is done.
+    if (blockEnd === end && looksLikeBase64Piece(text, start, end)) {
+      const previous = runs.at(-1);
+      const split = splitBase64Run(text, start, end, inAlphabet, previous === undefined ? 0 : previous.index + previous.run.length);
+      if (split !== undefined) {
+        runs.push(split);
+        index = split.index + split.run.length + MIN_BASE64_LENGTH;
+        continue;
+      }
+    }
     // A hyphen before a line break is line wrapping's (see `lineWrapRuns`), not the URL-safe alphabet's.
     if (blockEnd !== end) end = blockEnd;
     else if (text[end - 1] === '-' && /^[ \t]*\r?\n/.test(text.slice(end, end + 8))) end -= 1;
@@ -444,6 +455,118 @@ function wrappedBlockEnd(text: string, start: number, end: number, inAlphabet: (
     blockEnd = nextEnd;
     if (length < width || padded > nextEnd) return blockEnd;
   }
+}
+
+/** The most pieces a split base64 value is read in, and the most ways of reading its short end pieces tried. */
+const MAX_SPLIT_PIECES = 64;
+const MAX_SPLIT_TRIES = 6;
+/** A piece this short may be any characters of base64 (`QU`, `U=`): it is read as part of a split value only beside pieces that look like base64. */
+const SHORT_PIECE = 4;
+
+/**
+ * Whether text[start, end) looks like a piece of base64 rather than a word or a name: four
+ * characters or more (one group: `QUtJ QUlP U0ZP …`), with a small letter and a capital after its first character or a digit
+ * (`QUtJQUlP`), or with capitals and digits (`ZPRE5O`); a word (`Hello`, `HTTPS`, `deploy`) does not. Base64 of text almost
+ * always does, in any piece of five characters or more.
+ */
+function looksLikeBase64Piece(text: string, start: number, end: number): boolean {
+  if (end - start < 4) return false;
+  // A small letter, then only small letters: prose's words, told at their second character.
+  const second = text.charCodeAt(start + 1);
+  if (second >= 97 && second <= 122 && isSmallWord(text, start + 2, end)) return false;
+  let small = false;
+  let inner = false;
+  let digit = false;
+  let letter = false;
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code >= 97 && code <= 122) small = true;
+    else if (code >= 48 && code <= 57) digit = true;
+    else if (code >= 65 && code <= 90) {
+      letter = true;
+      if (index > start) inner = true;
+    }
+    if ((small && (inner || digit)) || (digit && letter)) return true;
+  }
+  return false;
+}
+
+/** Whether text[start, end) is small letters only. */
+function isSmallWord(text: string, start: number, end: number): boolean {
+  for (let index = start; index < end; index += 1) {
+    const code = text.charCodeAt(index);
+    if (code < 97 || code > 122) return false;
+  }
+  return true;
+}
+
+/** Where the piece before the single space or line break ending at `at` starts (`at`: the piece after it), or -1 when there is none. */
+function separatorBefore(text: string, at: number): number {
+  const before = text[at - 1];
+  if (before === ' ' || before === '\t') return at - 1;
+  if (before !== '\n') return -1;
+  return text[at - 2] === '\r' ? at - 2 : at - 1;
+}
+
+/**
+ * A base64 value split by single spaces or line breaks at irregular places (a red team's
+ * `QUtJQUlP U0ZPRE5ON0V YQU1QTEU=`, not a fixed-width wrap: see `wrappedBlockEnd`), found from
+ * its piece [start, end): the pieces around it joined by one space, tab or line break each, that
+ * look like base64 (`looksLikeBase64Piece`) or are short, up to a padded piece. Read as one run
+ * when together they decode to text; short pieces at either end may be words (`key QUtJ…`), so
+ * the run is tried without them too. The piece itself looks like base64 (the caller checks).
+ * Undefined when it is not such a value's: two blobs that decode apart (each is then read alone). `floor`: where the last run ended.
+ */
+function splitBase64Run(text: string, start: number, end: number, inAlphabet: (index: number) => boolean, floor: number): EncodedRun | undefined {
+  const pieces = [{ start, end }];
+  const fits = (piece: { start: number; end: number }): boolean => piece.end - piece.start > 0 && (piece.end - piece.start <= SHORT_PIECE || looksLikeBase64Piece(text, piece.start, piece.end));
+  for (let first = start; pieces.length < MAX_SPLIT_PIECES; ) {
+    const separator = separatorBefore(text, first);
+    if (separator === -1) break;
+    let pieceStart = separator;
+    while (pieceStart > floor && inAlphabet(pieceStart - 1)) pieceStart -= 1;
+    const piece = { start: pieceStart, end: separator };
+    if (pieceStart < floor || !fits(piece) || (text[separator] !== ' ' && text[separator - 1] === '-')) break;
+    pieces.unshift(piece);
+    first = pieceStart;
+  }
+  let padding = 0;
+  for (let last = end; pieces.length < MAX_SPLIT_PIECES; ) {
+    if (text[last] === '=') {
+      while (padding < 2 && text[last + padding] === '=') padding += 1;
+      break;
+    }
+    const next = text[last] === ' ' || text[last] === '\t' || text[last] === '\n' ? last + 1 : text.startsWith('\r\n', last) ? last + 2 : -1;
+    if (next === -1 || (text[last] !== ' ' && text[last - 1] === '-')) break;
+    let pieceEnd = next;
+    while (pieceEnd < text.length && inAlphabet(pieceEnd)) pieceEnd += 1;
+    const piece = { start: next, end: pieceEnd };
+    if (!fits(piece)) break;
+    pieces.push(piece);
+    last = pieceEnd;
+  }
+  if (pieces.length < 2) return undefined;
+  // Short pieces at either end may be words beside the value: tried with them first, then without.
+  let leading = 0;
+  while (leading < pieces.length - 1 && !looksLikeBase64Piece(text, (pieces[leading] as { start: number }).start, (pieces[leading] as { end: number }).end)) leading += 1;
+  let trailing = 0;
+  while (trailing < pieces.length - 1 - leading && !looksLikeBase64Piece(text, (pieces.at(-1 - trailing) as { start: number }).start, (pieces.at(-1 - trailing) as { end: number }).end)) trailing += 1;
+  let tries = 0;
+  for (let dropFirst = 0; dropFirst <= leading; dropFirst += 1) {
+    for (let dropLast = 0; dropLast <= trailing; dropLast += 1) {
+      if (tries++ >= MAX_SPLIT_TRIES) return undefined;
+      const kept = pieces.slice(dropFirst, pieces.length - dropLast);
+      if (kept.length < 2) continue;
+      let length = 0;
+      for (const piece of kept) length += piece.end - piece.start;
+      if (length < MIN_BASE64_LENGTH) continue;
+      const runStart = (kept[0] as { start: number }).start;
+      const runEnd = (kept.at(-1) as { end: number }).end + (dropLast === 0 ? padding : 0);
+      const run = text.slice(runStart, runEnd);
+      if (decodeBase64Text(run) !== undefined) return { index: runStart, run };
+    }
+  }
+  return undefined;
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
@@ -501,8 +624,26 @@ function decodeHexText(run: string): string | undefined {
  * without a decoder's exception: most runs are not), or UTF-16 (see `utf16Text`).
  */
 function bytesText(bytes: Buffer): string | undefined {
-  if (isTextBytes(bytes)) return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+  if (isTextBytes(bytes)) return isUtf8(bytes) ? bytes.toString('utf8') : latin1Text(bytes);
   return utf16Text(bytes);
+}
+
+/** Of a Latin-1 (ISO 8859-1) text, at least this share of the bytes are ASCII: English, German, French or Spanish text and code are. */
+const LATIN1_MIN_ASCII = 0.8;
+
+/**
+ * `bytes` (text's, not UTF-8) as Latin-1 text: what a Windows or older Unix tool writes
+ * (`Passwort für Jürgen: …` with `ü` as the one byte `0xFC`). Only when the bytes above ASCII are
+ * Latin-1's letters and signs (0xA0 and up, not the C1 controls) and at least 80 % of them are
+ * ASCII: random bytes are ASCII 38 % of the time, so an id or a hash is not taken for text.
+ */
+function latin1Text(bytes: Buffer): string | undefined {
+  let ascii = 0;
+  for (const byte of bytes) {
+    if (byte < 0x80) ascii += 1;
+    else if (byte < 0xa0) return undefined;
+  }
+  return ascii >= bytes.length * LATIN1_MIN_ASCII ? bytes.toString('latin1') : undefined;
 }
 
 /** Whether a run's first bytes are text's: see `isTextBytes`, or UTF-16's (see `utf16Order`). */

@@ -15,6 +15,7 @@ import { casings, LiteralGate, matchesOf } from '../scan.js';
  *   HTML forms  `<input type="hidden" name="api_key" value="...">` (attributes in any order, a
  *               Rails-style `user[password]` read by its last name), `<input type="password" value="...">`
  *   prose       `my password is hunter2`, `the API key for staging is "k-123"`
+ *   netrc       `machine api.example.com login jane password s3cr3t`
  * Not values: references and placeholders (`$TOKEN`, `${{ secrets.X }}`, `%PASS%`, `{{pw}}`,
  * `<your-token>`, `***`, `REDACTED`, `your-api-key-here`), code (`password=request.form[...]`,
  * `token = get_token()`, `password: string`, `token: Token;`), and counts (`max_tokens: 100`:
@@ -203,7 +204,7 @@ function scanKeywords(text: string, matches: DetectorMatch[]): void {
       resumeAt = assignment.end;
       continue;
     }
-    const statement = proseAt(text, hit.index) ?? passphraseAt(text, hit.index);
+    const statement = proseAt(text, hit.index) ?? passphraseAt(text, hit.index) ?? netrcAt(text, hit.index);
     if (statement !== undefined) {
       matches.push(statement);
       resumeAt = statement.end;
@@ -497,6 +498,44 @@ function passphraseAt(text: string, hitIndex: number): DetectorMatch | undefined
     end,
     excerpt: `passphrase ${maskSecret(value)}`,
   };
+}
+
+/**
+ * A `.netrc` (or `_netrc`) entry's password: `machine api.example.com login jane password s3cr3t`,
+ * on one line or spread over several, as curl, git, ftp and Python's `netrc` read it. The value
+ * follows `password` without a separator, so neither an assignment nor a sentence reads it; the
+ * entry around it (`machine <host>` or `default`, then any of `login`, `account`, `port` and their
+ * values) says what it is. Restricted, like every other password value.
+ */
+const NETRC_PASSWORD = /password[ \t]+(?<value>"[^"\n]{1,200}"|[^\s"]{1,200})/y;
+const NETRC_ENTRY_KEYS = new Set(['login', 'account', 'port', 'protocol']);
+/** How far before its `password` an entry's `machine` is looked for. */
+const NETRC_REACH = 400;
+
+function netrcAt(text: string, hitIndex: number): DetectorMatch | undefined {
+  if ((hitIndex > 0 && !/\s/.test(text[hitIndex - 1] as string)) || !text.startsWith('password', hitIndex)) return undefined;
+  NETRC_PASSWORD.lastIndex = hitIndex;
+  const match = NETRC_PASSWORD.exec(text);
+  if (match === null || !isNetrcEntry(text.slice(Math.max(0, hitIndex - NETRC_REACH), hitIndex))) return undefined;
+  const raw = match.groups?.value ?? '';
+  const value = raw.startsWith('"') ? raw.slice(1, -1) : raw;
+  if (value.length === 0 || isPlaceholder(value)) return undefined;
+  const end = hitIndex + match[0].length - (raw.startsWith('"') ? 1 : 0);
+  return { detector: 'credential.assignment', level: 'restricted', reason: 'password of a netrc entry (machine … login … password …)', start: hitIndex, end, excerpt: `password ${maskSecret(value)}` };
+}
+
+/** Whether `before` ends with a netrc entry's tokens: `machine <host>` or `default`, then pairs of `login`/`account`/`port` and a value. */
+function isNetrcEntry(before: string): boolean {
+  const tokens = before.split(/\s+/);
+  if (tokens.at(-1) === '') tokens.pop();
+  // The first token may be cut by the reach; the entry's own tokens are read from the end.
+  for (let index = tokens.length; index > 0; ) {
+    if (tokens[index - 1] === 'default') return true;
+    if (index >= 2 && tokens[index - 2] === 'machine') return /^[\w.:[\]-]+$/.test(tokens[index - 1] as string);
+    if (index >= 2 && NETRC_ENTRY_KEYS.has(tokens[index - 2] as string)) index -= 2;
+    else return false;
+  }
+  return false;
 }
 
 /**

@@ -15,10 +15,12 @@ const LABELLED = /\b(?:ssns?|social security(?: number| no\.?| #)?)[\s:#.=-]*(?:
  * D1234-56789`), in the languages of the countries that issue them (`NINO`, `DNI`/`NIE`, `codice
  * fiscale`, `BSN`, `Aadhaar`, `CPF`, `Steuer-ID`, `NIR`, `numéro de sécurité sociale`, `PESEL`,
  * `personnummer`, `social insurance number`, `tax file number`): their shapes differ by country,
- * so the label is required and the value must carry at least five digits. Reported as `pii.national-id`.
+ * so the label is required and the value must carry at least five digits. The span is the value
+ * alone: a verb between label and value (`is`, `es`, `est`, `ist`, `è`, `är`, `jest`, ...) or a
+ * word of small letters before it is not part of it. Reported as `pii.national-id`.
  */
 const LABELLED_DOCUMENT =
-  /(?<![\p{L}\p{N}])(?:passport|national[ -]?(?:id|identity|identification|insurance)|driv(?:er'?s?|ing)[ -]?licen[cs]e|ni(?:no| number)|dni|nie|nir|codice fiscale|bsn|burgerservicenummer|aadhaar|cpf|steuer-?id|steueridentifikationsnummer|(?:num[ée]ro de )?s[ée]curit[ée] sociale|insee|pesel|personnummer|social insurance(?: number)?|tax file number)(?![\p{L}\p{N}])(?:\s*(?:number|no\.?|num|n[°º]|nr\.?|#))?\s*(?:is|was|est|ist|=|:|#)?\s*(?<value>[A-Z0-9][A-Z0-9 ./-]{4,22}[A-Z0-9])\b/giu;
+  /(?<![\p{L}\p{N}])(?:passport|national[ -]?(?:id|identity|identification|insurance)|driv(?:er'?s?|ing)[ -]?licen[cs]e|ni(?:no| number)|dni|nie|nir|codice fiscale|bsn|burgerservicenummer|aadhaar|cpf|steuer-?id|steueridentifikationsnummer|(?:num[ée]ro de )?s[ée]curit[ée] sociale|insee|pesel|personnummer|social insurance(?: number)?|tax file number)(?![\p{L}\p{N}])(?:\s*(?:number|no\.?|num|n[°º]|nr\.?|#))?\s*(?:(?:is|was|es|era|est|ist|è|é|är|er|jest)(?=\s)|=|:|#)?\s*(?<value>[A-Z0-9][A-Z0-9 ./-]{4,22}[A-Z0-9])\b/giu;
 
 /**
  * One test, in any case, for every label this detector knows that starts with `s`, `p`, `n` or
@@ -165,10 +167,11 @@ export const ssnDetector: Detector = {
         report(match.index + match[0].length - 9, match.index + match[0].length, serial);
       }
       for (const match of matchesOf(LABELLED_DOCUMENT, text)) {
-        const value = (match.groups?.value ?? '').trim();
+        const raw = match.groups?.value ?? '';
+        const { value, skipped } = idAlone(raw);
         if (digitCount(value) < 5) continue;
-        const end = match.index + match[0].length;
-        matches.push(nationalId(end - value.length, end, value));
+        const start = match.index + match[0].length - raw.length + skipped;
+        matches.push(nationalId(start, start + value.length, value));
       }
     }
     const labels: { end: number; label: string }[] = [];
@@ -207,6 +210,18 @@ function checkedValue(text: string, labelEnd: number, label: string): { start: n
   checked.shape.lastIndex = start;
   const value = checked.shape.exec(text)?.[0];
   return value === undefined || !checked.valid(value) ? undefined : { start, end: start + value.length, value };
+}
+
+/**
+ * The id in a value read after its label, without the words of small letters around it: the verb
+ * of a language the label's list does not name (`steuer-id lautet 12 345 678 901`) and the prose
+ * after it (`DNI es 12345678Z y ya está`) are not part of the id. A value in capitals (`QQ 12 34
+ * 56 C`, a NINO) keeps its letters. `skipped`: how many characters were dropped before it.
+ */
+function idAlone(raw: string): { value: string; skipped: number } {
+  const leading = /^[a-z]+ (?=.*\d)/.exec(raw)?.[0].length ?? 0;
+  const value = raw.slice(leading).replace(/(?: [a-z]+)+$/, '').trim();
+  return { value, skipped: leading };
 }
 
 function nationalId(start: number, end: number, value: string, checked?: string): DetectorMatch {
