@@ -15,7 +15,7 @@ const URL_REACH = 300;
 
 /**
  * Where the run of text holding `start` begins: the last space or line break at or before it, or
- * URL_REACH characters back. Read backwards from `start` only that far: `lastIndexOf` read a
+ * URL_REACH characters back (-1: the text's start). Read backwards from `start` only that far: `lastIndexOf` read a
  * one-line text (minified JSON of records) back to its start for every address, quadratic in them.
  */
 function runStartBefore(text: string, start: number): number {
@@ -24,7 +24,7 @@ function runStartBefore(text: string, start: number): number {
     const character = text[index];
     if (character === ' ' || character === '\n') return index;
   }
-  return limit;
+  return Math.max(limit, -1);
 }
 
 export const emailDetector: Detector = {
