@@ -4,6 +4,7 @@ import { BUILT_IN_DETECTORS } from './detectors/index.js';
 import { decodeForScan, type DecodedText, type Encoding } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
+import { SpanIndex } from './scan.js';
 import { foldForScan, type FoldedText } from './unicode-fold.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
@@ -146,7 +147,7 @@ class ClassificationState {
    * decoded form (see encoded-text.ts), deduplicated.
    */
   private scanText(text: string, location: string): DetectorMatch[] {
-    const matches = this.runDetectors(text, location);
+    const matches = new KnownMatches(this.runDetectors(text, location));
     const folded = foldForScan(text);
     if (folded !== undefined) {
       // The excerpt shows the original text, masked as the detector masked its fold.
@@ -173,7 +174,7 @@ class ClassificationState {
     }
     if (folded !== undefined) this.scanFoldedThenDecoded(matches, folded, location);
     if (decoded !== undefined) this.scanDecodedThenFolded(matches, decoded, location);
-    return deduplicate(matches);
+    return deduplicate(matches.list);
   }
 
   /**
@@ -182,7 +183,7 @@ class ClassificationState {
    * other compatibility forms is decoded only once folded. Only when the fold changed something
    * inside a run that the folded text's decoding decodes; every other run was decoded as written.
    */
-  private scanFoldedThenDecoded(matches: DetectorMatch[], folded: FoldedText, location: string): void {
+  private scanFoldedThenDecoded(matches: KnownMatches, folded: FoldedText, location: string): void {
     if (!folded.changes.some((change) => mayBeInEncodedRun(folded.text, change))) return;
     const decoded = decodeForScan(folded.text);
     if (decoded === undefined || !decoded.encodedRuns.some(({ start, end }) => folded.changedInside(start, end))) return;
@@ -209,7 +210,7 @@ class ClassificationState {
    * key) reads as the plain value only once folded too. What lies away from every decoded run was
    * folded and scanned already.
    */
-  private scanDecodedThenFolded(matches: DetectorMatch[], view: DecodedText, location: string): void {
+  private scanDecodedThenFolded(matches: KnownMatches, view: DecodedText, location: string): void {
     {
       for (const window of view.windows(DECODED_CONTEXT)) {
         const folded = foldForScan(view.text.slice(window.start, window.end));
@@ -240,7 +241,7 @@ class ClassificationState {
    * excerpt and reason (undefined: not kept). `window`: the span of the view to scan (the whole by default).
    */
   private scanView(
-    matches: DetectorMatch[],
+    matches: KnownMatches,
     view: { text: string; originalStart(index: number): number; originalEnd(index: number): number },
     location: string,
     describe: (match: DetectorMatch) => Pick<DetectorMatch, 'excerpt' | 'reason'> | undefined,
@@ -251,9 +252,9 @@ class ClassificationState {
       const match = window.start === 0 ? found : { ...found, start: found.start + window.start, end: found.end + window.start };
       const start = view.originalStart(match.start);
       const end = view.originalEnd(match.end);
-      if (matches.some((known) => known.detector === match.detector && known.start < end && known.end > start)) continue;
+      if (matches.has(match.detector, start, end)) continue;
       const described = describe(match);
-      if (described !== undefined) matches.push({ ...match, ...described, start, end });
+      if (described !== undefined) matches.add({ ...match, ...described, start, end });
     }
   }
 
@@ -283,24 +284,61 @@ class ClassificationState {
 }
 
 /**
+ * The matches of one text so far, in the order found, indexed by detector and span: each view
+ * (folded, decoded) adds only what no match of the same detector already covers, and asking that
+ * by reading the whole list was quadratic in the matches on a text of records.
+ */
+class KnownMatches {
+  readonly list: DetectorMatch[];
+  private readonly byDetector = new Map<string, SpanIndex<DetectorMatch>>();
+
+  constructor(matches: DetectorMatch[]) {
+    this.list = [];
+    for (const match of matches) this.add(match);
+  }
+
+  add(match: DetectorMatch): void {
+    this.list.push(match);
+    let spans = this.byDetector.get(match.detector);
+    if (spans === undefined) {
+      spans = new SpanIndex<DetectorMatch>();
+      this.byDetector.set(match.detector, spans);
+    }
+    spans.add(match);
+  }
+
+  /** Whether a match of `detector` overlaps `[start, end)`. */
+  has(detector: string, start: number, end: number): boolean {
+    return this.byDetector.get(detector)?.overlaps(start, end) ?? false;
+  }
+}
+
+/**
  * Drops a secret or credential finding that overlaps one already kept (the more specific comes
  * first), and a phone number that is really the digit groups of a card, IBAN or SSN.
  */
 function deduplicate(matches: DetectorMatch[]): DetectorMatch[] {
   const kept: DetectorMatch[] = [];
+  // Indexed by span: a text of records has thousands of matches, and comparing each with every
+  // one kept before it was quadratic in them (see SpanIndex).
+  const keptSpans = new SpanIndex<DetectorMatch>();
   const isCredential = (match: DetectorMatch): boolean => match.detector.startsWith('secret.') || match.detector.startsWith('credential.');
-  const numbers = matches.filter((match) => match.detector === 'pii.card' || match.detector === 'pii.iban' || match.detector === 'pii.ssn');
+  const numbers = new SpanIndex<DetectorMatch>();
+  for (const match of matches) if (match.detector === 'pii.card' || match.detector === 'pii.iban' || match.detector === 'pii.ssn') numbers.add(match);
   for (const match of matches) {
     // Digit groups of a card, IBAN or SSN are not also a phone number.
-    if (match.detector === 'pii.phone' && numbers.some((number) => number.start < match.end && number.end > match.start)) continue;
-    const overlapped = kept.some(
+    if (match.detector === 'pii.phone' && numbers.overlaps(match.start, match.end)) continue;
+    const overlapped = keptSpans.overlaps(
+      match.start,
+      match.end,
       (known) =>
-        known.start < match.end &&
-        known.end > match.start &&
         sensitivityRank(known.level) >= sensitivityRank(match.level) &&
         ((isCredential(known) && isCredential(match)) || (known.detector === match.detector && known.start === match.start)),
     );
-    if (!overlapped) kept.push(match);
+    if (!overlapped) {
+      kept.push(match);
+      keptSpans.add(match);
+    }
   }
   return kept.sort((a, b) => a.start - b.start || a.end - b.end);
 }

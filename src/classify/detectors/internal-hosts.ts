@@ -68,6 +68,15 @@ function privateNetwork(octets: readonly number[]): string | undefined {
   return undefined;
 }
 
+/** The longest bracketed address read (`[` to `]` included). */
+const BRACKETED_LIMIT = 64;
+
+/** The last `[` at or before `at` that would make a bracketed span ending at `at + 1` at most `limit` long; -1 when there is none. */
+function bracketBefore(text: string, at: number, limit: number): number {
+  for (let index = at; index >= 0 && at + 1 - index <= limit; index -= 1) if (text[index] === '[') return index;
+  return -1;
+}
+
 export const internalHostsDetector: Detector = {
   id: 'network',
   scan(text) {
@@ -109,14 +118,17 @@ export const internalHostsDetector: Detector = {
       });
     }
     // `[` is everywhere in code; `://[` and `]:` are not.
+    const starts = new Set(matches.map((known) => known.start));
     for (const [marker, offset] of [['://[', 3], [']:', 1]] as const) {
       for (let at = text.indexOf(marker); at !== -1; at = text.indexOf(marker, at + 1)) {
-        const start = offset === 3 ? at + offset : text.lastIndexOf('[', at);
+        // Before `]:`, the `[` is looked for only as far back as an address may start (a `lastIndexOf` read a text without one back to its start at each marker).
+        const start = offset === 3 ? at + offset : bracketBefore(text, at, BRACKETED_LIMIT);
         const end = offset === 3 ? text.indexOf(']', start) + 1 : at + offset;
-        if (start < 0 || end <= start || end - start > 64 || matches.some((known) => known.start === start)) continue;
+        if (start < 0 || end <= start || end - start > BRACKETED_LIMIT || starts.has(start)) continue;
         const address = text.slice(start, end);
         if (!IPV6.test(address) || !(hostBefore(text, start) || portAfter(text, end))) continue;
         const linkLocal = /^\[fe/i.test(address);
+        starts.add(start);
         matches.push({
           detector: 'network.private-address',
           level: 'internal',

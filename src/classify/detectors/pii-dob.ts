@@ -94,6 +94,7 @@ export const dateOfBirthDetector: Detector = {
   id: 'pii.date-of-birth',
   scan(text) {
     const matches: DetectorMatch[] = [];
+    const starts = new Set<number>();
     const add = (window: string, from: number): void => {
       for (const match of matchesOf(LABELLED_DATE, window)) {
         const date = match.groups?.date ?? '';
@@ -102,7 +103,8 @@ export const dateOfBirthDetector: Detector = {
         const end = from + match.index + match[0].length;
         const start = end - date.length;
         // Years near each other read the same date.
-        if (matches.some((known) => known.start === start)) continue;
+        if (starts.has(start)) continue;
+        starts.add(start);
         matches.push({ detector: 'pii.date-of-birth', level: 'confidential', reason: 'date of birth (labelled)', start, end, excerpt: '…' });
       }
     };
@@ -120,6 +122,7 @@ export const dateOfBirthDetector: Detector = {
     }
     if (dates > windows) {
       matches.length = 0;
+      starts.clear();
       add(text, 0);
     }
     return matches;

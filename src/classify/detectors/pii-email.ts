@@ -17,6 +17,23 @@ const LOCAL_CHARACTER = /[A-Za-z0-9._%+-]/;
 const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/;
 const FILE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'js', 'mjs', 'ts', 'css', 'map', 'json', 'html']);
 
+/** How far back from an address a URL's `://` is looked for (the address being its userinfo). */
+const URL_REACH = 300;
+
+/**
+ * Where the run of text holding `start` begins: the last space or line break at or before it, or
+ * URL_REACH characters back (-1: the text's start). Read backwards from `start` only that far: `lastIndexOf` read a
+ * one-line text (minified JSON of records) back to its start for every address, quadratic in them.
+ */
+function runStartBefore(text: string, start: number): number {
+  const limit = start - URL_REACH;
+  for (let index = start; index > limit && index >= 0; index -= 1) {
+    const character = text[index];
+    if (character === ' ' || character === '\n') return index;
+  }
+  return Math.max(limit, -1);
+}
+
 export const emailDetector: Detector = {
   id: 'pii.email',
   scan(text) {
@@ -33,7 +50,7 @@ export const emailDetector: Detector = {
         const local = text.slice(start, at);
         const topLevel = domainText.slice(domainText.lastIndexOf('.') + 1).toLowerCase();
         const sshRemote = text[end] === ':' && /[^\s\d]/.test(text[end + 1] ?? ' ') && (local === 'git' || /^[\w.~-]*\//.test(text.slice(end + 1, end + 80)));
-        const runStart = Math.max(text.lastIndexOf(' ', start), text.lastIndexOf('\n', start), start - 300);
+        const runStart = runStartBefore(text, start);
         const urlUserinfo = text.slice(runStart + 1, start).includes('://');
         const imageVariant = /^\d+(?:\.\d+)?x\./.test(domainText) || FILE_EXTENSIONS.has(topLevel);
         if (!sshRemote && !imageVariant && !urlUserinfo) {

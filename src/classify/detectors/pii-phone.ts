@@ -1,6 +1,6 @@
 import type { Detector, DetectorMatch } from '../types.js';
 import { maskNumber } from '../mask.js';
-import { matchesOf } from '../scan.js';
+import { matchesOf, SpanIndex } from '../scan.js';
 
 /**
  * `pii.phone`: telephone numbers -> confidential. Accepted shapes, each with 7-15 digits:
@@ -50,10 +50,11 @@ export const phoneDetector: Detector = {
   id: 'pii.phone',
   scan(text) {
     const matches: DetectorMatch[] = [];
-    const taken: [number, number][] = [];
+    // Indexed: a list read through for each number made 5 000 records' numbers cost 25 million comparisons.
+    const taken = new SpanIndex<{ start: number; end: number }>();
     const push = (start: number, end: number, reason: string): void => {
-      if (taken.some(([takenStart, takenEnd]) => start < takenEnd && end > takenStart)) return;
-      taken.push([start, end]);
+      if (taken.overlaps(start, end)) return;
+      taken.add({ start, end });
       matches.push({ detector: 'pii.phone', level: 'confidential', reason, start, end, excerpt: maskNumber(text.slice(start, end)) });
     };
     for (const match of matchesOf(LABELLED, text)) {

@@ -1,5 +1,5 @@
 import type { Detector, DetectorMatch } from '../types.js';
-import { LiteralGate, matchesOf } from '../scan.js';
+import { LiteralGate, matchesOf, SpanIndex } from '../scan.js';
 
 /**
  * `pii.ssn`: US Social Security numbers -> confidential. `123-45-6789` or `123 45 6789`, or nine
@@ -193,10 +193,15 @@ export const ssnDetector: Detector = {
     for (let at = text.indexOf('fiscal'); at !== -1; at = text.indexOf('fiscal', at + 1)) {
       if (text.startsWith('codice fiscale', at - 7) && !/[\p{L}\p{N}]/u.test(text[at - 8] ?? '')) labels.push({ end: at + 7, label: 'codice fiscale' });
     }
+    // Indexed: a table of ids (a `dni` column) has a label and a value on every row.
+    const nationalIds = new SpanIndex<DetectorMatch>();
+    for (const known of matches) if (known.detector === 'pii.national-id') nationalIds.add(known);
     for (const { end, label } of labels) {
       const labelled = checkedValue(text, end, label);
-      if (labelled === undefined || matches.some((known) => known.detector === 'pii.national-id' && known.start < labelled.end && known.end > labelled.start)) continue;
-      matches.push(nationalId(labelled.start, labelled.end, labelled.value, `${label}, check ${label === 'dni' || label === 'nie' ? 'letter' : 'digits'} right`));
+      if (labelled === undefined || nationalIds.overlaps(labelled.start, labelled.end)) continue;
+      const found = nationalId(labelled.start, labelled.end, labelled.value, `${label}, check ${label === 'dni' || label === 'nie' ? 'letter' : 'digits'} right`);
+      matches.push(found);
+      nationalIds.add(found);
     }
     return matches;
   },
