@@ -1,7 +1,7 @@
 import { Option } from 'commander';
 import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
-import { isSensitivityLevel, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, type SensitivityLevel } from '../common/vocabulary.js';
+import { inLevelOrder, isSensitivityLevel, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, type SensitivityLevel } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
@@ -215,8 +215,7 @@ export function sensitivityLevelsOption(value: string, previous: readonly Sensit
       hint: `give one of ${SENSITIVITY_LEVELS.join(', ')}, or several separated by commas: --sensitivity confidential,restricted (confidential and above)`,
     });
   }
-  const levels = new Set<string>([...(previous ?? []), ...given]);
-  return SENSITIVITY_LEVELS.filter((level) => levels.has(level));
+  return inLevelOrder([...(previous ?? []), ...(given as SensitivityLevel[])]);
 }
 
 /** `--sensitivity <levels>` of `evidence list`, `evidence export` and `metrics`, saying what it keeps of `what`. */

@@ -89,6 +89,12 @@ export function highestSensitivity(levels: Iterable<SensitivityLevel | null | un
   return highest;
 }
 
+/** The levels given, each once, in exposure order (`confidential,restricted` however they were given). */
+export function inLevelOrder(levels: Iterable<SensitivityLevel>): SensitivityLevel[] {
+  const given = new Set(levels);
+  return SENSITIVITY_LEVELS.filter((level) => given.has(level));
+}
+
 export function isSensitivityLevel(value: unknown): value is SensitivityLevel {
   return typeof value === 'string' && (SENSITIVITY_LEVELS as readonly string[]).includes(value);
 }

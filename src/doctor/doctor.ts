@@ -64,6 +64,24 @@ async function checkEmbeddedEngineLoads(): Promise<DoctorCheck> {
   }
 }
 
+/**
+ * What a `doctor` run with failed checks says as its error: how many failed and which, and the hint
+ * of each — one hint when every failed check has the same (a home not yet initialised: `run
+ * syndicate init`), else a line per hint naming the checks it fixes. Undefined when none failed.
+ */
+export function doctorFailure(checks: readonly DoctorCheck[]): { message: string; hint?: string } | undefined {
+  const failed = checks.filter((check) => check.status === 'fail');
+  if (failed.length === 0) return undefined;
+  const message = `${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(', ')}`;
+  // A failed check without a hint has its detail in the table (and `details.checks`) and nothing to add here.
+  const namesByHint = new Map<string, string[]>();
+  for (const check of failed) if (check.hint !== undefined) namesByHint.set(check.hint, [...(namesByHint.get(check.hint) ?? []), check.name]);
+  const hints = [...namesByHint];
+  if (hints.length === 0) return { message };
+  if (hints.length === 1 && hints[0]![1].length === failed.length) return { message, hint: hints[0]![0] };
+  return { message, hint: ['for each failed check:', ...hints.map(([hint, names]) => `  ${names.join(', ')}: ${hint}`)].join('\n') };
+}
+
 /** What `doctor` found: its checks, and what every syndicate process on the store holds out of routes now. */
 export interface DoctorReport {
   checks: DoctorCheck[];

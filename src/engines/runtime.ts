@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
-import type { EngineBackend } from './backends.js';
+import { ENGINE_BACKENDS, type EngineBackend } from './backends.js';
 import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
 import { isProcessAlive } from '../common/process-alive.js';
 import { shellWord } from '../common/shell-word.js';
@@ -47,10 +47,59 @@ export class EngineBackendError extends SyndicateError {
   }
 }
 
-/** The EngineBackendError for a `getLlama` failure on `gpu` (`auto`, `cpu` or a GPU backend), with the fix. */
-export function engineBackendFailure(gpu: string, error: unknown): EngineBackendError {
-  return new EngineBackendError(`llama.cpp cannot start on the ${gpu} backend: ${error instanceof Error ? error.message : String(error)}`, {
-    hint: gpu === 'auto' || gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : `install its binaries with \`syndicate engine install --gpu ${gpu}\`, or use \`--gpu cpu\``,
+/**
+ * Exit 2: `engine serve --gpu cuda|vulkan|metal` on a machine where no prebuilt llama.cpp binary of
+ * that backend loads — not installed, or installed with no GPU or driver for it — as `engine install
+ * --gpu metal` on Linux is a usage error: the flag asks for what this machine cannot run.
+ */
+export class GpuBackendUnavailableError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('gpu_backend_unavailable', ExitCode.usage, message, options);
+  }
+}
+
+/**
+ * node-llama-cpp's `NoBinaryFoundError` (no prebuilt binary for the backend asked loads, and
+ * `build: "never"` forbids building one), told by its class's name: its message is only
+ * "NoBinaryFoundError", and it sets no `name` of its own.
+ */
+function isNoBinaryFound(error: unknown): boolean {
+  return error instanceof Error && error.constructor.name === 'NoBinaryFoundError';
+}
+
+/**
+ * The error for a `getLlama` failure on `gpu` (`auto`, `cpu` or a GPU backend), with the fix: for a
+ * GPU backend without a binary that loads, a GpuBackendUnavailableError saying whether its binaries
+ * are installed (`installed`: the engine's binary packages, default the installed engine's);
+ * otherwise an EngineBackendError.
+ */
+export function engineBackendFailure(gpu: string, error: unknown, installed: readonly string[] | undefined = findEngine()?.binaryPackages): SyndicateError {
+  const installHint = `install its binaries with \`syndicate engine install --gpu ${gpu}\`, or use \`--gpu cpu\``;
+  if (isNoBinaryFound(error) && (ENGINE_BACKENDS as readonly string[]).includes(gpu) && gpu !== 'cpu') {
+    const options = { cause: error, details: { gpu, installedBinaries: [...(installed ?? [])] } };
+    let wanted: string[];
+    try {
+      wanted = binaryPackagesFor(gpu as EngineBackend);
+    } catch (unsupported) {
+      // No prebuilt binary of that backend exists for this platform (metal on Linux): its own message and hint.
+      return new GpuBackendUnavailableError(`no prebuilt llama.cpp binary for the ${gpu} GPU backend on this machine: ${(unsupported as Error).message}`, {
+        ...options,
+        ...(unsupported instanceof SyndicateError && unsupported.hint !== undefined ? { hint: unsupported.hint } : {}),
+      });
+    }
+    const missing = wanted.filter((name) => !(installed ?? []).includes(name));
+    if (missing.length > 0) {
+      const has = installed === undefined || installed.length === 0 ? '' : ` (it has ${installed.join(', ')})`;
+      return new GpuBackendUnavailableError(`no prebuilt llama.cpp binary for the ${gpu} GPU backend on this machine: the embedded engine has none installed for it${has}`, { ...options, hint: installHint });
+    }
+    return new GpuBackendUnavailableError(
+      `no prebuilt llama.cpp binary for the ${gpu} GPU backend loads on this machine: ${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} installed, but found no ${gpu} GPU or driver to run on`,
+      { ...options, hint: `use \`--gpu cpu\` (or \`--gpu auto\`, the best backend that loads here), or install the ${gpu} driver for this machine's GPU` },
+    );
+  }
+  const reason = isNoBinaryFound(error) ? 'no prebuilt llama.cpp binary loads on this machine' : error instanceof Error ? error.message : String(error);
+  return new EngineBackendError(`llama.cpp cannot start on the ${gpu} backend: ${reason}`, {
+    hint: gpu === 'auto' || gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : installHint,
     cause: error,
   });
 }

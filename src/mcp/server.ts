@@ -7,7 +7,7 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
-import { SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
+import { inLevelOrder, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
 import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
@@ -251,6 +251,11 @@ const METRICS_TOOL = {
   inputSchema: z.strictObject({
     since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
     session: nonBlank().optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),
+    sensitivity: z
+      .array(sensitivity)
+      .min(1)
+      .optional()
+      .describe('only the requests the classifier gave one of these levels (["confidential", "restricted"]: confidential and above); requests refused before they were classified and model loads are left out'),
   }),
   outputSchema: { metrics: z.object({ window: z.object({}).loose(), requests: z.object({}).loose(), tokens: z.object({}).loose() }).loose() },
   annotations: { readOnlyHint: true, openWorldHint: false },
@@ -524,11 +529,13 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
       toolResult(options.home, () => {
         const durationMs = parseDuration(input.since ?? '24h', 'since', { minimumMs: 1 });
         const session = input.session === undefined ? undefined : recordedSessionId(options.store, input.session);
-        const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, windowUntilNow(durationMs, session));
+        const sensitivities = input.sensitivity === undefined ? undefined : inLevelOrder(input.sensitivity);
+        const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, windowUntilNow(durationMs, { session, sensitivities }));
         const { requests, tokens } = metrics;
         const text =
           `${requests.total} answered: ${requests.local} local, ${requests.hosted} hosted, ${requests.denied} denied; ` +
-          `${tokens.local.total} local and ${tokens.hosted.total} hosted tokens since ${metrics.window.since}`;
+          `${tokens.local.total} local and ${tokens.hosted.total} hosted tokens since ${metrics.window.since}` +
+          (metrics.window.sensitivity === undefined ? '' : `, sensitivity ${metrics.window.sensitivity.join(',')} only`);
         return { text, structured: { metrics } };
       }),
   );

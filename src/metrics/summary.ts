@@ -62,9 +62,10 @@ export interface MetricsWindow {
  * millisecond, and a row recorded in the millisecond the metrics are asked for is already in the
  * store (a client that asks right after its call must see it counted).
  */
-export function windowUntilNow(durationMs: number, session?: string): MetricsWindow {
+export function windowUntilNow(durationMs: number, only: Pick<MetricsWindow, 'session' | 'sensitivities'> = {}): MetricsWindow {
   const now = Date.now();
-  return { sinceMs: now - durationMs, untilMs: now + 1, ...(session === undefined ? {} : { session }) };
+  const { session, sensitivities } = only;
+  return { sinceMs: now - durationMs, untilMs: now + 1, ...(session === undefined ? {} : { session }), ...(sensitivities === undefined ? {} : { sensitivities }) };
 }
 
 /** p50 / p95 by nearest rank (the value at position ceil(p·n) of the sorted sample). */

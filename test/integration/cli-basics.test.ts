@@ -234,6 +234,34 @@ describe('CLI basics', () => {
     expect((await runCli(['doctor'], { home: shared })).exitCode).toBe(0);
   }, DOCTOR_TEST_TIMEOUT_MS);
 
+  it('doctor with several failed checks: the summary says how many and names each, with each one\'s hint — the same on stderr and in --json', async () => {
+    const temporary = makeTempHome();
+    cleanup = temporary.cleanup;
+    const home = join(temporary.home, 'three');
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    const keyPath = join(home, 'permit.key');
+    const policyPath = join(home, 'policy.yaml');
+    chmodSync(home, 0o777);
+    chmodSync(keyPath, 0o644);
+    writeFileSync(policyPath, readFileSync(policyPath, 'utf8').replace('public: [local, approved_hosted, restricted_hosted]', 'public: [everywhere]'));
+    const hint = [
+      'for each failed check:',
+      `  data directory: \`chmod 700 ${home}\``,
+      `  permit key: \`chmod 600 ${keyPath}\`; if others may have read it, delete ${keyPath} and run \`syndicate init\` to create a new one`,
+      `  policy file: run \`syndicate policy check ${policyPath}\` to list every problem`,
+    ].join('\n');
+    const human = await runCli(['doctor'], { home });
+    expect(human.exitCode).toBe(1);
+    expect(human.stderr).toBe(`error: 3 of 8 checks failed: data directory, permit key, policy file\nhint: ${hint}`);
+    const json = await runCli(['doctor', '--json'], { home });
+    expect(json.exitCode).toBe(1);
+    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed', message: '3 of 8 checks failed: data directory, permit key, policy file', hint } });
+    // A home not yet initialised: five checks fail with one fix, given once.
+    const fresh = await runCli(['doctor', '--json'], { home: join(temporary.home, 'none') });
+    expect(parseJsonDocument(fresh.stdout)).toMatchObject({ error: { message: '5 of 7 checks failed: data directory, permit key, gateway token, policy file, store', hint: 'run `syndicate init`' } });
+    chmodSync(home, 0o700);
+  }, DOCTOR_TEST_TIMEOUT_MS);
+
   it('a store file others can read is set to 0600 by whatever opens it, which says so once: a read-only command on stderr, init and doctor as a warning (exit 0)', async () => {
     const temporary = await initialisedHome();
     cleanup = temporary.cleanup;

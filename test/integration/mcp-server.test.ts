@@ -344,6 +344,40 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect(requests.denied).toBe((before.denied ?? 0) + 1);
   });
 
+  it('metrics with `sensitivity`: only the requests of those levels, as `metrics --sensitivity --json` counts them; a level that is none is refused by the schema', async () => {
+    const only = async (levels: string[]): Promise<{ window: { sensitivity?: string[] }; requests: Record<string, number> }> => {
+      const metrics = await call('metrics', { since: '1h', sensitivity: levels });
+      expect(metrics.isError, text(metrics)).toBeFalsy();
+      return (metrics.structuredContent as { metrics: { window: { sensitivity?: string[] }; requests: Record<string, number> } }).metrics;
+    };
+    // Counted from what the earlier tests left: the tests may run in any order.
+    const before = await only(['restricted', 'confidential']);
+    expect((await call('complete', { prompt: 'Name the capital of France.', provider: 'llama' })).isError).toBeFalsy();
+    expect((await call('complete', { prompt: RESTRICTED_PROMPT })).isError).toBeFalsy();
+    expect((await call('complete', { prompt: RESTRICTED_PROMPT, provider: 'claude' })).isError).toBe(true);
+    // Given in any order and twice, named in level order, as `--sensitivity restricted,confidential,restricted` is.
+    const after = await only(['restricted', 'confidential', 'restricted']);
+    expect(after.window.sensitivity).toEqual(['confidential', 'restricted']);
+    expect(after.requests.local).toBe(before.requests.local! + 1);
+    expect(after.requests.denied).toBe(before.requests.denied! + 1);
+    expect(after.requests.hosted).toBe(before.requests.hosted);
+    const { document } = await scenario.json(['metrics', '--since', '1h', '--sensitivity', 'restricted,confidential']);
+    const cli = document.metrics as { window: { sensitivity: string[] }; requests: Record<string, number> };
+    expect(cli.window.sensitivity).toEqual(after.window.sensitivity);
+    expect(cli.requests).toEqual(after.requests);
+    // The public answer is counted without the filter, and not with `public` left out.
+    expect((await only(['public'])).requests.local).toBeGreaterThan(0);
+
+    for (const wrong of [['secret'], [], 'restricted']) {
+      const refused = await call('metrics', { since: '1h', sensitivity: wrong });
+      expect(refused.isError, JSON.stringify(wrong)).toBe(true);
+      expect(text(refused)).toMatch(/^MCP error -32602: Input validation error: Invalid arguments for tool metrics: .*sensitivity/s);
+    }
+    const { tools } = await client.listTools();
+    const schema = tools.find((tool) => tool.name === 'metrics')!.inputSchema.properties!.sensitivity as { type: string; minItems: number; items: { enum: string[] } };
+    expect(schema).toMatchObject({ type: 'array', minItems: 1, items: { enum: ['public', 'internal', 'confidential', 'restricted'] } });
+  });
+
   it('bad arguments and unknown names are tool errors the agent can read, and the server keeps serving', async () => {
     const invalid = await call('complete', { prompt: 'hi', maxTokens: -5 });
     expect(invalid.isError).toBe(true);

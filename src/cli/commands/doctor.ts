@@ -11,13 +11,13 @@ export function doctorCommand(): Command {
     .addHelpText('after', '\nExample:\n  $ syndicate doctor --json')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
-      const { runDoctor } = await import('../../doctor/doctor.js');
+      const { doctorFailure, runDoctor } = await import('../../doctor/doctor.js');
       const { storeUpgradeReporter } = await import('../store-upgrade.js');
       const { checks, holds } = await runDoctor(context.home, { onStoreUpgrade: storeUpgradeReporter(context.output) });
-      const failed = checks.filter((check) => check.status === 'fail');
+      const failure = doctorFailure(checks);
       const { output } = context;
       if (output.json) {
-        if (failed.length === 0) output.document(output.hintsForHome({ checks, holds }));
+        if (failure === undefined) output.document(output.hintsForHome({ checks, holds }));
       } else {
         const mark = (status: string): string =>
           status === 'pass' ? output.color.green('pass') : status === 'warn' ? output.color.yellow('warn') : output.color.red('FAIL');
@@ -28,11 +28,6 @@ export function doctorCommand(): Command {
         output.line();
         printHeldBack(output, holds, 'nothing held back from routes');
       }
-      if (failed.length > 0) {
-        throw new CheckFailedError(`${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(', ')}`, {
-          hint: failed[0]?.hint,
-          details: { checks, holds },
-        });
-      }
+      if (failure !== undefined) throw new CheckFailedError(failure.message, { hint: failure.hint, details: { checks, holds } });
     });
 }

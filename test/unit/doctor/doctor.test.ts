@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeF
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runDoctor, storeOpenFailure } from '../../../src/doctor/doctor.js';
+import { doctorFailure, runDoctor, storeOpenFailure, type DoctorCheck } from '../../../src/doctor/doctor.js';
 import { StoreError } from '../../../src/errors.js';
 import { resolveHome, type HomePaths } from '../../../src/home/home.js';
 import { initializeHome } from '../../../src/home/init.js';
@@ -124,5 +124,44 @@ describe('storeOpenFailure', () => {
   it('a damaged store may be restored or moved aside (and kept)', () => {
     const sqliteError = new Database.SqliteError('file is not a database', 'SQLITE_NOTADB');
     expect(storeOpenFailure(storeErrorFrom(sqliteError, 'store open failed', home.storePath)).hint).toMatch(/restore it from a backup; without one, move it aside \(keep it/);
+  });
+});
+
+describe('doctorFailure', () => {
+  const pass: DoctorCheck = { name: 'node version', status: 'pass', detail: 'v20.20.2' };
+  const warn: DoctorCheck = { name: 'policy references', status: 'warn', detail: 'x', hint: 'fix the provider id' };
+
+  it('nothing failed (warnings are no failure): no error', () => {
+    expect(doctorFailure([pass, warn])).toBeUndefined();
+  });
+
+  it('one failed check: its name and its own hint, as before', () => {
+    expect(doctorFailure([pass, { name: 'store', status: 'fail', detail: 'integrity check: bad', hint: 'restore the store from a backup' }])).toEqual({
+      message: '1 of 2 checks failed: store',
+      hint: 'restore the store from a backup',
+    });
+  });
+
+  it('several failed: how many and each by name; one line per hint, naming the checks it fixes; a failed check without a hint is named, not hinted', () => {
+    const failure = doctorFailure([
+      pass,
+      { name: 'permit key', status: 'fail', detail: 'missing', hint: 'run `syndicate init`' },
+      { name: 'engine llama', status: 'fail', detail: 'connection refused', hint: 'start it: `syndicate engine start llama`' },
+      warn,
+      { name: 'gateway token', status: 'fail', detail: 'missing', hint: 'run `syndicate init`' },
+      { name: 'odd', status: 'fail', detail: 'no fix known' },
+    ]);
+    expect(failure).toEqual({
+      message: '4 of 6 checks failed: permit key, engine llama, gateway token, odd',
+      hint: ['for each failed check:', '  permit key, gateway token: run `syndicate init`', '  engine llama: start it: `syndicate engine start llama`'].join('\n'),
+    });
+  });
+
+  it('several failed with one hint between them (a home not yet initialised): that hint alone; none with a hint: no hint', () => {
+    const missing = (name: string): DoctorCheck => ({ name, status: 'fail', detail: 'missing', hint: 'run `syndicate init`' });
+    expect(doctorFailure([missing('permit key'), missing('store')])).toEqual({ message: '2 of 2 checks failed: permit key, store', hint: 'run `syndicate init`' });
+    // One hint, but a check failed without one: the hint names its checks.
+    expect(doctorFailure([missing('store'), { name: 'odd', status: 'fail', detail: 'x' }])?.hint).toBe('for each failed check:\n  store: run `syndicate init`');
+    expect(doctorFailure([{ name: 'odd', status: 'fail', detail: 'x' }])).toEqual({ message: '1 of 1 checks failed: odd' });
   });
 });

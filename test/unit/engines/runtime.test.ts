@@ -11,10 +11,12 @@ import {
   checkEngineReadiness,
   ENGINE_PACKAGE_NAME,
   EngineBackendError,
+  engineBackendFailure,
   engineDirectory,
   EngineInstallError,
   EngineNotInstalledError,
   findEngine,
+  GpuBackendUnavailableError,
   importNodeLlamaCpp,
   installEngine,
   NODE_LLAMA_CPP_VERSION,
@@ -161,6 +163,61 @@ describe('engine runtime: where node-llama-cpp comes from', () => {
       message: 'llama.cpp cannot start on the auto backend: no prebuilt binary found',
       hint: expect.stringContaining('syndicate engine install --force') as unknown,
     });
+  });
+});
+
+/** node-llama-cpp's own error class, as `getLlama` throws it with `build: "never"`: its message is its name, and it sets no `name`. */
+class NoBinaryFoundError extends Error {
+  constructor(message = 'NoBinaryFoundError') {
+    super(message);
+  }
+}
+
+describe('engineBackendFailure: what a getLlama failure on a backend says', () => {
+  const onLinuxX64 = process.platform === 'linux' && process.arch === 'x64';
+
+  it.runIf(onLinuxX64)('--gpu cuda without its binaries (NoBinaryFoundError): says so in words, exit 2, with the install hint', () => {
+    const failure = engineBackendFailure('cuda', new NoBinaryFoundError(), ['linux-x64']);
+    expect(failure).toBeInstanceOf(GpuBackendUnavailableError);
+    expect(failure.toJSON()).toEqual({
+      code: 'gpu_backend_unavailable',
+      message: 'no prebuilt llama.cpp binary for the cuda GPU backend on this machine: the embedded engine has none installed for it (it has linux-x64)',
+      hint: 'install its binaries with `syndicate engine install --gpu cuda`, or use `--gpu cpu`',
+      details: { gpu: 'cuda', installedBinaries: ['linux-x64'] },
+    });
+    expect(failure.exitCode).toBe(2);
+    expect(failure.message).not.toContain('NoBinaryFoundError');
+    // Half of CUDA's two packages is none installed.
+    expect(engineBackendFailure('cuda', new NoBinaryFoundError(), ['linux-x64', 'linux-x64-cuda']).message).toMatch(/has none installed for it \(it has linux-x64, linux-x64-cuda\)$/);
+    expect(engineBackendFailure('vulkan', new NoBinaryFoundError(), []).message).toBe('no prebuilt llama.cpp binary for the vulkan GPU backend on this machine: the embedded engine has none installed for it');
+  });
+
+  it.runIf(onLinuxX64)('--gpu cuda with its binaries installed that do not load (no GPU or driver): says that, and installing them again is not the hint', () => {
+    const failure = engineBackendFailure('cuda', new NoBinaryFoundError(), ['linux-x64', 'linux-x64-cuda', 'linux-x64-cuda-ext']);
+    expect(failure).toMatchObject({
+      code: 'gpu_backend_unavailable',
+      exitCode: 2,
+      message: 'no prebuilt llama.cpp binary for the cuda GPU backend loads on this machine: linux-x64-cuda, linux-x64-cuda-ext are installed, but found no cuda GPU or driver to run on',
+      hint: 'use `--gpu cpu` (or `--gpu auto`, the best backend that loads here), or install the cuda driver for this machine\'s GPU',
+    });
+  });
+
+  it.runIf(process.platform !== 'darwin')('--gpu metal off macOS: no prebuilt binary exists for this platform, said as engine install --gpu metal says it', () => {
+    const failure = engineBackendFailure('metal', new NoBinaryFoundError(), ['linux-x64']);
+    expect(failure).toMatchObject({ code: 'gpu_backend_unavailable', exitCode: 2, hint: 'use `--gpu cpu`, or build llama.cpp for this machine and register it as a provider' });
+    expect(failure.message).toBe(`no prebuilt llama.cpp binary for the metal GPU backend on this machine: node-llama-cpp has no prebuilt metal binary for ${process.platform}-${process.arch}`);
+  });
+
+  it('auto or cpu without a binary that loads, or any other failure: EngineBackendError, exit 1, as before — NoBinaryFoundError said in words', () => {
+    expect(engineBackendFailure('auto', new NoBinaryFoundError(), ['linux-x64'])).toMatchObject({
+      code: 'engine_backend_unavailable',
+      exitCode: 1,
+      message: 'llama.cpp cannot start on the auto backend: no prebuilt llama.cpp binary loads on this machine',
+      hint: 'reinstall the engine with `syndicate engine install --force`',
+    });
+    const other = engineBackendFailure('cuda', new Error('CUDA error: out of memory'), ['linux-x64', 'linux-x64-cuda', 'linux-x64-cuda-ext']);
+    expect(other).toBeInstanceOf(EngineBackendError);
+    expect(other).toMatchObject({ exitCode: 1, message: 'llama.cpp cannot start on the cuda backend: CUDA error: out of memory', hint: 'install its binaries with `syndicate engine install --gpu cuda`, or use `--gpu cpu`' });
   });
 });
 
