@@ -13,6 +13,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges } from '../helpers/scenario.js';
+import { refusedOverAnthropic as refusedOverAnthropicAt, refusedOverOpenAI as refusedOverOpenAIAt } from '../helpers/hosted-refusal.js';
 import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
 const KEY = 'AKIAIOSFODNN7EXAMPLE';
@@ -42,30 +43,11 @@ function openaiClient(): OpenAI {
   return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
 }
 
-function anthropicClient(): Anthropic {
-  return new Anthropic({ baseURL: gateway.url, apiKey: TEST_TOKEN, maxRetries: 0 });
-}
-
 type ChatBody = Parameters<OpenAI['chat']['completions']['create']>[0];
 type MessagesBody = Parameters<Anthropic['messages']['create']>[0];
 
-/** `body` through the OpenAI face to the hosted fake: refused (403, naming `level`), and the fake received nothing. */
-async function refusedOverOpenAI(body: ChatBody, level: 'confidential' | 'restricted'): Promise<void> {
-  const before = inferenceExchanges(openai).length;
-  const failure = await openaiClient().chat.completions.create(body).catch((error: unknown) => error);
-  expect(failure).toBeInstanceOf(OpenAI.PermissionDeniedError);
-  expect((failure as InstanceType<typeof OpenAI.PermissionDeniedError>).message).toContain(level);
-  expect(inferenceExchanges(openai)).toHaveLength(before);
-}
-
-/** `body` through the Anthropic face to the hosted fake: refused (403, naming `level`), and the fake received nothing. */
-async function refusedOverAnthropic(body: MessagesBody, level: 'confidential' | 'restricted'): Promise<void> {
-  const before = inferenceExchanges(claude).length;
-  const failure = await anthropicClient().messages.create(body).catch((error: unknown) => error);
-  expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
-  expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain(level);
-  expect(inferenceExchanges(claude)).toHaveLength(before);
-}
+const refusedOverOpenAI = (body: ChatBody, level: 'confidential' | 'restricted'): Promise<void> => refusedOverOpenAIAt(gateway.url, TEST_TOKEN, openai, body, level);
+const refusedOverAnthropic = (body: MessagesBody, level: 'confidential' | 'restricted'): Promise<void> => refusedOverAnthropicAt(gateway.url, TEST_TOKEN, claude, body, level);
 
 describe('secrets the fold and the decoding read only together', { timeout: 90_000 }, () => {
   it('an AWS key in base64 split by a zero-width space is restricted: refused, the hosted provider receives nothing', async () => {
