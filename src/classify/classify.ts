@@ -211,26 +211,24 @@ class ClassificationState {
    * folded and scanned already.
    */
   private scanDecodedThenFolded(matches: KnownMatches, view: DecodedText, location: string): void {
-    {
-      for (const window of view.windows(DECODED_CONTEXT)) {
-        const folded = foldForScan(view.text.slice(window.start, window.end));
-        if (folded === undefined) continue;
-        const inView = (index: number, side: 'start' | 'end'): number => window.start + (side === 'start' ? folded.originalStart(index) : folded.originalEnd(index));
-        const composed = { text: folded.text, originalStart: (index: number) => view.originalStart(inView(index, 'start')), originalEnd: (index: number) => view.originalEnd(inView(index, 'end')) };
-        // Only around what the fold changed: the rest of the window was scanned decoded already
-        // (a source map's base64 decodes to whole files with a few non-ASCII characters in them).
-        for (const around of spansAround(folded.changes, DECODED_CONTEXT, folded.text.length)) {
-          this.scanView(
-            matches,
-            composed,
-            location,
-            (match) => {
-              const encodings = view.encodingsIn(inView(match.start, 'start') - 1, inView(match.end, 'end') + 1);
-              return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (${undoneEncodings(encodings)}, then Unicode folding)` };
-            },
-            around,
-          );
-        }
+    for (const window of view.windows(DECODED_CONTEXT)) {
+      const folded = foldForScan(view.text.slice(window.start, window.end));
+      if (folded === undefined) continue;
+      const inView = (index: number, side: 'start' | 'end'): number => window.start + (side === 'start' ? folded.originalStart(index) : folded.originalEnd(index));
+      const composed = { text: folded.text, originalStart: (index: number) => view.originalStart(inView(index, 'start')), originalEnd: (index: number) => view.originalEnd(inView(index, 'end')) };
+      // Only around what the fold changed: the rest of the window was scanned decoded already
+      // (a source map's base64 decodes to whole files with a few non-ASCII characters in them).
+      for (const around of spansAround(folded.changes, DECODED_CONTEXT, folded.text.length)) {
+        this.scanView(
+          matches,
+          composed,
+          location,
+          (match) => {
+            const encodings = view.encodingsIn(inView(match.start, 'start') - 1, inView(match.end, 'end') + 1);
+            return encodings.length === 0 ? undefined : { excerpt: match.excerpt, reason: `${match.reason} (${undoneEncodings(encodings)}, then Unicode folding)` };
+          },
+          around,
+        );
       }
     }
   }
