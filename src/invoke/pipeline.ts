@@ -273,7 +273,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   }
   const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
-  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, keysOfSkippedOnly(failures));
+  const missingKeys = keysOfSkippedOnly(failures);
+  const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, missingKeys);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), attemptsDetails(requestId, classification.level, attempts), withUntried);
   if (rateLimited !== undefined) throw rateLimited;
@@ -294,7 +295,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     // Every candidate was skipped for its unset key and none is left for later (cut off by the hop
     // limit or the time budget, or held out as down): the same request again meets the same keys
     // unset — only exporting them helps (a gateway client is told not to retry: `x-should-retry`).
-    isRetryable: !skippedForKeysOnly(failures) || untried !== undefined || untriedForTime > 0 || unavailabilityOfExclusions(plan.excluded).length > 0,
+    isRetryable: missingKeys.length === 0 || untried !== undefined || untriedForTime > 0 || unavailabilityOfExclusions(plan.excluded).length > 0,
     // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
     ...(everyAttemptTimedOut(attempts) ? { condition: 'timed_out' as const } : {}),
     // A candidate the hop limit cut off was never tried: it may answer at once.
@@ -333,11 +334,6 @@ function isToolsRefusal(failure: SyndicateError): boolean {
 /** An engine's refusal of the request's images (llama-server without `--mmproj`). */
 function isImagesRefusal(failure: SyndicateError): boolean {
   return failure instanceof UpstreamError && failure.condition === 'images_not_supported';
-}
-
-/** Every failure was a candidate skipped for its unset key. */
-function skippedForKeysOnly(failures: readonly SyndicateError[]): boolean {
-  return failures.length > 0 && failures.every((failure) => failure.code === 'credential_missing');
 }
 
 /** The variables of the keys every failure was for (each attempt skipped for its unset key); empty when any failed otherwise. */

@@ -45,20 +45,14 @@ describe('x-should-retry on gateway failures', () => {
     await Promise.all([claude?.close(), local?.close()]);
   });
 
-  /** The evidence rows of one request id (its attempts). */
-  async function rowsOfRequest(requestId: string | null | undefined): Promise<number> {
+  /** The evidence rows recorded for `claude` (each request's skipped attempts). */
+  async function claudeRows(): Promise<{ requestId?: string }[]> {
     const { document } = await scenario.json(['evidence', 'list', '--provider', 'claude', '--limit', '1000']);
-    const rows = (document.evidence as { requestId?: string }[] | undefined) ?? [];
-    return rows.filter((row) => row.requestId === requestId).length;
-  }
-
-  async function requestsOfClaude(): Promise<number> {
-    const { document } = await scenario.json(['evidence', 'list', '--provider', 'claude', '--limit', '1000']);
-    return ((document.evidence as unknown[] | undefined) ?? []).length;
+    return (document.evidence as { requestId?: string }[] | undefined) ?? [];
   }
 
   it('the Anthropic SDK (default retries) gets one 503 naming the key, and asks once', async () => {
-    const before = await requestsOfClaude();
+    const before = (await claudeRows()).length;
     const client = new Anthropic({ baseURL: gateway.url, apiKey: token });
     const error: unknown = await client.messages.create({ model: `claude:${HOSTED_MODEL}`, max_tokens: 32, messages: [{ role: 'user', content: PROMPT }] }).then(
       () => undefined,
@@ -70,13 +64,14 @@ describe('x-should-retry on gateway failures', () => {
     expect(failed.status).toBe(503);
     expect(failed.headers?.get('x-should-retry')).toBe('false');
     // One request, one skipped attempt: the SDK did not send it again.
-    expect((await requestsOfClaude()) - before).toBe(1);
-    expect(await rowsOfRequest(failed.requestID)).toBe(1);
+    const rows = await claudeRows();
+    expect(rows.length - before).toBe(1);
+    expect(rows.filter((row) => row.requestId === failed.requestID)).toHaveLength(1);
     expect(claude.exchanges.filter((exchange) => exchange.path.startsWith('/v1/messages')).length).toBe(0);
   }, 90_000);
 
   it('the OpenAI SDK (default retries) asks once too', async () => {
-    const before = await requestsOfClaude();
+    const before = (await claudeRows()).length;
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token });
     const error: unknown = await client.chat.completions.create({ model: `claude:${HOSTED_MODEL}`, messages: [{ role: 'user', content: PROMPT }] }).then(
       () => undefined,
@@ -86,7 +81,7 @@ describe('x-should-retry on gateway failures', () => {
     const failed = error as InstanceType<typeof OpenAI.APIError>;
     expect(failed.status).toBe(503);
     expect(failed.headers?.get('x-should-retry')).toBe('false');
-    expect((await requestsOfClaude()) - before).toBe(1);
+    expect((await claudeRows()).length - before).toBe(1);
   }, 90_000);
 
   it("an engine failing besides the skipped key may pass next time: no x-should-retry (each SDK's own retry rules apply)", async () => {
