@@ -613,6 +613,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     markers: EvidenceMarker[],
     options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse; cut?: StreamCut } = {},
   ): Promise<AttemptOutcome> => {
+    if (input.signal?.aborted === true) context.onCancelRecording?.();
     recorder.close();
     // A stream cut after its answer started (the caller left, the upstream broke) was generated, and
     // billed, up to the cut: its tokens and cost count, against the daily ceiling too. So was one
