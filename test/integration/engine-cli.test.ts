@@ -52,6 +52,12 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
     });
   });
 
+  it('under --home, the hint to reinstall the engine names no home: engine install ignores --home (its binaries are per machine)', async () => {
+    const result = await runCli(['--home', temporary.home, 'engine', 'status', '--embedded'], { env: { ...env(), FAKE_LLAMA_FAIL: 'no prebuilt binary for this platform' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe('error: llama.cpp cannot start on the auto backend: no prebuilt binary for this platform\nhint: reinstall the engine with `syndicate engine install --force`');
+  });
+
   it('engine status: a node-llama-cpp of another release is exit 1, engine_not_installed', async () => {
     const other = join(temporary.home, 'other-release');
     writeFakeNodeLlamaCpp(other, '3.0.0');
