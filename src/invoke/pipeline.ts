@@ -997,7 +997,7 @@ interface StreamCut {
   billed: boolean;
 }
 
-const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
+const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'refusal-delta', 'redacted-reasoning', 'tool-call-delta']);
 
 /**
  * Reads a streamed body (server-sent events, or NDJSON lines for Ollama's native API: `streamFraming`), forwarding parts as they arrive. Parts before the first content part are
