@@ -6,6 +6,7 @@ import { CheckFailedError, EvidencePrunedError, ExitCode, InterruptedError, Usag
 import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
+import { isRecord } from '../../wire/json.js';
 import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
@@ -227,7 +228,7 @@ export function evidenceCommand(): Command {
       const { output } = context;
       // A filtered export ends with the links of the chain positions its filter left out, which `verify --export` proves it through.
       const leftOutWords = leftOut === 0 ? '' : `, and the links of ${leftOut} chain ${leftOut === 1 ? 'position' : 'positions'} its filter left out (no bytes)`;
-      if (outputPath !== undefined) output.result({ output: outputPath, rows, leftOut }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}${leftOutWords}`));
+      if (outputPath !== undefined) output.result({ output: outputPath, rows, ...(leftOut === 0 ? {} : { leftOut }) }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}${leftOutWords}`));
     });
 
   evidence
@@ -746,6 +747,27 @@ function policyDigestOf(route: unknown): string | undefined {
   return typeof route.policyDigest === 'string' ? route.policyDigest : undefined;
 }
 
+/** Up to this many models its route left out are named by `evidence show`; `--json` has them all (`route.excluded`). */
+const SHOWN_EXCLUSIONS = 5;
+
+/**
+ * The models a route left out and why, as `show` prints them: `hosted:gpt-4o-mini: class … may not
+ * receive restricted data`. Reads both shapes rows hold: the router's exclusion `{provider, model,
+ * reasons, …}`, and `{target, reasons}` of answered rows written by earlier versions.
+ */
+function leftOutModels(route: unknown): string | undefined {
+  if (!isRecord(route) || !Array.isArray(route['excluded']) || route['excluded'].length === 0) return undefined;
+  const excluded = route['excluded'] as unknown[];
+  const lines = excluded.slice(0, SHOWN_EXCLUSIONS).map((exclusion) => {
+    if (!isRecord(exclusion)) return JSON.stringify(exclusion);
+    const target = typeof exclusion['target'] === 'string' ? exclusion['target'] : `${String(exclusion['provider'])}:${String(exclusion['model'])}`;
+    const reasons = Array.isArray(exclusion['reasons']) ? exclusion['reasons'].join('; ') : '';
+    return reasons === '' ? target : `${target}: ${reasons}`;
+  });
+  const more = excluded.length - lines.length;
+  return `${lines.join(' | ')}${more > 0 ? ` | and ${more} more (\`--json\`: route.excluded)` : ''}`;
+}
+
 function printRecord(output: Output, record: EvidenceRecord, unreadable: UnreadableBodies = {}): void {
   const none = '-';
   const fields: [string, string][] = [
@@ -758,6 +780,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     ['sensitivity', record.sensitivity ?? none],
     // The policy that routed it (`route.policyDigest`): a refusal before routing, or a row from before the digest was recorded, names none.
     ['policy', policyDigestOf(record.route) ?? none],
+    ['left out', leftOutModels(record.route) ?? none],
     ['permit', record.permitId ?? none],
     ['status', record.status === null ? none : String(record.status)],
     ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],
