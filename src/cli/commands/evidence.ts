@@ -604,12 +604,14 @@ async function verifyExportFile(output: Output, file: string, from: { seq: numbe
       );
     }
     if (leftOut !== undefined) {
-      output.info(`the export's filter: ${filterWords(leftOut.filter)}; every envelope it left out was proven by its link (no bytes), and none of them is one it selects`);
+      output.info(`the export's filter: ${filterWords(leftOut.filter)}; each position it left out was proven by its link (no bytes), and none of them is a row it selects`);
     }
     output.info(
       result.first.seq === 1
         ? 'the first links to the start of the chain'
-        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (an earlier export, or the last link \`evidence prune\` deleted)`,
+        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (${
+            leftOut === undefined ? 'an earlier export' : "a row before the export's range (its filter, or an earlier export)"
+          }, or the last link \`evidence prune\` deleted)`,
     );
     if (result.envelopes > result.chained) output.info(`${counted(result.envelopes - result.chained, 'envelope')} still in flight when exported (pending, not chained): checked against their links only`);
     if (from === undefined) output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
