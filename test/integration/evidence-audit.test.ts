@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { Scenario } from '../helpers/scenario.js';
 
 const HOSTED_KEY = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
@@ -204,6 +204,13 @@ describe('evidence for an audit', () => {
   });
 });
 
+/** `evidence verify --export` of `text` written beside `home`, where no store exists. */
+function verifyExportText(home: string, text: string, extra: string[] = []): Promise<CliResult> {
+  const file = join(home, 'to-verify.jsonl');
+  writeFileSync(file, text);
+  return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(home, 'no-store-here') });
+}
+
 describe('evidence verify --export: a third party proves an export without the store', () => {
   let scenario: Scenario;
   let local: FakeEngine;
@@ -224,8 +231,6 @@ describe('evidence verify --export: a third party proves an export without the s
     // A request of 64 KiB or more is stored as blocks: the export reassembles it, and so does the link.
     const long = await scenario.cli(['run', '-'], { input: `Summarise: ${'the quick brown fox jumps over the lazy dog. '.repeat(1700)}` });
     expect(long.exitCode, long.stderr).toBe(0);
-    // A second restricted request: a filtered export holds the two, the positions between them left out.
-    expect((await scenario.cli(['run', 'my password is hunter3, once more'])).exitCode).toBe(0);
     exportFile = join(scenario.home, 'evidence.jsonl');
     const exported = await scenario.cli(['evidence', 'export', '--output', exportFile]);
     expect(exported.exitCode, exported.stderr).toBe(0);
@@ -237,12 +242,7 @@ describe('evidence verify --export: a third party proves an export without the s
     await local?.close();
   });
 
-  /** `evidence verify --export` of `text`, where no store exists. */
-  const verifyText = async (text: string, extra: string[] = []): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
-    const file = join(scenario.home, 'to-verify.jsonl');
-    writeFileSync(file, text);
-    return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(scenario.home, 'no-store-here') });
-  };
+  const verifyText = (text: string, extra: string[] = []): Promise<CliResult> => verifyExportText(scenario.home, text, extra);
 
   it('an export as written verifies, offline, to the head `evidence verify` printed; --from that head checks it is there', async () => {
     expect(lines.length).toBeGreaterThanOrEqual(5);
@@ -334,11 +334,7 @@ describe('evidence verify --export of a filtered export: what it holds proven, w
     await local?.close();
   });
 
-  const verifyText = async (text: string, extra: string[] = []): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
-    const file = join(scenario.home, 'to-verify.jsonl');
-    writeFileSync(file, text);
-    return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(scenario.home, 'no-store-here') });
-  };
+  const verifyText = (text: string, extra: string[] = []): Promise<CliResult> => verifyExportText(scenario.home, text, extra);
 
   it('says it was filtered: the envelopes it holds, then the link of each position its filter left out, with no bytes', () => {
     expect(restricted).toEqual([2, 5]);
