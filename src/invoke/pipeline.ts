@@ -1223,7 +1223,9 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,
     candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),
-    excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
+    // The router's exclusions whole ({provider, model, class, rules, reasons, ...}), as a refusal's row records them in its plan:
+    // one shape for an auditor's query over answered and refused rows alike. Rows written before this say `{target: "p:m", reasons}`.
+    excluded: plan.excluded,
     failedClosed: plan.failedClosed,
     ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
     policyDigest: plan.policyDigest,
