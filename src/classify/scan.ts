@@ -153,7 +153,11 @@ export class LiteralGate {
     for (const { pivot, entries } of this.pivots) {
       let position = text.indexOf(pivot);
       while (position !== -1) {
-        for (const entry of entries) if (text.startsWith(entry.literal, position - entry.offset)) return true;
+        const after = text.charCodeAt(position + 1);
+        const before = position === 0 ? -1 : text.charCodeAt(position - 1);
+        for (const entry of entries) {
+          if (entry.beside === (entry.side === 1 ? after : entry.side === -1 ? before : -1) && text.startsWith(entry.literal, position - entry.offset)) return true;
+        }
         position = text.indexOf(pivot, position + 1);
       }
     }
