@@ -692,7 +692,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     cancelInFlight(reason: Error): number {
       const cancelled = [...inFlight.values()].filter((cancellation) => !cancellation.signal.aborted);
-      for (const cancellation of cancelled) cancellation.abort(reason);
+      // Each its own copy: the pipeline adds its request's ids to the error it ends with
+      // (`withDetails`), which one shared error would carry for the last request only (the access
+      // log would name that request's evidence for every line).
+      for (const cancellation of cancelled) cancellation.abort(ownCopy(reason));
       return cancelled.length;
     },
     async settledInFlight(): Promise<void> {
@@ -966,4 +969,9 @@ function agentSessionOf(call: GatewayCall): string | undefined {
     if (value !== undefined && SESSION_ID_PATTERN.test(value)) return value;
   }
   return undefined;
+}
+
+/** A copy of `error` of the same class, with its own properties (message, stack, code, details …). */
+function ownCopy(error: Error): Error {
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(error) as object) as Error, Object.getOwnPropertyDescriptors(error));
 }
