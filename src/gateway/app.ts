@@ -191,6 +191,22 @@ const RUNNING_MODELS_TIMEOUT_MS = 2000;
  * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
  * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
  */
+/**
+ * For a path the gateway would serve with `/v1` added or removed, the client's base URL that
+ * caused it: an OpenAI client's without `/v1` (it appends `/chat/completions`), or an Anthropic
+ * client's with it (it appends `/v1/messages` itself).
+ */
+function baseUrlClue(path: string, host: string | undefined, served: (path: string) => boolean): string {
+  const root = host === undefined ? 'the gateway' : `http://${host}`;
+  if (path.startsWith('/v1/v1/') && served(path.slice(3))) {
+    return ` (the client's base URL ends in /v1 and the client adds /v1 itself, as Anthropic clients and Claude Code do: give it ${root} without /v1, e.g. ANTHROPIC_BASE_URL=${root})`;
+  }
+  if (!path.startsWith('/v1/') && served(`/v1${path}`)) {
+    return ` (the client's base URL lacks /v1, which OpenAI clients expect in it: give it ${root}/v1, e.g. OPENAI_BASE_URL=${root}/v1)`;
+  }
+  return '';
+}
+
 function routeKeyOf(path: string): string {
   if (path === MODEL_PATH_PREFIX) return MODEL_LIST_PATH;
   return path.startsWith(MODEL_PATH_PREFIX) ? MODEL_PATH_PREFIX : path;
@@ -639,7 +655,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}${baseUrlClue(path, call.header('host'), (other) => routes.has(routeKeyOf(other)))}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {
           code: 'not_found',
         });
       }
