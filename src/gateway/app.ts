@@ -191,6 +191,22 @@ const RUNNING_MODELS_TIMEOUT_MS = 2000;
  * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
  * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
  */
+/**
+ * For a path the gateway would serve with `/v1` added or removed, the client's base URL that
+ * caused it: an OpenAI client's without `/v1` (it appends `/chat/completions`), or an Anthropic
+ * client's with it (it appends `/v1/messages` itself).
+ */
+function baseUrlClue(path: string, host: string | undefined, served: (path: string) => boolean): string {
+  const root = host === undefined ? 'the gateway' : `http://${host}`;
+  if (path.startsWith('/v1/v1/') && served(path.slice(3))) {
+    return ` (the client's base URL ends in /v1 and the client adds /v1 itself, as Anthropic clients and Claude Code do: give it ${root} without /v1, e.g. ANTHROPIC_BASE_URL=${root})`;
+  }
+  if (!path.startsWith('/v1/') && served(`/v1${path}`)) {
+    return ` (the client's base URL lacks /v1, which OpenAI clients expect in it: give it ${root}/v1, e.g. OPENAI_BASE_URL=${root}/v1)`;
+  }
+  return '';
+}
+
 function routeKeyOf(path: string): string {
   if (path === MODEL_PATH_PREFIX) return MODEL_LIST_PATH;
   return path.startsWith(MODEL_PATH_PREFIX) ? MODEL_PATH_PREFIX : path;
@@ -639,7 +655,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         });
       }
       if (candidates === undefined) {
-        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {
+        throw new GatewayRequestError('not_found', `no route ${call.method} ${path}${baseUrlClue(path, call.header('host'), (other) => routes.has(routeKeyOf(other)))}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {
           code: 'not_found',
         });
       }
@@ -692,7 +708,10 @@ export function createGateway(options: GatewayOptions): Gateway {
     },
     cancelInFlight(reason: Error): number {
       const cancelled = [...inFlight.values()].filter((cancellation) => !cancellation.signal.aborted);
-      for (const cancellation of cancelled) cancellation.abort(reason);
+      // Each its own copy: the pipeline adds its request's ids to the error it ends with
+      // (`withDetails`), which one shared error would carry for the last request only (the access
+      // log would name that request's evidence for every line).
+      for (const cancellation of cancelled) cancellation.abort(ownCopy(reason));
       return cancelled.length;
     },
     async settledInFlight(): Promise<void> {
@@ -966,4 +985,9 @@ function agentSessionOf(call: GatewayCall): string | undefined {
     if (value !== undefined && SESSION_ID_PATTERN.test(value)) return value;
   }
   return undefined;
+}
+
+/** A copy of `error` of the same class, with its own properties (message, stack, code, details …). */
+function ownCopy(error: Error): Error {
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(error) as object) as Error, Object.getOwnPropertyDescriptors(error));
 }

@@ -35,7 +35,7 @@ export class TokenGuard {
     }
     const presented = presentedToken(headers);
     if (presented === undefined) {
-      throw new GatewayRequestError('authentication', 'missing gateway token: send `Authorization: Bearer <token>` or `x-api-key: <token>`', {
+      throw new GatewayRequestError('authentication', 'missing gateway token: send `Authorization: Bearer <token>` or `x-api-key: <token>` (`syndicate serve --print-token` shows it)', {
         code: 'token_missing',
         headers: { 'www-authenticate': 'Bearer realm="syndicate"' },
       });

@@ -137,6 +137,26 @@ describe('syndicate serve', () => {
     }
   });
 
+  it('a client that sent no token is told where to read it: the command its 401 quotes prints the token that then works', async () => {
+    const { server, url } = await startServe(['--home', home, 'serve', '--port', '0'], { SYNDICATE_HOME: '' });
+    try {
+      const missing = await fetch(`${url}/v1/models`);
+      expect(missing.status).toBe(401);
+      const { error } = (await missing.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe('token_missing');
+      const quoted = [...error.message.matchAll(/`(syndicate [^`]*)`/g)].map((match) => match[1] ?? '');
+      expect(quoted).toEqual([`syndicate --home ${home} serve --print-token`]);
+      // Run as the developer pastes it (no SYNDICATE_HOME), it prints the token the gateway takes.
+      const printed = await execa('sh', ['-c', (quoted[0] ?? '').replace(/^syndicate /, `node '${BIN}' `)], { reject: false, env: { NO_COLOR: '1', SYNDICATE_HOME: '' } });
+      expect(printed.exitCode, String(printed.stderr)).toBe(0);
+      const listed = await fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${String(printed.stdout).trim()}` } });
+      expect(listed.status).toBe(200);
+    } finally {
+      server.kill('SIGTERM');
+      expect((await server).exitCode).toBe(0);
+    }
+  });
+
   it('a priced model registered by another process while it runs: the tokenizer is loaded in the background, said once on stderr', async () => {
     const fresh = makeTempHome('syndicate-gateway-registry-warm-up-');
     try {

@@ -464,3 +464,26 @@ describe('an answer of emoji, accents and CJK, each character split over several
     expect(streamed).toBe(ANSWER);
   });
 });
+
+describe('a client whose base URL has /v1 where it should not, or lacks it', () => {
+  it("the Anthropic SDK given …/v1 and the OpenAI SDK given the root get a 404 saying which base URL to give, and work with it", async () => {
+    const root = gateway.url;
+    const host = new URL(root).host;
+    const anthropicWithV1 = new Anthropic({ baseURL: `${root}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const fromAnthropic = await anthropicWithV1.messages.create({ model: 'auto', max_tokens: 16, messages: [{ role: 'user', content: QUESTION }] }).catch((error: unknown) => error);
+    expect(fromAnthropic).toBeInstanceOf(Anthropic.NotFoundError);
+    expect((fromAnthropic as Error).message).toContain(`ANTHROPIC_BASE_URL=http://${host})`);
+    const openAIWithoutV1 = new OpenAI({ baseURL: root, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const fromOpenAI = await openAIWithoutV1.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] }).catch((error: unknown) => error);
+    expect(fromOpenAI).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((fromOpenAI as Error).message).toContain(`OPENAI_BASE_URL=http://${host}/v1)`);
+    // Given as the clue says, both are answered.
+    const answered = await new Anthropic({ baseURL: `http://${host}`, apiKey: TEST_TOKEN, maxRetries: 0 }).messages.create({ model: 'auto', max_tokens: 16, messages: [{ role: 'user', content: QUESTION }] });
+    expect(answered.type).toBe('message');
+    const completion = await new OpenAI({ baseURL: `http://${host}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 }).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: QUESTION }] });
+    expect(completion.object).toBe('chat.completion');
+    // A path that is no gateway route either way gets no clue.
+    const nowhere = await fetch(`${root}/nowhere`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(((await nowhere.json()) as { error: { message: string } }).error.message).not.toContain('base URL');
+  });
+});

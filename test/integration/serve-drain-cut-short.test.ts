@@ -9,6 +9,8 @@ const SLOW_ANSWER = 'one two three four five six seven eight nine ten eleven twe
 const WHY = 'SIGTERM, and the requests in flight did not finish within --drain-timeout 1s';
 
 interface ListedRow {
+  id: string;
+  requestId: string;
   state: string;
   caller: string;
   error: { code: string; message: string } | null;
@@ -31,7 +33,7 @@ describe('serve: the drain running out while streams are in flight', () => {
   it('each stream ends with its API\'s error event (the SDK iterators throw; no clean end), and its evidence is recorded interrupted', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
     const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
-    const { server, url, waitForStderr } = await startServe(['serve', '--port', '0', '--drain-timeout', '1s'], { SYNDICATE_HOME: scenario.home });
+    const { server, url, waitForStderr } = await startServe(['serve', '--port', '0', '--drain-timeout', '1s', '--access-log'], { SYNDICATE_HOME: scenario.home });
     engine.setFault({ slowStreamMs: 400 });
     try {
       let started = 0;
@@ -74,6 +76,12 @@ describe('serve: the drain running out while streams are in flight', () => {
       engine.setFault('ok');
       server.kill('SIGKILL');
     }
+    // Each request's access-log line names its own evidence row (all three were cancelled by one
+    // stop, with one reason: the ids the pipeline adds to it must not be the last request's for all).
+    const logged = String((await server).stderr)
+      .split('\n')
+      .filter((line) => / interrupted /.test(line))
+      .map((line) => line.split(' ').at(-1));
     const { result, document } = await scenario.json(['evidence', 'list', '--limit', '3']);
     expect(result.exitCode, result.stderr).toBe(0);
     const rows = document.evidence as ListedRow[];
@@ -82,6 +90,7 @@ describe('serve: the drain running out while streams are in flight', () => {
       expect(row).toMatchObject({ state: 'failed', caller: 'gateway', error: { code: 'interrupted', message: `the gateway stopped (${WHY}) before the answer ended` } });
       expect(row.markers).toContain('partial_response');
     }
+    expect(logged.sort()).toEqual(rows.map((row) => row.id).sort());
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
