@@ -188,10 +188,6 @@ const MCP_PATH = '/mcp';
 const RUNNING_MODELS_TIMEOUT_MS = 2000;
 
 /**
- * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
- * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
- */
-/**
  * For a path the gateway would serve with `/v1` added or removed, the client's base URL that
  * caused it: an OpenAI client's without `/v1` (it appends `/chat/completions`), or an Anthropic
  * client's with it (it appends `/v1/messages` itself).
@@ -207,6 +203,10 @@ function baseUrlClue(path: string, host: string | undefined, served: (path: stri
   return '';
 }
 
+/**
+ * The key of the routes that serve a path: any `/v1/models/{id}` the model route; `/v1/models/`
+ * with no id the list, as `/v1/models` (clients that join a base URL ending in `/` ask for it).
+ */
 function routeKeyOf(path: string): string {
   if (path === MODEL_PATH_PREFIX) return MODEL_LIST_PATH;
   return path.startsWith(MODEL_PATH_PREFIX) ? MODEL_PATH_PREFIX : path;
