@@ -305,3 +305,11 @@ export function toSyndicateError(error: unknown): SyndicateError {
     cause: error,
   });
 }
+
+/**
+ * A copy of `error` of the same class with its own properties (message, stack, code, details …):
+ * one reason that cancels several requests, each of which adds its own ids to it (`withDetails`).
+ */
+export function ownCopyOf<E extends Error>(error: E): E {
+  return Object.defineProperties(Object.create(Object.getPrototypeOf(error) as object) as E, Object.getOwnPropertyDescriptors(error));
+}

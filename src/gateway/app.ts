@@ -2,7 +2,7 @@ import { counted } from '../common/counted.js';
 import type { HostCheck } from '../common/host-check.js';
 import { highestSensitivity, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES, type SensitivityLevel, type WorkflowClass } from '../common/vocabulary.js';
 import { answeringEngineReports } from '../engines/manage.js';
-import { SyndicateError } from '../errors.js';
+import { ownCopyOf, SyndicateError } from '../errors.js';
 import type { HomePaths } from '../home/home.js';
 import { unknownModelOf, unservableReason } from '../invoke/failure.js';
 import { GATEWAY_MODEL_NAMING } from '../invoke/model-naming.js';
@@ -711,7 +711,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       // Each its own copy: the pipeline adds its request's ids to the error it ends with
       // (`withDetails`), which one shared error would carry for the last request only (the access
       // log would name that request's evidence for every line).
-      for (const cancellation of cancelled) cancellation.abort(ownCopy(reason));
+      for (const cancellation of cancelled) cancellation.abort(ownCopyOf(reason));
       return cancelled.length;
     },
     async settledInFlight(): Promise<void> {
@@ -985,9 +985,4 @@ function agentSessionOf(call: GatewayCall): string | undefined {
     if (value !== undefined && SESSION_ID_PATTERN.test(value)) return value;
   }
   return undefined;
-}
-
-/** A copy of `error` of the same class, with its own properties (message, stack, code, details …). */
-function ownCopy(error: Error): Error {
-  return Object.defineProperties(Object.create(Object.getPrototypeOf(error) as object) as Error, Object.getOwnPropertyDescriptors(error));
 }

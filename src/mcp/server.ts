@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
 import { inLevelOrder, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
-import { InterruptedError, SyndicateError, UsageError } from '../errors.js';
+import { InterruptedError, ownCopyOf, SyndicateError, UsageError } from '../errors.js';
 import { commandsForHome, type HomePaths } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { explainRequestRoute, explainRoute, keylessRouteError, unavailableRouteError, type ExplainOptions, type RouteConditions, type RouteExplanation, type RouteQuestion } from '../invoke/explain-route.js';
@@ -543,7 +543,8 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   server.server.setRequestHandler(ListToolsRequestSchema, () => listToolsOnce(registered));
 
   const cancel = (reason: Error): void => {
-    for (const cancellation of cancellations) cancellation.abort(reason);
+    // Each its own copy: the pipeline adds its call's ids to the error it ends with (`withDetails`).
+    for (const cancellation of cancellations) cancellation.abort(ownCopyOf(reason));
   };
   const settled = async (): Promise<void> => {
     await Promise.allSettled([...running]);
