@@ -557,7 +557,7 @@ function separatorBefore(text: string, at: number): number {
  * `QUtJQUlP U0ZPRE5ON0V YQU1QTEU=`, not a fixed-width wrap: see `wrappedBlockEnd`), found from
  * its piece [start, end): the pieces around it joined by one space, tab or line break each, that
  * look like base64 (`looksLikeBase64Piece`) or are short, up to a padded piece. Read as one run
- * when together they decode to text; short pieces at either end may be words (`key QUtJ…`), so
+ * when together they decode to text or start as compressed data does (see `compressedFormat`); short pieces at either end may be words (`key QUtJ…`), so
  * the run is tried without them too. The piece itself looks like base64 (the caller checks).
  * Undefined when it is not such a value's: two blobs that decode apart (each is then read alone). `floor`: where the last run ended.
  */
@@ -607,7 +607,8 @@ function splitBase64Run(text: string, start: number, end: number, inAlphabet: (i
       const runStart = (kept[0] as { start: number }).start;
       const runEnd = (kept.at(-1) as { end: number }).end + (dropLast === 0 ? padding : 0);
       const run = text.slice(runStart, runEnd);
-      if (decodeBase64Text(run) !== undefined) return { index: runStart, run };
+      // Compressed data is no text until inflated: its stream's header says what it is (short pieces at its ends dropped: words).
+      if (decodeBase64Text(run) !== undefined || (dropFirst === leading && dropLast === trailing && compressedFormat(run) !== undefined)) return { index: runStart, run };
     }
   }
   return undefined;
@@ -709,10 +710,10 @@ function compressedFormat(run: string): { format: 'gzip' | 'zlib'; written: 'bas
  * What a run of compressed data (see `compressedFormat`) inflates to, as text (`bytesText`), or
  * its runs of printable text (`printableRuns`: a `tar czf - ~/.ssh | base64` holds its files
  * between binary headers); a problem when it inflates past its bound (see `MAX_INFLATION_RATIO`)
- * or, for gzip, does not inflate (a corrupt stream, or a checksum altered so that a strict
- * reader stops while a lenient one reads on); undefined when the run is no compressed data, or
- * holds no text. A stream cut short (a truncated paste) is read as far as it goes; a zlib stream
- * that does not inflate whole is read as far as it does (see `salvageDeflate`).
+ * or, for gzip, does not inflate (a corrupt stream); undefined when the run is no compressed
+ * data, or holds no text. A stream cut short (a truncated paste) is read as far as it goes, one
+ * with a wrong checksum or bytes after it (`…AAAA--`) without them, as a lenient reader reads it;
+ * a zlib stream that does not inflate whole is read as far as it does (see `salvageDeflate`).
  */
 function decodeCompressed(run: string, budget: InflateBudget): { text: string; encoding: Encoding } | { problem: string } | undefined {
   const found = compressedFormat(run);
@@ -727,15 +728,47 @@ function decodeCompressed(run: string, budget: InflateBudget): { text: string; e
     inflated = format === 'gzip' ? gunzipSync(bytes, options) : inflateSync(bytes, options);
   } catch (error) {
     if (isTooLarge(error)) return tooLarge;
-    if (format === 'gzip') return { problem: `${what} that does not inflate` };
-    const salvaged = salvageDeflate(bytes.subarray(2), options);
-    if (salvaged === 'too large') return tooLarge;
-    inflated = salvaged;
+    const body = format === 'gzip' ? gzipBody(bytes) : bytes.subarray(2);
+    if (format === 'gzip') {
+      // Read whole without its checksum (a lenient reader's way) or not at all: a corrupt gzip stream fails closed.
+      const whole = body === undefined ? undefined : inflateWhole(body, limit);
+      if (whole === 'too large') return tooLarge;
+      if (whole === undefined) return { problem: `${what} that does not inflate` };
+      inflated = whole;
+    } else {
+      const salvaged = salvageDeflate(body as Buffer, options);
+      if (salvaged === 'too large') return tooLarge;
+      inflated = salvaged;
+    }
   }
   if (inflated === undefined || inflated.length === 0) return undefined;
   budget.remaining -= inflated.length;
   const text = bytesText(inflated) ?? printableRuns(inflated);
   return text === '' ? undefined : { text, encoding: what };
+}
+
+/** The deflate stream of a gzip member (after its header's optional extra field, name, comment and header checksum, RFC 1952); undefined when the header runs past the bytes. */
+function gzipBody(bytes: Buffer): Buffer | undefined {
+  const flags = bytes[3] ?? 0;
+  let at = 10;
+  if ((flags & 0x04) !== 0) at += 2 + bytes.readUInt16LE(Math.min(at, Math.max(0, bytes.length - 2)));
+  for (const flag of [0x08, 0x10]) {
+    if ((flags & flag) === 0) continue;
+    const end = bytes.indexOf(0, at);
+    if (end === -1) return undefined;
+    at = end + 1;
+  }
+  if ((flags & 0x02) !== 0) at += 2;
+  return at < bytes.length ? bytes.subarray(at) : undefined;
+}
+
+/** What a raw deflate stream inflates to when it is whole (what follows its last block is ignored); undefined when it is not. */
+function inflateWhole(body: Buffer, limit: number): Buffer | 'too large' | undefined {
+  try {
+    return inflateRawSync(body, { maxOutputLength: limit });
+  } catch (error) {
+    return isTooLarge(error) ? 'too large' : undefined;
+  }
 }
 
 function isTooLarge(error: unknown): boolean {

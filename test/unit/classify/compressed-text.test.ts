@@ -67,7 +67,7 @@ describe('compressed data in base64 or hex', () => {
     }
   });
 
-  it('reads a block wrapped at 76 characters (`gzip | base64`), a stream cut short, one with a wrong checksum (zlib), and a tar archive (`tar czf - ~/.ssh | base64`)', () => {
+  it('reads a block wrapped at 76 characters (`gzip | base64`), a stream cut short, split, hidden by a zero-width space or percent-encoded, one with a wrong checksum (zlib), and a tar archive (`tar czf - ~/.ssh | base64`)', () => {
     const wrapped = gzipSync(PRIVATE_KEY).toString('base64').replace(/(.{76})/g, '$1\n');
     expect(classifyText(`$ gzip -c ~/.ssh/id_ed25519 | base64\n${wrapped}\n`, OPTIONS).level).toBe('restricted');
     // A paste cut off mid-stream: what it holds so far is read.
@@ -75,6 +75,11 @@ describe('compressed data in base64 or hex', () => {
     const zlib = deflateSync(CARD);
     zlib[zlib.length - 1] = (zlib[zlib.length - 1] as number) ^ 1;
     expect(classifyText(`x ${zlib.toString('base64')} y`, OPTIONS).level).toBe('confidential');
+    // Split by spaces at irregular places, a zero-width space inside, percent-encoded.
+    const encoded = gzipSync(PRIVATE_KEY).toString('base64');
+    expect(classifyText(`x ${encoded.slice(0, 37)} ${encoded.slice(37, 90)} ${encoded.slice(90)} y`, OPTIONS).level).toBe('restricted');
+    expect(classifyText(`x ${encoded.slice(0, 40)}\u200b${encoded.slice(40)} y`, OPTIONS).level).toBe('restricted');
+    expect(classifyText(`next=${encodeURIComponent(encoded)}`, OPTIONS).level).toBe('restricted');
     const tar = gzipSync(tarOf('.ssh/id_ed25519', PRIVATE_KEY)).toString('base64');
     expect(findings(`restore with base64 -d | tar xz: ${tar}`).map((finding) => finding.detector)).toContain('secret.private-key');
   });
@@ -109,10 +114,17 @@ describe('compressed data in base64 or hex', () => {
     expect(classifyText(runs.join('\n\n'), OPTIONS).failedClosed).toBe(true);
   });
 
-  it('fails closed on a gzip stream that does not inflate (a corrupt stream, a wrong checksum a lenient reader ignores)', () => {
+  it('fails closed on a gzip stream that does not inflate; one with a wrong checksum or bytes after it is read without them, as a lenient reader reads it', () => {
     const gzip = gzipSync(PRIVATE_KEY);
-    gzip[gzip.length - 6] = (gzip[gzip.length - 6] as number) ^ 1;
-    expect(classifyText(`x ${gzip.toString('base64')}`, OPTIONS)).toMatchObject({ level: 'restricted', failedClosed: true });
+    const corrupt = Buffer.concat([gzip.subarray(0, 10), Buffer.alloc(40, 0xff)]);
+    expect(classifyText(`x ${corrupt.toString('base64')}`, OPTIONS)).toMatchObject({ level: 'restricted', failedClosed: true });
+    const wrongChecksum = Buffer.from(gzip);
+    wrongChecksum[wrongChecksum.length - 6] = (wrongChecksum[wrongChecksum.length - 6] as number) ^ 1;
+    for (const text of [`x ${wrongChecksum.toString('base64')}`, `x ${gzip.toString('base64url')}-- y`]) {
+      const result = classifyText(text, OPTIONS);
+      expect(result).toMatchObject({ level: 'restricted', failedClosed: false });
+      expect(result.findings.map((finding) => finding.detector)).toContain('secret.private-key');
+    }
   });
 
   it('leaves alone what is no compressed text: base64 that starts like zlib by chance, compressed binary data, identifiers', () => {
