@@ -14,7 +14,8 @@
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
  * (valid UTF-8 without control characters but white space and a terminal's escapes, UTF-16 or
  * Latin-1 text: see `bytesText`), so identifiers, hashes and
- * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
+ * binary data stay as they are; a base64 or hex run of compressed data (gzip, zlib) is inflated,
+ * within bounds, and read as the text it holds (see `decodeCompressed`). Encodings inside encodings (base64 of a percent-encoded URL) are
  * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
  * findings.
  */

@@ -14,7 +14,10 @@ import { matchesOf } from '../scan.js';
  * (`com.acme.internal`, `this.lan`, `settings.local`, `.env.local`), so there a name counts where
  * only a host stands — in a URL (`https://wiki.lan/`), with a port (`nas.local:5000`), after a user
  * (`admin@bastion.internal`), in a UNC path (`\\files.lan\share`) — or when a label of it has a
- * digit or a hyphen, as host names do and code's names do not (`ip-10-0-1-5.ec2.internal`).
+ * digit or a hyphen, as host names do and code's names do not (`ip-10-0-1-5.ec2.internal`), or
+ * when two labels or more before the zone stand in a sentence as a host does (see `hostInProse`).
+ * Zones are read in any case (`ACME.CORP`); a name of capitalised words only (`Acme.Corp`, a .NET
+ * namespace) only where a host stands.
  *
  * Addresses of private networks — RFC 1918 (`10/8`, `172.16/12`, `192.168/16`), shared address
  * space (`100.64/10`: tailnets), IPv4 link-local (`169.254/16`), IPv6 unique local (`fc00::/7`)
