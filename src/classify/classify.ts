@@ -273,7 +273,8 @@ class ClassificationState {
     for (const detector of this.detectors) {
       if (this.failedClosed && performance.now() > this.deadline) return matches;
       try {
-        matches.push(...detector.scan(text, this.context));
+        // One at a time: spreading a detector's thousands of matches on a text of records (as call arguments) cost more.
+        for (const match of detector.scan(text, this.context)) matches.push(match);
       } catch (error) {
         this.fail(location, `detector '${detector.id}' failed (${describe(error)})`);
       }

@@ -598,13 +598,19 @@ function splitBase64Run(text: string, start: number, end: number, inAlphabet: (i
   while (trailing < pieces.length - 1 - leading && !looksLikeBase64Piece(text, (pieces.at(-1 - trailing) as { start: number }).start, (pieces.at(-1 - trailing) as { end: number }).end)) trailing += 1;
   let tries = 0;
   for (let dropFirst = 0; dropFirst <= leading; dropFirst += 1) {
+    // Whether the run's first bytes look like text: the same for every last piece dropped, so
+    // asked once (a log's lines are each tried this way, and read as base64 by none).
+    let startsAsText: boolean | undefined;
     for (let dropLast = 0; dropLast <= trailing; dropLast += 1) {
       if (tries++ >= MAX_SPLIT_TRIES) return undefined;
       const kept = pieces.slice(dropFirst, pieces.length - dropLast);
       if (kept.length < 2) continue;
       let length = 0;
       for (const piece of kept) length += piece.end - piece.start;
-      if (length < MIN_BASE64_LENGTH) continue;
+      // What `decodeBase64Text` turns down before decoding the whole: too short, a length base64 has not, bytes not text's.
+      if (length < MIN_BASE64_LENGTH || length % 4 === 1) continue;
+      startsAsText ??= piecesStartAsText(text, kept);
+      if (!startsAsText) continue;
       const runStart = (kept[0] as { start: number }).start;
       const runEnd = (kept.at(-1) as { end: number }).end + (dropLast === 0 ? padding : 0);
       const run = text.slice(runStart, runEnd);
@@ -613,6 +619,19 @@ function splitBase64Run(text: string, start: number, end: number, inAlphabet: (i
     }
   }
   return undefined;
+}
+
+/**
+ * Whether the first eight characters of `pieces` (of the alphabet; 16 or more in all) decode to
+ * bytes text starts with: what `decodeBase64Text` first asks of the run they make, without the run.
+ */
+function piecesStartAsText(text: string, pieces: readonly { start: number; end: number }[]): boolean {
+  let head = '';
+  for (const piece of pieces) {
+    head += text.slice(piece.start, Math.min(piece.end, piece.start + 8 - head.length));
+    if (head.length === 8) break;
+  }
+  return startsLikeText(base64Head(head) ?? Buffer.from(head, 'base64'));
 }
 
 /** A run of `%XX` escapes: as UTF-8 where it is, else byte by byte (`%FF` as `ÿ`), so its ASCII still reads. */
@@ -654,8 +673,39 @@ export function decodeBase64Text(run: string): string | undefined {
   const unpadded = (/\s/.test(run) ? run.replace(/\s+/g, '') : run).replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return undefined;
   // Binary data (an inline image's megabytes) is told by its first bytes before the rest is decoded.
-  if (!startsLikeText(Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
+  if (!startsLikeText(base64Head(unpadded) ?? Buffer.from(unpadded.slice(0, 8), 'base64'))) return undefined;
   return bytesText(Buffer.from(unpadded, 'base64'));
+}
+
+/** The values of base64's characters, either alphabet, by char code (-1: not one). */
+const BASE64_VALUES = new Int8Array(128).fill(-1);
+for (const [value, character] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries()) BASE64_VALUES[character.charCodeAt(0)] = value;
+BASE64_VALUES['-'.charCodeAt(0)] = 62;
+BASE64_VALUES['_'.charCodeAt(0)] = 63;
+/** Where `base64Head` decodes to (read at once by the caller, never kept). */
+const HEAD = Buffer.alloc(6);
+
+/**
+ * The six bytes the first eight characters of `run` decode to, as `Buffer.from(…, 'base64')` reads
+ * them, without its call: a log's lines hold thousands of runs of the alphabet (`/api/customers/0
+ * HTTP/1`, a timestamp) that are each tried and turned down on these bytes. Undefined when the run is
+ * shorter or one of them is not of the alphabet (the caller then asks Buffer).
+ */
+function base64Head(run: string): Buffer | undefined {
+  if (run.length < 8) return undefined;
+  for (let group = 0; group < 2; group += 1) {
+    let bits = 0;
+    for (let index = group * 4; index < group * 4 + 4; index += 1) {
+      const code = run.charCodeAt(index);
+      const value = code < 128 ? (BASE64_VALUES[code] as number) : -1;
+      if (value === -1) return undefined;
+      bits = (bits << 6) | value;
+    }
+    HEAD[group * 3] = bits >> 16;
+    HEAD[group * 3 + 1] = (bits >> 8) & 0xff;
+    HEAD[group * 3 + 2] = bits & 0xff;
+  }
+  return HEAD;
 }
 
 /** What an even run of hex digits decodes to when that is text; undefined otherwise (a hash, an id). */

@@ -85,38 +85,61 @@ function pivotOf(literal: string): number {
   return best;
 }
 
+/** A literal filed under its pivot: `offset` in it, and the character code beside the pivot it is first told apart by. */
+interface GateEntry {
+  literal: string;
+  offset: number;
+  /** Where that character is, relative to the pivot (+1 after, -1 before; 0: the literal is its pivot alone). */
+  side: number;
+  /** Its code (-1 when `side` is 0). */
+  beside: number;
+}
+
 /** Finds which of a fixed set of case-sensitive literals occur in a text, in one cheap pass per pivot character. */
 export class LiteralGate {
   /**
    * The literals by pivot character. An array, not the Map it is built in: iterating a Map's
    * entries allocates a `[key, value]` pair each, and the detectors run every gate on every request.
    */
-  private readonly pivots: { pivot: string; entries: { literal: string; offset: number }[] }[];
+  private readonly pivots: { pivot: string; entries: GateEntry[] }[];
 
   constructor(literals: readonly string[]) {
-    const byPivot = new Map<string, { literal: string; offset: number }[]>();
+    const byPivot = new Map<string, GateEntry[]>();
     for (const literal of new Set(literals)) {
       if (literal.length === 0) continue;
       const offset = pivotOf(literal);
       const pivot = literal[offset] as string;
+      const side = offset + 1 < literal.length ? 1 : offset > 0 ? -1 : 0;
       const entries = byPivot.get(pivot) ?? [];
-      entries.push({ literal, offset });
+      entries.push({ literal, offset, side, beside: side === 0 ? -1 : literal.charCodeAt(offset + side) });
       byPivot.set(pivot, entries);
     }
     this.pivots = [...byPivot].map(([pivot, entries]) => ({ pivot, entries }));
   }
 
-  /** The literals present in `text`. */
+  /**
+   * The literals present in `text`. At each of a pivot's occurrences a literal is compared only
+   * when the character beside the pivot is its own: on record-shaped text a common pivot (`-` in
+   * every date, 21 literals filed under it) occurs tens of thousands of times per megabyte, and
+   * comparing every literal at each occurrence was a tenth of the classification (bench/RESULTS.md).
+   */
   present(text: string): Set<string> {
     const found = new Set<string>();
     for (const { pivot, entries } of this.pivots) {
+      const done = entries.length === 1 ? undefined : new Uint8Array(entries.length);
       let remaining = entries.length;
       let position = text.indexOf(pivot);
       while (position !== -1 && remaining > 0) {
-        for (const entry of entries) {
-          if (!found.has(entry.literal) && text.startsWith(entry.literal, position - entry.offset)) {
+        const after = text.charCodeAt(position + 1);
+        const before = position === 0 ? -1 : text.charCodeAt(position - 1);
+        for (let index = 0; index < entries.length; index += 1) {
+          const entry = entries[index] as GateEntry;
+          if (entry.beside !== (entry.side === 1 ? after : entry.side === -1 ? before : -1)) continue;
+          if (done !== undefined && done[index] === 1) continue;
+          if (text.startsWith(entry.literal, position - entry.offset)) {
             found.add(entry.literal);
             remaining -= 1;
+            if (done !== undefined) done[index] = 1;
           }
         }
         position = text.indexOf(pivot, position + 1);
@@ -130,7 +153,11 @@ export class LiteralGate {
     for (const { pivot, entries } of this.pivots) {
       let position = text.indexOf(pivot);
       while (position !== -1) {
-        for (const entry of entries) if (text.startsWith(entry.literal, position - entry.offset)) return true;
+        const after = text.charCodeAt(position + 1);
+        const before = position === 0 ? -1 : text.charCodeAt(position - 1);
+        for (const entry of entries) {
+          if (entry.beside === (entry.side === 1 ? after : entry.side === -1 ? before : -1) && text.startsWith(entry.literal, position - entry.offset)) return true;
+        }
         position = text.indexOf(pivot, position + 1);
       }
     }
@@ -153,27 +180,44 @@ export function casings(words: readonly string[]): string[] {
  * Each span is filed under every block of BLOCK characters it covers (an empty span under the
  * block of its offset), so two overlapping spans share a block; a query reads only the spans filed
  * under its own blocks and applies the exact test to them.
+ *
+ * The blocks are linked lists in flat arrays (a typed array of heads, indexed by block; the
+ * filings' span and next filing as arrays of small integers), not a Map of arrays: one text's
+ * scans fill several indexes with thousands of spans each, and a Map entry and an array per block
+ * were a tenth of a record-shaped text's classification with the garbage they left (bench/RESULTS.md).
  */
 export class SpanIndex<T extends { start: number; end: number }> {
   private static readonly BLOCK = 256;
-  private readonly blocks = new Map<number, T[]>();
+  private readonly spans: T[] = [];
+  /** Per block: the last filing under it, plus one (0: none). Grown as spans further on are added. */
+  private heads = new Int32Array(64);
+  /** Per filing: its span's index in `spans`, and the filing before it under the same block (plus one; 0: none). */
+  private readonly filedSpans: number[] = [];
+  private readonly filedBefore: number[] = [];
 
   add(span: T): void {
+    const index = this.spans.push(span) - 1;
     const last = SpanIndex.blockOf(Math.max(span.start, span.end - 1));
+    if (last >= this.heads.length) {
+      const grown = new Int32Array(Math.max(last + 1, this.heads.length * 2));
+      grown.set(this.heads);
+      this.heads = grown;
+    }
     for (let block = SpanIndex.blockOf(span.start); block <= last; block += 1) {
-      const filed = this.blocks.get(block);
-      if (filed === undefined) this.blocks.set(block, [span]);
-      else filed.push(span);
+      this.filedSpans.push(index);
+      this.filedBefore.push(this.heads[block] as number);
+      this.heads[block] = this.filedSpans.length;
     }
   }
 
   /** Whether a span added so far overlaps `[start, end)` (`known.start < end && known.end > start`) and passes `test`. */
   overlaps(start: number, end: number, test?: (known: T) => boolean): boolean {
-    const last = SpanIndex.blockOf(Math.max(start, end - 1));
-    for (let block = SpanIndex.blockOf(start); block <= last; block += 1) {
-      const filed = this.blocks.get(block);
-      if (filed === undefined) continue;
-      for (const known of filed) if (known.start < end && known.end > start && (test === undefined || test(known))) return true;
+    const last = Math.min(SpanIndex.blockOf(Math.max(start, end - 1)), this.heads.length - 1);
+    for (let block = Math.max(SpanIndex.blockOf(start), 0); block <= last; block += 1) {
+      for (let filing = this.heads[block] as number; filing !== 0; filing = this.filedBefore[filing - 1] as number) {
+        const known = this.spans[this.filedSpans[filing - 1] as number] as T;
+        if (known.start < end && known.end > start && (test === undefined || test(known))) return true;
+      }
     }
     return false;
   }

@@ -5,11 +5,12 @@ import { ExitCode, InterruptedError } from '../errors.js';
  * outside `cancellable` the first one exits at once; inside it (`run`'s invocation), the first one
  * aborts the work's signal so the pipeline finishes the attempt's evidence as cancelled by the
  * caller, and the entry point exits (130 for SIGINT, 143 for SIGTERM) once the command returns (or
- * at its deadline).
+ * at its deadline, when the work has not stopped by then: `cancelRecording`).
  */
 let active: AbortController | undefined;
 let activeOptions: CancellableOptions = {};
 let stoppedBy: StopSignal | undefined;
+let recording = false;
 
 /** What a stopped command's hint may tell its operator to change next time: its own options, absent when it has none. */
 export interface CancellableOptions {
@@ -54,6 +55,20 @@ export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>, 
 /** What the entry point tells the operator while the work it just told to stop finishes. */
 export function stoppingNote(): string {
   return activeOptions.otherWork === undefined ? 'recording the cancelled call' : `stopping ${activeOptions.otherWork.name}`;
+}
+
+/**
+ * The pipeline's `onCancelRecording` for a command's cancellable call: the call told to stop has
+ * stopped, and its attempt is being recorded as cancelled by the caller. From here the entry point
+ * waits for the command to return, past its deadline (a second signal still quits at once).
+ */
+export function cancelRecording(): void {
+  if (active?.signal.aborted === true) recording = true;
+}
+
+/** Whether the stopped call's cancellation is being recorded (`cancelRecording`): local work the entry point waits for. */
+export function recordingCancellation(): boolean {
+  return recording;
 }
 
 /** Whether cancellable work is running and has not been told to stop yet. */

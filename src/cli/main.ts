@@ -5,6 +5,7 @@ import {
   hasCancellableWork,
   interruptCancellable,
   interruptedExitCode,
+  recordingCancellation,
   reportStoppedAtOnce,
   stoppingNote,
   type StopSignal,
@@ -17,7 +18,14 @@ import { endOpenLines } from './open-lines.js';
  * line goes to the commander program in program.ts.
  */
 
-/** How long a command told to stop on Ctrl-C may take to record that before the process exits anyway. */
+/**
+ * How long a command told to stop (Ctrl-C, SIGTERM, its reader gone) may take to stop its call
+ * before the process exits anyway, leaving the attempt pending (recovered as interrupted). It bounds
+ * a call that does not stop (a step that ignores the abort), not the recording of its cancellation:
+ * once the call has stopped (`recordingCancellation`), that local step — the tokens so far counted,
+ * a store write that waits at most the store's 5 s busy timeout for another process's lock — is
+ * waited for, however loaded the machine; a second signal still quits at once.
+ */
 const INTERRUPT_DEADLINE_MS = 2000;
 
 /** True when -V/--version comes before the first command word (after it, it is a command's own flag). */
@@ -40,21 +48,38 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code !== 'EPIPE') throw error;
   stdoutClosed = true;
   if (cancelForClosedOutput()) {
-    setTimeout(() => process.exit(ExitCode.outputClosed), INTERRUPT_DEADLINE_MS).unref();
+    atDeadline(() => process.exit(ExitCode.outputClosed));
     return;
   }
   process.exit(process.exitCode ?? 0);
 });
 
-// The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an
-// invocation (`run`) cancels it, so its evidence is finished as cancelled by the caller (and
-// `--json` prints its error document); the exit (130, 143 for SIGTERM) follows when the command
-// returns. A second signal, or the deadline, exits at once (the row is then left pending and
-// recovered as interrupted).
-let interrupts = 0;
 // Set once the command returned: its outcome is printed and its attempt recorded, whatever handle
 // still keeps the process from exiting.
 let commandReturned = false;
+// Set when the deadline passed while the stopped call's cancellation was being recorded: the
+// process exits as soon as the command returns, whatever handle is still open.
+let deadlinePassed = false;
+/** At the deadline, `quit` — unless the command returned (exit now) or its call stopped and is being recorded (wait for it). */
+function atDeadline(quit: () => void): void {
+  setTimeout(() => {
+    // Past the deadline with the command returned (a loaded machine, a handle slow to close): it
+    // did not quit before the call was recorded, and its error document is already out.
+    if (commandReturned) process.exit();
+    if (recordingCancellation()) {
+      deadlinePassed = true;
+      return;
+    }
+    quit();
+  }, INTERRUPT_DEADLINE_MS).unref();
+}
+
+// The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an
+// invocation (`run`) cancels it, so its evidence is finished as cancelled by the caller (and
+// `--json` prints its error document); the exit (130, 143 for SIGTERM) follows when the command
+// returns. A second signal, or the deadline while the call has not stopped, exits at once (the row
+// is then left pending and recovered as interrupted).
+let interrupts = 0;
 function stop(signal: StopSignal): void {
   // Nothing is left to stop or to report: a signal now only ends the wait for those handles.
   if (commandReturned) process.exit();
@@ -68,13 +93,10 @@ function stop(signal: StopSignal): void {
   endOpenLines(!stdoutClosed);
   if (cancelled) {
     process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
-    setTimeout(() => {
-      // Past the deadline with the command returned (a loaded machine, a handle slow to close): it
-      // did not quit before the call was recorded, and its error document is already out.
-      if (commandReturned) process.exit();
+    atDeadline(() => {
       process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);
       process.exit(exitCodeFor(signal));
-    }, INTERRUPT_DEADLINE_MS).unref();
+    });
     return;
   }
   // One line saying what was stopped and what it left; `--json` still gets its one document (the command had not printed it).
@@ -99,4 +121,5 @@ if (asksForVersion(process.argv.slice(2))) {
   const exitCode = await runProgram(process.argv);
   process.exitCode = interruptedExitCode() ?? exitCode;
   commandReturned = true;
+  if (deadlinePassed) process.exit();
 }

@@ -52,8 +52,8 @@ export function parseDuration(text: string, what = 'duration', bounds: DurationB
     const meant = (['d', 'h', 'm', 's'] as const).filter((unit) => within(Math.round(amount * (UNITS[unit] as number))));
     const [likeliest, ...others] = meant;
     if (likeliest !== undefined) {
-      throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${number} seconds`, {
-        hint: `write the unit: ${what} ${number}${likeliest} for ${number} ${UNIT_NAMES[likeliest]}${others.length === 0 ? '' : ` (or ${others.map((unit) => `${number}${unit}`).join(', ')})`}`,
+      throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${amountIn(number, 's')}`, {
+        hint: `write the unit: ${what} ${number}${likeliest} for ${amountIn(number, likeliest)}${others.length === 0 ? '' : ` (or ${others.map((unit) => `${number}${unit}`).join(', ')})`}`,
       });
     }
   }
@@ -69,7 +69,12 @@ export function parseDuration(text: string, what = 'duration', bounds: DurationB
   return milliseconds;
 }
 
-const UNIT_NAMES: Readonly<Record<'d' | 'h' | 'm' | 's', string>> = { d: 'days', h: 'hours', m: 'minutes', s: 'seconds' };
+const UNIT_NAMES: Readonly<Record<'d' | 'h' | 'm' | 's', string>> = { d: 'day', h: 'hour', m: 'minute', s: 'second' };
+
+/** `1 day`, `90 days`, `1.5 days`: the number as written and its unit's name. */
+function amountIn(number: string, unit: 'd' | 'h' | 'm' | 's'): string {
+  return `${number} ${UNIT_NAMES[unit]}${Number(number) === 1 ? '' : 's'}`;
+}
 
 function bareNumberNote(bounds: DurationBounds): string {
   return bounds.bareNumberIsSeconds === true ? ' (a bare number is seconds)' : '';

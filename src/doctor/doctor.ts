@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { counted } from '../common/counted.js';
 import { StoreError } from '../errors.js';
 import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
@@ -72,7 +73,7 @@ async function checkEmbeddedEngineLoads(): Promise<DoctorCheck> {
 export function doctorFailure(checks: readonly DoctorCheck[]): { message: string; hint?: string } | undefined {
   const failed = checks.filter((check) => check.status === 'fail');
   if (failed.length === 0) return undefined;
-  const message = `${failed.length} of ${checks.length} checks failed: ${failed.map((check) => check.name).join(', ')}`;
+  const message = `${failed.length} of ${counted(checks.length, 'check')} failed: ${failed.map((check) => check.name).join(', ')}`;
   // A failed check without a hint has its detail in the table (and `details.checks`) and nothing to add here.
   const namesByHint = new Map<string, string[]>();
   for (const check of failed) if (check.hint !== undefined) namesByHint.set(check.hint, [...(namesByHint.get(check.hint) ?? []), check.name]);

@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { SyndicateError, ExitCode, UsageError, type SyndicateErrorOptions } from '../errors.js';
-import { ENGINE_BACKENDS, type EngineBackend } from './backends.js';
+import { ENGINE_BACKENDS, type EngineBackend, type EngineGpuChoice } from './backends.js';
 import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
 import { isProcessAlive } from '../common/process-alive.js';
 import { shellWord } from '../common/shell-word.js';
@@ -58,6 +58,11 @@ export class GpuBackendUnavailableError extends SyndicateError {
   }
 }
 
+/** The fix for a GPU backend whose binaries are there but find no device or driver to run on. */
+function noDeviceHint(gpu: string): string {
+  return `use \`--gpu cpu\` (or \`--gpu auto\`, the best backend that loads here), or install the ${gpu} driver for this machine's GPU`;
+}
+
 /**
  * node-llama-cpp's `NoBinaryFoundError` (no prebuilt binary for the backend asked loads, and
  * `build: "never"` forbids building one), told by its class's name: its message is only
@@ -77,16 +82,9 @@ export function engineBackendFailure(gpu: string, error: unknown, installed: rea
   const installHint = `install its binaries with \`syndicate engine install --gpu ${gpu}\`, or use \`--gpu cpu\``;
   if (isNoBinaryFound(error) && (ENGINE_BACKENDS as readonly string[]).includes(gpu) && gpu !== 'cpu') {
     const options = { cause: error, details: { gpu, installedBinaries: [...(installed ?? [])] } };
-    let wanted: string[];
-    try {
-      wanted = binaryPackagesFor(gpu as EngineBackend);
-    } catch (unsupported) {
-      // No prebuilt binary of that backend exists for this platform (metal on Linux): its own message and hint.
-      return new GpuBackendUnavailableError(`no prebuilt llama.cpp binary for the ${gpu} GPU backend on this machine: ${(unsupported as Error).message}`, {
-        ...options,
-        ...(unsupported instanceof SyndicateError && unsupported.hint !== undefined ? { hint: unsupported.hint } : {}),
-      });
-    }
+    const unsupported = gpuBackendOffPlatform(gpu as EngineGpuChoice, options);
+    if (unsupported !== undefined) return unsupported;
+    const wanted = binaryPackagesFor(gpu as EngineBackend);
     const missing = wanted.filter((name) => !(installed ?? []).includes(name));
     if (missing.length > 0) {
       const has = installed === undefined || installed.length === 0 ? '' : ` (it has ${installed.join(', ')})`;
@@ -94,13 +92,52 @@ export function engineBackendFailure(gpu: string, error: unknown, installed: rea
     }
     return new GpuBackendUnavailableError(
       `no prebuilt llama.cpp binary for the ${gpu} GPU backend loads on this machine: ${wanted.join(', ')} ${wanted.length === 1 ? 'is' : 'are'} installed, but found no ${gpu} GPU or driver to run on`,
-      { ...options, hint: `use \`--gpu cpu\` (or \`--gpu auto\`, the best backend that loads here), or install the ${gpu} driver for this machine's GPU` },
+      { ...options, hint: noDeviceHint(gpu) },
     );
   }
   const reason = isNoBinaryFound(error) ? 'no prebuilt llama.cpp binary loads on this machine' : error instanceof Error ? error.message : String(error);
   return new EngineBackendError(`llama.cpp cannot start on the ${gpu} backend: ${reason}`, {
     hint: gpu === 'auto' || gpu === 'cpu' ? 'reinstall the engine with `syndicate engine install --force`' : installHint,
     cause: error,
+  });
+}
+
+/**
+ * A GpuBackendUnavailableError when `gpu` names a GPU backend node-llama-cpp has no prebuilt binary
+ * of for this platform (metal anywhere but macOS on arm64; cuda or vulkan on a Mac): decided from
+ * the platform alone, before anything is loaded. Undefined for `auto`, `cpu` and a backend the
+ * platform has binaries for.
+ */
+export function gpuBackendOffPlatform(
+  gpu: EngineGpuChoice,
+  options: SyndicateErrorOptions = { details: { gpu } },
+  platform: NodeJS.Platform = process.platform,
+  arch: string = process.arch,
+): GpuBackendUnavailableError | undefined {
+  if (gpu === 'auto' || gpu === 'cpu') return undefined;
+  try {
+    binaryPackagesFor(gpu, platform, arch);
+    return undefined;
+  } catch (unsupported) {
+    return new GpuBackendUnavailableError(`no prebuilt llama.cpp binary for the ${gpu} GPU backend on this machine: ${(unsupported as Error).message}`, {
+      ...options,
+      ...(unsupported instanceof SyndicateError && unsupported.hint !== undefined ? { hint: unsupported.hint } : {}),
+    });
+  }
+}
+
+/**
+ * The error for llama.cpp's bindings started on another backend than the GPU one asked for:
+ * node-llama-cpp falls back to the CPU (or another GPU) when the requested one has no device or
+ * driver to run on, which `--gpu auto` accepts quietly but an explicit `--gpu` must not. Undefined
+ * when `requested` is `auto` or `cpu`, or what was loaded.
+ */
+export function gpuBackendMismatch(requested: EngineGpuChoice, loaded: string | false): GpuBackendUnavailableError | undefined {
+  if (requested === 'auto' || requested === 'cpu' || loaded === requested) return undefined;
+  const got = loaded === false ? 'the CPU' : `the ${loaded} GPU backend`;
+  return new GpuBackendUnavailableError(`llama.cpp started on ${got}, not the requested ${requested} GPU backend: found no ${requested} GPU or driver to run on`, {
+    hint: noDeviceHint(requested),
+    details: { gpu: requested, loadedBackend: loaded === false ? 'cpu' : loaded },
   });
 }
 

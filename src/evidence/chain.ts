@@ -166,8 +166,16 @@ export function hashedValues(row: Readonly<Record<string, unknown>>): RowValues 
  * chunk list `[[seq, at_ms, length], ...]` and the bytes of those chunks in order.
  */
 export function exportedLinkHash(values: RowValues, chunks: readonly (readonly unknown[])[], bytes: Buffer): string {
+  return leftOutLinkHash(values, chunks, oneShotHash('sha256', bytes, 'hex'));
+}
+
+/**
+ * A link recomputed from the hex SHA-256 of its bytes instead of the bytes: what a filtered
+ * export carries of a chain position its filter left out (the bytes, verbatim prompts, stay home).
+ */
+export function leftOutLinkHash(values: RowValues, chunks: readonly (readonly unknown[])[], bytesDigest: string): string {
   const previousHash = String(values[PREV_INDEX]);
-  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${JSON.stringify(chunks)}\n${oneShotHash('sha256', bytes, 'hex')}`, 'hex');
+  return oneShotHash('sha256', `${previousHash}\n${JSON.stringify(values)}\n${JSON.stringify(chunks)}\n${bytesDigest}`, 'hex');
 }
 
 /** How many of the row's values the chain hashes: appended columns only up to the last one holding a value. */

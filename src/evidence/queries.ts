@@ -6,7 +6,7 @@ import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
 import { isRecord } from '../wire/json.js';
 import { evidenceBlocks } from './blocks.js';
-import { CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ } from './chain.js';
+import { ChunkLedger, CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ } from './chain.js';
 import type {
   ChunkTiming,
   EvidenceKind,
@@ -295,6 +295,49 @@ export interface ExportedEnvelope {
    * each body that could not be read whole (and `response.chunks` times only the chunks read).
    */
   unreadable?: string;
+  /**
+   * Set on the line of a chain position the export's filter left out (`LeftOutLine`): its link
+   * without its fields or bytes, so that the chain can be proven through it.
+   */
+  leftOut?: true;
+}
+
+/**
+ * The filter an export was made with, as each line of a position it left out names it (times as
+ * ISO 8601): `evidence verify --export` checks that none of those rows is one it selects.
+ */
+export interface ExportFilter {
+  since?: string;
+  until?: string;
+  provider?: string;
+  state?: string;
+  session?: string;
+  sensitivities?: string[];
+  providerClasses?: string[];
+}
+
+/**
+ * The line of a chain position a filtered export left out, after the envelopes: its place in
+ * the chain (`chainSeq`, `prevHash`, `hash`), the filter, and its `link` with the SHA-256 of its
+ * bytes (`bytesSha256`) in place of the bytes — no prompt or answer leaves with it.
+ */
+export interface LeftOutLine {
+  leftOut: { chainSeq: number; id: string; prevHash: string; hash: string; filter: ExportFilter };
+  link: ExportedLink & { bytesSha256: string };
+}
+
+/** The filter of `options` as a filtered export records it; undefined when there is none. */
+export function exportFilterOf(options: ExportOptions): ExportFilter | undefined {
+  const filter: ExportFilter = {
+    ...(options.since === undefined ? {} : { since: new Date(options.since).toISOString() }),
+    ...(options.until === undefined ? {} : { until: new Date(options.until).toISOString() }),
+    ...(options.provider === undefined ? {} : { provider: options.provider }),
+    ...(options.state === undefined ? {} : { state: options.state }),
+    ...(options.session === undefined ? {} : { session: options.session }),
+    ...(options.sensitivities === undefined ? {} : { sensitivities: [...options.sensitivities] }),
+    ...(options.providerClasses === undefined ? {} : { providerClasses: [...options.providerClasses] }),
+  };
+  return Object.keys(filter).length === 0 ? undefined : filter;
 }
 
 /** Envelopes read per page by `exportEvidence`. */
@@ -320,17 +363,55 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   // One state of the store for the whole export: a prune meanwhile (`serve`'s retention) deleted
   // the bytes of rows already read, exported as unreadable (exit 1, as if the store were damaged).
   const endSnapshot = store.readSnapshot();
+  const filter = exportFilterOf(options);
+  // Chain positions exported: a filtered export then carries the links of those it left out between them.
+  const exported = new Set<number>();
   try {
     for (;;) {
       const rows = page.all(...parameters, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
-      for (const row of rows) yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
+      for (const row of rows) {
+        if (filter !== undefined && row.chain_seq !== null) exported.add(row.chain_seq);
+        yield exportedEnvelope(row, storedChunks(store, chunksOf, row));
+      }
       const last = rows.at(-1);
-      if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
+      if (last === undefined || rows.length < EXPORT_PAGE_ROWS) break;
       afterCreatedAt = last.created_at;
       afterRowid = last.row_key;
     }
+    if (filter !== undefined && exported.size > 0) yield* leftOutLines(store, chunksOf, exported, filter);
   } finally {
     endSnapshot();
+  }
+}
+
+/**
+ * The chain positions from the first exported one to the last chained at the time of the export
+ * that the filter left out, in chain order, each as a `LeftOutLine`: the exported envelopes are
+ * then proven chained to one another through them, and to the head `evidence verify` printed then.
+ */
+function* leftOutLines(store: Store, chunksOf: Statement, exported: ReadonlySet<number>, filter: ExportFilter): Generator<ExportedEnvelope> {
+  const page = store.db.prepare(`SELECT * FROM evidence WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${EXPORT_PAGE_ROWS}`);
+  // Not `Math.min(...exported)`: a set of 100 000 positions is too many arguments for one call.
+  let after = Number.POSITIVE_INFINITY;
+  for (const seq of exported) after = Math.min(after, seq - 1);
+  for (;;) {
+    const rows = page.all(after) as FullRow[];
+    for (const row of rows) {
+      if (exported.has(row.chain_seq as number)) continue;
+      const stored = storedChunks(store, chunksOf, row);
+      const ledger = new ChunkLedger();
+      for (const [seq, atMs, bytes] of stored.chunks) ledger.add(seq, atMs, bytes);
+      const { chunksJson, bytesDigest } = ledger.seal();
+      const line: LeftOutLine = {
+        leftOut: { chainSeq: row.chain_seq as number, id: row.id, prevHash: String(row.prev_hash), hash: String(row.hash), filter },
+        link: { values: hashedValues(row as unknown as Record<string, unknown>), chunks: JSON.parse(chunksJson) as ExportedLink['chunks'], bytesSha256: bytesDigest },
+      };
+      const { damage } = unreadableBodies(stored.unreadable);
+      yield { id: row.id, json: JSON.stringify(line), leftOut: true, ...(damage === undefined ? {} : { unreadable: damage }) };
+    }
+    const last = rows.at(-1);
+    if (last === undefined || rows.length < EXPORT_PAGE_ROWS) return;
+    after = last.chain_seq as number;
   }
 }
 

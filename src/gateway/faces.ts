@@ -320,6 +320,7 @@ export function partsOfResponse(response: CanonicalResponse): StreamPart[] {
     if (response.text !== '') parts.push({ type: 'text-delta', text: response.text });
     response.toolCalls.forEach(toolCall);
   }
+  if (response.refusal !== undefined) parts.push({ type: 'refusal-delta', text: response.refusal });
   if (response.usage !== undefined) parts.push({ type: 'usage', usage: response.usage });
   parts.push({ type: 'finish', finishReason: response.finishReason, rawFinishReason: response.rawFinishReason, ...(response.stopSequence === undefined ? {} : { stopSequence: response.stopSequence }) });
   parts.push({ type: 'stream-end' });

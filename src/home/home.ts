@@ -84,18 +84,27 @@ export function initCommandFor(home: HomePaths): string {
 const BACKQUOTED_SPAN = /`([^`]*)`/g;
 const COMMAND_START = /(^|\$\(|&& |; )syndicate (?=\S)/g;
 const CARRIES_HOME = /(^|\s)--home(\s|=)/;
+/**
+ * Commands that read nothing of a home, so `--home` would only mislead: the engine's binaries and a
+ * generated test model are per machine (~/.cache/syndicate, `--out`), completion scripts per shell.
+ */
+const IGNORES_HOME = /^(?:engine install|engine make-test-model|completion)(?:\s|$)/;
 
 /**
  * `text` (a hint) with every backquoted `syndicate …` command made to work as typed for this home:
  * `--home DIR` inserted after `syndicate` when the home came from that flag; a command that
- * already names a home is left as it is. Under `$SYNDICATE_HOME` or XDG a bare command finds the
- * same home, so the text is returned unchanged.
+ * already names a home, or reads none (`engine install`), is left as it is. Under
+ * `$SYNDICATE_HOME` or XDG a bare command finds the same home, so the text is returned unchanged.
  */
 export function commandsForHome(text: string, home: HomePaths): string {
   if (home.source !== 'flag') return text;
   const homeFlag = `--home ${shellWord(home.dataDir)}`;
   return text.replace(BACKQUOTED_SPAN, (span, command: string) =>
-    CARRIES_HOME.test(command) ? span : `\`${command.replace(COMMAND_START, (_start, before: string) => `${before}syndicate ${homeFlag} `)}\``,
+    CARRIES_HOME.test(command)
+      ? span
+      : `\`${command.replace(COMMAND_START, (start: string, before: string, offset: number) =>
+          IGNORES_HOME.test(command.slice(offset + start.length)) ? start : `${before}syndicate ${homeFlag} `,
+        )}\``,
   );
 }
 

@@ -613,6 +613,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     markers: EvidenceMarker[],
     options: { status?: number; delivered?: boolean; firstTokenMs?: number | undefined; partial?: CanonicalResponse; cut?: StreamCut } = {},
   ): Promise<AttemptOutcome> => {
+    if (input.signal?.aborted === true) context.onCancelRecording?.();
     recorder.close();
     // A stream cut after its answer started (the caller left, the upstream broke) was generated, and
     // billed, up to the cut: its tokens and cost count, against the daily ceiling too. So was one
@@ -996,7 +997,7 @@ interface StreamCut {
   billed: boolean;
 }
 
-const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'redacted-reasoning', 'tool-call-delta']);
+const CONTENT_PARTS = new Set<StreamPart['type']>(['text-delta', 'reasoning-delta', 'refusal-delta', 'redacted-reasoning', 'tool-call-delta']);
 
 /**
  * Reads a streamed body (server-sent events, or NDJSON lines for Ollama's native API: `streamFraming`), forwarding parts as they arrive. Parts before the first content part are
@@ -1222,7 +1223,9 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,
     candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),
-    excluded: plan.excluded.map((exclusion) => ({ target: `${exclusion.provider}:${exclusion.model}`, reasons: exclusion.reasons })),
+    // The router's exclusions whole ({provider, model, class, rules, reasons, ...}), as a refusal's row records them in its plan:
+    // one shape for an auditor's query over answered and refused rows alike. Rows written before this say `{target: "p:m", reasons}`.
+    excluded: plan.excluded,
     failedClosed: plan.failedClosed,
     ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
     policyDigest: plan.policyDigest,

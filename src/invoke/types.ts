@@ -56,6 +56,13 @@ export interface PipelineContext {
   firstTokens?: (providers: readonly RegisteredProvider[]) => FirstTokenHistory;
   /** The most of an upstream body received, streamed or not (default the transport's `MAX_RESPONSE_BODY_BYTES`); tests lower it. */
   responseBodyLimitBytes?: number;
+  /**
+   * Told when a call its caller cancelled (the input's `signal` aborted) has stopped and its attempt
+   * is being recorded as cancelled: local work from here (the tokens so far counted, a store write
+   * that waits at most the store's busy timeout). The CLI's stop deadline bounds the call stopping,
+   * not this: once told, it waits for the command to return.
+   */
+  onCancelRecording?: () => void;
 }
 
 /** A finding as the classifier reports it (the excerpt is already masked). */

@@ -51,7 +51,7 @@ function policyFromParsed(parsed: ParsedYaml): Policy {
     problemAt(source, problem.pointer, problem.message, problem.hint),
   );
   if (semanticProblems.length > 0) {
-    const listed = capProblems(sortProblems(semanticProblems), LISTED_SCHEMA_PROBLEMS, 'problems', 'fix the problems listed and check again to see the rest');
+    const listed = capProblems(sortProblems(semanticProblems), LISTED_SCHEMA_PROBLEMS, 'problem', 'fix the problems listed and check again to see the rest');
     throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, listed, { hint: recheck });
   }
   return policy;

@@ -285,7 +285,7 @@ function checkOpenAIStream(text: string, expectation: WireExpectation): StreamCh
     return { checks: list.checks, events: 0 };
   }
   if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${countOf(malformed.length, 'malformed chunk')}, e.g. ${malformed[0]}`);
-  else list.add('chunks', 'pass', `${chunks.length} well-formed chat.completion.chunk events`);
+  else list.add('chunks', 'pass', `${countOf(chunks.length, 'well-formed chat.completion.chunk event')}`);
 
   if (doneAt === -1) list.deviation('terminal-marker', 'partial_streaming_reliability', 'the stream ended without `data: [DONE]`');
   else if (doneAt !== payloads.length - 1) list.deviation('terminal-marker', 'partial_streaming_reliability', 'events arrived after `data: [DONE]`');
@@ -338,7 +338,7 @@ function checkAnthropicStream(text: string, expectation: WireExpectation): Strea
     else parsed.push({ event: event.event, data });
   }
   if (malformed.length > 0) list.deviation('chunks', 'partial_streaming_reliability', `${countOf(malformed.length, 'malformed event')}, e.g. ${malformed[0]}`);
-  else list.add('chunks', 'pass', `${parsed.length} well-formed events, each data.type equal to its event name`);
+  else list.add('chunks', 'pass', `${countOf(parsed.length, 'well-formed event')}, each data.type equal to its event name`);
 
   const names = parsed.map((entry) => entry.event);
   list.require('message-start', names[0] === 'message_start', 'starts with message_start', 'the first event must be message_start');

@@ -27,7 +27,7 @@ export function validateAgainstSchema(schemaName: SchemaName, value: unknown, so
   const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if' && error.keyword !== 'propertyNames')).map((error) =>
     translateError(error, source, alternatives.get(error)),
   );
-  return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problems', 'fix the problems listed and validate again to see the rest');
+  return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problem', 'fix the problems listed and validate again to see the rest');
 }
 
 /** The keywords that bound a value of the right type: said of a value of the wrong type, they only repeat its type error. */

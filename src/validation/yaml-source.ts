@@ -1,5 +1,6 @@
 import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, Parser, type Document, type Node, type YAMLError } from 'yaml';
 import { maskSecret } from '../classify/mask.js';
+import { counted } from '../common/counted.js';
 import { InvalidInputError, type InputProblem } from '../errors.js';
 import { credentialKind } from './credentials.js';
 import { readInputFile } from './input-file.js';
@@ -88,7 +89,7 @@ export function parseYamlText(text: string, file: string, options: YamlReadOptio
       }
       return { file, pointer: '', ...position, message: `YAML syntax error ${error.code}: ${describeSyntaxError(error, text)}`, hint: yamlSyntaxHint(error.code) };
     });
-    const problems = count > listed.length ? [...listed, omittedProblems(file, count - listed.length, 'YAML syntax errors', 'fix the errors listed first: later ones often only follow from them')] : listed;
+    const problems = count > listed.length ? [...listed, omittedProblems(file, count - listed.length, 'YAML syntax error', 'fix the errors listed first: later ones often only follow from them')] : listed;
     throw new InvalidInputError(`${file} is not valid YAML${count > 1 ? ` (${count} syntax errors)` : ''}`, problems, {
       hint: looksLikeJsonLines(text)
         ? 'this file looks like JSON Lines (one JSON object per line, as `evidence export` writes), not a YAML document: check that the path names the right file'
@@ -177,7 +178,7 @@ export function problemAt(
 
 /**
  * The first `limit` problems, then one entry standing for the rest (`omitted`), so a file with
- * thousands of problems prints a screenful. `what` names them in the plural, e.g. `schema problems`.
+ * thousands of problems prints a screenful. `what` names one of them, e.g. `schema problem` (`and 1 more schema problem`, `and 7 more schema problems`).
  */
 export function capProblems(problems: InputProblem[], limit: number, what: string, hint: string): InputProblem[] {
   const listed = problems.filter((problem) => problem.omitted === undefined);
@@ -194,7 +195,7 @@ export function capProblems(problems: InputProblem[], limit: number, what: strin
 }
 
 function omittedProblems(file: string, count: number, what: string, hint: string): InputProblem {
-  return { file, pointer: '', message: `and ${count} more ${what}, not listed`, hint, omitted: count };
+  return { file, pointer: '', message: `and ${counted(count, `more ${what}`)}, not listed`, hint, omitted: count };
 }
 
 /** Orders problems by file, then position, so reports read top to bottom; an `omitted` entry ends its file's list. */

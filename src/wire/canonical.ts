@@ -341,6 +341,13 @@ export interface CanonicalResponse {
   /** Anthropic's signature of that reasoning, which the client must send back with it. */
   reasoningSignature?: string;
   /**
+   * The model's refusal to answer, when the upstream gives it apart from the text (OpenAI's
+   * `message.refusal`, with structured outputs: `content` is then null). An OpenAI client gets it
+   * back as `refusal`; an Anthropic client as the answer's text, with `stop_reason: "refusal"`.
+   * Absent when there was none.
+   */
+  refusal?: string;
+  /**
    * The answer's text and reasoning blocks in the order the upstream produced them, each reasoning
    * block with its own signature, when the answer holds more than one reasoning block (Anthropic's
    * interleaved thinking) or any redacted one (which only these parts carry); the tool calls'
@@ -442,6 +449,8 @@ export type StreamPart =
   | { type: 'logprobs'; logprobs: JsonObject }
   /** Reasoning the engine streams apart from the answer (see `CanonicalResponse.reasoning`). */
   | { type: 'reasoning-delta'; text: string }
+  /** A piece of the model's refusal (OpenAI `delta.refusal`, see `CanonicalResponse.refusal`). */
+  | { type: 'refusal-delta'; text: string }
   /**
    * The provider's signature of the reasoning streamed before it (Anthropic `signature_delta`),
    * which ends that reasoning block: reasoning after it is a block of its own.

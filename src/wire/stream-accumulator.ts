@@ -39,6 +39,7 @@ export class StreamAccumulator {
   private model = '';
   private readonly textChunks: string[] = [];
   private readonly reasoningChunks: string[] = [];
+  private readonly refusalChunks: string[] = [];
   private reasoningSignature = '';
   private readonly segments: Segment[] = [];
   private reasoningBlocks = 0;
@@ -67,6 +68,9 @@ export class StreamAccumulator {
       case 'reasoning-delta':
         this.openReasoning();
         this.reasoningChunks.push(part.text);
+        return;
+      case 'refusal-delta':
+        this.refusalChunks.push(part.text);
         return;
       case 'reasoning-signature': {
         // A signature ends its reasoning block: reasoning after it is another block.
@@ -171,6 +175,7 @@ export class StreamAccumulator {
       model: this.model,
       text: this.text,
       ...(this.reasoningChunks.length === 0 ? {} : { reasoning: this.reasoningChunks.join('') }),
+      ...(this.refusalChunks.length === 0 ? {} : { refusal: this.refusalChunks.join('') }),
       ...(ordered !== undefined ? { parts: ordered.parts } : this.reasoningSignature === '' ? {} : { reasoningSignature: this.reasoningSignature }),
       toolCalls,
       finishReason: this.finishReason ?? (this.failure === undefined ? 'other' : 'error'),

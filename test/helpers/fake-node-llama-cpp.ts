@@ -10,6 +10,8 @@ import { binaryPackagesFor, ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '
  * engine (ports, signals, errors); the real engine is tested in test/engines.
  *
  * `FAKE_LLAMA_FAIL=<message>` in the engine process's environment makes `getLlama` throw it.
+ * `FAKE_LLAMA_GPUS=<backend,...>` (default none): the GPU backends the fake machine runs on; a
+ * `gpu` asked for that is not among them starts on the CPU, as node-llama-cpp falls back.
  * `FAKE_LLAMA_TOKENS=<n>` (default 1; `Infinity` until aborted) answers "hi" that many times, the
  * first at once and each next one `FAKE_LLAMA_TOKEN_MS` later: a long generation, stopped (as
  * node-llama-cpp's `stopOnAbortSignal` does) at the next token once its signal aborts.
@@ -20,10 +22,12 @@ const FAKE_MODULE = `
 import { appendFileSync } from 'node:fs';
 const tokens = (text) => Array.from({ length: Math.max(1, Math.ceil(String(text).length / 4)) }, (_, index) => index + 1);
 const tokenizer = Object.assign((text) => tokens(text), { detokenize: () => '', isSpecialToken: () => false, isEogToken: () => false });
-export async function getLlama() {
+export async function getLlama(options = {}) {
   if (process.env.FAKE_LLAMA_FAIL) throw new Error(process.env.FAKE_LLAMA_FAIL);
+  const gpus = (process.env.FAKE_LLAMA_GPUS ?? '').split(',').filter((name) => name !== '');
+  const asked = options.gpu ?? 'auto';
   return {
-    gpu: false,
+    gpu: asked === 'auto' ? (gpus[0] ?? false) : gpus.includes(asked) ? asked : false,
     cpuMathCores: 1,
     maxThreads: 1,
     buildType: 'prebuilt',

@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { shellWord } from '../../src/common/shell-word.js';
+import { binaryPackagesFor } from '../../src/engines/runtime.js';
 
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
@@ -16,6 +17,16 @@ import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
  * (a busy port, an unwritable --out, a foreign $SYNDICATE_ENGINE_DIR), and the two-signal stop.
  * node-llama-cpp is the fake from test/helpers (no llama.cpp); the real engine is in test/engines.
  */
+/** Whether node-llama-cpp has no metal binaries for this machine (anything but macOS on arm64). */
+const metalOffPlatform = (() => {
+  try {
+    binaryPackagesFor('metal');
+    return false;
+  } catch {
+    return true;
+  }
+})();
+
 describe('syndicate engine (fake node-llama-cpp)', () => {
   let temporary: { home: string; cleanup: () => void };
   let engineDirectory: string;
@@ -50,6 +61,12 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
         hint: 'reinstall the engine with `syndicate engine install --force`',
       },
     });
+  });
+
+  it('under --home, the hint to reinstall the engine names no home: engine install ignores --home (its binaries are per machine)', async () => {
+    const result = await runCli(['--home', temporary.home, 'engine', 'status', '--embedded'], { env: { ...env(), FAKE_LLAMA_FAIL: 'no prebuilt binary for this platform' } });
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toBe('error: llama.cpp cannot start on the auto backend: no prebuilt binary for this platform\nhint: reinstall the engine with `syndicate engine install --force`');
   });
 
   it('engine status: a node-llama-cpp of another release is exit 1, engine_not_installed', async () => {
@@ -153,6 +170,48 @@ describe('syndicate engine (fake node-llama-cpp)', () => {
       expect(result.stderr).toContain('hint: use another --port, or --port 0 to pick a free one');
       expect(result.stderr).not.toContain('internal');
     });
+
+    it.runIf(metalOffPlatform)('--gpu metal off macOS/arm64 is exit 2 gpu_backend_unavailable, decided before node-llama-cpp loads (none is installed here)', async () => {
+      const nowhere = join(temporary.home, 'no-engine');
+      const [human, json] = await Promise.all([
+        runCli(['engine', 'serve', '--model', modelPath, '--port', '0', '--gpu', 'metal'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: nowhere } }),
+        runCli(['--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--gpu', 'metal'], { home: temporary.home, env: { SYNDICATE_ENGINE_DIR: nowhere } }),
+      ]);
+      const message = `no prebuilt llama.cpp binary for the metal GPU backend on this machine: node-llama-cpp has no prebuilt metal binary for ${process.platform}-${process.arch}`;
+      const hint = 'use `--gpu cpu`, or build llama.cpp for this machine and register it as a provider';
+      expect(human.exitCode, human.stderr).toBe(2);
+      expect(human.stderr).toBe(`error: ${message}\nhint: ${hint}`);
+      expect(human.stdout).toBe('');
+      expect(json.exitCode).toBe(2);
+      expect(parseJsonDocument(json.stdout)).toEqual({ ok: false, error: { code: 'gpu_backend_unavailable', message, hint, details: { gpu: 'metal' } } });
+    });
+
+    it('--gpu vulkan that node-llama-cpp starts on the CPU instead (no device or driver) is exit 2 gpu_backend_unavailable; --gpu auto serves on the CPU quietly', async () => {
+      const message = 'llama.cpp started on the CPU, not the requested vulkan GPU backend: found no vulkan GPU or driver to run on';
+      const hint = "use `--gpu cpu` (or `--gpu auto`, the best backend that loads here), or install the vulkan driver for this machine's GPU";
+      const [human, json] = await Promise.all([
+        runCli(['engine', 'serve', '--model', modelPath, '--port', '0', '--gpu', 'vulkan'], { home: temporary.home, env: env() }),
+        runCli(['--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--gpu', 'vulkan'], { home: temporary.home, env: env() }),
+      ]);
+      expect(human.exitCode, human.stderr).toBe(2);
+      expect(human.stderr).toContain(`error: ${message}\nhint: ${hint}`);
+      expect(human.stdout).toBe('');
+      expect(json.exitCode, json.stderr).toBe(2);
+      expect(parseJsonDocument(json.stdout)).toEqual({ ok: false, error: { code: 'gpu_backend_unavailable', message, hint, details: { gpu: 'vulkan', loadedBackend: 'cpu' } } });
+      for (const gpu of ['auto', 'vulkan']) {
+        // The fake machine has a Vulkan GPU: asked for, it serves on it; auto serves without one, on the CPU.
+        const { server, output } = startEngineServe(['--json'], ['--model', modelPath, '--gpu', gpu], gpu === 'vulkan' ? { FAKE_LLAMA_GPUS: 'vulkan' } : {});
+        try {
+          await until(() => output.stdout.endsWith('\n'), () => `engine serve --gpu ${gpu} to be ready; output.stderr: ${output.stderr}`);
+          expect(parseJsonDocument(output.stdout)).toMatchObject({ backend: gpu === 'auto' ? 'cpu' : 'vulkan' });
+          expect(output.stderr).not.toContain('warning');
+          server.kill('SIGTERM');
+          expect((await server).exitCode, output.stderr).toBe(0);
+        } finally {
+          if (server.exitCode === null) server.kill('SIGKILL');
+        }
+      }
+    }, 90_000);
 
     it('a directory given as --model is exit 3 (as every input file that cannot be read) saying so, not "not found"', async () => {
       const result = await runCli(['engine', 'serve', '--model', temporary.home, '--port', '0'], { home: temporary.home, env: env() });

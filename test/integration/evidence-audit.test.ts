@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
 import { Scenario } from '../helpers/scenario.js';
 
 const HOSTED_KEY = { FAKE_HOSTED_KEY: 'test-key-not-a-secret' };
@@ -99,6 +99,30 @@ describe('evidence for an audit', () => {
     expect((refusedHosted.document.evidence as Row[]).map((row) => row.id).sort()).toEqual([made.restrictedRefused, made.internalRefused].sort());
   });
 
+  it("an answered and a refused request record the route's exclusions in one shape, so one query reads both", async () => {
+    const exported = await scenario.cli(['evidence', 'export', '--sensitivity', 'restricted']);
+    expect(exported.exitCode, exported.stderr).toBe(0);
+    type Excluded = Record<string, unknown>[];
+    const rows = new Map(
+      exported.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { id?: string; state?: string; route?: { excluded?: Excluded } })
+        .filter((row) => row.id !== undefined)
+        .map((row) => [row.id, row]),
+    );
+    const answered = rows.get(made.restrictedLocal);
+    const refused = rows.get(made.restrictedRefused);
+    expect(answered?.state).toBe('completed');
+    expect(refused?.state).toBe('denied');
+    const hostedOf = (excluded: Excluded | undefined): Record<string, unknown> | undefined => excluded?.find((exclusion) => exclusion['provider'] === 'hosted');
+    const [answeredHosted, refusedHosted] = [hostedOf(answered?.route?.excluded), hostedOf(refused?.route?.excluded)];
+    expect(Object.keys(answeredHosted ?? {}).sort()).toEqual(['class', 'model', 'provider', 'reasons', 'rules']);
+    expect(Object.keys(refusedHosted ?? {}).sort()).toEqual(Object.keys(answeredHosted ?? {}).sort());
+    expect(answeredHosted).toMatchObject({ provider: 'hosted', model: 'gpt-4o-mini', class: 'approved_hosted', rules: ['class_not_allowed'] });
+    expect(refusedHosted).toMatchObject({ provider: 'hosted', model: 'gpt-4o-mini', class: 'approved_hosted', rules: ['class_not_allowed'] });
+  });
+
   it('list and export take a time range (--since and --until: a date, or a date and time with its zone) and export takes list\'s filters', async () => {
     const all = (await scenario.json(['evidence', 'list', '--limit', '100'])).document.evidence as Row[];
     const created = (name: string): string => (all.find((row) => row.id === made[name]) as Row).createdAt;
@@ -123,10 +147,12 @@ describe('evidence for an audit', () => {
     // Export: the hosted answers of internal data in that range, oldest first, nothing else.
     const exported = await scenario.cli(['evidence', 'export', '--since', since, '--until', until, '--class', 'hosted', '--sensitivity', 'internal', '--state', 'completed']);
     expect(exported.exitCode, exported.stderr).toBe(0);
-    const lines = exported.stdout.trim().split('\n').map((line) => JSON.parse(line) as Row);
-    expect(lines.map((line) => line.id)).toEqual([made.internalHosted]);
+    // After the envelopes, the link of each chain position the filter left out (no `id`, no bytes): `evidence verify --export` proves the file through them.
+    const envelopes = (stdout: string): Row[] => stdout.trim().split('\n').map((line) => JSON.parse(line) as Row & { leftOut?: unknown }).filter((line) => line.leftOut === undefined);
+    expect(envelopes(exported.stdout).map((line) => line.id)).toEqual([made.internalHosted]);
     const byProvider = await scenario.cli(['evidence', 'export', '--provider', 'local']);
-    expect(byProvider.stdout.trim().split('\n').map((line) => (JSON.parse(line) as Row).provider.id)).toEqual(['local']);
+    expect(envelopes(byProvider.stdout).map((line) => line.provider.id)).toEqual(['local']);
+    expect(byProvider.stdout.trim().split('\n').slice(1).every((line) => (JSON.parse(line) as { leftOut?: { filter: unknown } }).leftOut?.filter !== undefined)).toBe(true);
     const unknown = await scenario.cli(['evidence', 'export', '--provider', 'hostd']);
     expect(unknown.exitCode).toBe(2);
     expect(unknown.stderr).toContain('unknown provider "hostd"');
@@ -178,6 +204,13 @@ describe('evidence for an audit', () => {
   });
 });
 
+/** `evidence verify --export` of `text` written beside `home`, where no store exists. */
+function verifyExportText(home: string, text: string, extra: string[] = []): Promise<CliResult> {
+  const file = join(home, 'to-verify.jsonl');
+  writeFileSync(file, text);
+  return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(home, 'no-store-here') });
+}
+
 describe('evidence verify --export: a third party proves an export without the store', () => {
   let scenario: Scenario;
   let local: FakeEngine;
@@ -209,12 +242,7 @@ describe('evidence verify --export: a third party proves an export without the s
     await local?.close();
   });
 
-  /** `evidence verify --export` of `text`, where no store exists. */
-  const verifyText = async (text: string, extra: string[] = []): Promise<{ exitCode: number; stdout: string; stderr: string }> => {
-    const file = join(scenario.home, 'to-verify.jsonl');
-    writeFileSync(file, text);
-    return runCli(['evidence', 'verify', '--export', file, ...extra], { home: join(scenario.home, 'no-store-here') });
-  };
+  const verifyText = (text: string, extra: string[] = []): Promise<CliResult> => verifyExportText(scenario.home, text, extra);
 
   it('an export as written verifies, offline, to the head `evidence verify` printed; --from that head checks it is there', async () => {
     expect(lines.length).toBeGreaterThanOrEqual(5);
@@ -274,6 +302,104 @@ describe('evidence verify --export: a third party proves an export without the s
     const old = await verifyText(JSON.stringify(unlinked));
     expect(old.exitCode).toBe(1);
     expect(old.stderr).toContain('no link');
+  });
+});
+
+describe('evidence verify --export of a filtered export: what it holds proven, what it left out named', () => {
+  let scenario: Scenario;
+  let local: FakeEngine;
+  let lines: string[];
+  let head: { seq: number; hash: string };
+  /** Chain positions of the two restricted envelopes. */
+  const restricted: number[] = [];
+
+  beforeAll(async () => {
+    local = await startFakeEngine({ kind: 'ollama', conforming: true });
+    scenario = await Scenario.create();
+    await scenario.register({ id: 'local', engine: local });
+    for (const prompt of ['Name the capital of France.', 'my password is hunter2', 'Name the capital of Spain.', 'Count to three.', 'my password is hunter3', 'Name the capital of Peru.']) {
+      const result = await scenario.cli(['run', prompt]);
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    const file = join(scenario.home, 'restricted.jsonl');
+    const exported = await scenario.json(['evidence', 'export', '--sensitivity', 'restricted', '--output', file]);
+    expect(exported.result.exitCode, exported.result.stderr).toBe(0);
+    expect(exported.document).toMatchObject({ ok: true, rows: 2, leftOut: 3 });
+    lines = readFileSync(file, 'utf8').trimEnd().split('\n');
+    for (const line of lines.slice(0, 2)) restricted.push((JSON.parse(line) as { chainSeq: number }).chainSeq);
+    head = ((await scenario.json(['evidence', 'verify'])).document as { head: { seq: number; hash: string } }).head;
+  }, 90_000);
+  afterAll(async () => {
+    scenario?.cleanup();
+    await local?.close();
+  });
+
+  const verifyText = (text: string, extra: string[] = []): Promise<CliResult> => verifyExportText(scenario.home, text, extra);
+
+  it('says it was filtered: the envelopes it holds, then the link of each position its filter left out, with no bytes', () => {
+    expect(restricted).toEqual([2, 5]);
+    expect(lines).toHaveLength(5);
+    const leftOut = lines.slice(2).map((line) => JSON.parse(line) as { id?: string; leftOut: { chainSeq: number; filter: unknown }; link: { bytesSha256: string } });
+    expect(leftOut.map((line) => line.leftOut.chainSeq)).toEqual([3, 4, 6]);
+    for (const line of leftOut) {
+      expect(line.id).toBeUndefined();
+      expect(line.leftOut.filter).toEqual({ sensitivities: ['restricted'] });
+      expect(line.link.bytesSha256).toMatch(/^[0-9a-f]{64}$/);
+    }
+    // The prompts of the rows left out stay home.
+    expect(lines.slice(2).join('\n')).not.toMatch(/capital|Count to three/);
+  });
+
+  it('verifies (exit 0) as what it is, to the head `evidence verify` printed', async () => {
+    const human = await verifyText(`${lines.join('\n')}\n`);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toBe(`evidence export intact: 2 chained envelopes verified, 3 left out by the export's filter (#3–#4, #6); chain #2–#6, head #6 ${head.hash}`);
+    expect(human.stderr).toContain("the export's filter: --sensitivity restricted");
+    const json = await verifyText(`${lines.join('\n')}\n`, ['--json', '--from', `${head.seq}:${head.hash}`]);
+    expect(json.exitCode, json.stdout).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ok: true,
+      envelopes: 2,
+      chained: 2,
+      head,
+      leftOut: { positions: 3, ranges: [[3, 4], [6, 6]], filter: { sensitivities: ['restricted'] } },
+    });
+  });
+
+  it('an edited envelope, a deleted one, a left-out link edited, or an envelope passed off as left out each fail (exit 1)', async () => {
+    const edited = lines.map((line) => line.replace('hunter3', 'hunter4'));
+    expect(edited).not.toEqual(lines);
+    const content = await verifyText(edited.join('\n'));
+    expect(content.exitCode).toBe(1);
+    expect(content.stderr).toMatch(/does not verify at #5 ev_\S+ line 2: content changed/);
+
+    for (const [index, seq] of [[0, 2], [1, 5]] as const) {
+      const deleted = await verifyText(lines.filter((_, at) => at !== index).join('\n'), ['--from', `${head.seq}:${head.hash}`]);
+      expect(deleted.exitCode, deleted.stdout).toBe(1);
+      expect(deleted.stderr).toContain(`does not verify at #${seq}: row missing`);
+    }
+
+    // The link of a position left out, relabelled: its values no longer hash to its hash.
+    const relabelled = [...lines];
+    relabelled[2] = (lines[2] as string).replace('"public"', '"restricted"');
+    expect(relabelled[2]).not.toBe(lines[2]);
+    const relabel = await verifyText(relabelled.join('\n'));
+    expect(relabel.exitCode).toBe(1);
+    expect(relabel.stderr).toContain('line 3: content changed');
+
+    // A restricted envelope taken out and its link put in as if the filter had left it out.
+    const envelope = JSON.parse(lines[1] as string) as { id: string; chainSeq: number; prevHash: string; hash: string; link: { values: unknown[]; chunks: [number, number | null, number][] } };
+    const { createHash } = await import('node:crypto');
+    const body = (part: { body: { encoding: 'utf8' | 'base64'; data: string } | null }): Buffer => (part.body === null ? Buffer.alloc(0) : Buffer.from(part.body.data, part.body.encoding));
+    const parsed = JSON.parse(lines[1] as string) as Record<string, { body: { encoding: 'utf8' | 'base64'; data: string } | null }>;
+    const bytesSha256 = createHash('sha256').update(Buffer.concat([body(parsed.request as never), body(parsed.response as never)])).digest('hex');
+    const disguised = JSON.stringify({
+      leftOut: { chainSeq: envelope.chainSeq, id: envelope.id, prevHash: envelope.prevHash, hash: envelope.hash, filter: { sensitivities: ['restricted'] } },
+      link: { ...envelope.link, bytesSha256 },
+    });
+    const hidden = await verifyText([lines[0], ...lines.slice(2), disguised].join('\n'));
+    expect(hidden.exitCode).toBe(1);
+    expect(hidden.stderr).toContain(`does not verify at #5 ${envelope.id} line 5: matches the filter`);
   });
 });
 

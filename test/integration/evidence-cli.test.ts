@@ -826,3 +826,37 @@ describe('evidence export stopped by a signal', () => {
     });
   }
 });
+
+describe('evidence show of the route exclusions an older syndicate recorded', () => {
+  const temporary = makeTempHome();
+  const home = temporary.home;
+  let old: string;
+  let current: string;
+  const reason = 'class approved_hosted may not receive restricted data (allowed: local)';
+
+  beforeAll(() => {
+    ({ old, current } = withStore(home, (store) => ({
+      // An answered row as earlier versions wrote it: `{target, reasons}`, kept verbatim.
+      old: seedCompleted(store, { sensitivity: 'restricted', route: { excluded: [{ target: 'hosted:gpt-4o-mini', reasons: [reason] }] } }),
+      // The router's exclusion whole, as every row is written now.
+      current: seedCompleted(store, {
+        sensitivity: 'restricted',
+        route: { excluded: [{ provider: 'hosted', model: 'gpt-4o-mini', class: 'approved_hosted', rules: ['class_not_allowed'], reasons: [reason] }] },
+      }),
+    })));
+  });
+  afterAll(() => temporary.cleanup());
+
+  it('both verify, are shown as stored in --json, and name the model left out and why in one line', async () => {
+    expect((await runCli(['evidence', 'verify'], { home })).exitCode).toBe(0);
+    const shown: string[] = [];
+    for (const id of [old, current]) {
+      const human = await runCli(['evidence', 'show', id], { home });
+      expect(human.exitCode, human.stderr).toBe(0);
+      shown.push(human.stdout.split('\n').find((line) => line.startsWith('left out')) ?? '');
+    }
+    expect(shown).toEqual([`left out     hosted:gpt-4o-mini: ${reason}`, `left out     hosted:gpt-4o-mini: ${reason}`]);
+    const json = parseJsonDocument((await runCli(['--json', 'evidence', 'show', old], { home })).stdout) as { evidence: { route: unknown } };
+    expect(json.evidence.route).toEqual({ excluded: [{ target: 'hosted:gpt-4o-mini', reasons: [reason] }] });
+  });
+});

@@ -91,8 +91,8 @@ describe('POST /v1/embeddings (openai client): an input the window cannot hold',
     expect(inferenceExchanges(small).length).toBe(smallCalls);
 
     await both.settled();
-    const route = getEvidence(both.store, response.headers.get('x-syndicate-evidence') ?? '')?.route as { excluded: { target: string; reasons: string[] }[] };
-    const reason = route.excluded.find((entry) => entry.target === `small:${SMALL_MODEL}`)?.reasons[0];
+    const route = getEvidence(both.store, response.headers.get('x-syndicate-evidence') ?? '')?.route as { excluded: { provider: string; model: string; reasons: string[] }[] };
+    const reason = route.excluded.find((entry) => entry.provider === 'small' && entry.model === SMALL_MODEL)?.reasons[0];
     expect(reason).toMatch(/^context window 512 < (\d+) tokens of input\[1\] \((\d+) estimated, 2 special\)$/);
     const [, total, estimated] = /< (\d+) tokens .*\((\d+) estimated/.exec(reason ?? '') ?? [];
     expect(Number(total)).toBe(Number(estimated) + 2);
@@ -182,8 +182,8 @@ describe('POST /api/embed (ollama client): truncate', () => {
     expect(answer.embeddings.map(floats)).toEqual([SHORT_TEXT, LONG_TEXT].map((text) => fakeVector(BIG_MODEL, text, DIMENSIONS)));
     expect(inferenceExchanges(small).length).toBe(smallCalls);
     await both.settled();
-    const route = getEvidence(both.store, listEvidence(both.store, { limit: 1 })[0]?.id ?? '')?.route as { excluded: { target: string; reasons: string[] }[] };
-    expect(route.excluded.find((entry) => entry.target === `small:${SMALL_MODEL}`)?.reasons[0]).toMatch(/^context window 512 < \d+ tokens of input\[1\] \(\d+ estimated, 2 special\)$/);
+    const route = getEvidence(both.store, listEvidence(both.store, { limit: 1 })[0]?.id ?? '')?.route as { excluded: { provider: string; model: string; reasons: string[] }[] };
+    expect(route.excluded.find((entry) => entry.provider === 'small' && entry.model === SMALL_MODEL)?.reasons[0]).toMatch(/^context window 512 < \d+ tokens of input\[1\] \(\d+ estimated, 2 special\)$/);
   });
 
   it('with truncate: false leaves out a window too short for the input: the long-window model takes it', async () => {

@@ -229,14 +229,14 @@ describe('POST /v1/embeddings with the official openai client', () => {
 
     await main.settled();
     const row = getEvidence(main.store, response.headers.get('x-syndicate-evidence') ?? '');
-    const route = row?.route as { excluded?: { target: string; reasons: string[] }[] } | undefined;
+    const route = row?.route as { excluded?: { provider: string; model: string; reasons: string[] }[] } | undefined;
     expect(route?.excluded).toEqual(
       expect.arrayContaining([
-        { target: `ollama:${OLLAMA_EMBED}`, reasons: ['Ollama embeds text only; this input is token ids'] },
-        { target: `ollama:${OLLAMA_CHAT}`, reasons: ['a chat model: embeddings requests go only to models declared kind: embedding'] },
+        expect.objectContaining({ provider: 'ollama', model: OLLAMA_EMBED, rules: ['token_input'], reasons: ['Ollama embeds text only; this input is token ids'] }),
+        expect.objectContaining({ provider: 'ollama', model: OLLAMA_CHAT, rules: ['model_kind'], reasons: ['a chat model: embeddings requests go only to models declared kind: embedding'] }),
       ]),
     );
-    expect(route?.excluded?.find((entry) => entry.target === `openai:${HOSTED_EMBED}`)?.reasons.join(' ')).toMatch(/class approved_hosted may not receive restricted data/);
+    expect(route?.excluded?.find((entry) => entry.provider === 'openai' && entry.model === HOSTED_EMBED)?.reasons.join(' ')).toMatch(/class approved_hosted may not receive restricted data/);
   });
 
   it('raises the level on the x-syndicate-sensitivity hint, as for chat', async () => {

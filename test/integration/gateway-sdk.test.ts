@@ -1166,12 +1166,14 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
     await gateway.settled();
     const direct = getEvidence(gateway.store, again.response.headers.get('x-syndicate-evidence') ?? '');
     expect(direct?.markers).not.toContain('fallback');
-    const excluded = (direct?.route as { excluded: { target: string; reasons: string[] }[] }).excluded;
+    const excluded = (direct?.route as { excluded: { provider: string; model: string; reasons: string[] }[] }).excluded;
     expect(excluded).toEqual([
-      {
-        target: `claude:${OPUS}`,
+      expect.objectContaining({
+        provider: 'claude',
+        model: OPUS,
+        rules: ['rate_limited'],
         reasons: [expect.stringMatching(new RegExp(`^model ${OPUS} rate-limited for another (29|30) s \\(until \\d{4}-.+Z\\), claude's other models stay routable: claude answered HTTP 429`))],
-      },
+      }),
     ]);
 
     // 4. Pinned to the held model: 429 (not 503), naming the model and the wait left, in both APIs; nothing sent.

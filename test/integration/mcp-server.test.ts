@@ -685,6 +685,38 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
   });
 });
 
+describe('syndicate mcp: a script piping its requests in', () => {
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
+
+  it('a request sequence piped in (`printf … | syndicate mcp`: stdin ends right after the last line) gets every answer, a slow completion included, then it exits 0', { timeout: 90_000 }, async () => {
+    const { scenario, engine: llama } = setup;
+    // Frames 200 ms apart: the completion is still streaming well after stdin ended.
+    llama.setFault({ slowStreamMs: 200 });
+    const before = inferenceExchanges(llama).length;
+    const input = [
+      { id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } },
+      { method: 'notifications/initialized' },
+      { id: 2, method: 'tools/list' },
+      { id: 3, method: 'tools/call', params: { name: 'complete', arguments: { prompt: 'Name the capital of France.', provider: 'llama' } } },
+    ]
+      .map((message) => `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`)
+      .join('');
+    const piped = await runCli(['mcp'], { home: scenario.home, input, timeoutMs: 80_000 });
+    llama.setFault('ok');
+    expect(piped.exitCode, piped.stderr).toBe(0);
+    const answers = piped.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { id?: number; result?: { tools?: unknown[]; isError?: boolean; content?: { text: string }[] } });
+    expect(answers.map((answer) => answer.id), piped.stdout).toEqual([1, 2, 3]);
+    expect(answers[1]!.result?.tools?.length).toBeGreaterThan(0);
+    expect(answers[2]!.result?.isError, piped.stdout).toBeFalsy();
+    expect(answers[2]!.result?.content?.[0]?.text).toBe(DEFAULT_ANSWER);
+    expect(inferenceExchanges(llama).length).toBe(before + 1);
+    // Nothing was left in flight to cancel.
+    expect(piped.stderr).toMatch(/stopping \(the client closed stdin\)$/);
+    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+    expect((document.evidence as { state: string; caller: string }[])[0]).toMatchObject({ state: 'completed', caller: 'mcp' });
+  });
+});
+
 describe('syndicate mcp: stopped by the operator mid-call', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 

@@ -143,8 +143,8 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
     child.kill('SIGINT');
     const ended = await child;
     expect(ended.exitCode, ended.stderr).toBe(130);
-    // Within the 2 s deadline, shown by what it printed (past it: '… again: quit at once', the row
-    // left pending), not by the time taken (< 2.5 s: within a loaded machine's reach).
+    // The call stopped within the 2 s deadline and was recorded, shown by what it printed (else:
+    // '… again: quit at once', the row left pending), not by the time taken (< 2.5 s: within a loaded machine's reach).
     expect(ended.stderr).toContain('cancelled by the operator (Ctrl-C)');
     expect(ended.stderr).not.toContain('again: quit at once');
     // Not after the rest of the answer: the engine saw the stream cut before its next frame.
@@ -261,9 +261,9 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
     child.kill('SIGTERM');
     const ended = await child;
     expect(ended.exitCode, ended.stderr).toBe(143);
-    // Within the 2 s deadline, shown by what it printed (past it: '… again: quit at once', no document
-    // of its own, the row left pending), and not after the rest of the answer (no frame after the
-    // signal): not by the time taken.
+    // The call stopped within the 2 s deadline, shown by what it printed (else: '… again: quit at
+    // once', no document of its own, the row left pending), and not after the rest of the answer (no
+    // frame after the signal): not by the time taken.
     expect(String(ended.stderr)).not.toContain('again: quit at once');
     expect(inferenceExchanges(engine).at(before)!.responseChunks.length).toBe(sentBeforeSignal);
     await expect.poll(() => inferenceExchanges(engine).at(before)!.abortedByClient, { timeout: 20_000, interval: 20 }).toBe(true);
@@ -308,8 +308,8 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
     child.stdout?.destroy();
     const ended = await child;
     expect(ended.exitCode, ended.stderr).toBe(141);
-    // Not after the rest of the answer (the engine saw it cut), and within the 2 s deadline (the
-    // command's own error, not the deadline's exit leaving the row pending): not a wall-clock bound.
+    // Not after the rest of the answer (the engine saw it cut), and stopped within the 2 s deadline
+    // (the command's own error, not the deadline's exit leaving the row pending): not a wall-clock bound.
     await expect.poll(() => inferenceExchanges(engine).at(-1)!.abortedByClient, { timeout: 20_000, interval: 20 }).toBe(true);
     expect(ended.stderr).toContain('error: stdout was closed (its reader went away) before the answer ended');
 
@@ -384,5 +384,40 @@ describe('a run cancelled with Ctrl-C whose process outlives its command (a hand
     expect(String(ended.stderr)).toBe('interrupted: recording the cancelled call (Ctrl-C again to quit at once)');
     const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
     expect((document.evidence as ListedRow[])[0]).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: 'cancelled by the operator (Ctrl-C) before the answer ended' } });
+  });
+});
+
+describe('a run cancelled with Ctrl-C while another connection holds the store busy (a backup, a long write: recording the cancellation takes longer than the 2 s stop deadline)', () => {
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+
+  it('waits for the store (its busy timeout is 5 s) and records the attempt as cancelled: the deadline bounds the call stopping, not the local write, and no row is left pending', { timeout: 90_000 }, async () => {
+    const { scenario, engine } = setup;
+    engine.setFault({ slowStreamMs: REST_FAR_AWAY_MS });
+    const { child } = await startStreamingRun(scenario);
+    // The first frame is in the store: the run writes nothing more until the next frame, 10 s on.
+    await expect.poll(() => pendingResponseChunks(scenario), { timeout: 20_000, interval: 20 }).toBeGreaterThan(0);
+    const holder = new Database(join(scenario.home, 'syndicate.db'));
+    holder.exec('BEGIN IMMEDIATE');
+    try {
+      child.kill('SIGINT');
+      // Held past the 2 s stop deadline (counted from the run's receiving the signal, after this
+      // send), released well within the 5 s busy timeout the run's write waits for it.
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+    } finally {
+      holder.exec('COMMIT');
+      holder.close();
+    }
+    const ended = await child;
+    // Recorded by the run itself, not left pending for the next command to call interrupted.
+    const { document } = await scenario.json(['evidence', 'list']);
+    const rows = document.evidence as ListedRow[];
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    expect(rows[0], ended.stderr).toMatchObject({ state: 'failed', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'cancelled by the operator (Ctrl-C) before the answer ended' } });
+    expect(ended.exitCode, ended.stderr).toBe(130);
+    expect(ended.stderr).toBe(
+      'interrupted: recording the cancelled call (Ctrl-C again to quit at once)\nerror: cancelled by the operator (Ctrl-C) before the answer ended\nhint: the attempt is recorded as cancelled by the caller, with what was received so far',
+    );
+    const verify = await scenario.cli(['evidence', 'verify']);
+    expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);
   });
 });

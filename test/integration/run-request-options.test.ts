@@ -69,7 +69,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
     const envelope = (await scenario.evidence(document.evidenceId as string)) as Json;
     expect(envelope.sensitivity).toBe('confidential');
-    expect(envelope.route.excluded).toContainEqual({ target: 'studio:qwen2.5-7b-instruct', reasons: ['request has images but the model is not tagged vision'] });
+    expect(envelope.route.excluded).toContainEqual(expect.objectContaining({ provider: 'studio', model: 'qwen2.5-7b-instruct', rules: ['vision'], reasons: ['request has images but the model is not tagged vision'] }));
 
     // `route` explains the same flags: the models without the vision tag and the hosted one are left out.
     const routed = await scenario.json(['route', 'What is in this screenshot?', '--image', png]);

@@ -132,7 +132,7 @@ describe('syndicate run --session with --image', () => {
     // Either local vision model may take it (llama and claude, by the router's ranking of the moment); no other may.
     expect(['llama', 'claude']).toContain((later.provider as Json).id);
     const envelope = (await scenario.evidence(later.evidenceId as string)) as Json;
-    const excluded = new Map((envelope.route.excluded as Json[]).map((exclusion) => [exclusion.target, exclusion.reasons.join('; ')]));
+    const excluded = new Map((envelope.route.excluded as Json[]).map((exclusion) => [`${exclusion.provider}:${exclusion.model}`, exclusion.reasons.join('; ')]));
     expect(excluded.get(`studio:${defaultModel(studio)}`)).toContain('request has images but the model is not tagged vision');
     expect(excluded.get(`gpt:${defaultModel(openai)}`)).toContain('confidential');
   }, 90_000);

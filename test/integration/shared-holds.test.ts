@@ -136,11 +136,13 @@ describe('holds every syndicate process on the store sees', () => {
     expect(since()).toEqual([OPUS, HAIKU]);
     // Why the run left it out, as its evidence records the route.
     const evidence = await scenario.evidence(run.document.evidenceId as string);
-    expect((evidence.route as { excluded: { target: string; reasons: string[] }[] }).excluded).toEqual([
-      {
-        target: `claude:${OPUS}`,
+    expect((evidence.route as { excluded: { provider: string; model: string; reasons: string[] }[] }).excluded).toEqual([
+      expect.objectContaining({
+        provider: 'claude',
+        model: OPUS,
+        rules: ['rate_limited'],
         reasons: [expect.stringMatching(new RegExp(`^model ${OPUS} rate-limited for another \\d+ s \\(until .+Z\\), claude's other models stay routable: claude answered HTTP 429 \\(upstream_rate_limited\\) \\(seen by another syndicate process\\)`))],
-      },
+      }),
     ]);
   }, 120_000);
 

@@ -13,7 +13,10 @@ import { matchesOf } from '../scan.js';
  * top-level domain of OBFUSCATED_TLDS and no word of it is prose's (`look at the example dot com`,
  * `arrive at noon dot com` are not).
  */
-const LOCAL_CHARACTER = /[A-Za-z0-9._%+-]/;
+/** `[A-Za-z0-9._%+-]`, by character code: read up to 64 times for each `@`. */
+function isLocalCharacter(code: number): boolean {
+  return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 46 || code === 95 || code === 37 || code === 43 || code === 45;
+}
 const DOMAIN = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])/;
 const FILE_EXTENSIONS = new Set(['png', 'jpg', 'jpeg', 'gif', 'svg', 'webp', 'ico', 'js', 'mjs', 'ts', 'css', 'map', 'json', 'html']);
 
@@ -34,6 +37,14 @@ function runStartBefore(text: string, start: number): number {
   return Math.max(limit, -1);
 }
 
+/** Whether a `://` lies in the run of text before the address at `start` (the address being a URL's userinfo), read in place rather than sliced out. */
+function urlUserinfoAt(text: string, start: number): boolean {
+  for (let index = runStartBefore(text, start) + 1; index + 3 <= start; index += 1) {
+    if (text.charCodeAt(index) === 58 && text.charCodeAt(index + 1) === 47 && text.charCodeAt(index + 2) === 47) return true;
+  }
+  return false;
+}
+
 export const emailDetector: Detector = {
   id: 'pii.email',
   scan(text) {
@@ -41,7 +52,7 @@ export const emailDetector: Detector = {
     let at = text.indexOf('@');
     while (at !== -1) {
       let start = at;
-      while (start > 0 && at - start < 64 && LOCAL_CHARACTER.test(text[start - 1] as string)) start -= 1;
+      while (start > 0 && at - start < 64 && isLocalCharacter(text.charCodeAt(start - 1))) start -= 1;
       while (start < at && /[.+-]/.test(text[start] as string)) start += 1;
       const domain = DOMAIN.exec(text.slice(at + 1, at + 256));
       if (start < at && domain !== null) {
@@ -50,10 +61,8 @@ export const emailDetector: Detector = {
         const local = text.slice(start, at);
         const topLevel = domainText.slice(domainText.lastIndexOf('.') + 1).toLowerCase();
         const sshRemote = text[end] === ':' && /[^\s\d]/.test(text[end + 1] ?? ' ') && (local === 'git' || /^[\w.~-]*\//.test(text.slice(end + 1, end + 80)));
-        const runStart = runStartBefore(text, start);
-        const urlUserinfo = text.slice(runStart + 1, start).includes('://');
         const imageVariant = /^\d+(?:\.\d+)?x\./.test(domainText) || FILE_EXTENSIONS.has(topLevel);
-        if (!sshRemote && !imageVariant && !urlUserinfo) {
+        if (!sshRemote && !imageVariant && !urlUserinfoAt(text, start)) {
           matches.push({
             detector: 'pii.email',
             level: 'confidential',

@@ -25,16 +25,45 @@ function digitCount(text: string): number {
   return count;
 }
 
+/** `[A-Za-z0-9_/:]`: what may not touch a number on either side. */
+function isGluing(code: number): boolean {
+  return (code >= 48 && code <= 58) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95 || code === 47;
+}
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+function isAlphanumeric(code: number): boolean {
+  return isDigit(code) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122);
+}
+
+/** Whether `code` is `.` or `-`. */
+function isDotOrDash(code: number): boolean {
+  return code === 46 || code === 45;
+}
+
+/** Character codes, not one-character expressions: a text of records has a candidate every ~50 characters (half of them a date's `01-01`). */
 function isolated(text: string, start: number, end: number): boolean {
-  const before = text[start - 1] ?? ' ';
-  const after = text[end] ?? ' ';
-  if (/[A-Za-z0-9_/:]/.test(before) || /[A-Za-z0-9_/:]/.test(after)) return false;
+  // NaN (before the text's start or after its end) reads as a space.
+  const before = text.charCodeAt(start - 1);
+  const after = text.charCodeAt(end);
+  if (isGluing(before) || isGluing(after)) return false;
   // `1.2.415.555.0132` or `2024-415-555-0132`: part of a longer dotted or dashed number.
-  if (/[.-]/.test(before) && /\d/.test(text[start - 2] ?? '')) return false;
-  if (/[.-]/.test(after) && /\d/.test(text[end + 1] ?? '')) return false;
+  if (isDotOrDash(before) && isDigit(text.charCodeAt(start - 2))) return false;
+  if (isDotOrDash(after) && isDigit(text.charCodeAt(end + 1))) return false;
   // `DE89 3704 0044 0532 ...`: one group of a longer space-separated number.
-  if (before === ' ' && /[A-Za-z0-9]/.test(text[start - 2] ?? '') && /\d/.test(text[start - 3] ?? '')) return false;
+  if (before === 32 && isAlphanumeric(text.charCodeAt(start - 2)) && isDigit(text.charCodeAt(start - 3))) return false;
   return true;
+}
+
+const TRAILING = /[\s(.-]/;
+
+/** `candidate` without trailing white space, `(`, `.` and `-` (what the candidate expressions may end on). */
+function trimmed(candidate: string): string {
+  let end = candidate.length;
+  while (end > 0 && TRAILING.test(candidate[end - 1] as string)) end -= 1;
+  return end === candidate.length ? candidate : candidate.slice(0, end);
 }
 
 function accept(candidate: string): boolean {
@@ -58,14 +87,14 @@ export const phoneDetector: Detector = {
       matches.push({ detector: 'pii.phone', level: 'confidential', reason, start, end, excerpt: maskNumber(text.slice(start, end)) });
     };
     for (const match of matchesOf(LABELLED, text)) {
-      const number = (match.groups?.number ?? '').replace(/[\s(.-]+$/, '');
+      const number = trimmed(match.groups?.number ?? '');
       const digits = digitCount(number);
       if (digits < 7 || digits > 15) continue;
       const start = match.index + match[0].length - (match.groups?.number ?? '').length;
       push(start, start + number.length, 'telephone number (labelled)');
     }
     for (const match of matchesOf(CANDIDATE, text)) {
-      const candidate = match[0].replace(/[\s(.-]+$/, '');
+      const candidate = trimmed(match[0]);
       const start = match.index;
       const end = start + candidate.length;
       if (!isolated(text, start, end) || !accept(candidate)) continue;

@@ -8,7 +8,7 @@ import type { AttemptStarted } from '../../invoke/types.js';
 import { EMPTY_EMBEDDING_TEXT_HINT, isEmbeddableText, type CanonicalRequest } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { positiveIntegerOption, readStdin, refuseEmptyModelChoice, sessionOption } from '../input.js';
-import { cancellable } from '../interrupt.js';
+import { cancellable, cancelRecording } from '../interrupt.js';
 
 interface EmbedOptions {
   provider?: string;
@@ -69,7 +69,7 @@ Examples:
       const { invoke } = await import('../../invoke/pipeline.js');
       const { createPipelineContext } = await import('../../invoke/context.js');
       const store = await context.store({ existing: true });
-      const pipeline = createPipelineContext(context.home, store);
+      const pipeline = { ...createPipelineContext(context.home, store), onCancelRecording: cancelRecording };
       const spinner = await output.spinner('routing');
       let result;
       try {

@@ -3,9 +3,10 @@ import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, EvidencePrunedError, ExitCode, InterruptedError, UsageError } from '../../errors.js';
-import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
+import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
+import { isRecord } from '../../wire/json.js';
 import type { Store } from '../../store/store.js';
 import { CALLABLE_PROVIDER_CLASSES, SENSITIVITY_LEVELS, type ProviderClass, type SensitivityLevel } from '../../common/vocabulary.js';
 import { EVIDENCE_STATES, type EvidenceState } from '../../evidence/types.js';
@@ -172,9 +173,11 @@ export function evidenceCommand(): Command {
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
       let rows = 0;
+      let leftOut = 0;
       const unreadable: { id: string; reason: string }[] = [];
       const lineOf = (envelope: ExportedEnvelope): string => {
-        rows += 1;
+        if (envelope.leftOut === true) leftOut += 1;
+        else rows += 1;
         if (envelope.unreadable !== undefined) unreadable.push({ id: envelope.id, reason: envelope.unreadable });
         return `${envelope.json}\n`;
       };
@@ -223,7 +226,9 @@ export function evidenceCommand(): Command {
         );
       }
       const { output } = context;
-      if (outputPath !== undefined) output.result({ output: outputPath, rows }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}`));
+      // A filtered export ends with the links of the chain positions its filter left out, which `verify --export` proves it through.
+      const leftOutWords = leftOut === 0 ? '' : `, and the links of ${leftOut} chain ${leftOut === 1 ? 'position' : 'positions'} its filter left out (no bytes)`;
+      if (outputPath !== undefined) output.result({ output: outputPath, rows, ...(leftOut === 0 ? {} : { leftOut }) }, () => output.info(`exported ${counted(rows, 'envelope')} to ${destination}${leftOutWords}`));
     });
 
   evidence
@@ -564,7 +569,10 @@ async function verifyExportFile(output: Output, file: string, from: { seq: numbe
       'no link': 'the line carries no `link`: it was exported by an earlier syndicate version, which did not write one; export again with this version',
       'content changed': 'the line says other than its link, or its link does not hash to its hash: the file was edited since the export (or the store before it: `evidence verify` there)',
       'link broken': 'the line does not follow the envelope chained before it: a line was edited, or the file joins two exports of different stores',
-      'row missing': 'a chained envelope between the first and the last is not in the file: it was deleted from it, or the export was filtered (--provider, --class, ...) — verify an export made without filters',
+      'row missing':
+        "a chain position between the first and the last is in the file neither as an envelope nor as the link of one the export's filter left out: a line was deleted from it (or the export was made by a syndicate version that did not write the positions its filter left out: export it again)",
+      'matches the filter':
+        "the line says its envelope was left out by the export's filter, yet the filter selects it: the envelope was taken out of the file and its link put in its place — ask for the export again",
       'anchor mismatch': 'the head given (--from) is not in the file with that hash: the chain was rewritten since it was recorded, or the export does not reach it',
     };
     throw new CheckFailedError(`evidence export ${input.file} does not verify at ${where}: ${brokenAt.reason}`, {
@@ -572,20 +580,66 @@ async function verifyExportFile(output: Output, file: string, from: { seq: numbe
       details: { envelopes: result.envelopes, chained: result.chained, brokenAt },
     });
   }
-  output.result({ export: input.file, envelopes: result.envelopes, chained: result.chained, ...(result.first === undefined ? {} : { first: result.first }), ...(result.head === undefined ? {} : { head: result.head }), ...(from === undefined ? {} : { from }) }, () => {
+  const { leftOut } = result;
+  const document = {
+    export: input.file,
+    envelopes: result.envelopes,
+    chained: result.chained,
+    ...(result.first === undefined ? {} : { first: result.first }),
+    ...(result.head === undefined ? {} : { head: result.head }),
+    ...(leftOut === undefined ? {} : { leftOut }),
+    ...(from === undefined ? {} : { from }),
+  };
+  output.result(document, () => {
     if (result.head === undefined || result.first === undefined) {
       output.line(`evidence export ${input.file}: ${counted(result.envelopes, 'envelope')}, none chained`);
       return;
     }
-    output.line(`evidence export intact: ${counted(result.chained, 'chained envelope')} #${result.first.seq}–#${result.head.seq}, head #${result.head.seq} ${result.head.hash}`);
+    if (leftOut === undefined || leftOut.positions === 0) {
+      output.line(`evidence export intact: ${counted(result.chained, 'chained envelope')} #${result.first.seq}–#${result.head.seq}, head #${result.head.seq} ${result.head.hash}`);
+    } else {
+      output.line(
+        `evidence export intact: ${counted(result.chained, 'chained envelope')} verified, ${leftOut.positions} left out by the export's filter (${positionRanges(leftOut.ranges)}); ` +
+          `chain #${result.first.seq}–#${result.head.seq}, head #${result.head.seq} ${result.head.hash}`,
+      );
+    }
+    if (leftOut !== undefined) {
+      output.info(`the export's filter: ${filterWords(leftOut.filter)}; each position it left out was proven by its link (no bytes), and none of them is a row it selects`);
+    }
     output.info(
       result.first.seq === 1
         ? 'the first links to the start of the chain'
-        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (an earlier export, or the last link \`evidence prune\` deleted)`,
+        : `the first links to #${result.first.seq - 1}'s hash ${result.first.prevHash} (${
+            leftOut === undefined ? 'an earlier export' : "a row before the export's range (its filter, or an earlier export)"
+          }, or the last link \`evidence prune\` deleted)`,
     );
     if (result.envelopes > result.chained) output.info(`${counted(result.envelopes - result.chained, 'envelope')} still in flight when exported (pending, not chained): checked against their links only`);
     if (from === undefined) output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
   });
+}
+
+/** Up to this many ranges of left-out positions are named by `verify --export`; `--json` has them all. */
+const SHOWN_POSITION_RANGES = 8;
+
+/** Ranges of chain positions as `#2–#5, #9` (and how many more). */
+function positionRanges(ranges: readonly [number, number][]): string {
+  const named = ranges.slice(0, SHOWN_POSITION_RANGES).map(([from, to]) => (from === to ? `#${from}` : `#${from}–#${to}`));
+  const more = ranges.length - named.length;
+  return `${named.join(', ')}${more > 0 ? ` and ${more} more ranges` : ''}`;
+}
+
+/** An export's filter as the flags that made it. */
+function filterWords(filter: ExportFilter): string {
+  const words = [
+    filter.since === undefined ? undefined : `--since ${filter.since}`,
+    filter.until === undefined ? undefined : `--until ${filter.until}`,
+    filter.provider === undefined ? undefined : `--provider ${filter.provider}`,
+    filter.state === undefined ? undefined : `--state ${filter.state}`,
+    filter.session === undefined ? undefined : `--session ${filter.session}`,
+    filter.sensitivities === undefined ? undefined : `--sensitivity ${filter.sensitivities.join(',')}`,
+    filter.providerClasses === undefined ? undefined : `provider class ${filter.providerClasses.join(' or ')}`,
+  ];
+  return words.filter((word) => word !== undefined).join(' ');
 }
 
 /** `evidence list`'s and `evidence export`'s filters, on `command`. */
@@ -695,6 +749,27 @@ function policyDigestOf(route: unknown): string | undefined {
   return typeof route.policyDigest === 'string' ? route.policyDigest : undefined;
 }
 
+/** Up to this many models its route left out are named by `evidence show`; `--json` has them all (`route.excluded`). */
+const SHOWN_EXCLUSIONS = 5;
+
+/**
+ * The models a route left out and why, as `show` prints them: `hosted:gpt-4o-mini: class … may not
+ * receive restricted data`. Reads both shapes rows hold: the router's exclusion `{provider, model,
+ * reasons, …}`, and `{target, reasons}` of answered rows written by earlier versions.
+ */
+function leftOutModels(route: unknown): string | undefined {
+  if (!isRecord(route) || !Array.isArray(route['excluded']) || route['excluded'].length === 0) return undefined;
+  const excluded = route['excluded'] as unknown[];
+  const lines = excluded.slice(0, SHOWN_EXCLUSIONS).map((exclusion) => {
+    if (!isRecord(exclusion)) return JSON.stringify(exclusion);
+    const target = typeof exclusion['target'] === 'string' ? exclusion['target'] : `${String(exclusion['provider'])}:${String(exclusion['model'])}`;
+    const reasons = Array.isArray(exclusion['reasons']) ? exclusion['reasons'].join('; ') : '';
+    return reasons === '' ? target : `${target}: ${reasons}`;
+  });
+  const more = excluded.length - lines.length;
+  return `${lines.join(' | ')}${more > 0 ? ` | and ${more} more (\`--json\`: route.excluded)` : ''}`;
+}
+
 function printRecord(output: Output, record: EvidenceRecord, unreadable: UnreadableBodies = {}): void {
   const none = '-';
   const fields: [string, string][] = [
@@ -707,6 +782,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     ['sensitivity', record.sensitivity ?? none],
     // The policy that routed it (`route.policyDigest`): a refusal before routing, or a row from before the digest was recorded, names none.
     ['policy', policyDigestOf(record.route) ?? none],
+    ['left out', leftOutModels(record.route) ?? none],
     ['permit', record.permitId ?? none],
     ['status', record.status === null ? none : String(record.status)],
     ['latency', `first token ${formatMs(record.firstTokenMs)} ms, total ${formatMs(record.totalMs)} ms`],

@@ -18,9 +18,10 @@ export function mcpCommand(): Command {
       'after',
       `
 stdout carries only the MCP protocol (JSON-RPC, one message per line); notes go to stderr.
-It stops when the client closes stdin or stdout, or on SIGTERM or Ctrl-C: calls still running are
-cancelled (their evidence says so) before the store is closed. It exits 0, or 130 (Ctrl-C) / 143
-(SIGTERM) when the signal cancelled calls.
+When the client closes stdin it answers every request it read before, then stops. It stops at once
+when the client closes stdout, or on SIGTERM or Ctrl-C: calls still running are cancelled (their
+evidence says so) before the store is closed. It exits 0, or 130 (Ctrl-C) / 143 (SIGTERM) when the
+signal cancelled calls.
 
 Examples:
   $ claude mcp add syndicate -- syndicate mcp
@@ -44,9 +45,10 @@ Examples:
         ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
         onPolicyChange: (change) => reportPolicyChange(output, change),
       });
-      const [{ answerMalformedMessages, answerTooLongMessage, tooDeeplyNestedAnswer }, { boundedLines }, { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT }] = await Promise.all([
+      const [{ answerMalformedMessages, answerTooLongMessage, tooDeeplyNestedAnswer }, { boundedLines }, { followRequests }, { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT }] = await Promise.all([
         import('../../mcp/malformed-messages.js'),
         import('../../mcp/bounded-lines.js'),
+        import('../../mcp/answered-requests.js'),
         import('../../validation/input-file.js'),
       ]);
       // A message over the input limit is dropped and answered, never handed to the transport, whose
@@ -62,11 +64,19 @@ Examples:
       });
       const transport = new StdioServerTransport(lines, process.stdout, { maxBufferSize: 2 * INPUT_LIMIT_BYTES });
       answerMalformedMessages(transport);
-      // Stops on whichever comes first: the client closing stdin, the transport closing, SIGTERM or Ctrl-C.
+      const requests = followRequests(transport);
+      // Stops on whichever comes first: the client closing stdin (once every request it sent before is
+      // answered), the transport closing, SIGTERM or Ctrl-C.
       process.removeAllListeners('SIGINT');
       const stopped = new Promise<string>((resolve) => {
-        process.stdin.once('end', () => resolve('the client closed stdin'));
-        process.stdin.once('close', () => resolve('the client closed stdin'));
+        const closedStdin = 'the client closed stdin';
+        // The MCP stdio shutdown, or `printf '%s\n' … | syndicate mcp`: stdin ends right after the
+        // last request, which is answered first — as are all before it, however long they take.
+        process.stdin.once('end', () => void requests.allAnswered(lines).then(() => resolve(closedStdin), () => resolve(closedStdin)));
+        // Closed without its end (torn down): nothing more can be read, nor known to be awaited.
+        process.stdin.once('close', () => {
+          if (!process.stdin.readableEnded) resolve(closedStdin);
+        });
         // A client that went away may be noticed on stdout first (EPIPE on the next progress
         // notification or answer): stop as for a closed stdin, cancelling the calls in flight so
         // their evidence says so, instead of the CLI's exit on EPIPE leaving their rows pending.

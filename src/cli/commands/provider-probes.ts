@@ -3,7 +3,7 @@ import { CheckFailedError, UsageError } from '../../errors.js';
 import { describeHold, type HoldReport } from '../../router/shared-holds.js';
 import type { CapabilitiesReport, DiscoveryOutcome, ObservedDeviation, ProbeCheck, ProbeVerdict, ProviderTestReport } from '../../probes/types.js';
 import { contextFor, type CommandContext } from '../context.js';
-import { cancellable } from '../interrupt.js';
+import { cancellable, cancelRecording } from '../interrupt.js';
 import type { Output, Spinner } from '../output.js';
 
 interface ProbeCommandOptions {
@@ -44,7 +44,7 @@ Example:
         try {
           // Ctrl-C or SIGTERM cancels the probe in flight, recorded as cancelled (as `run` does).
           report = await cancellable((signal) =>
-            testProvider(createPipelineContext(context.home, store), {
+            testProvider({ ...createPipelineContext(context.home, store), onCancelRecording: cancelRecording }, {
               providerId: id,
               timeoutMs,
               signal,
@@ -105,7 +105,7 @@ Example:
         let report: CapabilitiesReport;
         try {
           report = await cancellable((signal) =>
-            probeCapabilities(createPipelineContext(context.home, store), {
+            probeCapabilities({ ...createPipelineContext(context.home, store), onCancelRecording: cancelRecording }, {
               providerId: id,
               update: options.update,
               timeoutMs,

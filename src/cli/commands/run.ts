@@ -8,7 +8,7 @@ import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { providerAndModel, readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
-import { cancellable } from '../interrupt.js';
+import { cancellable, cancelRecording } from '../interrupt.js';
 import { addRequestOptions, imageFileSizes, promptRequestParts, refusePromptOverLimit, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
 interface RunOptions extends RequestOptionValues {
@@ -91,7 +91,7 @@ Examples:
           tools: settings.tools !== undefined,
         });
       }
-      const pipeline = createPipelineContext(context.home, store);
+      const pipeline = { ...createPipelineContext(context.home, store), onCancelRecording: cancelRecording };
       const spinner = stream ? undefined : await output.spinner('routing');
       let printingReasoning = false;
       const showReasoning = options.showReasoning === true && !output.json;

@@ -17,7 +17,7 @@ import type {
   LlamaToken,
   NodeLlamaCppModule,
 } from '../node-llama-cpp.js';
-import { engineBackendFailure } from '../runtime.js';
+import { engineBackendFailure, gpuBackendMismatch } from '../runtime.js';
 import type { EngineChatRequest, OutputConstraint } from './request.js';
 import { StopStringFilter } from './stop-strings.js';
 import { AnswerLogprobs, choiceLogprobs, recordTokenProbabilities, type AnswerEntry } from './token-logprobs.js';
@@ -157,6 +157,12 @@ export class EmbeddedEngine {
       });
     } catch (error) {
       throw engineBackendFailure(options.gpu, error);
+    }
+    // node-llama-cpp falls back to the CPU when the GPU asked for has no device or driver: only `auto` may.
+    const mismatch = gpuBackendMismatch(options.gpu, llama.gpu);
+    if (mismatch !== undefined) {
+      await llama.dispose().catch(() => undefined);
+      throw mismatch;
     }
     let model: LlamaModel | undefined;
     try {

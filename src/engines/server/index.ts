@@ -9,6 +9,7 @@ import { shellWord } from '../../common/shell-word.js';
 import { UsageError } from '../../errors.js';
 import type { Deviation } from '../../common/vocabulary.js';
 import type { NodeLlamaCppModule } from '../node-llama-cpp.js';
+import { gpuBackendOffPlatform, importNodeLlamaCpp } from '../runtime.js';
 import type { ProviderRecord } from '../../registry/types.js';
 import { requireReadableFile } from '../../validation/input-file.js';
 import { embeddedRecordDescription } from './description.js';
@@ -109,7 +110,8 @@ export interface RunningEngineServer {
  * Checks the options, listens on loopback, loads the model (the socket answers 503 "Loading
  * model" meanwhile), and serves it. Throws InvalidInputError for a missing or unreadable file (exit 3), UsageError for a non-loopback host or a
  * port that cannot be bound (in use, privileged), ModelLoadError for a file llama.cpp rejects,
- * EngineNotInstalledError when node-llama-cpp is absent.
+ * EngineNotInstalledError when node-llama-cpp is absent, GpuBackendUnavailableError for a `--gpu`
+ * backend other than `auto` or `cpu` that llama.cpp does not start on.
  */
 export async function startEngineServer(options: EngineServerOptions): Promise<RunningEngineServer> {
   const modelPath = resolve(options.modelPath);
@@ -121,7 +123,10 @@ export async function startEngineServer(options: EngineServerOptions): Promise<R
       hint: 'the embedded engine serves prompts without authentication, so it only binds to loopback (127.0.0.1, ::1, localhost)',
     });
   }
-  const loadRuntime = options.runtime ?? (async () => (await import('../runtime.js')).importNodeLlamaCpp());
+  // A GPU backend this platform has no binaries of (metal on Linux) is refused before node-llama-cpp loads.
+  const offPlatform = gpuBackendOffPlatform(options.gpu);
+  if (offPlatform !== undefined) throw offPlatform;
+  const loadRuntime = options.runtime ?? importNodeLlamaCpp;
   const runtime = await loadRuntime();
 
   const face = new EngineHttpFace({

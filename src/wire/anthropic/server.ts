@@ -419,9 +419,12 @@ interface AnthropicStop {
  * not say which ended it stays `end_turn` — unless the answer holds tool calls (`withToolUse`):
  * then it is `tool_use`, as the Messages API ends every turn that calls a tool and agents loop on
  * it. OpenAI-wire servers answer a forced tool choice with `stop` (OpenAI's API, and vLLM for
- * `required` or a named function: only an `auto` choice gets `tool_calls`).
+ * `required` or a named function: only an `auto` choice gets `tool_calls`). An answer that is a
+ * refusal (`refused`: OpenAI's `refusal`, which ends with `stop`) is `refusal`, the Messages API's
+ * own stop reason for it.
  */
-function toAnthropicStop(finish: { finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }, withToolUse: boolean): AnthropicStop {
+function toAnthropicStop(finish: { finishReason: FinishReason; rawFinishReason: string | null; stopSequence?: string }, withToolUse: boolean, refused = false): AnthropicStop {
+  if (refused) return { stop_reason: 'refusal', stop_sequence: null };
   const reason = toAnthropicStopReason(finish.finishReason, finish.rawFinishReason, finish.stopSequence);
   if (reason === 'end_turn' && withToolUse) return { stop_reason: 'tool_use', stop_sequence: null };
   return { stop_reason: reason, stop_sequence: reason === 'stop_sequence' ? (finish.stopSequence ?? null) : null };
@@ -496,13 +499,15 @@ export function renderAnthropicMessageResponse(response: CanonicalResponse, opti
     if (response.text !== '') content.push({ type: 'text', text: response.text });
     response.toolCalls.forEach(toolUse);
   }
+  // The Messages API has no refusal field: the refusal is the answer's text (its stop reason says what it is).
+  if (response.refusal !== undefined) content.push({ type: 'text', text: response.refusal });
   const body: AnthropicMessageResponse = {
     id: options.id ?? response.id,
     type: 'message',
     role: 'assistant',
     model: options.model ?? response.model,
     content,
-    ...toAnthropicStop(response, response.toolCalls.length > 0),
+    ...toAnthropicStop(response, response.toolCalls.length > 0, response.refusal !== undefined),
     usage: toAnthropicUsage(response.usage),
   };
   return { body: JSON.stringify(body), warnings };
@@ -544,6 +549,8 @@ export class AnthropicStreamEncoder {
   private readonly usage: Partial<Usage> = {};
   /** The upstream's finish, made a stop reason when the stream ends (when its tool calls are all known). */
   private finish: Extract<StreamPart, { type: 'finish' }> | undefined;
+  /** A refusal was streamed (as text): the stop reason is `refusal`, whatever the finish said. */
+  private refused = false;
 
   constructor(private readonly options: AnthropicStreamEncoderOptions) {}
 
@@ -580,6 +587,10 @@ export class AnthropicStreamEncoder {
         case 'tool-call-delta':
           output += this.blockPart(part);
           break;
+        case 'refusal-delta':
+          this.refused = true;
+          output += this.blockPart({ type: 'text-delta', text: part.text });
+          break;
         case 'finish':
           this.finish = part;
           break;
@@ -587,7 +598,10 @@ export class AnthropicStreamEncoder {
           output += this.writeHeld();
           output += this.closeBlock();
           output += this.event('message_delta', {
-            delta: this.finish === undefined ? { stop_reason: 'end_turn', stop_sequence: null } : toAnthropicStop(this.finish, this.toolBlocks.size > 0),
+            delta:
+              this.finish === undefined && !this.refused
+                ? { stop_reason: 'end_turn', stop_sequence: null }
+                : toAnthropicStop(this.finish ?? { finishReason: 'stop', rawFinishReason: null }, this.toolBlocks.size > 0, this.refused),
             usage: toAnthropicUsage(this.usage),
           });
           output += this.event('message_stop', {});

@@ -398,6 +398,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   const stopSequence = namedStopString(parsed, choice);
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
+  const refusal = refusalField(message);
   const logprobs = choiceLogprobs(choice);
   const generationTimings = generationTimingsOf(parsed);
   return {
@@ -405,6 +406,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
     model: stringField(parsed, 'model') ?? '',
     text,
     ...(reasoning === undefined ? {} : { reasoning }),
+    ...(refusal === undefined ? {} : { refusal }),
     toolCalls,
     finishReason: openAIFinishReason(rawFinishReason),
     rawFinishReason,
@@ -428,6 +430,12 @@ export function choiceLogprobs(choice: Record<string, unknown>): JsonObject | un
  */
 function reasoningField(record: Record<string, unknown>): string | undefined {
   const value = stringField(record, 'reasoning_content') ?? stringField(record, 'reasoning');
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** The refusal a message or delta carries (OpenAI `refusal`, a string or null). Undefined when null or empty. */
+function refusalField(record: Record<string, unknown>): string | undefined {
+  const value = stringField(record, 'refusal');
   return value === undefined || value === '' ? undefined : value;
 }
 
@@ -485,6 +493,8 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
     const reasoning = reasoningField(delta);
     if (reasoning !== undefined) parts.push({ type: 'reasoning-delta', text: reasoning });
     if (typeof content === 'string' && content !== '') parts.push({ type: 'text-delta', text: content });
+    const refusal = refusalField(delta);
+    if (refusal !== undefined) parts.push({ type: 'refusal-delta', text: refusal });
     const toolCalls = delta['tool_calls'];
     if (Array.isArray(toolCalls)) {
       toolCalls.forEach((rawCall, position) => {

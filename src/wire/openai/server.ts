@@ -451,9 +451,10 @@ export function renderOpenAIChatResponse(response: CanonicalResponse, options: O
         index: 0,
         message: {
           role: 'assistant',
-          content: response.text === '' && response.toolCalls.length > 0 ? null : response.text,
+          // As OpenAI answers a refusal or a turn of tool calls alone: no content at all, not an empty one.
+          content: response.text === '' && (response.toolCalls.length > 0 || response.refusal !== undefined) ? null : response.text,
           ...(response.reasoning === undefined ? {} : { reasoning_content: response.reasoning }),
-          refusal: null,
+          refusal: response.refusal ?? null,
           ...(response.toolCalls.length === 0
             ? {}
             : {
@@ -551,6 +552,9 @@ export class OpenAIStreamEncoder {
           break;
         case 'reasoning-delta':
           output += this.start() + this.chunk({ reasoning_content: part.text }, null);
+          break;
+        case 'refusal-delta':
+          output += this.start() + this.chunk({ refusal: part.text }, null);
           break;
         case 'tool-call-delta':
           output += this.start() + this.toolCallChunk(part);

@@ -89,7 +89,7 @@ export interface OpenAIChatResponse {
   choices: Array<{
     index: number;
     /** `reasoning_content`: not OpenAI's own; the field llama.cpp, vLLM and DeepSeek use, which chat clients display. */
-    message: { role: 'assistant'; content: string | null; reasoning_content?: string; refusal: null; tool_calls?: OpenAIToolCall[] };
+    message: { role: 'assistant'; content: string | null; reasoning_content?: string; refusal: string | null; tool_calls?: OpenAIToolCall[] };
     /** The upstream's, as it gave them (`CanonicalResponse.logprobs`); null when none came. */
     logprobs: JsonObject | null;
     finish_reason: OpenAIFinishReason;
@@ -113,7 +113,7 @@ export interface OpenAIChatChunk {
   model: string;
   choices: Array<{
     index: number;
-    delta: { role?: 'assistant'; content?: string; reasoning_content?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
+    delta: { role?: 'assistant'; content?: string; reasoning_content?: string; refusal?: string; tool_calls?: OpenAIChunkToolCallDelta[] };
     logprobs: JsonObject | null;
     finish_reason: OpenAIFinishReason | null;
   }>;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cancelForClosedOutput, cancellable, interruptCancellable, wasInterrupted } from '../../../src/cli/interrupt.js';
+import { cancelForClosedOutput, cancellable, cancelRecording, interruptCancellable, recordingCancellation, wasInterrupted } from '../../../src/cli/interrupt.js';
 import { InterruptedError } from '../../../src/errors.js';
 
 describe('Ctrl-C and cancellable work', () => {
@@ -50,6 +50,18 @@ describe('Ctrl-C and cancellable work', () => {
     expect(await hintOf(closed, { shorterOutputOption: '--max-tokens' })).toMatch(/; read the whole output, or ask for less with --max-tokens$/);
     // `embed` has no --max-tokens.
     expect(await hintOf(closed, { timeoutOption: 'syndicate embed --timeout' })).toMatch(/; read the whole output$/);
+  });
+
+  it('the recording of a cancellation starts only once the work was told to stop and its call stopped: the entry point waits for it past its deadline', async () => {
+    await cancellable(async () => {
+      // A pipeline recording an attempt that was not cancelled: nothing for the deadline to wait for.
+      cancelRecording();
+      expect(recordingCancellation()).toBe(false);
+      interruptCancellable();
+      expect(recordingCancellation()).toBe(false);
+      cancelRecording();
+      expect(recordingCancellation()).toBe(true);
+    });
   });
 
   it('once the work has returned, Ctrl-C no longer reaches it', async () => {

@@ -33,6 +33,11 @@ describe('parseDuration', () => {
     expect(ttl.message).toBe('--ttl "30" has no unit: a bare number would be 30 seconds');
     expect(ttl.hint).toBe('write the unit: --ttl 30m for 30 minutes (or 30s)');
     expect(usageError(() => parseDuration('90', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).hint).toBe('write the unit: --ttl 90s for 90 seconds');
+    // One of a unit is said in the singular.
+    const one = usageError(() => parseDuration('1', '--older-than', { minimumMs: 1 }));
+    expect(one.message).toBe('--older-than "1" has no unit: a bare number would be 1 second');
+    expect(one.hint).toBe('write the unit: --older-than 1d for 1 day (or 1h, 1m, 1s)');
+    expect(usageError(() => parseDuration('1.5', '--older-than', { minimumMs: 1 })).hint).toBe('write the unit: --older-than 1.5d for 1.5 days (or 1.5h, 1.5m, 1.5s)');
     // No unit would fit: the range says what would.
     expect(usageError(() => parseDuration('5000', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).message).toBe('--ttl must be between 1ms and 1h, got "5000"');
   });

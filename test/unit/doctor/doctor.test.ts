@@ -162,6 +162,6 @@ describe('doctorFailure', () => {
     expect(doctorFailure([missing('permit key'), missing('store')])).toEqual({ message: '2 of 2 checks failed: permit key, store', hint: 'run `syndicate init`' });
     // One hint, but a check failed without one: the hint names its checks.
     expect(doctorFailure([missing('store'), { name: 'odd', status: 'fail', detail: 'x' }])?.hint).toBe('for each failed check:\n  store: run `syndicate init`');
-    expect(doctorFailure([{ name: 'odd', status: 'fail', detail: 'x' }])).toEqual({ message: '1 of 1 checks failed: odd' });
+    expect(doctorFailure([{ name: 'odd', status: 'fail', detail: 'x' }])).toEqual({ message: '1 of 1 check failed: odd' });
   });
 });

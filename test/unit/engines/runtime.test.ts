@@ -17,6 +17,8 @@ import {
   EngineNotInstalledError,
   findEngine,
   GpuBackendUnavailableError,
+  gpuBackendMismatch,
+  gpuBackendOffPlatform,
   importNodeLlamaCpp,
   installEngine,
   NODE_LLAMA_CPP_VERSION,
@@ -218,6 +220,37 @@ describe('engineBackendFailure: what a getLlama failure on a backend says', () =
     const other = engineBackendFailure('cuda', new Error('CUDA error: out of memory'), ['linux-x64', 'linux-x64-cuda', 'linux-x64-cuda-ext']);
     expect(other).toBeInstanceOf(EngineBackendError);
     expect(other).toMatchObject({ exitCode: 1, message: 'llama.cpp cannot start on the cuda backend: CUDA error: out of memory', hint: 'install its binaries with `syndicate engine install --gpu cuda`, or use `--gpu cpu`' });
+  });
+});
+
+describe('an explicit --gpu backend the engine does not get', () => {
+  it('gpuBackendOffPlatform: from the platform alone, metal anywhere but macOS/arm64, cuda and vulkan on a Mac; never auto or cpu', () => {
+    expect(gpuBackendOffPlatform('metal', undefined, 'linux', 'x64')?.toJSON()).toEqual({
+      code: 'gpu_backend_unavailable',
+      message: 'no prebuilt llama.cpp binary for the metal GPU backend on this machine: node-llama-cpp has no prebuilt metal binary for linux-x64',
+      hint: 'use `--gpu cpu`, or build llama.cpp for this machine and register it as a provider',
+      details: { gpu: 'metal' },
+    });
+    expect(gpuBackendOffPlatform('metal', undefined, 'linux', 'x64')?.exitCode).toBe(2);
+    expect(gpuBackendOffPlatform('vulkan', undefined, 'darwin', 'arm64')?.message).toBe('no prebuilt llama.cpp binary for the vulkan GPU backend on this machine: node-llama-cpp has no prebuilt vulkan binary for darwin-arm64');
+    expect(gpuBackendOffPlatform('metal', undefined, 'darwin', 'arm64')).toBeUndefined();
+    for (const gpu of ['cuda', 'vulkan'] as const) expect(gpuBackendOffPlatform(gpu, undefined, 'linux', 'x64')).toBeUndefined();
+    for (const gpu of ['auto', 'cpu'] as const) expect(gpuBackendOffPlatform(gpu, undefined, 'freebsd', 'x64')).toBeUndefined();
+  });
+
+  it('gpuBackendMismatch: a GPU backend asked for and another one (or the CPU) got is exit 2; auto and cpu take what they get', () => {
+    expect(gpuBackendMismatch('vulkan', false)?.toJSON()).toEqual({
+      code: 'gpu_backend_unavailable',
+      message: 'llama.cpp started on the CPU, not the requested vulkan GPU backend: found no vulkan GPU or driver to run on',
+      hint: "use `--gpu cpu` (or `--gpu auto`, the best backend that loads here), or install the vulkan driver for this machine's GPU",
+      details: { gpu: 'vulkan', loadedBackend: 'cpu' },
+    });
+    expect(gpuBackendMismatch('cuda', 'vulkan')?.message).toBe('llama.cpp started on the vulkan GPU backend, not the requested cuda GPU backend: found no cuda GPU or driver to run on');
+    expect(gpuBackendMismatch('metal', false)).toBeInstanceOf(GpuBackendUnavailableError);
+    expect(gpuBackendMismatch('vulkan', 'vulkan')).toBeUndefined();
+    expect(gpuBackendMismatch('auto', false)).toBeUndefined();
+    expect(gpuBackendMismatch('auto', 'cuda')).toBeUndefined();
+    expect(gpuBackendMismatch('cpu', false)).toBeUndefined();
   });
 });
 

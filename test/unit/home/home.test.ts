@@ -44,6 +44,15 @@ describe('commandsForHome', () => {
     expect(commandsForHome('run `syndicate init --home /x`', flagHome)).toBe('run `syndicate init --home /x`');
     expect(commandsForHome('run `syndicate --home=/x doctor`', flagHome)).toBe('run `syndicate --home=/x doctor`');
     expect(commandsForHome('syndicate started it; point --home elsewhere', flagHome)).toBe('syndicate started it; point --home elsewhere');
+    // Commands that read no home (the engine's binaries are per machine): --home would only mislead.
+    expect(commandsForHome('run `syndicate engine install --force`', flagHome)).toBe('run `syndicate engine install --force`');
+    expect(commandsForHome('e.g. from `syndicate engine make-test-model --out tiny.gguf`; `syndicate completion bash`', flagHome)).toBe(
+      'e.g. from `syndicate engine make-test-model --out tiny.gguf`; `syndicate completion bash`',
+    );
+    expect(commandsForHome('`syndicate engine install --gpu cuda && syndicate engine serve --model m.gguf --register local`', flagHome)).toBe(
+      `\`syndicate engine install --gpu cuda && syndicate ${flag} engine serve --model m.gguf --register local\``,
+    );
+    expect(commandsForHome('`syndicate engine installed`', flagHome)).toBe(`\`syndicate ${flag} engine installed\``);
     const once = commandsForHome('`syndicate doctor`', flagHome);
     expect(commandsForHome(once, flagHome)).toBe(once);
     expect(commandsForHome('run `syndicate init`', resolveHome({ env: { SYNDICATE_HOME: '/srv/home' } }))).toBe('run `syndicate init`');

@@ -127,6 +127,13 @@ describe('checkStreamBody (openai wire)', () => {
     expect(verdictOf(result.checks, 'streaming.finish_reason')).toBe('deviation');
   });
 
+  it('counts the well-formed chunks in the singular for one', () => {
+    const one = checkStreamBody(sse([chunk({ content: 'Hi' }, 'stop'), '[DONE]']), expectation);
+    expect(one.checks.find((check) => check.name === 'streaming.chunks')).toMatchObject({ verdict: 'pass', detail: '1 well-formed chat.completion.chunk event' });
+    const two = checkStreamBody(sse([chunk({ content: 'Hi' }), chunk({}, 'stop'), '[DONE]']), expectation);
+    expect(two.checks.find((check) => check.name === 'streaming.chunks')?.detail).toBe('2 well-formed chat.completion.chunk events');
+  });
+
   it('names llama.cpp timings on the last chunk as an extension', () => {
     const result = checkStreamBody(sse([chunk({ content: 'Hi' }), chunk({}, 'stop'), usageChunk({ timings: { prompt_n: 5 } }), '[DONE]']), expectation);
     expect(result.checks.find((check) => check.name === 'streaming.extensions')).toMatchObject({ verdict: 'pass', detail: expect.stringContaining('timings') });
@@ -148,6 +155,8 @@ describe('checkStreamBody (anthropic wire)', () => {
     expect(whole.checks.filter((check) => check.verdict !== 'pass')).toEqual([]);
     const cut = text.slice(0, text.indexOf('event: message_stop'));
     expect(checkStreamBody(cut, expectation).checks.find((check) => check.name === 'streaming.terminal-marker')).toMatchObject({ verdict: 'deviation', deviation: 'partial_streaming_reliability' });
+    const first = text.slice(0, text.indexOf('event: ', 1));
+    expect(checkStreamBody(first, expectation).checks.find((check) => check.name === 'streaming.chunks')?.detail).toBe('1 well-formed event, each data.type equal to its event name');
   });
 });
 

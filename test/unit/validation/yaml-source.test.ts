@@ -226,6 +226,10 @@ describe('validateAgainstSchema', () => {
     const resorted = sortProblems([{ file: 'demo.yaml', pointer: '', line: 1, column: 1, message: 'first' }, ...problems]);
     expect(resorted[0]?.message).toBe('first');
     expect(resorted.at(-1)?.omitted).toBe(45 - LISTED_SCHEMA_PROBLEMS);
+    // One left over is one more problem, not problems.
+    const oneOver = Array.from({ length: LISTED_SCHEMA_PROBLEMS + 1 }, (_, index) => `extra${index}: 1\n`).join('');
+    const parsed = parseYamlText(`${TEXT}${oneOver}`, 'demo.yaml');
+    expect(validateAgainstSchema('provider', parsed.value, parsed.source).at(-1)).toMatchObject({ omitted: 1, message: 'and 1 more schema problem, not listed' });
   });
 
   it('works without positions when given a bare label', () => {
