@@ -610,12 +610,14 @@ function splitBase64Run(text: string, start: number, end: number, inAlphabet: (i
       // What `decodeBase64Text` turns down before decoding the whole: too short, a length base64 has not, bytes not text's.
       if (length < MIN_BASE64_LENGTH || length % 4 === 1) continue;
       startsAsText ??= piecesStartAsText(text, kept);
-      if (!startsAsText) continue;
+      // Compressed data is no text until inflated: its stream's header says what it is (see
+      // `compressedFormat`), read with the short pieces at the value's ends dropped (words).
+      const mayBeCompressed = dropFirst === leading && dropLast === trailing && COMPRESSED_FIRST_CHARACTER.test(text.charAt((kept[0] as { start: number }).start));
+      if (!startsAsText && !mayBeCompressed) continue;
       const runStart = (kept[0] as { start: number }).start;
       const runEnd = (kept.at(-1) as { end: number }).end + (dropLast === 0 ? padding : 0);
       const run = text.slice(runStart, runEnd);
-      // Compressed data is no text until inflated: its stream's header says what it is (short pieces at its ends dropped: words).
-      if (decodeBase64Text(run) !== undefined || (dropFirst === leading && dropLast === trailing && compressedFormat(run) !== undefined)) return { index: runStart, run };
+      if ((startsAsText && decodeBase64Text(run) !== undefined) || (mayBeCompressed && compressedFormat(run) !== undefined)) return { index: runStart, run };
     }
   }
   return undefined;
@@ -740,6 +742,9 @@ interface InflateBudget {
  * one random base64 run in ~16 000 starts like one; gzip's three and its flag byte (its three
  * high bits clear) are told apart from chance and from words (`H4sIsTheStart…`).
  */
+/** The first character of compressed data: `H` (gzip in base64), `e` (zlib in base64), `1` (gzip in hex). */
+const COMPRESSED_FIRST_CHARACTER = /^[He1]$/;
+
 function compressedFormat(run: string): { format: 'gzip' | 'zlib'; written: 'base64' | 'hex'; bytes: Buffer } | undefined {
   if (run.length < MIN_BASE64_LENGTH) return undefined;
   const first = run.charCodeAt(0);
