@@ -1,7 +1,7 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
-import { decodeForScan, type DecodedText, type Encoding } from './encoded-text.js';
+import { decodeForScan, type DecodedText, type DecodeProblem, type Encoding } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
 import { PartScanCache } from './scan-cache.js';
 import { SpanIndex } from './scan.js';
@@ -153,7 +153,9 @@ class ClassificationState {
       // The excerpt shows the original text, masked as the detector masked its fold.
       this.scanView(matches, folded, location, (match) => ({ excerpt: folded.originalExcerpt(match.excerpt, match.start, match.end), reason: `${match.reason} (${FOLDED_NOTE})` }));
     }
-    const decoded = decodeForScan(text);
+    const problems: DecodeProblem[] = [];
+    const decoded = decodeForScan(text, problems);
+    this.failOnUnreadable(problems, location);
     // The fully decoded text, then (rarely: an encoding inside an encoding) the text between layers.
     for (const view of decoded === undefined ? [] : [decoded, ...decoded.earlier]) {
       for (const window of view.windows(DECODED_CONTEXT)) {
@@ -177,6 +179,11 @@ class ClassificationState {
     return deduplicate(matches.list);
   }
 
+  /** Fails closed on each encoded run that could not be read safely (a decompression bomb: see `DecodeProblem`). */
+  private failOnUnreadable(problems: readonly DecodeProblem[], location: string): void {
+    for (const problem of problems) this.fail(location, `${problem.reason}, at characters ${problem.start}–${problem.end}`);
+  }
+
   /**
    * The folded text decoded: an encoded run written with invisible characters in it (a zero-width
    * space splitting a base64 or hex run, a soft hyphen among percent-escapes) or in full-width or
@@ -185,7 +192,12 @@ class ClassificationState {
    */
   private scanFoldedThenDecoded(matches: KnownMatches, folded: FoldedText, location: string): void {
     if (!folded.changes.some((change) => mayBeInEncodedRun(folded.text, change))) return;
-    const decoded = decodeForScan(folded.text);
+    const problems: DecodeProblem[] = [];
+    const decoded = decodeForScan(folded.text, problems);
+    this.failOnUnreadable(
+      problems.map((problem) => ({ ...problem, start: folded.originalStart(problem.start), end: folded.originalEnd(problem.end) })),
+      location,
+    );
     if (decoded === undefined || !decoded.encodedRuns.some(({ start, end }) => folded.changedInside(start, end))) return;
     for (const view of [decoded, ...decoded.earlier]) {
       const composed = { text: view.text, originalStart: (index: number) => folded.originalStart(view.originalStart(index)), originalEnd: (index: number) => folded.originalEnd(view.originalEnd(index)) };

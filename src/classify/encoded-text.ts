@@ -14,17 +14,41 @@
  * run of an encoding is replaced by what it decodes to; a hex or base64 run only when that is text
  * (valid UTF-8 without control characters but white space and a terminal's escapes, UTF-16 or
  * Latin-1 text: see `bytesText`), so identifiers, hashes and
- * binary data stay as they are. Encodings inside encodings (base64 of a percent-encoded URL) are
+ * binary data stay as they are; a base64 or hex run of compressed data (gzip, zlib) is inflated,
+ * within bounds, and read as the text it holds (see `decodeCompressed`). Encodings inside encodings (base64 of a percent-encoded URL) are
  * decoded up to `MAX_DEPTH` times. The original text is always scanned as well: the view only adds
  * findings.
  */
 
 import { isUtf8 } from 'node:buffer';
+import { constants as zlibConstants, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
 
 import { lastAtOrBefore } from '../common/binary-search.js';
+import { printableRuns } from './image-bytes.js';
 
 /** What a decoded run was written in. */
-export type Encoding = 'percent-encoding' | 'string escapes' | 'HTML character references' | 'hex' | 'base64' | 'quoted-printable' | 'line wrapping';
+export type Encoding =
+  | 'percent-encoding'
+  | 'string escapes'
+  | 'HTML character references'
+  | 'hex'
+  | 'base64'
+  | 'gzip-compressed base64'
+  | 'zlib-compressed base64'
+  | 'gzip-compressed hex'
+  | 'quoted-printable'
+  | 'line wrapping';
+
+/**
+ * An encoded run that could not be read safely, at the original's offsets: compressed data that
+ * inflates past its bound (a decompression bomb) or a gzip stream that does not inflate. The
+ * classifier fails closed on it, as on a PNG's compressed text chunk that cannot be read.
+ */
+export interface DecodeProblem {
+  start: number;
+  end: number;
+  reason: string;
+}
 
 /** A text with its encoded runs decoded, with the way back to the original's UTF-16 offsets. */
 export interface DecodedText {
@@ -99,12 +123,25 @@ interface Layer {
   runs: DecodedRun[];
 }
 
-/** `text` with its encoded runs decoded (see the module comment); undefined when nothing was. */
-export function decodeForScan(text: string): DecodedText | undefined {
+/**
+ * `text` with its encoded runs decoded (see the module comment); undefined when nothing was.
+ * `problems`: where the runs that could not be read safely are added (see `DecodeProblem`), at `text`'s offsets.
+ */
+export function decodeForScan(text: string, problems?: DecodeProblem[]): DecodedText | undefined {
   const layers: Layer[] = [];
   let current = text;
+  const budget = { remaining: MAX_INFLATED_BYTES };
   for (let depth = 0; depth < MAX_DEPTH; depth += 1) {
-    const layer = decodeLayer(current);
+    const found: DecodeProblem[] = [];
+    const layer = decodeLayer(current, budget, found);
+    // A problem in a later layer's text lies, in the original, where the runs it came from do.
+    for (const problem of found) {
+      problems?.push({
+        ...problem,
+        start: layers.reduceRight((at, earlier) => mapAcross(earlier.runs, at, 'start', 'back'), problem.start),
+        end: layers.reduceRight((at, earlier) => mapAcross(earlier.runs, at, 'end', 'back'), problem.end),
+      });
+    }
     if (layer === undefined) break;
     layers.push(layer);
     current = layer.text;
@@ -171,7 +208,7 @@ function viewOf(layers: Layer[], nextRuns: DecodedRun[] | undefined, earlier: De
   };
 }
 
-function decodeLayer(text: string): Layer | undefined {
+function decodeLayer(text: string, budget: InflateBudget, problems: DecodeProblem[]): Layer | undefined {
   const runs: DecodedRun[] = [];
   const pieces: string[] = [];
   let copiedUpTo = 0;
@@ -180,7 +217,7 @@ function decodeLayer(text: string): Layer | undefined {
     const { run, percent, escapes, references, wrap, quotedPrintable } = match;
     // A run of hex digits is also a base64 run: read as hex first (a hash decodes to no text either way).
     const hex = percent === undefined && escapes === undefined && references === undefined && wrap === undefined && quotedPrintable === undefined ? decodeHexText(run) : undefined;
-    const encoding: Encoding =
+    let encoding: Encoding =
       quotedPrintable !== undefined
         ? 'quoted-printable'
         : wrap !== undefined
@@ -195,7 +232,7 @@ function decodeLayer(text: string): Layer | undefined {
                   ? 'hex'
                   : 'base64';
     // A soft break or a line wrap carries what it stands for; the other runs are decoded here.
-    const decoded =
+    let decoded =
       quotedPrintable ??
       wrap ??
       (encoding === 'percent-encoding'
@@ -205,6 +242,14 @@ function decodeLayer(text: string): Layer | undefined {
           : encoding === 'HTML character references'
             ? decodeCharacterReferences(run)
             : (hex ?? decodeBase64Text(run)));
+    if (decoded === undefined && encoding === 'base64') {
+      const inflated = decodeCompressed(run, budget);
+      if (inflated !== undefined && 'problem' in inflated) {
+        problems.push({ start: match.index, end: match.index + run.length, reason: inflated.problem });
+        continue;
+      }
+      if (inflated !== undefined) ({ text: decoded, encoding } = inflated);
+    }
     if (decoded === undefined || decoded === run) continue;
     const originalStart = match.index;
     const originalEnd = originalStart + run.length;
@@ -513,7 +558,7 @@ function separatorBefore(text: string, at: number): number {
  * `QUtJQUlP U0ZPRE5ON0V YQU1QTEU=`, not a fixed-width wrap: see `wrappedBlockEnd`), found from
  * its piece [start, end): the pieces around it joined by one space, tab or line break each, that
  * look like base64 (`looksLikeBase64Piece`) or are short, up to a padded piece. Read as one run
- * when together they decode to text; short pieces at either end may be words (`key QUtJ…`), so
+ * when together they decode to text or start as compressed data does (see `compressedFormat`); short pieces at either end may be words (`key QUtJ…`), so
  * the run is tried without them too. The piece itself looks like base64 (the caller checks).
  * Undefined when it is not such a value's: two blobs that decode apart (each is then read alone). `floor`: where the last run ended.
  */
@@ -565,11 +610,14 @@ function splitBase64Run(text: string, start: number, end: number, inAlphabet: (i
       // What `decodeBase64Text` turns down before decoding the whole: too short, a length base64 has not, bytes not text's.
       if (length < MIN_BASE64_LENGTH || length % 4 === 1) continue;
       startsAsText ??= piecesStartAsText(text, kept);
-      if (!startsAsText) continue;
+      // Compressed data is no text until inflated: its stream's header says what it is (see
+      // `compressedFormat`), read with the short pieces at the value's ends dropped (words).
+      const mayBeCompressed = dropFirst === leading && dropLast === trailing && COMPRESSED_FIRST_CHARACTER.test(text.charAt((kept[0] as { start: number }).start));
+      if (!startsAsText && !mayBeCompressed) continue;
       const runStart = (kept[0] as { start: number }).start;
       const runEnd = (kept.at(-1) as { end: number }).end + (dropLast === 0 ? padding : 0);
       const run = text.slice(runStart, runEnd);
-      if (decodeBase64Text(run) !== undefined) return { index: runStart, run };
+      if ((startsAsText && decodeBase64Text(run) !== undefined) || (mayBeCompressed && compressedFormat(run) !== undefined)) return { index: runStart, run };
     }
   }
   return undefined;
@@ -667,6 +715,152 @@ function decodeHexText(run: string): string | undefined {
   if (run.length % 2 === 1 || !HEX_RUN.test(run)) return undefined;
   if (!startsLikeText(Buffer.from(run.slice(0, 8), 'hex'))) return undefined;
   return bytesText(Buffer.from(run, 'hex'));
+}
+
+/**
+ * How much compressed data found in one text may inflate to: a run at most `MAX_INFLATION_RATIO`
+ * times its own compressed bytes (at least `MIN_INFLATED_BYTES`), all runs together (every layer)
+ * at most `MAX_INFLATED_BYTES`, the bound a PNG's compressed text chunks have. Text compresses
+ * 2–4 times (this repository's README, lock file and sources), a log 11 times (dpkg's); a deflate
+ * stream can inflate ~1000 times. Past the bound a run fails closed unread (see `DecodeProblem`),
+ * so a decompression bomb costs neither memory nor the classifier's time.
+ */
+const MAX_INFLATION_RATIO = 32;
+const MIN_INFLATED_BYTES = 64 * 1024;
+const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
+
+/** What the compressed runs of one text may still inflate to, in bytes (see `MAX_INFLATED_BYTES`). */
+interface InflateBudget {
+  remaining: number;
+}
+
+/**
+ * The compressed stream a run starts with: gzip (`1f 8b 08`: `H4sI` in base64, `1f8b08` in hex:
+ * `gzip | base64`, `xxd -p`) or zlib (`78`, then a flag byte that checks against it, without a
+ * preset dictionary: `eJ…` of the default level, `eN…` of the best, `eA…`/`eF…` of the fastest:
+ * Python's `zlib.compress`, Node's `deflateSync`, Java's `Deflater`). A zlib header is two bytes,
+ * one random base64 run in ~16 000 starts like one; gzip's three and its flag byte (its three
+ * high bits clear) are told apart from chance and from words (`H4sIsTheStart…`).
+ */
+/** The first character of compressed data: `H` (gzip in base64), `e` (zlib in base64), `1` (gzip in hex). */
+const COMPRESSED_FIRST_CHARACTER = /^[He1]$/;
+
+function compressedFormat(run: string): { format: 'gzip' | 'zlib'; written: 'base64' | 'hex'; bytes: Buffer } | undefined {
+  if (run.length < MIN_BASE64_LENGTH) return undefined;
+  const first = run.charCodeAt(0);
+  // `1`, `H` and `e`: the first character of hex of 0x1f and of base64 of 0x1f and 0x78; most runs stop here.
+  if (first === 49 && /^1f8b08[01][0-9a-f]/i.test(run)) {
+    // `xxd -p` wraps its lines at 60 digits: read as one block (see `wrappedBlockEnd`).
+    const digits = /\s/.test(run) ? run.replace(/\s+/g, '') : run;
+    return HEX_RUN.test(digits) && digits.length % 2 === 0 ? { format: 'gzip', written: 'hex', bytes: Buffer.from(digits, 'hex') } : undefined;
+  }
+  if (first !== 72 && first !== 101) return undefined;
+  const head = Buffer.from(run.slice(0, 4), 'base64');
+  const gzip = head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08 && (Buffer.from(run.slice(4, 8), 'base64')[0] ?? 0) < 0x20;
+  const zlib = head[0] === 0x78 && ((0x78 << 8) | (head[1] as number)) % 31 === 0 && ((head[1] as number) & 0x20) === 0;
+  if (!gzip && !zlib) return undefined;
+  return { format: gzip ? 'gzip' : 'zlib', written: 'base64', bytes: Buffer.from(run.replace(/\s+/g, ''), 'base64') };
+}
+
+/**
+ * What a run of compressed data (see `compressedFormat`) inflates to, as text (`bytesText`), or
+ * its runs of printable text (`printableRuns`: a `tar czf - ~/.ssh | base64` holds its files
+ * between binary headers); a problem when it inflates past its bound (see `MAX_INFLATION_RATIO`)
+ * or, for gzip, does not inflate (a corrupt stream); undefined when the run is no compressed
+ * data, or holds no text. A stream cut short (a truncated paste) is read as far as it goes, one
+ * with a wrong checksum or bytes after it (`…AAAA--`) without them, as a lenient reader reads it;
+ * a zlib stream that does not inflate whole is read as far as it does (see `salvageDeflate`).
+ */
+function decodeCompressed(run: string, budget: InflateBudget): { text: string; encoding: Encoding } | { problem: string } | undefined {
+  const found = compressedFormat(run);
+  if (found === undefined) return undefined;
+  const { format, written, bytes } = found;
+  const limit = Math.min(budget.remaining, Math.max(MIN_INFLATED_BYTES, bytes.length * MAX_INFLATION_RATIO));
+  const what: Encoding = written === 'hex' ? 'gzip-compressed hex' : format === 'gzip' ? 'gzip-compressed base64' : 'zlib-compressed base64';
+  const tooLarge = { problem: `${what} that inflates past ${limit} bytes (${bytes.length} compressed; the classifier reads at most ${MAX_INFLATION_RATIO} times that, ${MAX_INFLATED_BYTES} bytes in all)` };
+  const options = { maxOutputLength: limit, finishFlush: zlibConstants.Z_SYNC_FLUSH };
+  let inflated: Buffer | undefined;
+  try {
+    inflated = format === 'gzip' ? gunzipSync(bytes, options) : inflateSync(bytes, options);
+  } catch (error) {
+    if (isTooLarge(error)) return tooLarge;
+    const body = format === 'gzip' ? gzipBody(bytes) : bytes.subarray(2);
+    if (format === 'gzip') {
+      // Read whole without its checksum (a lenient reader's way) or not at all: a corrupt gzip stream fails closed.
+      const whole = body === undefined ? undefined : inflateWhole(body, limit);
+      if (whole === 'too large') return tooLarge;
+      if (whole === undefined) return { problem: `${what} that does not inflate` };
+      inflated = whole;
+    } else {
+      const salvaged = salvageDeflate(body as Buffer, options);
+      if (salvaged === 'too large') return tooLarge;
+      inflated = salvaged;
+    }
+  }
+  if (inflated === undefined || inflated.length === 0) return undefined;
+  budget.remaining -= inflated.length;
+  const text = bytesText(inflated) ?? printableRuns(inflated);
+  return text === '' ? undefined : { text, encoding: what };
+}
+
+/** The deflate stream of a gzip member (after its header's optional extra field, name, comment and header checksum, RFC 1952); undefined when the header runs past the bytes. */
+function gzipBody(bytes: Buffer): Buffer | undefined {
+  const flags = bytes[3] ?? 0;
+  let at = 10;
+  if ((flags & 0x04) !== 0) at += 2 + bytes.readUInt16LE(Math.min(at, Math.max(0, bytes.length - 2)));
+  for (const flag of [0x08, 0x10]) {
+    if ((flags & flag) === 0) continue;
+    const end = bytes.indexOf(0, at);
+    if (end === -1) return undefined;
+    at = end + 1;
+  }
+  if ((flags & 0x02) !== 0) at += 2;
+  return at < bytes.length ? bytes.subarray(at) : undefined;
+}
+
+/** What a raw deflate stream inflates to when it is whole (what follows its last block is ignored); undefined when it is not. */
+function inflateWhole(body: Buffer, limit: number): Buffer | 'too large' | undefined {
+  try {
+    return inflateRawSync(body, { maxOutputLength: limit });
+  } catch (error) {
+    return isTooLarge(error) ? 'too large' : undefined;
+  }
+}
+
+function isTooLarge(error: unknown): boolean {
+  return (error as { code?: unknown }).code === 'ERR_BUFFER_TOO_LARGE';
+}
+
+/**
+ * What a raw deflate stream that does not inflate whole inflates to up to where it stops: a
+ * corrupt checksum or garbage after the data hides nothing from a lenient reader, so it does
+ * not hide it from the classifier either. Read without the checksum, then, if it still fails,
+ * the longest prefix that inflates (found by halving: a prefix of a stream that inflates does).
+ */
+function salvageDeflate(body: Buffer, options: { maxOutputLength: number; finishFlush: number }): Buffer | 'too large' | undefined {
+  const attempt = (length: number): Buffer | 'too large' | undefined => {
+    try {
+      return inflateRawSync(body.subarray(0, length), options);
+    } catch (error) {
+      return isTooLarge(error) ? 'too large' : undefined;
+    }
+  };
+  const whole = attempt(body.length);
+  if (whole !== undefined) return whole;
+  let good: Buffer | undefined;
+  let low = 0;
+  let high = body.length;
+  while (high - low > 1) {
+    const middle = (low + high) >>> 1;
+    const read = attempt(middle);
+    if (read === 'too large') return read;
+    if (read === undefined) high = middle;
+    else {
+      good = read;
+      low = middle;
+    }
+  }
+  return good;
 }
 
 /**

@@ -162,7 +162,7 @@ function compressedText(type: string, data: Buffer): { keyword: string; data: Bu
 }
 
 /** Each run of `MIN_PRINTABLE_RUN` or more printable ASCII characters (tabs and line breaks included) in `bytes`, one a line. */
-function printableRuns(bytes: Buffer): string {
+export function printableRuns(bytes: Buffer): string {
   // A regular expression over the bytes as latin1 text: several times faster than a loop over a megabytes-long screenshot.
   return (bytes.toString('latin1').match(PRINTABLE_RUN) ?? []).join('\n');
 }

@@ -14,7 +14,10 @@ import { matchesOf } from '../scan.js';
  * (`com.acme.internal`, `this.lan`, `settings.local`, `.env.local`), so there a name counts where
  * only a host stands — in a URL (`https://wiki.lan/`), with a port (`nas.local:5000`), after a user
  * (`admin@bastion.internal`), in a UNC path (`\\files.lan\share`) — or when a label of it has a
- * digit or a hyphen, as host names do and code's names do not (`ip-10-0-1-5.ec2.internal`).
+ * digit or a hyphen, as host names do and code's names do not (`ip-10-0-1-5.ec2.internal`), or
+ * when two labels or more before the zone stand in a sentence as a host does (see `hostInProse`).
+ * Zones are read in any case (`ACME.CORP`); a name of capitalised words only (`Acme.Corp`, a .NET
+ * namespace) only where a host stands.
  *
  * Addresses of private networks — RFC 1918 (`10/8`, `172.16/12`, `192.168/16`), shared address
  * space (`100.64/10`: tailnets), IPv4 link-local (`169.254/16`), IPv6 unique local (`fc00::/7`)
@@ -27,7 +30,7 @@ import { matchesOf } from '../scan.js';
  * `metadata.google.internal` and `169.254.169.254` (cloud metadata services),
  * `kubernetes.default.svc.cluster.local`.
  */
-const ZONE = /\.(?:internal|corp|lan|intranet|local|home\.arpa)(?![\w-]|\.[A-Za-z0-9])/g;
+const ZONE = /\.(?:internal|corp|lan|intranet|local|home\.arpa)(?![\w-]|\.[A-Za-z0-9])/gi;
 const IPV4 = /(?<![\w.])(?:10|172|192|100|169)\.\d{1,3}\.\d{1,3}\.\d{1,3}(?![\w-]|\.[\w-])/g;
 /** A bracketed IPv6 address of a private network, read where a URL (`://[`) or a port (`]:`) says a host stands. */
 const IPV6 = /^\[(?:f[c-d]|fe[89ab])[0-9a-f]{0,2}:[0-9a-f:.]*(?:%[\w.-]+)?\]$/i;
@@ -41,7 +44,22 @@ const WELL_KNOWN = new Set([
   'host.containers.internal',
   'metadata.google.internal',
   'kubernetes.default.svc.cluster.local',
+  'svc.cluster.local',
 ]);
+/**
+ * First labels of code's dotted names that end like a zone: a receiver (`this.state.internal`,
+ * `chrome.storage.local`, `self.cache.local`) or the top-level domain a Java or Kotlin package
+ * name starts with (`org.example.internal`, `io.ktor.util.internal`).
+ */
+const CODE_FIRST_LABELS = new Set(['this', 'self', 'cls', 'super', 'window', 'document', 'globalthis', 'global', 'process', 'chrome', 'browser', 'navigator', 'module', 'exports', 'os', 'sys', 'com', 'org', 'net', 'io', 'edu', 'gov', 'dev', 'app', 'me']);
+/** What may stand right before a host named in prose: white space, a quote, an opening parenthesis, Markdown's emphasis (not `[`: an array's). */
+const PROSE_BEFORE = /^[\s"'`(<*_]?$/;
+/** What may follow it: white space, a sentence's punctuation, a closing quote, parenthesis or bracket, Markdown's emphasis. */
+const PROSE_AFTER = /^[\s"'`)>\],.:!?*_]?$/;
+/** An operator after it (`a.b.local + 1`, `x.y.internal = …`, `… ? … :`), or a keyword before it (`return a.b.local`): an expression's. */
+const OPERATOR_AFTER = /^[ \t]*(?:[=+*/%&|^<>]|\?[ \t])/;
+const KEYWORD_BEFORE = /\b(?:return|typeof|await|yield|new|delete|import|package|using|namespace)[ \t]+$/;
+
 const HOST_CHARACTER = /[A-Za-z0-9.-]/;
 
 /** Whether what precedes `start` makes the text from there a host: a URL's `//`, a UNC `\\`, or a user's `@`. */
@@ -77,6 +95,27 @@ function bracketBefore(text: string, at: number, limit: number): number {
   return -1;
 }
 
+/**
+ * Whether a name under `.internal`, `.lan` or `.local` whose labels have neither a digit nor a
+ * hyphen (`labels`: the name before its zone) stands in prose as a host: two labels or more
+ * before the zone (`db.prod.internal`, `api.svc.cluster.local`; with one it is code's
+ * `settings.local` as often), written in one case as host names are (not camelCase), its first
+ * label no receiver or package domain of code's (see `CODE_FIRST_LABELS`), and standing as a
+ * word of a sentence does: after white space, a quote or a parenthesis, before white space or a
+ * sentence's punctuation (not `(`, `[`, `;`: a call, an index, a statement), with no operator
+ * after it and no keyword of code before it (`summary.requests.local + 1`, `return opts.cache.local`).
+ */
+function hostInProse(text: string, start: number, end: number, labels: string): boolean {
+  const parts = labels.split('.');
+  if (parts.length < 2 || CODE_FIRST_LABELS.has((parts[0] as string).toLowerCase())) return false;
+  const name = text.slice(start, end);
+  if (name !== name.toLowerCase() && name !== name.toUpperCase()) return false;
+  // A parenthesis glued to a word before it is a call's (`f(db.prod.internal)`).
+  if (text[start - 1] === '(' && /\w/.test(text[start - 2] ?? '')) return false;
+  if (!PROSE_BEFORE.test(text.slice(Math.max(0, start - 1), start)) || !PROSE_AFTER.test(text.slice(end, end + 1))) return false;
+  return !OPERATOR_AFTER.test(text.slice(end, end + 8)) && !KEYWORD_BEFORE.test(text.slice(Math.max(0, start - 16), start));
+}
+
 export const internalHostsDetector: Detector = {
   id: 'network',
   scan(text) {
@@ -87,12 +126,15 @@ export const internalHostsDetector: Detector = {
       while (start > 0 && HOST_CHARACTER.test(text[start - 1] as string)) start -= 1;
       const name = text.slice(start, zoneEnd);
       // A name's labels start with a letter or digit: `.env.local`, `-x.lan` and `a..corp` are not hosts.
-      if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[a-z.]+$/.test(name) || /[$%]/.test(text[start - 1] ?? '')) continue;
+      if (!/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z.]+$/.test(name) || /[$%]/.test(text[start - 1] ?? '')) continue;
       if (WELL_KNOWN.has(name.toLowerCase())) continue;
-      const zone = match[0].slice(1);
+      const zone = match[0].slice(1).toLowerCase();
       const hostContext = hostBefore(text, start) || portAfter(text, zoneEnd);
-      const hostShape = /[\d-]/.test(name.slice(0, name.length - match[0].length));
-      if (AMBIGUOUS_ZONES.has(zone) && !hostContext && !hostShape) continue;
+      const labels = name.slice(0, name.length - match[0].length);
+      // Each label a capitalised word (`Acme.Corp`, `Microsoft.Extensions.Internal`): a .NET namespace or a class's member, not a host.
+      if (!hostContext && name.split('.').every((label) => /^(?:[A-Z][a-z0-9]+)+$/.test(label))) continue;
+      const hostShape = /[\d-]/.test(labels);
+      if (AMBIGUOUS_ZONES.has(zone) && !hostContext && !hostShape && !hostInProse(text, start, zoneEnd, labels)) continue;
       // Glued to a path or identifier on the left (`/opt/app.lan`, `x$a.corp`): not a host on its own.
       if (!hostContext && /[\w/\\]/.test(text[start - 1] ?? '')) continue;
       matches.push({
@@ -101,7 +143,7 @@ export const internalHostsDetector: Detector = {
         reason: `internal host name (.${zone}): names a host of the operator's network`,
         start,
         end: zoneEnd,
-        excerpt: `….${zone}`,
+        excerpt: `…${match[0]}`,
       });
     }
     for (const match of matchesOf(IPV4, text)) {

@@ -30,6 +30,17 @@ describe('internal host names', () => {
     ['\\\\files.lan\\share\\q3.xlsx', 'files.lan', '….lan'],
     ['instance ip-10-0-1-5.ec2.internal is unhealthy', 'ip-10-0-1-5.ec2.internal', '….internal'],
     ['my-svc.my-namespace.svc.cluster.local answers', 'my-svc.my-namespace.svc.cluster.local', '….local'],
+    // Two labels or more before an ambiguous zone, standing in a sentence as a host does.
+    ['connect to db.prod.internal and run the migration', 'db.prod.internal', '….internal'],
+    ['the service api.svc.cluster.local answers slowly', 'api.svc.cluster.local', '….local'],
+    ['backups go to (nas.home.lan).', 'nas.home.lan', '….lan'],
+    ['is the primary "db.prod.internal"?', 'db.prod.internal', '….internal'],
+    // Zones in capitals or mixed case.
+    ['CONNECT TO DB.PROD.INTERNAL FIRST', 'DB.PROD.INTERNAL', '….INTERNAL'],
+    ['the Kerberos realm is ACME.CORP', 'ACME.CORP', '….CORP'],
+    ['connect to db1.prod.Corp on the usual port', 'db1.prod.Corp', '….Corp'],
+    ['ssh deploy@Bastion.Internal', 'Bastion.Internal', '….Internal'],
+    ['curl https://Grafana.LAN/d/abc', 'Grafana.LAN', '….LAN'],
   ])('%s', (text, name, excerpt) => {
     expect(networkFindings(text)).toEqual([{ detector: 'network.internal-host', matched: name, excerpt, level: 'internal' }]);
     expect(classifyText(text, OPTIONS).level).not.toBe('public');
@@ -45,6 +56,18 @@ describe('internal host names', () => {
     ['the Kubernetes API service', 'https://kubernetes.default.svc.cluster.local:443'],
     ['loopback', 'http://localhost:3000, http://127.0.0.1:8080, http://[::1]:9000, app.localhost:5173'],
     ['a public domain', 'https://corp.example.com/ and https://example.com/internal/lan'],
+    // Code's dotted names of two labels or more before an ambiguous zone.
+    ['a browser extension\'s storage', 'chrome.storage.local and browser.storage.local hold the settings'],
+    ['receivers', 'if (this.state.internal) return self.config.local'],
+    ['a call\'s argument', 'expect(summary.requests.local).toBe(1)'],
+    ['an operand', 'const total = before.requests.local + 1; policy.sensitivity.internal = ["local"]; x = a.b.local ? 1 : 2'],
+    ['a returned value', 'return opts.cache.local'],
+    ['an array\'s element', '[summary.requests.local, summary.requests.hosted]'],
+    ['a statement', 'flags.cache.local;'],
+    ['camelCase and mixed case', 'use appState.cache.local or Rails.env.local? here'],
+    ['the cluster domain every Kubernetes cluster has', 'names end in svc.cluster.local by default'],
+    ['.NET namespaces', 'the Microsoft.Extensions.Internal namespace; using Acme.Corp; System.Net.Local'],
+    ['one label before an ambiguous zone in capitals', 'Scope.LOCAL and Visibility.INTERNAL'],
   ])('not an internal host: %s', (_name, text) => {
     expect(networkFindings(text)).toEqual([]);
   });
