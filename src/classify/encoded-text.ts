@@ -718,15 +718,12 @@ function decodeHexText(run: string): string | undefined {
 }
 
 /**
- * How much compressed data found in one text may inflate to: a run at most `MAX_INFLATION_RATIO`
- * times its own compressed bytes (at least `MIN_INFLATED_BYTES`), all runs together (every layer)
- * at most `MAX_INFLATED_BYTES`, the bound a PNG's compressed text chunks have. Text compresses
- * 2–4 times (this repository's README, lock file and sources), a log 11 times (dpkg's); a deflate
- * stream can inflate ~1000 times. Past the bound a run fails closed unread (see `DecodeProblem`),
- * so a decompression bomb costs neither memory nor the classifier's time.
+ * How much compressed data found in one text may inflate to, all its runs together (every layer):
+ * the bound a PNG's compressed text chunks have. A deflate stream can inflate ~1000 times (a
+ * repetitive log gzipped ~100 times, and it is still text to read); past the bound a run fails
+ * closed unread (see `DecodeProblem`), so a decompression bomb costs neither memory nor the
+ * classifier's time.
  */
-const MAX_INFLATION_RATIO = 32;
-const MIN_INFLATED_BYTES = 64 * 1024;
 const MAX_INFLATED_BYTES = 4 * 1024 * 1024;
 
 /** What the compressed runs of one text may still inflate to, in bytes (see `MAX_INFLATED_BYTES`). */
@@ -765,7 +762,7 @@ function compressedFormat(run: string): { format: 'gzip' | 'zlib'; written: 'bas
 /**
  * What a run of compressed data (see `compressedFormat`) inflates to, as text (`bytesText`), or
  * its runs of printable text (`printableRuns`: a `tar czf - ~/.ssh | base64` holds its files
- * between binary headers); a problem when it inflates past its bound (see `MAX_INFLATION_RATIO`)
+ * between binary headers); a problem when it inflates past its bound (see `MAX_INFLATED_BYTES`)
  * or, for gzip, does not inflate (a corrupt stream); undefined when the run is no compressed
  * data, or holds no text. A stream cut short (a truncated paste) is read as far as it goes, one
  * with a wrong checksum or bytes after it (`…AAAA--`) without them, as a lenient reader reads it;
@@ -775,9 +772,9 @@ function decodeCompressed(run: string, budget: InflateBudget): { text: string; e
   const found = compressedFormat(run);
   if (found === undefined) return undefined;
   const { format, written, bytes } = found;
-  const limit = Math.min(budget.remaining, Math.max(MIN_INFLATED_BYTES, bytes.length * MAX_INFLATION_RATIO));
+  const limit = budget.remaining;
   const what: Encoding = written === 'hex' ? 'gzip-compressed hex' : format === 'gzip' ? 'gzip-compressed base64' : 'zlib-compressed base64';
-  const tooLarge = { problem: `${what} that inflates past ${limit} bytes (${bytes.length} compressed; the classifier reads at most ${MAX_INFLATION_RATIO} times that, ${MAX_INFLATED_BYTES} bytes in all)` };
+  const tooLarge = { problem: `${what} that inflates past ${limit} bytes (${bytes.length} compressed; the classifier reads at most ${MAX_INFLATED_BYTES} bytes of compressed data's text in all)` };
   const options = { maxOutputLength: limit, finishFlush: zlibConstants.Z_SYNC_FLUSH };
   let inflated: Buffer | undefined;
   try {
