@@ -167,6 +167,9 @@ export class Output {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
     }
     if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${hint}\n`);
+    // The evidence the refusal or failure recorded (`--json`: `details.evidenceId`), named as an answered `run` names its own.
+    const evidenceId = error.details?.['evidenceId'];
+    if (typeof evidenceId === 'string') process.stderr.write(`${color.dim(`evidence ${evidenceId}`)}\n`);
   }
 
   /** A table on stdout; one wider than the terminal (`width`) is printed as records, one per row (`renderTable`). */

@@ -6,6 +6,8 @@ export function invocationSummary(result: InvocationResult) {
   return {
     answer: response.text,
     reasoning: response.reasoning ?? null,
+    /** The model's refusal to answer (OpenAI's `refusal`, with `answer` then empty); null when it did not refuse. */
+    refusal: response.refusal ?? null,
     toolCalls: response.toolCalls.map(({ id, name, arguments: argumentsText }) => ({ id, name, arguments: argumentsText })),
     finishReason: response.finishReason,
     requestId: result.requestId,

@@ -191,6 +191,8 @@ const COMPLETE_TOOL = {
     warnings: z.array(z.object({}).loose()),
     attempts: z.array(z.object({}).loose()),
     reasoning: z.string().nullable(),
+    /** The model's refusal to answer (the text content then holds it); null when it did not refuse. */
+    refusal: z.string().nullable(),
     toolCalls: z.array(z.object({}).loose()),
     session: z.object({ id: z.string(), turn: z.number() }).optional(),
   },
@@ -711,9 +713,14 @@ function refuseCompleteOverLimit(system: string | undefined, prompt: string, par
   refuseRequestOverLimit({ systemPrompt: system ?? null, prompt: completePrompt(prompt, parts) }, '`images`');
 }
 
-/** A `complete` result's text content: the answer, then one line per tool call (`tool call NAME ARGUMENTS`, as `run` prints them). */
-function answerText(response: Pick<CanonicalResponse, 'text' | 'toolCalls'>): string {
-  return [...(response.text === '' ? [] : [response.text]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
+/**
+ * A `complete` result's text content: the answer — with the model's refusal when it refused, what
+ * it answered (`refusal` in the structured content says it was one) —, then one line per tool call
+ * (`tool call NAME ARGUMENTS`, as `run` prints them).
+ */
+function answerText(response: Pick<CanonicalResponse, 'text' | 'refusal' | 'toolCalls'>): string {
+  const answer = response.text + (response.refusal ?? '');
+  return [...(answer === '' ? [] : [answer]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');
 }
 
 /** How long a client's reason for a cancellation may be in the evidence. */
@@ -768,7 +775,7 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       send(message);
     },
     arrived: (part) => {
-      const answer = part.type === 'text-delta' ? part.text.length : part.type === 'tool-call-delta' ? part.argumentsDelta.length : 0;
+      const answer = part.type === 'text-delta' || part.type === 'refusal-delta' ? part.text.length : part.type === 'tool-call-delta' ? part.argumentsDelta.length : 0;
       const reasoning = part.type === 'reasoning-delta' ? part.text.length : 0;
       answered += answer;
       reasoned += reasoning;

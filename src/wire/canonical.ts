@@ -343,7 +343,8 @@ export interface CanonicalResponse {
   /**
    * The model's refusal to answer, when the upstream gives it apart from the text (OpenAI's
    * `message.refusal`, with structured outputs: `content` is then null). An OpenAI client gets it
-   * back as `refusal`; an Anthropic client as the answer's text, with `stop_reason: "refusal"`.
+   * back as `refusal` (Responses API: a `refusal` content part); an Anthropic client as the
+   * answer's text, with `stop_reason: "refusal"`; an Ollama client as the text (it has no field for it).
    * Absent when there was none.
    */
   refusal?: string;

@@ -8,9 +8,9 @@ import { BIN, REPO_ROOT } from './cli.js';
 import type { FakeEngine, FakeEngineOptions } from './fake-engines/index.js';
 import { registeredEngineScenario, type Scenario } from './scenario.js';
 
-/** The real MCP client connected over stdio to `syndicate mcp` in `home` (the built CLI). */
-export async function connectMcpClient(home: string): Promise<Client> {
-  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1' }, stderr: 'pipe' });
+/** The real MCP client connected over stdio to `syndicate mcp` in `home` (the built CLI), `env` added to its environment (a hosted provider's key). */
+export async function connectMcpClient(home: string, env: Record<string, string> = {}): Promise<Client> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { ...env, SYNDICATE_HOME: home, NO_COLOR: '1' }, stderr: 'pipe' });
   const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
   await client.connect(transport);
   return client;

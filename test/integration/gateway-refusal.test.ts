@@ -3,9 +3,12 @@
  * streamed as `delta.refusal`) through a real gateway over the real pipeline: the official
  * `openai` client gets the refusal back, whole and streamed, instead of an empty answer; the
  * official `@anthropic-ai/sdk` client gets it as the answer's text with `stop_reason: "refusal"`;
- * the evidence holds the upstream's bytes as received, the refusal in them.
+ * the `openai` client's Responses API calls get OpenAI's `refusal` content part and its
+ * `response.refusal.*` events; the `ollama` client gets it as the answer's text; the evidence holds
+ * the upstream's bytes as received, the refusal in them.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -88,5 +91,60 @@ describe('an OpenAI refusal through the gateway', () => {
     const streamed = await anthropic.messages.stream(asked).finalMessage();
     expect(streamed.content.map((block) => (block.type === 'text' ? block.text : block.type))).toEqual([REFUSAL]);
     expect(streamed.stop_reason).toBe('refusal');
+  }, 90_000);
+
+  it('the openai client\'s responses.create gets OpenAI\'s refusal content part; the evidence holds the upstream body as received', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const { data, response } = await client.responses.create({ model: `openai:${GPT_MODEL}`, input: 'Fill in the form.' }).withResponse();
+    expect(data.status).toBe('completed');
+    expect(data.output).toEqual([{ type: 'message', id: expect.stringMatching(/^msg_/), status: 'completed', role: 'assistant', content: [{ type: 'refusal', refusal: REFUSAL }] }]);
+    expect(data.output_text).toBe('');
+    expect(await evidenceResponseBody(response.headers.get('x-syndicate-evidence'))).toBe(fixture('refusal.json'));
+  }, 90_000);
+
+  it('streamed: responses.stream gets response.refusal.delta and .done, the refusal part added and done, and the refusal in the final response', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const stream = client.responses.stream({ model: `openai:${GPT_MODEL}`, input: 'Fill in the form.' });
+    const deltas: string[] = [];
+    const events: string[] = [];
+    let done: string | undefined;
+    for await (const event of stream) {
+      events.push(event.type);
+      if (event.type === 'response.refusal.delta') deltas.push(event.delta);
+      if (event.type === 'response.refusal.done') done = event.refusal;
+      if (event.type === 'response.content_part.added' || event.type === 'response.content_part.done') expect(event.part.type).toBe('refusal');
+      expect(event.type).not.toBe('response.output_text.delta');
+    }
+    expect(deltas.join('')).toBe(REFUSAL);
+    expect(done).toBe(REFUSAL);
+    expect(events).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+      ...deltas.map(() => 'response.refusal.delta'),
+      'response.refusal.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    // (The client's finalResponse adds `parsed: null` to each content part.)
+    const final = await stream.finalResponse();
+    expect(final.output).toMatchObject([{ type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'refusal', refusal: REFUSAL }] }]);
+    expect(final.output[0]?.type === 'message' ? final.output[0].content : []).toHaveLength(1);
+  }, 90_000);
+
+  it('the ollama client gets the refusal as message.content (Ollama has no refusal field), whole and streamed, chat and generate', async () => {
+    const ollama = new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    const model = `openai:${GPT_MODEL}`;
+    const messages = [{ role: 'user', content: 'Fill in the form.' }];
+    expect((await ollama.chat({ model, messages, stream: false })).message.content).toBe(REFUSAL);
+    let streamed = '';
+    for await (const chunk of await ollama.chat({ model, messages, stream: true })) streamed += chunk.message.content;
+    expect(streamed).toBe(REFUSAL);
+    expect((await ollama.generate({ model, prompt: 'Fill in the form.', stream: false })).response).toBe(REFUSAL);
+    let generated = '';
+    for await (const chunk of await ollama.generate({ model, prompt: 'Fill in the form.', stream: true })) generated += chunk.response;
+    expect(generated).toBe(REFUSAL);
   }, 90_000);
 });

@@ -213,6 +213,7 @@ describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
       'interrupted: recording the cancelled call (Ctrl-C again to quit at once)',
       'error: cancelled by the operator (Ctrl-C) before the answer ended',
       'hint: the attempt is recorded as cancelled by the caller, with what was received so far',
+      expect.stringMatching(/^evidence ev_\w+$/),
       // Ended by a newline: the shell's prompt starts a line of its own.
       '',
     ]);
@@ -414,8 +415,9 @@ describe('a run cancelled with Ctrl-C while another connection holds the store b
     expect(rows, JSON.stringify(rows)).toHaveLength(1);
     expect(rows[0], ended.stderr).toMatchObject({ state: 'failed', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'cancelled by the operator (Ctrl-C) before the answer ended' } });
     expect(ended.exitCode, ended.stderr).toBe(130);
+    // The error names the row it recorded, as an answered run's summary does.
     expect(ended.stderr).toBe(
-      'interrupted: recording the cancelled call (Ctrl-C again to quit at once)\nerror: cancelled by the operator (Ctrl-C) before the answer ended\nhint: the attempt is recorded as cancelled by the caller, with what was received so far',
+      `interrupted: recording the cancelled call (Ctrl-C again to quit at once)\nerror: cancelled by the operator (Ctrl-C) before the answer ended\nhint: the attempt is recorded as cancelled by the caller, with what was received so far\nevidence ${rows[0]?.id}`,
     );
     const verify = await scenario.cli(['evidence', 'verify']);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);

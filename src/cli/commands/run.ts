@@ -100,7 +100,8 @@ Examples:
           output.writeStderr(output.color.dim(part.text));
           printingReasoning = true;
         }
-        if (part.type === 'text-delta') {
+        // A refusal (OpenAI's `refusal`) is what the model answered: printed as the answer is.
+        if (part.type === 'text-delta' || part.type === 'refusal-delta') {
           if (printingReasoning) output.writeStderr('\n');
           printingReasoning = false;
           output.write(part.text);
@@ -154,10 +155,13 @@ Examples:
       }
       if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));
       if (printingReasoning) output.writeStderr('\n');
-      if (!stream) output.write(response.text);
-      if (response.text !== '' && !response.text.endsWith('\n')) output.write('\n');
+      // The answer as it was streamed: its text, then the model's refusal when it refused.
+      const answer = response.text + (response.refusal ?? '');
+      if (!stream) output.write(answer);
+      if (answer !== '' && !answer.endsWith('\n')) output.write('\n');
       for (const call of response.toolCalls) output.write(`tool call ${call.name} ${compactArguments(call.arguments)}\n`);
-      if (response.text === '' && response.toolCalls.length === 0) output.write('\n');
+      if (answer === '' && response.toolCalls.length === 0) output.write('\n');
+      if (response.refusal !== undefined) output.warn('the model refused to answer: its refusal is the answer printed');
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens =
         result.usage === undefined

@@ -601,17 +601,19 @@ function ollamaLogprobs(logprobs: JsonObject | undefined, asked: LogprobsRequest
 export function renderOllamaResponse(response: CanonicalResponse, options: OllamaRenderOptions & { timings: OllamaTimings }): string {
   const thinking = options.showThinking && response.reasoning !== undefined && response.reasoning !== '' ? response.reasoning : undefined;
   const toolCalls = response.toolCalls.map(toOllamaToolCall);
+  // Ollama has no refusal field: a model's refusal (OpenAI's `refusal`) is what it answered, its text.
+  const text = response.text + (response.refusal ?? '');
   const answer =
     options.endpoint === 'chat'
       ? {
           message: {
             role: 'assistant',
-            content: response.text,
+            content: text,
             ...(thinking === undefined ? {} : { thinking }),
             ...(toolCalls.length === 0 ? {} : { tool_calls: toolCalls }),
           },
         }
-      : { response: response.text, ...(thinking === undefined ? {} : { thinking }) };
+      : { response: text, ...(thinking === undefined ? {} : { thinking }) };
   // Where Ollama's ChatResponse and GenerateResponse put them: before the counters, after them.
   const logprobs = ollamaLogprobs(response.logprobs, options.logprobs);
   const listed = logprobs === undefined ? {} : { logprobs };
@@ -674,7 +676,9 @@ export class OllamaStreamEncoder {
         case 'logprobs':
           appendLogprobs(this.pendingLogprobs, part.logprobs);
           break;
+        // Ollama has no refusal field: a refusal is the answer's text.
         case 'text-delta':
+        case 'refusal-delta':
           if (part.text !== '') output += this.delta({ content: part.text });
           break;
         case 'reasoning-delta':

@@ -34,6 +34,8 @@ import { MAXIMUM_TOP_LOGPROBS, readFunctionTool, readJsonSchemaFormat } from './
 import type {
   ResponsesLogprob,
   ResponsesMessageItem,
+  ResponsesOutputRefusal,
+  ResponsesOutputText,
   ResponsesObject,
   ResponsesOutputItem,
   ResponsesReasoningItem,
@@ -415,7 +417,14 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
   const output: ResponsesOutputItem[] = [];
   const itemStatus = status === 'incomplete' ? 'incomplete' : 'completed';
   if (response.reasoning !== undefined) output.push(reasoningItem(itemId(options.id, 'rs', 0), response.reasoning, itemStatus));
-  if (response.text !== '' || response.toolCalls.length === 0) output.push(messageItem(itemId(options.id, 'msg', output.length), response.text, itemStatus, answerTokenLogprobs(response.logprobs)));
+  if (response.text !== '' || response.toolCalls.length === 0 || response.refusal !== undefined) {
+    // A refusal is OpenAI's own `refusal` content part; the message holds no text part when the model only refused, as OpenAI answers it.
+    const content = [
+      ...(response.text === '' && response.refusal !== undefined ? [] : [outputText(response.text, answerTokenLogprobs(response.logprobs))]),
+      ...(response.refusal === undefined ? [] : [outputRefusal(response.refusal)]),
+    ];
+    output.push(messageItem(itemId(options.id, 'msg', output.length), itemStatus, content));
+  }
   const freeform = freeformToolNames(options.request);
   for (const call of response.toolCalls) {
     output.push(
@@ -431,7 +440,8 @@ export function renderResponsesResponse(response: CanonicalResponse, options: Re
  * Turns canonical stream parts into the Responses API's SSE events: `response.created` and
  * `response.in_progress`, then the output items one after the other, as OpenAI streams them —
  * each item's `output_item.added`, its deltas (`reasoning_text.delta` for reasoning the engine
- * sent apart, `output_text.delta`, `function_call_arguments.delta`; a custom tool's raw input as
+ * sent apart, `output_text.delta`, `refusal.delta` for a model's refusal (a `refusal` content part
+ * of the message), `function_call_arguments.delta`; a custom tool's raw input as
  * one `custom_tool_call_input.delta` when it is closed), its `…done` events and
  * `output_item.done` before the next item is added — and finally `response.completed` (or
  * `response.incomplete`) carrying the whole response with usage. After an error it writes
@@ -490,6 +500,7 @@ export class ResponsesStreamEncoder {
           logprobs = [];
           break;
         case 'reasoning-delta':
+        case 'refusal-delta':
         case 'tool-call-delta':
           output += this.itemPart(part);
           logprobs = [];
@@ -544,22 +555,49 @@ export class ResponsesStreamEncoder {
         return this.textDelta(part.text, part.logprobs);
       case 'reasoning-delta':
         return this.reasoningDelta(part.text);
+      case 'refusal-delta':
+        return this.refusalDelta(part.text);
       case 'tool-call-delta':
         return this.toolCallDelta(part);
     }
   }
 
   private textDelta(text: string, logprobs: ResponsesLogprob[] = []): string {
-    let output = '';
-    if (this.current?.kind !== 'message') {
-      output += this.closeCurrent('completed');
-      output += this.announce({ kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '', logprobs: [] });
-    }
+    let output = this.openMessage();
     const message = this.current as OpenMessage;
+    if (message.textIndex === undefined) {
+      message.textIndex = message.parts.length;
+      message.parts.push('text');
+      output += this.event('response.content_part.added', { item_id: message.id, output_index: message.outputIndex, content_index: message.textIndex, part: outputText('') });
+    }
     if (text === '') return output;
     message.text += text;
     message.logprobs.push(...logprobs);
-    return output + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: 0, delta: text, logprobs });
+    return output + this.event('response.output_text.delta', { item_id: message.id, output_index: message.outputIndex, content_index: message.textIndex, delta: text, logprobs });
+  }
+
+  /** The model's refusal, streamed as OpenAI streams it: a `refusal` content part of the message and its `response.refusal.delta` events. */
+  private refusalDelta(text: string): string {
+    let output = this.openMessage();
+    const message = this.current as OpenMessage;
+    if (message.refusalIndex === undefined) {
+      message.refusalIndex = message.parts.length;
+      message.parts.push('refusal');
+      message.refusal = '';
+      output += this.event('response.content_part.added', { item_id: message.id, output_index: message.outputIndex, content_index: message.refusalIndex, part: outputRefusal('') });
+    }
+    message.refusal = (message.refusal ?? '') + text;
+    return output + this.event('response.refusal.delta', { item_id: message.id, output_index: message.outputIndex, content_index: message.refusalIndex, delta: text });
+  }
+
+  /** Adds a message item (empty, without content parts yet) unless one is open. */
+  private openMessage(): string {
+    if (this.current?.kind === 'message') return '';
+    const output = this.closeCurrent('completed');
+    const message: OpenMessage = { kind: 'message', id: itemId(this.options.id, 'msg', this.items.length), outputIndex: this.items.length, text: '', logprobs: [], parts: [] };
+    this.items.push(message);
+    this.current = message;
+    return output + this.event('response.output_item.added', { output_index: message.outputIndex, item: messageItem(message.id, 'in_progress', []) });
   }
 
   private reasoningDelta(text: string): string {
@@ -573,11 +611,11 @@ export class ResponsesStreamEncoder {
     return output + this.event('response.reasoning_text.delta', { item_id: reasoning.id, output_index: reasoning.outputIndex, content_index: 0, delta: text });
   }
 
-  /** Adds a message or reasoning item, announced as the API does: the item empty, then its one content part, empty. */
-  private announce(item: OpenMessage | OpenReasoning): string {
+  /** Adds a reasoning item, announced as the API does: the item empty, then its one content part, empty. */
+  private announce(item: OpenReasoning): string {
     this.items.push(item);
     this.current = item;
-    const empty = item.kind === 'message' ? messageItem(item.id, '', 'in_progress') : reasoningItem(item.id, '', 'in_progress');
+    const empty = reasoningItem(item.id, '', 'in_progress');
     return (
       this.event('response.output_item.added', { output_index: item.outputIndex, item: { ...empty, content: [] } }) +
       this.event('response.content_part.added', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: empty.content[0] })
@@ -624,9 +662,13 @@ export class ResponsesStreamEncoder {
         this.event('response.reasoning_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text }) +
         this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: { type: 'reasoning_text', text: item.text } });
     } else if (item.kind === 'message') {
-      output +=
-        this.event('response.output_text.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, text: item.text, logprobs: item.logprobs }) +
-        this.event('response.content_part.done', { item_id: item.id, output_index: item.outputIndex, content_index: 0, part: outputText(item.text, item.logprobs) });
+      item.parts.forEach((kind, index) => {
+        const where = { item_id: item.id, output_index: item.outputIndex, content_index: index };
+        output +=
+          kind === 'text'
+            ? this.event('response.output_text.done', { ...where, text: item.text, logprobs: item.logprobs }) + this.event('response.content_part.done', { ...where, part: outputText(item.text, item.logprobs) })
+            : this.event('response.refusal.done', { ...where, refusal: item.refusal ?? '' }) + this.event('response.content_part.done', { ...where, part: outputRefusal(item.refusal ?? '') });
+      });
     } else {
       // A call streamed without arguments (Anthropic sends none for empty input) reads as `{}`.
       if (!item.freeform && item.arguments === '') item.arguments = '{}';
@@ -664,7 +706,7 @@ export class ResponsesStreamEncoder {
 
   private snapshotOf(item: OpenItem, status: ResponsesMessageItem['status']): ResponsesOutputItem {
     if (item.kind === 'reasoning') return reasoningItem(item.id, item.text, status);
-    if (item.kind === 'message') return messageItem(item.id, item.text, status, item.logprobs);
+    if (item.kind === 'message') return messageItem(item.id, status, item.parts.map((kind) => (kind === 'text' ? outputText(item.text, item.logprobs) : outputRefusal(item.refusal ?? ''))));
     if (item.freeform) {
       return { type: 'custom_tool_call', id: item.id, call_id: item.callId, name: item.name, input: status === 'in_progress' ? '' : freeformInput(item.arguments), status };
     }
@@ -683,7 +725,7 @@ export class ResponsesStreamEncoder {
 }
 
 /** The stream parts that belong to an output item, a text delta with the logprobs of its tokens. */
-type ItemPart = Extract<StreamPart, { type: 'reasoning-delta' | 'tool-call-delta' }> | (Extract<StreamPart, { type: 'text-delta' }> & { logprobs: ResponsesLogprob[] });
+type ItemPart = Extract<StreamPart, { type: 'reasoning-delta' | 'refusal-delta' | 'tool-call-delta' }> | (Extract<StreamPart, { type: 'text-delta' }> & { logprobs: ResponsesLogprob[] });
 
 /** How an item ended: set when its `output_item.done` is written. */
 type ItemStatus = 'completed' | 'incomplete';
@@ -694,6 +736,11 @@ interface OpenMessage {
   outputIndex: number;
   text: string;
   logprobs: ResponsesLogprob[];
+  /** Its content parts in the order they were added: the text's, the refusal's (each at most once). */
+  parts: ('text' | 'refusal')[];
+  textIndex?: number;
+  refusal?: string;
+  refusalIndex?: number;
   status?: ItemStatus;
 }
 
@@ -732,16 +779,20 @@ function itemId(responseId: string, prefix: 'rs' | 'msg' | 'fc' | 'ctc', outputI
   return `${prefix}_${responseId.replace(/^resp_/, '')}_${outputIndex}`;
 }
 
-function outputText(text: string, logprobs: ResponsesLogprob[] = []): ResponsesMessageItem['content'][number] {
+function outputText(text: string, logprobs: ResponsesLogprob[] = []): ResponsesOutputText {
   return { type: 'output_text', text, annotations: [], logprobs };
+}
+
+function outputRefusal(refusal: string): ResponsesOutputRefusal {
+  return { type: 'refusal', refusal };
 }
 
 function reasoningItem(id: string, text: string, status: ResponsesReasoningItem['status']): ResponsesReasoningItem {
   return { type: 'reasoning', id, summary: [], content: [{ type: 'reasoning_text', text }], status };
 }
 
-function messageItem(id: string, text: string, status: ResponsesMessageItem['status'], logprobs: ResponsesLogprob[] = []): ResponsesMessageItem {
-  return { type: 'message', id, status, role: 'assistant', content: [outputText(text, logprobs)] };
+function messageItem(id: string, status: ResponsesMessageItem['status'], content: ResponsesMessageItem['content']): ResponsesMessageItem {
+  return { type: 'message', id, status, role: 'assistant', content };
 }
 
 function responseObject(

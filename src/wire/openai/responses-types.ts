@@ -20,12 +20,18 @@ export interface ResponsesLogprob {
   top_logprobs: { token: string; logprob: number; bytes: number[] }[];
 }
 
+/** The model's refusal to answer (OpenAI's own content part for it: `CanonicalResponse.refusal`). */
+export interface ResponsesOutputRefusal {
+  type: 'refusal';
+  refusal: string;
+}
+
 export interface ResponsesMessageItem {
   type: 'message';
   id: string;
   status: 'in_progress' | 'completed' | 'incomplete';
   role: 'assistant';
-  content: ResponsesOutputText[];
+  content: (ResponsesOutputText | ResponsesOutputRefusal)[];
 }
 
 export interface ResponsesFunctionCallItem {

@@ -1,0 +1,107 @@
+/**
+ * A hosted OpenAI model's refusal (structured outputs: `message.refusal`, `content: null`;
+ * streamed as `delta.refusal`) as `syndicate run` and the MCP `complete` tool report it: the
+ * refusal is what the model answered — printed as the answer, with a note on stderr that the model
+ * refused; `run --json` and `complete`'s structured content give it as `refusal` beside the (empty)
+ * answer — instead of an empty answer. And a run the policy refuses names its evidence on stderr,
+ * as an answered run's summary does.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
+import { Scenario } from '../helpers/scenario.js';
+
+const GPT_MODEL = 'gpt-4o-2024-08-06';
+const REFUSAL = "I'm sorry, I cannot assist with that request.";
+const SECRET_TEXT = 'deploy key AKIAIOSFODNN7EXAMPLE with secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
+const env = { RUN_REFUSAL_OPENAI_KEY: 'sk-fake' };
+const fixture = (name: string): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', 'openai', name), 'utf8');
+
+let openai: FakeEngine;
+let scenario: Scenario;
+
+beforeAll(async () => {
+  openai = await startFakeEngine({ kind: 'openai', models: [{ id: GPT_MODEL }], replay: { body: fixture('refusal.json'), stream: fixture('refusal.chunks.txt') } });
+  scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+  await scenario.register({ id: 'gpt', engine: openai, class: 'approved_hosted', model: GPT_MODEL, authEnv: 'RUN_REFUSAL_OPENAI_KEY', price: { inputPerMTok: 2.5, outputPerMTok: 10 } });
+}, 90_000);
+
+afterAll(async () => {
+  scenario?.cleanup();
+  await openai?.close();
+});
+
+describe('syndicate run: a model that refuses', () => {
+  it.each([['--no-stream'], ['--stream']])('prints the refusal as the answer, with a note on stderr that the model refused (%s)', async (streaming) => {
+    const result = await scenario.cli(['run', 'Fill in the form.', streaming], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(REFUSAL);
+    expect(result.stderr).toContain('warning: the model refused to answer');
+    expect(result.stderr).toMatch(new RegExp(`gpt@v1 ${GPT_MODEL} · public · .* · evidence \\S+`));
+  }, 90_000);
+
+  it.each([['--no-stream'], ['--stream']])('--json: the refusal beside the answer (%s)', async (streaming) => {
+    const { result, document } = await scenario.json(['run', 'Fill in the form.', streaming], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ ok: true, answer: '', refusal: REFUSAL, finishReason: 'stop', reasoning: null });
+  }, 90_000);
+
+  it('--json: an answer that is no refusal says `refusal: null`', async () => {
+    const engine = await startFakeEngine({ kind: 'openai', models: [{ id: GPT_MODEL }] });
+    const other = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    try {
+      await other.register({ id: 'gpt', engine, class: 'approved_hosted', model: GPT_MODEL, authEnv: 'RUN_REFUSAL_OPENAI_KEY', price: { inputPerMTok: 2.5, outputPerMTok: 10 } });
+      const { result, document } = await other.json(['run', 'Say hello.', '--no-stream'], { env });
+      expect(result.exitCode, result.stdout).toBe(0);
+      expect(document.answer).not.toBe('');
+      expect(document.refusal).toBeNull();
+    } finally {
+      other.cleanup();
+      await engine.close();
+    }
+  }, 90_000);
+
+  it('a run the policy refuses names its evidence on stderr, after the error and its hint', async () => {
+    const { document } = await scenario.json(['run', SECRET_TEXT], { env });
+    expect(document).toMatchObject({ ok: false, error: { code: 'route_denied' } });
+    const refused = await scenario.cli(['run', SECRET_TEXT, '--no-stream'], { env });
+    expect(refused.exitCode).toBe(4);
+    expect(refused.stdout).toBe('');
+    const lines = refused.stderr.split('\n');
+    expect(lines[0]).toMatch(/^error: /);
+    // The error printed once: one error line, its hint, then the evidence the refusal recorded.
+    expect(lines.filter((line) => line.startsWith('error:'))).toHaveLength(1);
+    expect(lines.at(-2)).toMatch(/^hint: /);
+    const evidenceId = /^evidence (\S+)$/.exec(lines.at(-1) ?? '')?.[1];
+    expect(evidenceId, refused.stderr).toBeDefined();
+    const envelope = await scenario.evidence(evidenceId ?? '');
+    expect(envelope).toMatchObject({ id: evidenceId, state: 'denied' });
+  }, 90_000);
+});
+
+describe('MCP complete: a model that refuses', () => {
+  let client: Client;
+  beforeAll(async () => {
+    client = await connectMcpClient(scenario.home, env);
+  }, 90_000);
+  afterAll(async () => {
+    await client?.close();
+  });
+
+  it('the refusal is the text content; the structured content says it was one (`refusal`), whole and streamed', async () => {
+    const whole = (await client.callTool({ name: 'complete', arguments: { prompt: 'Fill in the form.' } })) as CallToolResult;
+    expect(whole.isError, toolText(whole)).toBeFalsy();
+    expect(toolText(whole)).toBe(REFUSAL);
+    expect(whole.structuredContent).toMatchObject({ answer: '', refusal: REFUSAL });
+    // With a progress token the call is streamed (`delta.refusal`).
+    const streamed = (await client.callTool({ name: 'complete', arguments: { prompt: 'Fill in the form.' } }, CallToolResultSchema, { onprogress: () => {} })) as CallToolResult;
+    expect(streamed.isError, toolText(streamed)).toBeFalsy();
+    expect(toolText(streamed)).toBe(REFUSAL);
+    expect(streamed.structuredContent).toMatchObject({ answer: '', refusal: REFUSAL });
+    expect(JSON.parse(openai.exchanges.at(-1)?.requestBody.toString() ?? '{}')).toMatchObject({ stream: true });
+  }, 90_000);
+});
