@@ -43,7 +43,9 @@ describe('a tools refusal every syndicate process on the store sees', () => {
 
   beforeAll(async () => {
     [llamaServer, vllm] = await Promise.all([startFakeEngine({ kind: 'llama.cpp', jinja: false }), startFakeEngine({ kind: 'vllm' })]);
-    scenario = await Scenario.create();
+    // Ranked by priority alone: which fake engine answered its first token a millisecond sooner
+    // (the default `fastest`) must not decide whether llama is tried first once released.
+    scenario = await Scenario.create({ policyExtra: ['workflows:', '  interactive:', '    prefer: [priority]'].join('\n') });
     // Both serve `coder` and are tagged tools, the one without --jinja preferred: only its answer says it takes none.
     const records = {
       llama: `id: llama\nclass: local\nwire: openai\nbaseUrl: ${llamaServer.baseUrl}\nengine:\n  kind: llama.cpp\nmodels:\n  - id: qwen\n    contextWindow: 32768\n    capabilityClass: medium\n    tags: [tools]\n    priority: 10\n    aliases: [coder]`,
