@@ -86,7 +86,8 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   const appended = appendTurn(context.store, session.id, {
     continues: next.position,
     prompt,
-    answer: result.response.text,
+    // A refusal is what the model answered: the next turn's history carries it as the assistant's words.
+    answer: result.response.text + (result.response.refusal ?? ''),
     providerId: result.provider.id,
     model: result.model,
     evidenceId: result.evidenceId,

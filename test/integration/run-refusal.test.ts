@@ -13,7 +13,7 @@ import { CallToolResultSchema, type CallToolResult } from '@modelcontextprotocol
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { connectMcpClient, toolText } from '../helpers/mcp.js';
-import { Scenario } from '../helpers/scenario.js';
+import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 
 const GPT_MODEL = 'gpt-4o-2024-08-06';
 const REFUSAL = "I'm sorry, I cannot assist with that request.";
@@ -48,6 +48,30 @@ describe('syndicate run: a model that refuses', () => {
     const { result, document } = await scenario.json(['run', 'Fill in the form.', streaming], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ ok: true, answer: '', refusal: REFUSAL, finishReason: 'stop', reasoning: null });
+  }, 90_000);
+
+  it('run --session: the refused turn is stored with the refusal as its answer, and the next turn sends it back as the assistant said it', async () => {
+    const started = await scenario.json(['session', 'start', '--model', `gpt:${GPT_MODEL}`]);
+    expect(started.result.exitCode, started.result.stderr).toBe(0);
+    const id = (started.document.session as { id: string }).id;
+    for (const prompt of ['Fill in the form.', 'Why not?']) {
+      const { result } = await scenario.json(['run', prompt, '--session', id, '--no-stream'], { env });
+      expect(result.exitCode, result.stderr).toBe(0);
+    }
+    const shown = await scenario.json(['session', 'show', id]);
+    const messages = (shown.document.session as { messages: { turn: number; role: string; text: string }[] }).messages;
+    expect(messages.map((message) => [message.turn, message.role, message.text])).toEqual([
+      [1, 'user', 'Fill in the form.'],
+      [1, 'assistant', REFUSAL],
+      [2, 'user', 'Why not?'],
+      [2, 'assistant', REFUSAL],
+    ]);
+    const sent = JSON.parse(inferenceExchanges(openai).at(-1)!.requestBody.toString()) as { messages: { role: string; content: unknown }[] };
+    expect(sent.messages.map((message) => [message.role, message.content])).toEqual([
+      ['user', 'Fill in the form.'],
+      ['assistant', REFUSAL],
+      ['user', 'Why not?'],
+    ]);
   }, 90_000);
 
   it('--json: an answer that is no refusal says `refusal: null`', async () => {
