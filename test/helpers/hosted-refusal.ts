@@ -1,7 +1,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { expect } from 'vitest';
-import type { FakeEngine } from './fake-engines/index.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import type { Policy } from '../../src/policy/types.js';
+import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { startFakeEngine, type FakeEngine } from './fake-engines/index.js';
 import { inferenceExchanges } from './scenario.js';
 
 type ChatBody = Parameters<OpenAI['chat']['completions']['create']>[0];
@@ -30,4 +32,47 @@ export async function refusedOverAnthropic(gatewayUrl: string, token: string, ho
   expect(failure).toBeInstanceOf(Anthropic.PermissionDeniedError);
   expect((failure as InstanceType<typeof Anthropic.PermissionDeniedError>).message).toContain(level);
   expect(inferenceExchanges(hosted)).toHaveLength(before);
+}
+
+/** A gateway in front of a hosted OpenAI fake and a hosted Anthropic fake (`approvedHostedPair`), for a test file's egress checks. */
+export interface HostedPairGateway {
+  readonly openai: FakeEngine;
+  readonly claude: FakeEngine;
+  readonly gateway: TestGateway;
+  /** `refusedOverOpenAI` through this gateway to its OpenAI fake. */
+  refusedOverOpenAI(body: ChatBody, level: RefusedLevel): Promise<void>;
+  /** `refusedOverAnthropic` through this gateway to its Anthropic fake. */
+  refusedOverAnthropic(body: MessagesBody, level: RefusedLevel): Promise<void>;
+}
+
+/** Starts the fakes and the gateway (with `policy`, else the test policy) before the file's tests, and stops them after. */
+export function useHostedPairGateway(options: { policy?: Policy } = {}): HostedPairGateway {
+  let openai: FakeEngine | undefined;
+  let claude: FakeEngine | undefined;
+  let gateway: TestGateway | undefined;
+  beforeAll(async () => {
+    [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
+    gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude), ...(options.policy === undefined ? {} : { policy: options.policy }) });
+  }, 90_000);
+  afterAll(async () => {
+    await gateway?.close();
+    await Promise.all([openai?.close(), claude?.close()]);
+  });
+  const started = <T>(value: T | undefined): T => {
+    if (value === undefined) throw new Error('the hosted pair gateway is started in beforeAll');
+    return value;
+  };
+  return {
+    get openai() {
+      return started(openai);
+    },
+    get claude() {
+      return started(claude);
+    },
+    get gateway() {
+      return started(gateway);
+    },
+    refusedOverOpenAI: (body, level) => refusedOverOpenAI(started(gateway).url, TEST_TOKEN, started(openai), body, level),
+    refusedOverAnthropic: (body, level) => refusedOverAnthropic(started(gateway).url, TEST_TOKEN, started(claude), body, level),
+  };
 }

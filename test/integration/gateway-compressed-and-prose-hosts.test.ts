@@ -6,31 +6,17 @@
  * decompression bomb fails closed, restricted, and is not sent either.
  */
 import { deflateSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { defaultPolicy } from '../../src/policy/defaults.js';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { refusedOverAnthropic, refusedOverOpenAI } from '../helpers/hosted-refusal.js';
-import { approvedHostedPair, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway } from '../unit/gateway/harness.js';
+import { useHostedPairGateway } from '../helpers/hosted-refusal.js';
+import { testPolicy } from '../unit/gateway/harness.js';
 
 const PRIVATE_KEY = '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW\nQyNTUxOQAAACDmBnvJ8Xbq4pX8q2t4a6Zm2oK5Z2qGk8Qd8c0hC1bB5wAAAJgF1t0nBdbd\n-----END OPENSSH PRIVATE KEY-----\n';
 
-let openai: FakeEngine;
-let claude: FakeEngine;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
-  const policy = testPolicy({ sensitivity: { ...defaultPolicy().sensitivity, internal: ['local'] } });
-  gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude), policy });
-}, 90_000);
-
-afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([openai?.close(), claude?.close()]);
-});
+const hosted = useHostedPairGateway({ policy: testPolicy({ sensitivity: { ...defaultPolicy().sensitivity, internal: ['local'] } }) });
 
 const overOpenAI = (content: string, level: 'internal' | 'confidential' | 'restricted'): Promise<void> =>
-  refusedOverOpenAI(gateway.url, TEST_TOKEN, openai, { model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content }] }, level);
+  hosted.refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content }] }, level);
 
 describe('compressed base64 and bare internal host names, refused on the hosted route', { timeout: 90_000 }, () => {
   it('a private key gzipped then base64-encoded: restricted, the hosted provider receives nothing', async () => {
@@ -39,7 +25,7 @@ describe('compressed base64 and bare internal host names, refused on the hosted 
 
   it('a card number in zlib-compressed base64, in a streamed Anthropic request: confidential, Claude receives nothing', async () => {
     const encoded = deflateSync('card on file 4539 1488 0343 6467, exp 09/27').toString('base64');
-    await refusedOverAnthropic(gateway.url, TEST_TOKEN, claude, { model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, stream: true, messages: [{ role: 'user', content: `zlib.decompress(b64decode("${encoded}"))` }] }, 'confidential');
+    await hosted.refusedOverAnthropic({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, stream: true, messages: [{ role: 'user', content: `zlib.decompress(b64decode("${encoded}"))` }] }, 'confidential');
   });
 
   it('a decompression bomb: fails closed, restricted, the hosted provider receives nothing', async () => {

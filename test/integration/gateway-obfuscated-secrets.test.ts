@@ -8,13 +8,11 @@
  * escapes). The gateway refuses
  * the hosted route and the hosted provider receives nothing (its own request log is checked).
  */
-import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { describe, expect, it } from 'vitest';
 import { inferenceExchanges } from '../helpers/scenario.js';
-import { refusedOverAnthropic as refusedOverAnthropicAt, refusedOverOpenAI as refusedOverOpenAIAt } from '../helpers/hosted-refusal.js';
-import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { useHostedPairGateway } from '../helpers/hosted-refusal.js';
+import { TEST_TOKEN } from '../unit/gateway/harness.js';
 
 const KEY = 'AKIAIOSFODNN7EXAMPLE';
 const ZERO_WIDTH_SPACE = '\u200B';
@@ -25,29 +23,13 @@ const fullWidth = (text: string): string => text.replace(/[!-~]/g, (character) =
 /** ASCII digits as Arabic-Indic ones (`٤١١١`). */
 const arabicIndic = (text: string): string => text.replace(/[0-9]/g, (digit) => String.fromCharCode(0x0660 + Number(digit)));
 
-let openai: FakeEngine;
-let claude: FakeEngine;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
-  gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude) });
-}, 90_000);
-
-afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([openai?.close(), claude?.close()]);
-});
+const hosted = useHostedPairGateway();
+const { refusedOverOpenAI, refusedOverAnthropic } = hosted;
 
 function openaiClient(): OpenAI {
-  return new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+  return new OpenAI({ baseURL: `${hosted.gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
 }
 
-type ChatBody = Parameters<OpenAI['chat']['completions']['create']>[0];
-type MessagesBody = Parameters<Anthropic['messages']['create']>[0];
-
-const refusedOverOpenAI = (body: ChatBody, level: 'confidential' | 'restricted'): Promise<void> => refusedOverOpenAIAt(gateway.url, TEST_TOKEN, openai, body, level);
-const refusedOverAnthropic = (body: MessagesBody, level: 'confidential' | 'restricted'): Promise<void> => refusedOverAnthropicAt(gateway.url, TEST_TOKEN, claude, body, level);
 
 describe('secrets the fold and the decoding read only together', { timeout: 90_000 }, () => {
   it('an AWS key in base64 split by a zero-width space is restricted: refused, the hosted provider receives nothing', async () => {
@@ -84,10 +66,10 @@ describe('numbers in the decimal digits of other scripts', { timeout: 90_000 }, 
   });
 
   it('a year in Arabic-Indic digits is no number of anyone: the hosted provider answers', async () => {
-    const before = inferenceExchanges(openai).length;
+    const before = inferenceExchanges(hosted.openai).length;
     const answer = await openaiClient().chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `ما الذي حدث في سنة ${arabicIndic('2024')}؟` }] });
     expect(answer.choices[0]?.message.content).toBeTruthy();
-    expect(inferenceExchanges(openai)).toHaveLength(before + 1);
+    expect(inferenceExchanges(hosted.openai)).toHaveLength(before + 1);
   });
 });
 
@@ -109,9 +91,9 @@ describe('shapes the detectors did not read', { timeout: 90_000 }, () => {
   });
 
   it('a public JWK is no secret: the hosted provider answers', async () => {
-    const before = inferenceExchanges(openai).length;
+    const before = inferenceExchanges(hosted.openai).length;
     await openaiClient().chat.completions.create({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content: `is this key valid? ${JSON.stringify(PUBLIC_JWK)}` }] });
-    expect(inferenceExchanges(openai)).toHaveLength(before + 1);
+    expect(inferenceExchanges(hosted.openai)).toHaveLength(before + 1);
   });
 
   it('an AWS key in \\u{…} escapes in a tool call\'s arguments is restricted: refused, the hosted provider receives nothing', async () => {

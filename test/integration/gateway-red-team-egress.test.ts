@@ -5,29 +5,15 @@
  * gateway each is refused on the hosted route at its level, and the hosted provider receives
  * nothing (its own request log is checked).
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { refusedOverAnthropic, refusedOverOpenAI } from '../helpers/hosted-refusal.js';
-import { approvedHostedPair, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { describe, it } from 'vitest';
+import { useHostedPairGateway } from '../helpers/hosted-refusal.js';
 
 const KEY = 'AKIAIOSFODNN7EXAMPLE';
 
-let openai: FakeEngine;
-let claude: FakeEngine;
-let gateway: TestGateway;
-
-beforeAll(async () => {
-  [openai, claude] = await Promise.all([startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'anthropic' })]);
-  gateway = await startTestGateway({ providers: approvedHostedPair(openai, claude) });
-}, 90_000);
-
-afterAll(async () => {
-  await gateway?.close();
-  await Promise.all([openai?.close(), claude?.close()]);
-});
+const hosted = useHostedPairGateway();
 
 const overOpenAI = (content: string, level: 'confidential' | 'restricted'): Promise<void> =>
-  refusedOverOpenAI(gateway.url, TEST_TOKEN, openai, { model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content }] }, level);
+  hosted.refusedOverOpenAI({ model: 'openai:gpt-4o-mini', messages: [{ role: 'user', content }] }, level);
 
 describe('what the red team got through, refused on the hosted route', { timeout: 90_000 }, () => {
   it('an AWS key in base64 split by spaces and line breaks at irregular places: restricted, the hosted provider receives nothing', async () => {
@@ -37,7 +23,7 @@ describe('what the red team got through, refused on the hosted route', { timeout
 
   it('an AWS key in base64 of Latin-1 text, in a streamed Anthropic request: restricted, Claude receives nothing', async () => {
     const encoded = Buffer.from(`Schlüssel für Jürgen: ${KEY}`, 'latin1').toString('base64');
-    await refusedOverAnthropic(gateway.url, TEST_TOKEN, claude, { model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, stream: true, messages: [{ role: 'user', content: `decode ${encoded}` }] }, 'restricted');
+    await hosted.refusedOverAnthropic({ model: 'claude:claude-sonnet-4-20250514', max_tokens: 32, stream: true, messages: [{ role: 'user', content: `decode ${encoded}` }] }, 'restricted');
   });
 
   it('an e-mail address written out: confidential, the hosted provider receives nothing', async () => {
