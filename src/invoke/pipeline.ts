@@ -289,7 +289,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     throw partRefused.withDetails(attemptsDetails(requestId, classification.level, attempts));
   }
   const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
-  const unavailable = unavailableHint(context, input, providers, attempts, failures, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, missingKeys, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
   throw new UpstreamError(unavailableMessage('inference_unavailable', [...reasons, ...heldOutReasons].join('; ')), {
     code: 'inference_unavailable',
     // Every candidate was skipped for its unset key and none is left for later (cut off by the hop
@@ -345,7 +345,8 @@ function keysOfSkippedOnly(failures: readonly SyndicateError[]): string[] {
 /**
  * What to do when every candidate failed: allow more time, export the missing keys, or — by what
  * each call said about its provider — start the engine, look at its log, wait out its rate limit,
- * or start it with tools; `heldOut`: candidates the route left out as unavailable, named too.
+ * or start it with tools; `missingKeys`: `keysOfSkippedOnly(failures)`; `heldOut`: candidates the
+ * route left out as unavailable, named too.
  */
 function unavailableHint(
   context: PipelineContext,
@@ -353,12 +354,12 @@ function unavailableHint(
   providers: readonly RegisteredProvider[],
   attempts: readonly AttemptReport[],
   failures: readonly SyndicateError[],
+  missingKeys: readonly string[],
   heldOut: readonly Unavailability[] = [],
   untriedForTime = 0,
   timeBudget?: string,
 ): { hint: string; retryAfterSeconds?: number } {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime, timeBudget) };
-  const missingKeys = keysOfSkippedOnly(failures);
   if (missingKeys.length > 0) return { hint: hintForMissingKeys(missingKeys) };
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
