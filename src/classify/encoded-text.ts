@@ -731,6 +731,9 @@ interface InflateBudget {
   remaining: number;
 }
 
+/** The first character of compressed data: `H` (gzip in base64), `e` (zlib in base64), `1` (gzip in hex). */
+const COMPRESSED_FIRST_CHARACTER = /^[He1]$/;
+
 /**
  * The compressed stream a run starts with: gzip (`1f 8b 08`: `H4sI` in base64, `1f8b08` in hex:
  * `gzip | base64`, `xxd -p`) or zlib (`78`, then a flag byte that checks against it, without a
@@ -739,9 +742,6 @@ interface InflateBudget {
  * one random base64 run in ~16 000 starts like one; gzip's three and its flag byte (its three
  * high bits clear) are told apart from chance and from words (`H4sIsTheStart…`).
  */
-/** The first character of compressed data: `H` (gzip in base64), `e` (zlib in base64), `1` (gzip in hex). */
-const COMPRESSED_FIRST_CHARACTER = /^[He1]$/;
-
 function compressedFormat(run: string): { format: 'gzip' | 'zlib'; written: 'base64' | 'hex'; bytes: Buffer } | undefined {
   if (run.length < MIN_BASE64_LENGTH) return undefined;
   const first = run.charCodeAt(0);

@@ -13,6 +13,7 @@ import { matchesOf } from '../scan.js';
  * top-level domain of OBFUSCATED_TLDS and no word of it is prose's (`look at the example dot com`,
  * `arrive at noon dot com` are not).
  */
+
 /** `[A-Za-z0-9._%+-]`, by character code: read up to 64 times for each `@`. */
 function isLocalCharacter(code: number): boolean {
   return (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 46 || code === 95 || code === 37 || code === 43 || code === 45;
