@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
-import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { parseServerSentEvents } from '../../src/wire/sse.js';
-import { scrapeMetrics, startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
+import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { scrapeMetrics, startTestGateway, TEST_TOKEN, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const GPT_MODEL = 'gpt-4o-2024-08-06';
 const REFUSAL = "I'm sorry, I cannot assist with that request.";
@@ -55,8 +55,15 @@ beforeAll(async () => {
     startFakeEngine({ kind: 'openai', models: [{ id: GPT_MODEL }], replay: { body: refusalBody(false), stream: refusalStream(false) } }),
     startFakeEngine({ kind: 'openai', models: [{ id: GPT_MODEL }], replay: { body: refusalBody(true), stream: refusalStream(true) } }),
   ]);
-  const provider = (id: string, engine: FakeEngine) =>
-    ({ id, class: 'approved_hosted', wire: 'openai', vendor: 'openai', baseUrl: engine.baseUrl, auth: true, models: [{ id: GPT_MODEL, price: { inputPerMTok: 2.5, outputPerMTok: 10 } }] }) as const;
+  const provider = (id: string, engine: FakeEngine): TestProvider => ({
+    id,
+    class: 'approved_hosted',
+    wire: 'openai',
+    vendor: 'openai',
+    baseUrl: engine.baseUrl,
+    auth: true,
+    models: [{ id: GPT_MODEL, price: { inputPerMTok: 2.5, outputPerMTok: 10 } }],
+  });
   gateway = await startTestGateway({ providers: [provider('refuses', refuses), provider('answers', answers)] });
 }, 90_000);
 
