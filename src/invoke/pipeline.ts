@@ -1262,7 +1262,8 @@ async function approximateUsage(request: CanonicalRequest, response: CanonicalRe
   } catch {
     return undefined;
   }
-  const output = (response.reasoning ?? '') + response.text + response.toolCalls.map((call) => call.name + call.arguments).join('');
+  // A refusal (OpenAI's `refusal`) is output the model generated, and billed, as its text is.
+  const output = (response.reasoning ?? '') + response.text + (response.refusal ?? '') + response.toolCalls.map((call) => call.name + call.arguments).join('');
   // Token ids are their own count, in the model's tokenizer.
   const tokenIds = request.embedding?.input.kind === 'tokens' ? request.embedding.input.tokens.reduce((total, tokens) => total + tokens.length, 0) : 0;
   try {

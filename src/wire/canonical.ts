@@ -344,8 +344,11 @@ export interface CanonicalResponse {
    * The model's refusal to answer, when the upstream gives it apart from the text (OpenAI's
    * `message.refusal`, with structured outputs: `content` is then null). An OpenAI client gets it
    * back as `refusal` (Responses API: a `refusal` content part); an Anthropic client as the
-   * answer's text, with `stop_reason: "refusal"`; an Ollama client as the text (it has no field for it).
-   * Absent when there was none.
+   * answer's text, with `stop_reason: "refusal"`; an Ollama client as the text (it has no field for it);
+   * a legacy Completions client as the text, finished `content_filter`. Counted as output when the
+   * tokens are counted locally. Absent when there was none. (Anthropic's `stop_reason: "refusal"`
+   * is no such statement — its classifiers cut the answer, which stays `text` — but the finish
+   * reason `content_filter`.)
    */
   refusal?: string;
   /**

@@ -3,8 +3,11 @@
  * streamed as `delta.refusal`) as `syndicate run` and the MCP `complete` tool report it: the
  * refusal is what the model answered — printed as the answer, with a note on stderr that the model
  * refused; `run --json` and `complete`'s structured content give it as `refusal` beside the (empty)
- * answer — instead of an empty answer. And a run the policy refuses names its evidence on stderr,
- * as an answered run's summary does.
+ * answer — instead of an empty answer. An Anthropic model's refusal (`stop_reason: "refusal"`: its
+ * classifiers cut the answer, with no refusal message) prints what the model wrote before, with a
+ * note on stderr that the provider stopped it; `--json` and `complete` say `finishReason:
+ * content_filter`. And a run the policy refuses names its evidence on stderr, as an answered run's
+ * summary does.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,7 +22,7 @@ const GPT_MODEL = 'gpt-4o-2024-08-06';
 const REFUSAL = "I'm sorry, I cannot assist with that request.";
 const SECRET_TEXT = 'deploy key AKIAIOSFODNN7EXAMPLE with secret wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 const env = { RUN_REFUSAL_OPENAI_KEY: 'sk-fake' };
-const fixture = (name: string): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', 'openai', name), 'utf8');
+const fixture = (name: string, wire: 'openai' | 'anthropic' = 'openai'): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', wire, name), 'utf8');
 
 let openai: FakeEngine;
 let scenario: Scenario;
@@ -127,5 +130,49 @@ describe('MCP complete: a model that refuses', () => {
     expect(toolText(streamed)).toBe(REFUSAL);
     expect(streamed.structuredContent).toMatchObject({ answer: '', refusal: REFUSAL });
     expect(JSON.parse(openai.exchanges.at(-1)?.requestBody.toString() ?? '{}')).toMatchObject({ stream: true });
+  }, 90_000);
+});
+
+describe('an Anthropic refusal (stop_reason refusal): run and MCP complete', () => {
+  const CLAUDE_MODEL = 'claude-sonnet-4-5-20250929';
+  /** What the fixture's model wrote before its classifiers stopped it. */
+  const CUT_TEXT = 'Here is how the first stage of the';
+  const claudeEnv = { RUN_REFUSAL_ANTHROPIC_KEY: 'sk-ant-fake' };
+  let claude: FakeEngine;
+  let home: Scenario;
+  let client: Client;
+
+  beforeAll(async () => {
+    claude = await startFakeEngine({ kind: 'anthropic', models: [{ id: CLAUDE_MODEL }], replay: { body: fixture('refusal.json', 'anthropic'), stream: fixture('refusal.chunks.txt', 'anthropic') } });
+    home = await Scenario.create({ egressHosts: ['127.0.0.1'] });
+    await home.register({ id: 'claude', engine: claude, class: 'approved_hosted', model: CLAUDE_MODEL, authEnv: 'RUN_REFUSAL_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    client = await connectMcpClient(home.home, claudeEnv);
+  }, 90_000);
+
+  afterAll(async () => {
+    await client?.close();
+    home?.cleanup();
+    await claude?.close();
+  });
+
+  it.each([['--no-stream'], ['--stream']])('run prints what the model wrote, with a note on stderr that the provider stopped it (%s)', async (streaming) => {
+    const result = await home.cli(['run', 'Walk me through the exploit.', streaming], { env: claudeEnv });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stdout).toBe(CUT_TEXT);
+    expect(result.stderr).toContain('warning: the provider stopped the answer for its content (stop reason refusal)');
+    expect(result.stderr).not.toContain('the model refused to answer: its refusal');
+  }, 90_000);
+
+  it('run --json: finishReason content_filter, the text as the answer, refusal null', async () => {
+    const { result, document } = await home.json(['run', 'Walk me through the exploit.'], { env: claudeEnv });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ ok: true, answer: CUT_TEXT, refusal: null, finishReason: 'content_filter' });
+  }, 90_000);
+
+  it('complete: the text content is what the model wrote; the structured content says finishReason content_filter', async () => {
+    const whole = (await client.callTool({ name: 'complete', arguments: { prompt: 'Walk me through the exploit.' } })) as CallToolResult;
+    expect(whole.isError, toolText(whole)).toBeFalsy();
+    expect(toolText(whole)).toBe(CUT_TEXT);
+    expect(whole.structuredContent).toMatchObject({ answer: CUT_TEXT, refusal: null, finishReason: 'content_filter' });
   }, 90_000);
 });

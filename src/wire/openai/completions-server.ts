@@ -5,7 +5,7 @@
  * supplies ids and clocks.
  */
 
-import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type JsonObject, type StreamPart, type Usage } from '../canonical.js';
+import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type FinishReason, type JsonObject, type StreamPart, type Usage } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { isRecord } from '../json.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
@@ -115,20 +115,34 @@ export interface OpenAICompletionRenderOptions {
   created: number;
 }
 
-/** A canonical response as an OpenAI `text_completion` body. Usage is omitted when the upstream reported none. */
+/**
+ * The finish reason of a text completion. The legacy Completions API has no refusal field: a
+ * model's refusal (OpenAI's `refusal`, see `CanonicalResponse.refusal`) is given as the `text`, and
+ * its finish is `content_filter` — of the API's three finish reasons (`stop`, `length`,
+ * `content_filter`: "content was omitted due to a flag from our content filters") the only one that
+ * tells a client the text is not the completion it asked for. With `stop` a code-completion client
+ * would insert "I'm sorry, I cannot…" into the file as if the model had written code.
+ */
+function completionFinishReason(finishReason: FinishReason, refused: boolean): OpenAIFinishReason {
+  return refused ? 'content_filter' : toOpenAIFinishReason(finishReason);
+}
+
+/** A canonical response as an OpenAI `text_completion` body (a refusal as its text: `completionFinishReason`). Usage is omitted when the upstream reported none. */
 export function renderOpenAICompletionResponse(response: CanonicalResponse, options: OpenAICompletionRenderOptions): string {
+  const text = response.text + (response.refusal ?? '');
   return JSON.stringify({
     id: options.id,
     object: 'text_completion',
     created: options.created,
     model: options.model,
-    choices: [{ text: response.text, index: 0, logprobs: response.logprobs ?? null, finish_reason: toOpenAIFinishReason(response.finishReason) }],
+    choices: [{ text, index: 0, logprobs: response.logprobs ?? null, finish_reason: completionFinishReason(response.finishReason, response.refusal !== undefined) }],
     ...(response.usage === undefined ? {} : { usage: toOpenAIUsage(response.usage) }),
   });
 }
 
 /**
- * Turns canonical stream parts into `text_completion` SSE chunks: one per text delta, the finish
+ * Turns canonical stream parts into `text_completion` SSE chunks: one per text delta (and per
+ * refusal delta: a refusal is the text, finished `content_filter`, see `completionFinishReason`), the finish
  * chunk, the usage chunk (empty `choices`) when asked for, then `data: [DONE]`. After an error it
  * writes one `data: {"error":...}` frame and never `[DONE]`. Reasoning and tool calls have no
  * place in a text completion and are not sent.
@@ -136,6 +150,7 @@ export function renderOpenAICompletionResponse(response: CanonicalResponse, opti
 export class OpenAICompletionStreamEncoder {
   private finished = false;
   private isClosed = false;
+  private refused = false;
   private readonly usage: Partial<Usage> = {};
   /** The upstream chunk's `logprobs`, for the chunk of the text they came with. */
   private pendingLogprobs: JsonObject | null = null;
@@ -161,8 +176,12 @@ export class OpenAICompletionStreamEncoder {
         case 'text-delta':
           output += this.chunk(part.text, null);
           break;
+        case 'refusal-delta':
+          this.refused = true;
+          output += this.chunk(part.text, null);
+          break;
         case 'finish':
-          if (!this.finished) output += this.chunk('', toOpenAIFinishReason(part.finishReason));
+          if (!this.finished) output += this.chunk('', completionFinishReason(part.finishReason, this.refused));
           this.finished = true;
           break;
         case 'stream-end':
@@ -186,7 +205,7 @@ export class OpenAICompletionStreamEncoder {
   }
 
   private end(): string {
-    let output = this.finished ? (this.pendingLogprobs === null ? '' : this.chunk('', null)) : this.chunk('', 'stop');
+    let output = this.finished ? (this.pendingLogprobs === null ? '' : this.chunk('', null)) : this.chunk('', completionFinishReason('stop', this.refused));
     this.finished = true;
     if (this.options.includeUsage && this.usage.inputTokens !== undefined && this.usage.outputTokens !== undefined) {
       output += formatServerSentEvent({ data: JSON.stringify({ ...this.envelope(), choices: [], usage: toOpenAIUsage(this.usage as Usage) }) });

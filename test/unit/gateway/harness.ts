@@ -121,6 +121,8 @@ export async function startTestGateway(options: {
   onRequestEnd?: GatewayOptions['onRequestEnd'];
   corsOrigins?: string[];
   hostCheck?: GatewayOptions['hostCheck'];
+  /** The pipeline entry point, default the real `invoke`: a test may wrap it to change what an answer holds. */
+  invoke?: GatewayOptions['invoke'];
 }): Promise<TestGateway> {
   const store = openStore(':memory:');
   for (const provider of options.providers) await registerTestProvider(store, provider);
@@ -134,7 +136,7 @@ export async function startTestGateway(options: {
   };
   const gateway = createGateway({
     pipeline,
-    invoke,
+    invoke: options.invoke ?? invoke,
     token: TEST_TOKEN,
     ...(options.bodyLimitBytes === undefined ? {} : { bodyLimitBytes: options.bodyLimitBytes }),
     ...(options.onRequestEnd === undefined ? {} : { onRequestEnd: options.onRequestEnd }),

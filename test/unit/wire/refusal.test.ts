@@ -5,6 +5,7 @@ import { partsOfResponse } from '../../../src/gateway/faces.js';
 import { AnthropicStreamEncoder, renderAnthropicMessageResponse } from '../../../src/wire/anthropic/server.js';
 import type { StreamPart } from '../../../src/wire/canonical.js';
 import { decodeOpenAIResponse, decodeOpenAIStreamEvent } from '../../../src/wire/openai/adapter.js';
+import { OpenAICompletionStreamEncoder, renderOpenAICompletionResponse } from '../../../src/wire/openai/completions-server.js';
 import { OpenAIStreamEncoder, renderOpenAIChatResponse } from '../../../src/wire/openai/server.js';
 import { parseServerSentEvents } from '../../../src/wire/sse.js';
 import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
@@ -12,7 +13,8 @@ import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
 /**
  * OpenAI's refusal (structured outputs: `message.refusal`, `content: null`; streamed as
  * `delta.refusal`) through the canonical model: an OpenAI client gets it back as `refusal`, an
- * Anthropic client as the answer's text with `stop_reason: "refusal"`.
+ * Anthropic client as the answer's text with `stop_reason: "refusal"`, a legacy Completions client
+ * as the text with `finish_reason: "content_filter"`.
  */
 const REFUSAL = "I'm sorry, I cannot assist with that request.";
 const fixture = (name: string): string => readFileSync(resolve(import.meta.dirname, '..', '..', 'fixtures', 'wire', 'openai', name), 'utf8');
@@ -100,5 +102,25 @@ describe('an Anthropic client is given the refusal as text, stop_reason refusal'
     // A whole answer sent as a stream says the same.
     const replayed = parseServerSentEvents(new AnthropicStreamEncoder({ id: 'msg_2', model: 'm' }).encodeAll(partsOfResponse(decodeOpenAIResponse(REFUSAL_BODY))));
     expect(replayed.map((event) => JSON.parse(event.data) as Record<string, unknown>).find((event) => event['type'] === 'message_delta')).toMatchObject({ delta: { stop_reason: 'refusal' } });
+  });
+});
+
+describe('a legacy Completions client is given the refusal as its text, finish_reason content_filter', () => {
+  const options = { id: 'cmpl-x', model: 'm', created: 1 };
+
+  it('whole', () => {
+    const body = JSON.parse(renderOpenAICompletionResponse(decodeOpenAIResponse(REFUSAL_BODY), options)) as { choices: [Record<string, unknown>] };
+    expect(body.choices[0]).toEqual({ text: REFUSAL, index: 0, logprobs: null, finish_reason: 'content_filter' });
+    // Without a refusal, a stop is stop as before.
+    const { refusal: _refusal, ...answered } = decodeOpenAIResponse(REFUSAL_BODY);
+    expect(JSON.parse(renderOpenAICompletionResponse({ ...answered, text: 'return a + b' }, options))).toMatchObject({ choices: [{ text: 'return a + b', finish_reason: 'stop' }] });
+  });
+
+  it('streamed: a text chunk per refusal delta, then the finish; also for a whole answer sent as a stream', () => {
+    for (const parts of [streamParts(REFUSAL_STREAM), partsOfResponse(decodeOpenAIResponse(REFUSAL_BODY))]) {
+      const chunks = dataOf(new OpenAICompletionStreamEncoder({ ...options, includeUsage: false }).encodeAll(parts)) as { choices: [{ text: string; finish_reason: string | null }] }[];
+      expect(chunks.map((chunk) => chunk.choices[0].text).join('')).toBe(REFUSAL);
+      expect(chunks.map((chunk) => chunk.choices[0].finish_reason).filter((reason) => reason !== null)).toEqual(['content_filter']);
+    }
   });
 });
