@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { counted } from '../common/counted.js';
 import { StoreError } from '../errors.js';
-import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
+import { checkDirectories, fixesOf, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
 import { loadPolicy } from '../policy/load.js';
 import { unknownProviderReferences } from '../policy/references.js';
@@ -75,12 +75,8 @@ export function doctorFailure(checks: readonly DoctorCheck[]): { message: string
   if (failed.length === 0) return undefined;
   const message = `${failed.length} of ${counted(checks.length, 'check')} failed: ${failed.map((check) => check.name).join(', ')}`;
   // A failed check without a hint has its detail in the table (and `details.checks`) and nothing to add here.
-  const namesByHint = new Map<string, string[]>();
-  for (const check of failed) if (check.hint !== undefined) namesByHint.set(check.hint, [...(namesByHint.get(check.hint) ?? []), check.name]);
-  const hints = [...namesByHint];
-  if (hints.length === 0) return { message };
-  if (hints.length === 1 && hints[0]![1].length === failed.length) return { message, hint: hints[0]![0] };
-  return { message, hint: ['for each failed check:', ...hints.map(([hint, names]) => `  ${names.join(', ')}: ${hint}`)].join('\n') };
+  const hint = fixesOf(failed, 'for each failed check:');
+  return hint === undefined ? { message } : { message, hint };
 }
 
 /** What `doctor` found: its checks, and what every syndicate process on the store holds out of routes now. */
