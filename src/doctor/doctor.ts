@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { counted } from '../common/counted.js';
+import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
 import { checkDirectories, fixesOf, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
@@ -9,7 +10,7 @@ import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
-import { openStore, restrictStoreFileMode, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import type { StoreUpgrade } from '../store/upgrade-copy.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -173,11 +174,32 @@ function checkStoreHealth(store: Store): DoctorCheck {
   const applied = store.appliedMigrations();
   const expected = MIGRATIONS.length;
   if (integrity !== 'ok') return { name: 'store', status: 'fail', detail: `integrity check: ${integrity}`, hint: 'restore the store from a backup' };
-  return {
-    name: 'store',
-    status: 'pass',
-    detail: `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`,
-  };
+  const detail = `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`;
+  if (!writeLockFree(store)) {
+    return {
+      name: 'store',
+      status: 'fail',
+      detail: `${detail}; another process held its write lock past the ${DEFAULT_BUSY_TIMEOUT_MS / 1000} s every write waits: writes fail while it lasts (a gateway's 503 store_failure, \`run\` exit 6)`,
+      hint: `find what holds ${shellWord(store.path)} open (\`fuser -v ${shellWord(store.path)}\` or \`lsof ${shellWord(store.path)}\`: a backup, a \`sqlite3\` shell left in a transaction, a stuck \`evidence prune\`) and end it; do not delete the store or its -wal, they hold the evidence chain`,
+    };
+  }
+  return { name: 'store', status: 'pass', detail };
+}
+
+/**
+ * Whether a write could start now: the store's write lock taken and given back at once (nothing
+ * written), waiting the store's busy timeout, as every write does. Reading never waits for it, so
+ * every other check passes on a store whose writes all fail busy.
+ */
+function writeLockFree(store: Store): boolean {
+  try {
+    store.db.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    if (storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy') return false;
+    throw error;
+  }
+  store.db.exec('ROLLBACK');
+  return true;
 }
 
 /**
