@@ -10,7 +10,7 @@ import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
-import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeErrorFrom, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import type { StoreUpgrade } from '../store/upgrade-copy.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -175,7 +175,8 @@ function checkStoreHealth(store: Store): DoctorCheck {
   const expected = MIGRATIONS.length;
   if (integrity !== 'ok') return { name: 'store', status: 'fail', detail: `integrity check: ${integrity}`, hint: 'restore the store from a backup' };
   const detail = `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`;
-  if (!writeLockFree(store)) {
+  const lock = writeLock(store);
+  if (lock === 'held') {
     return {
       name: 'store',
       status: 'fail',
@@ -183,23 +184,24 @@ function checkStoreHealth(store: Store): DoctorCheck {
       hint: `find what holds ${shellWord(store.path)} open (\`fuser -v ${shellWord(store.path)}\` or \`lsof ${shellWord(store.path)}\`: a backup, a \`sqlite3\` shell left in a transaction, a stuck \`evidence prune\`) and end it; do not delete the store or its -wal, they hold the evidence chain`,
     };
   }
+  if (lock !== 'free') return storeOpenFailure(storeErrorFrom(lock, 'the store cannot be written', store.path));
   return { name: 'store', status: 'pass', detail };
 }
 
 /**
  * Whether a write could start now: the store's write lock taken and given back at once (nothing
- * written), waiting the store's busy timeout, as every write does. Reading never waits for it, so
- * every other check passes on a store whose writes all fail busy.
+ * written), waiting the store's busy timeout, as every write does — `held` when another process
+ * kept it, or what else stopped it (a read-only file system). Reading never waits for it, so every
+ * other check passes on a store whose writes all fail.
  */
-function writeLockFree(store: Store): boolean {
+function writeLock(store: Store): 'free' | 'held' | Error {
   try {
     store.db.exec('BEGIN IMMEDIATE');
   } catch (error) {
-    if (storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy') return false;
-    throw error;
+    return storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy' ? 'held' : (error as Error);
   }
   store.db.exec('ROLLBACK');
-  return true;
+  return 'free';
 }
 
 /**
