@@ -54,6 +54,16 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   process.exit(process.exitCode ?? 0);
 });
 
+// Diagnostics whose reader went away — a log pipe (`serve 2>&1 | logger`, `| tee`, a rotation
+// program) killed or restarted (EPIPE), the terminal closed (EIO: `serve` takes the hangup's SIGHUP
+// as a reload and serves on) — have nowhere to go, and the command goes on without them: left
+// unhandled, the error killed a running gateway at its next access-log line (exit 1, the requests
+// in flight cut off and their evidence left pending). Every later write fails the same way, unheard.
+const GONE_STDERR = new Set(['EPIPE', 'EIO', 'ERR_STREAM_DESTROYED']);
+process.stderr.on('error', (error: NodeJS.ErrnoException) => {
+  if (!GONE_STDERR.has(error.code ?? '')) throw error;
+});
+
 // Set once the command returned: its outcome is printed and its attempt recorded, whatever handle
 // still keeps the process from exiting.
 let commandReturned = false;

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { counted } from '../common/counted.js';
+import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
-import { checkDirectories, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
+import { checkDirectories, fixesOf, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
 import { loadPolicy } from '../policy/load.js';
 import { unknownProviderReferences } from '../policy/references.js';
@@ -9,7 +10,7 @@ import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
-import { openStore, restrictStoreFileMode, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
+import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeErrorFrom, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
 import { MIGRATIONS } from '../store/migrations/index.js';
 import type { StoreUpgrade } from '../store/upgrade-copy.js';
 import { fetchEngineJson } from '../transport/engine-info.js';
@@ -75,12 +76,8 @@ export function doctorFailure(checks: readonly DoctorCheck[]): { message: string
   if (failed.length === 0) return undefined;
   const message = `${failed.length} of ${counted(checks.length, 'check')} failed: ${failed.map((check) => check.name).join(', ')}`;
   // A failed check without a hint has its detail in the table (and `details.checks`) and nothing to add here.
-  const namesByHint = new Map<string, string[]>();
-  for (const check of failed) if (check.hint !== undefined) namesByHint.set(check.hint, [...(namesByHint.get(check.hint) ?? []), check.name]);
-  const hints = [...namesByHint];
-  if (hints.length === 0) return { message };
-  if (hints.length === 1 && hints[0]![1].length === failed.length) return { message, hint: hints[0]![0] };
-  return { message, hint: ['for each failed check:', ...hints.map(([hint, names]) => `  ${names.join(', ')}: ${hint}`)].join('\n') };
+  const hint = fixesOf(failed, 'for each failed check:');
+  return hint === undefined ? { message } : { message, hint };
 }
 
 /** What `doctor` found: its checks, and what every syndicate process on the store holds out of routes now. */
@@ -177,11 +174,34 @@ function checkStoreHealth(store: Store): DoctorCheck {
   const applied = store.appliedMigrations();
   const expected = MIGRATIONS.length;
   if (integrity !== 'ok') return { name: 'store', status: 'fail', detail: `integrity check: ${integrity}`, hint: 'restore the store from a backup' };
-  return {
-    name: 'store',
-    status: 'pass',
-    detail: `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`,
-  };
+  const detail = `integrity ok, journal ${journal}, schema ${applied.length}/${expected} migrations`;
+  const lock = writeLock(store);
+  if (lock === 'held') {
+    return {
+      name: 'store',
+      status: 'fail',
+      detail: `${detail}; another process held its write lock past the ${DEFAULT_BUSY_TIMEOUT_MS / 1000} s every write waits: writes fail while it lasts (a gateway's 503 store_failure, \`run\` exit 6)`,
+      hint: `find what holds ${shellWord(store.path)} open (\`fuser -v ${shellWord(store.path)}\` or \`lsof ${shellWord(store.path)}\`: a backup, a \`sqlite3\` shell left in a transaction, a stuck \`evidence prune\`) and end it; do not delete the store or its -wal, they hold the evidence chain`,
+    };
+  }
+  if (lock !== 'free') return storeOpenFailure(storeErrorFrom(lock, 'the store cannot be written', store.path));
+  return { name: 'store', status: 'pass', detail };
+}
+
+/**
+ * Whether a write could start now: the store's write lock taken and given back at once (nothing
+ * written), waiting the store's busy timeout, as every write does — `held` when another process
+ * kept it, or what else stopped it (a read-only file system). Reading never waits for it, so every
+ * other check passes on a store whose writes all fail.
+ */
+function writeLock(store: Store): 'free' | 'held' | Error {
+  try {
+    store.db.exec('BEGIN IMMEDIATE');
+  } catch (error) {
+    return storeFailureReason((error as NodeJS.ErrnoException).code ?? '') === 'busy' ? 'held' : (error as Error);
+  }
+  store.db.exec('ROLLBACK');
+  return 'free';
 }
 
 /**

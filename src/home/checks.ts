@@ -27,6 +27,20 @@ export interface HomeCheck {
   fixed?: boolean;
 }
 
+/**
+ * The fixes of several failed checks as one hint: the fix alone when every check shares it (a home
+ * not yet initialised: `run syndicate init`), else `heading` and a line per fix naming the checks
+ * it fixes. Undefined when none has a fix.
+ */
+export function fixesOf(failed: readonly { name: string; hint?: string | undefined }[], heading: string): string | undefined {
+  const namesByHint = new Map<string, string[]>();
+  for (const check of failed) if (check.hint !== undefined) namesByHint.set(check.hint, [...(namesByHint.get(check.hint) ?? []), check.name]);
+  const hints = [...namesByHint];
+  if (hints.length === 0) return undefined;
+  if (hints.length === 1 && hints[0]![1].length === failed.length) return hints[0]![0];
+  return [heading, ...hints.map(([hint, names]) => `  ${names.join(', ')}: ${hint}`)].join('\n');
+}
+
 /** What `stat` says about a path that the rules below read. */
 export interface PathFacts {
   /** Permission bits (`mode & 0o777`). */

@@ -46,13 +46,19 @@ export interface HeldBackTarget {
 
 const ROUTE_LABELS = ['api', 'class', 'provider', 'model'] as const;
 
+/** The policy's spend ceilings in US dollars, each absent when the policy sets none. */
+export interface CostCeilings {
+  perDayUsd?: number | undefined;
+  perRequestUsd?: number | undefined;
+}
+
 export interface GatewayMetricsOptions {
   /** Node's process metrics (CPU, memory, event-loop lag); default on. */
   processMetrics?: boolean;
   /** Today's recorded spend, read when `/metrics` is scraped (with `costCeilings`). */
   spentTodayUsd?: () => number;
-  /** The policy's cost ceilings, read when `/metrics` is scraped. */
-  costCeilings?: () => { perDayUsd?: number | undefined; perRequestUsd?: number | undefined };
+  /** The policy's cost ceilings, read when `/metrics` is scraped (first, before any family is written: see `exposition`). */
+  costCeilings?: () => CostCeilings;
   /** What is held out of routes right now (`HealthMonitor.holds`, and the tools refusals every process shares), read when `/metrics` is scraped. */
   heldBack?: () => HeldBackTarget[];
 }
@@ -78,6 +84,9 @@ export class GatewayMetrics {
   /** Reads the engine events after a row id (see `followEngineOperations`); the last row counted. */
   private engineOperations: { read: (afterId: number) => EngineOperation[]; lastId: number } | undefined;
   private readonly inFlight: Gauge;
+  /** Reads the policy's ceilings (`GatewayMetricsOptions.costCeilings`); what the scrape under way read. */
+  private readonly readCostCeilings: (() => CostCeilings) | undefined;
+  private costCeilingsAtScrape: CostCeilings = {};
   private readonly policyReloads: Counter<'outcome'>;
   private readonly callerRefusals: Counter<'reason'>;
   private readonly policyFailedClosed: Gauge;
@@ -182,7 +191,8 @@ export class GatewayMetrics {
     // Every reason at 0 from the start, so an alert on its increase sees the first one.
     for (const reason of CALLER_REFUSALS) this.callerRefusals.inc({ reason }, 0);
     // Read at scrape time from evidence (every process's spend) and the live policy.
-    const { spentTodayUsd, costCeilings } = options;
+    const { spentTodayUsd } = options;
+    this.readCostCeilings = options.costCeilings;
     if (spentTodayUsd !== undefined) {
       new Gauge({
         name: 'syndicate_gateway_spend_today_usd',
@@ -193,14 +203,15 @@ export class GatewayMetrics {
         },
       });
     }
-    if (costCeilings !== undefined) {
+    if (this.readCostCeilings !== undefined) {
+      const ceilingsAtScrape = (): CostCeilings => this.costCeilingsAtScrape;
       new Gauge({
         name: 'syndicate_gateway_spend_ceiling_usd',
         help: 'The policy\'s cost ceilings (period "day": spend per UTC day; "request": estimated cost per request); absent when the policy sets none',
         labelNames: ['period'],
         registers,
         collect() {
-          const { perDayUsd, perRequestUsd } = costCeilings();
+          const { perDayUsd, perRequestUsd } = ceilingsAtScrape();
           this.reset();
           if (perDayUsd !== undefined) this.set({ period: 'day' }, perDayUsd);
           if (perRequestUsd !== undefined) this.set({ period: 'request' }, perRequestUsd);
@@ -302,6 +313,11 @@ export class GatewayMetrics {
   /** The Prometheus text exposition and its content type. */
   async exposition(): Promise<{ contentType: string; body: string }> {
     this.countEngineOperations();
+    // Read before any family is written: reading the policy is what finds it edited on an idle
+    // gateway (the scrape its only request), and the reload it counts sets
+    // `syndicate_gateway_policy_failed_closed` — read during the writing, one scrape counted the
+    // reload of a fixed policy beside a failed_closed of 1.
+    if (this.readCostCeilings !== undefined) this.costCeilingsAtScrape = this.readCostCeilings();
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
 

@@ -454,7 +454,13 @@ describe('CLI basics', () => {
       error: {
         code: 'check_failed',
         message: 'init kept 2 files that cannot be used as they are: permit key, policy file',
-        hint: 'remove the key file and run `syndicate init` to create a new one; then run `syndicate doctor`',
+        // Each file's fix: the hint used to give the key's alone.
+        hint: [
+          'for each file:',
+          '  permit key: remove the key file and run `syndicate init` to create a new one',
+          `  policy file: run \`syndicate policy check ${policyPath}\` to list every problem`,
+          'then run `syndicate doctor`',
+        ].join('\n'),
         details: {
           created: [join(temporary.home, 'gateway.token')],
           problems: [

@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUSY_TIMEOUT_MS } from '../../src/store/store.js';
+import { parseJsonDocument, runCli, type CliResult } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { runKilledMidStream } from '../helpers/processes.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
@@ -106,5 +108,42 @@ describe('commands that only read, on a held store with a killed run\'s pending 
     const verified = await scenario.json(['evidence', 'verify']);
     expect(verified.result.exitCode, verified.result.stderr).toBe(0);
     expect(verified.document).toMatchObject({ ok: true, rows: 1 });
+  });
+});
+
+/**
+ * `doctor` on a store whose write lock another process holds (a backup, a `sqlite3` shell left in a
+ * transaction): every write fails busy — a gateway's 503 `store_failure`, `run`'s exit 6 — and
+ * doctor, which only read, passed every check. It now tries the lock as a write does and fails the
+ * store check, naming how to find the holder.
+ */
+describe('syndicate doctor on a store another process holds', () => {
+  it('fails the store check saying writes fail, and passes it once the holder lets go', { timeout: 90_000 }, async () => {
+    const { home, cleanup } = await initialisedHome();
+    try {
+      const storePath = join(home, 'syndicate.db');
+      const holder = new Database(storePath);
+      holder.exec('BEGIN IMMEDIATE');
+      let held: CliResult;
+      try {
+        held = await runCli(['--json', 'doctor'], { home, timeoutMs: 80_000 });
+      } finally {
+        holder.exec('ROLLBACK');
+        holder.close();
+      }
+      expect(held.exitCode, held.stderr).toBe(1);
+      const failed = parseJsonDocument(held.stdout) as { error: { message: string; hint: string; details: { checks: { name: string; status: string; detail: string }[] } } };
+      expect(failed.error.message).toMatch(/ failed: store$/);
+      expect(failed.error.details.checks.find((check) => check.name === 'store')).toMatchObject({ status: 'fail', detail: expect.stringContaining('another process held its write lock') });
+      expect(failed.error.hint).toContain(`fuser -v ${storePath}`);
+
+      const free = await runCli(['--json', 'doctor'], { home });
+      // Its other checks (the embedded engine, on a machine without it) are not this test's.
+      const document = parseJsonDocument(free.stdout) as { checks?: { name: string; status: string }[]; error?: { details: { checks: { name: string; status: string }[] } } };
+      const checks = document.checks ?? document.error?.details.checks;
+      expect(checks?.find((check) => check.name === 'store')?.status, free.stdout).toBe('pass');
+    } finally {
+      cleanup();
+    }
   });
 });

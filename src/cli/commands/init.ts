@@ -24,12 +24,14 @@ export function initCommand(): Command {
           output.line(problem === undefined ? `kept    ${path}` : `kept    ${path}, but: ${withHint(problem)}`);
         }
       }
-      const [first] = result.problems;
-      if (first !== undefined) {
+      if (result.problems.length > 0) {
         const count = result.problems.length;
+        const { fixesOf } = await import('../../home/checks.js');
+        // Each kept file's fix (two files' used to be the first's alone), as `doctor` gives them.
+        const fixes = fixesOf(result.problems.map((problem) => ({ name: problem.name, hint: problem.hint ?? `fix ${shellWord(problem.path)}` })), 'for each file:') ?? '';
         throw new CheckFailedError(
           `init kept ${count} file${count === 1 ? '' : 's'} that cannot be used as ${count === 1 ? 'it is' : 'they are'}: ${result.problems.map((problem) => problem.name).join(', ')}`,
-          { hint: `${first.hint ?? `fix ${shellWord(first.path)}`}; then run \`syndicate doctor\``, details: { ...result } },
+          { hint: `${fixes}${fixes.includes('\n') ? '\n' : '; '}then run \`syndicate doctor\``, details: { ...result } },
         );
       }
       if (output.json) output.document(output.hintsForHome({ ...result }));
