@@ -5,6 +5,7 @@ import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
+import { isValidBase64 } from 'zod/v4/core';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
 import { inLevelOrder, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
@@ -99,7 +100,9 @@ const heldBack = z.array(z.object({ provider: z.string(), model: z.string().opti
 /** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
 const imageArgument = z.strictObject({
   type: z.literal('image').optional(),
-  data: z.base64().describe('the image bytes, base64-encoded'),
+  // Checked as z.base64() checks it, without the `format: "base64"` it lists (no JSON Schema format: a host whose Ajv checks
+  // arguments refuses to compile the schema) nor its pattern (whose backtracking overflows the stack on a screenshot's bytes).
+  data: z.string().refine(isValidBase64, 'Invalid base64-encoded string').meta({ contentEncoding: 'base64' }).describe('the image bytes, base64-encoded'),
   mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
   // What MCP image content may carry besides, for its client (an image another tool returned, passed on as it came): taken, never sent.
   annotations: z.object({}).loose().optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),

@@ -1,6 +1,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
@@ -9,6 +11,9 @@ import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/ind
 import { connectInProcess, toolText } from '../../helpers/mcp.js';
 import { PNG } from '../../helpers/request-options.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
+
+// ajv-formats is CommonJS: its plugin is its `exports.default`.
+const addFormats = (createRequire(import.meta.url)('ajv-formats') as { default: (ajv: Ajv) => Ajv }).default;
 
 interface ListedRow {
   id: string;
@@ -110,6 +115,21 @@ describe('createMcpServer', () => {
     const otherClient = await connectInProcess(other.server);
     expect(await otherClient.listTools()).toEqual(listed);
     await otherClient.close();
+  });
+
+  it("every tool's input and output schema compiles in Ajv as an MCP host sets it up by default (ajv-formats, draft-07 as they declare): no format it does not know", async () => {
+    const { tools } = await client.listTools();
+    for (const tool of tools) {
+      for (const [which, schema] of [['inputSchema', tool.inputSchema], ['outputSchema', tool.outputSchema]] as const) {
+        if (schema === undefined) continue;
+        // Ajv refuses to compile a schema with a format it does not know (`format: "base64"`), so a host that checks arguments before a call could not list the tool.
+        expect(() => addFormats(new Ajv()).compile(schema), `${tool.name} ${which}`).not.toThrow();
+      }
+    }
+    // The images' bytes are still checked as base64, by the server.
+    const refused = (await client.callTool({ name: 'complete', arguments: { prompt: 'Describe it.', images: [{ data: 'not base64!', mimeType: 'image/png' }] } })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool complete: Invalid base64-encoded string at images[0].data');
   });
 
   it('metrics counts an answer recorded in the very millisecond it is asked for: a client that asks right after its call sees it', async () => {
