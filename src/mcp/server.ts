@@ -239,6 +239,8 @@ const PROVIDERS_TOOL = {
   description:
     'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
     'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
+  // No arguments: one given is refused by name, as every tool refuses one it does not know (a `provider` filter would otherwise be dropped unheeded).
+  inputSchema: z.strictObject({}),
   outputSchema: {
     providers: z.array(
       z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),

@@ -132,6 +132,20 @@ describe('createMcpServer', () => {
     expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool complete: Invalid base64-encoded string at images[0].data');
   });
 
+  it('providers refuses an argument it does not know, as every tool does, rather than listing every provider as if it had been heeded', async () => {
+    const refused = (await client.callTool({ name: 'providers', arguments: { provider: 'llama' } })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool providers: Unrecognized key: "provider"');
+    // Without arguments, or with none given, it lists them.
+    for (const args of [undefined, {}]) {
+      const listed = (await client.callTool({ name: 'providers', ...(args === undefined ? {} : { arguments: args }) })) as CallToolResult;
+      expect(listed.isError, JSON.stringify(args)).toBeUndefined();
+      expect(listed.structuredContent).toMatchObject({ providers: [{ id: 'llama' }] });
+    }
+    const { tools } = await client.listTools();
+    expect(tools.find((tool) => tool.name === 'providers')?.inputSchema).toMatchObject({ type: 'object', properties: {}, additionalProperties: false });
+  });
+
   it('metrics counts an answer recorded in the very millisecond it is asked for: a client that asks right after its call sees it', async () => {
     // Evidence is stamped to the millisecond, and a reply and the next call can pass within one:
     // the clock held still makes that certain.
