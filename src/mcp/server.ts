@@ -140,8 +140,11 @@ const routeExplainInput = z.strictObject({
   request: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe("a whole request body, as the gateway's /v1/chat/completions, /v1/messages or /v1/completions takes it (tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
-  format: z.enum(REQUEST_FAMILIES).optional().describe("the API of `request` (default: told from its fields)"),
+    .describe("a whole request body, as the gateway takes it (OpenAI chat or text completions, Responses or embeddings, Anthropic Messages, Ollama /api/chat or /api/generate: tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
+  format: z
+    .enum(REQUEST_FAMILIES)
+    .optional()
+    .describe('the API of `request` (default: told from its fields; a body that has nothing only one API has, such as {"model", "max_tokens", "messages"} alone, needs it: `openai` for chat completions, `anthropic` for Messages)'),
   anthropicBeta: z.string().optional().describe('the anthropic-beta header sent with an Anthropic Messages `request` (NAME[,NAME])'),
   system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
   model: nonBlank().optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
@@ -221,7 +224,7 @@ const CLASSIFY_TOOL = {
 const ROUTE_EXPLAIN_TOOL = {
   title: 'Explain the route',
   description:
-    'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
+    'Classify a prompt — or a whole request body the gateway takes (`request`: OpenAI, Anthropic or Ollama) — and show where the policy ' +
     'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
   inputSchema: routeExplainInput,
   outputSchema: {
