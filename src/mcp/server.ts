@@ -89,12 +89,17 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
-/** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 /**
  * A text argument that must name something (`provider`, `model`, `metrics`' `session`): empty or
  * only spaces is an invalid argument, not "no provider   is registered" or the policy's choice.
  */
 const nonBlank = (): z.ZodString => z.string().regex(/\S/, 'must not be empty or blank');
+/** The workflow a prompt is routed for (`run --workflow`), as `complete` and `route_explain` take it. */
+const workflowArgument = z
+  .enum(WORKFLOW_CLASSES)
+  .optional()
+  .describe("what the routing prefers, as the policy's `workflows` say: `interactive` (default; the default policy: the fastest model within a first-token budget) or `batch` (the cheapest, with no latency budget: a slow local model may take it)");
+/** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
 /** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
@@ -149,7 +154,7 @@ const routeExplainInput = z.strictObject({
   system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
   model: nonBlank().optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
   provider: nonBlank().optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
-  workflow: z.enum(WORKFLOW_CLASSES).optional(),
+  workflow: workflowArgument,
   sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
   maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
   ...promptOptionsInput,
@@ -176,7 +181,7 @@ const COMPLETE_TOOL = {
     provider: nonBlank().optional().describe('use only this provider; every policy rule still applies'),
     maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
     ...promptOptionsInput,
-    workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
+    workflow: workflowArgument,
     sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
     session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
   }),
