@@ -59,6 +59,11 @@ export interface McpServerOptions {
   pipeline?: PipelineContext;
   /** Each `complete` invocation as it ends, answered or failed (the gateway's `/metrics` counts them). */
   onInvocationEnd?: (outcome: { result: InvocationResult } | { error: unknown }) => void;
+  /**
+   * How long a `complete` call with a progress token goes without a notification before one says
+   * it is still waiting (default `PROGRESS_HEARTBEAT_MS`).
+   */
+  progressHeartbeatMs?: number;
 }
 
 export interface SyndicateMcpServer {
@@ -167,6 +172,13 @@ const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', 
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
+/**
+ * How long a call with a progress token goes without a notification before one says it is still
+ * waiting: a local model loading or reading a long context can take minutes before its first
+ * token, and a client that resets its request timeout on progress (the SDK's 60 s by default)
+ * would otherwise cancel it.
+ */
+const PROGRESS_HEARTBEAT_MS = 5_000;
 
 // The tools' definitions, built once per process and shared by every server: the gateway builds one per `/mcp` request.
 const COMPLETE_TOOL = {
@@ -379,7 +391,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           if (extra.signal.aborted) onCancel();
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
-          const progress = progressReporter(extra);
+          const progress = progressReporter(extra, options.progressHeartbeatMs ?? PROGRESS_HEARTBEAT_MS);
           const settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
             ...parts.settings,
             // Streamed only for a client that asked for progress: the answer's growth is the progress.
@@ -438,6 +450,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             );
             return { text: answerText(result.response), structured: invocationSummary(result) };
           } finally {
+            progress?.stop();
             extra.signal.removeEventListener('abort', onCancel);
             cancellations.delete(cancellation);
           }
@@ -755,36 +768,56 @@ interface ProgressReporter {
   say(message: string): void;
   /** A stream part arrived: the answer (its text, or a tool call's arguments) or the reasoning before it grew. */
   arrived(part: StreamPart): void;
+  /** The call ended: no more notifications. */
+  stop(): void;
 }
 
 /**
  * Progress notifications for a call whose client sent a progress token; undefined otherwise. A
  * reasoning model thinks for a while before its answer: its reasoning is progress too, so a
- * client that resets its timeout on progress does not cancel a call that is thinking.
+ * client that resets its timeout on progress does not cancel a call that is thinking; nor one
+ * waiting for its first token (a model loading, a long context read), told every `heartbeatMs`
+ * that nothing else was sent.
  */
-function progressReporter(extra: Extra): ProgressReporter | undefined {
+function progressReporter(extra: Extra, heartbeatMs: number): ProgressReporter | undefined {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   let progress = 0;
   let answered = 0;
   let reasoned = 0;
   let lastSentAt = 0;
-  const send = (message?: string): void => {
+  let attemptStartedAt = Date.now();
+  let heartbeat: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const state = (): string =>
+    answered === 0 && reasoned > 0
+      ? `thinking: ${reasoned} characters`
+      : answered === 0
+        ? `waiting for the first token: ${Math.round((Date.now() - attemptStartedAt) / 1000)} s`
+        : `${answered} characters`;
+  const send = (message: string): void => {
+    if (stopped) return;
     lastSentAt = Date.now();
     // A client that went away cannot be told; the call itself notices through its signal.
-    extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, ...(message === undefined ? {} : { message }) } })
-      .catch(() => {});
+    extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => {});
+    clearTimeout(heartbeat);
+    heartbeat = setTimeout(() => {
+      // Progress must increase with every notification.
+      progress += 1;
+      send(state());
+    }, heartbeatMs);
+    heartbeat.unref();
   };
   const grow = (characters: number): void => {
     // Progress must increase with every notification: a part that adds nothing sends none.
     if (characters === 0) return;
     progress += characters;
-    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(answered === 0 && reasoned > 0 ? `thinking: ${reasoned} characters` : `${answered} characters`);
+    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(state());
   };
   return {
     say: (message) => {
       progress += 1;
+      attemptStartedAt = Date.now();
       send(message);
     },
     arrived: (part) => {
@@ -793,6 +826,10 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       answered += answer;
       reasoned += reasoning;
       grow(answer + reasoning);
+    },
+    stop: () => {
+      stopped = true;
+      clearTimeout(heartbeat);
     },
   };
 }

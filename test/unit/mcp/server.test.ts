@@ -1,5 +1,6 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
 import { Ajv } from 'ajv';
 import { createRequire } from 'node:module';
@@ -177,6 +178,35 @@ describe('createMcpServer', () => {
     // Streamed from the engine because progress was asked for; the answer is whole.
     expect(JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()).stream).toBe(true);
     expect((result.structuredContent as { answer: string }).answer).toBe('one two three four five six seven eight nine ten eleven twelve');
+  });
+
+  it('tells a client that resets its timeout on progress that a call is still waiting for its first token, or its next part, so that timeout does not cancel it', async () => {
+    const waiting = createMcpServer({ home: resolveHome({ home: scenario.home }), store, version: '0.0.0-test', progressHeartbeatMs: 100 });
+    const waitingClient = await connectInProcess(waiting.server);
+    const options = (updates: Progress[], signal?: AbortSignal): RequestOptions => ({ timeout: 400, resetTimeoutOnProgress: true, onprogress: (progress) => updates.push(progress), ...(signal === undefined ? {} : { signal }) });
+    try {
+      // An engine that has not answered yet (a model loading, a long context read): told every heartbeat, until the agent gives up itself.
+      engine.setFault('hang');
+      const waited: Progress[] = [];
+      const enough = new AbortController();
+      const call = waitingClient.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, options(waited, enough.signal));
+      await vi.waitUntil(() => waited.filter((update) => update.message?.startsWith('waiting for the first token: ') === true).length >= 5, { timeout: 60_000, interval: 20 });
+      enough.abort('the agent stopped waiting');
+      await expect(call).rejects.toThrow('the agent stopped waiting');
+      expect(waited[0]).toMatchObject({ message: expect.stringMatching(/^asking llama:/) });
+      expect(waited.slice(1).every((update) => /^waiting for the first token: \d+ s$/.test(update.message ?? ''))).toBe(true);
+      for (let index = 1; index < waited.length; index += 1) expect(waited[index]!.progress).toBeGreaterThan(waited[index - 1]!.progress);
+      // Parts further apart than the client's timeout: each gap is told too, and the answer comes whole.
+      engine.setFault({ slowStreamMs: 600 });
+      const streamed: Progress[] = [];
+      const result = (await waitingClient.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, options(streamed))) as CallToolResult;
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      expect((result.structuredContent as { answer: string }).answer).toBe('one two three four five six seven eight nine ten eleven twelve');
+      for (let index = 1; index < streamed.length; index += 1) expect(streamed[index]!.progress).toBeGreaterThan(streamed[index - 1]!.progress);
+    } finally {
+      await waitingClient.close();
+      await waiting.drain();
+    }
   });
 
   it('without a progress token the call is not streamed and sends no progress', async () => {
