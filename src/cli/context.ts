@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { shellWord } from '../common/shell-word.js';
 import { initCommandFor, resolveHome, type HomePaths } from '../home/home.js';
 import type { Store } from '../store/store.js';
 import { Output, type GlobalOptions } from './output.js';
@@ -36,15 +37,17 @@ export class CommandContext {
   /**
    * The store, created on first use. `existing`: commands that only read (list, show, export,
    * verify, metrics, route) refuse a home without one (exit 6, `syndicate init`) instead of
-   * leaving a new empty store behind a mistyped `--home`.
+   * leaving a new empty store behind a mistyped `--home`. `startedBy`: the program that started
+   * this one in an environment of its own (`syndicate mcp`: the MCP client), whose home the hint
+   * then names (see `missingStoreHint`).
    */
-  async store(options: { existing?: boolean } = {}): Promise<Store> {
+  async store(options: { existing?: boolean; startedBy?: string } = {}): Promise<Store> {
     if (this.openedStore === undefined) {
       const { openStore } = await import('../store/store.js');
       const { storeUpgradeReporter } = await import('./store-upgrade.js');
       this.openedStore = openStore(this.home.storePath, {
         mustExist: options.existing === true,
-        missingStoreHint: missingStoreHint(this.home),
+        missingStoreHint: missingStoreHint(this.home, options.startedBy),
         onUpgrade: storeUpgradeReporter(this.output),
       });
       const { modeChanges } = this.openedStore;
@@ -69,9 +72,17 @@ export class CommandContext {
   }
 }
 
-/** A home without a store is most often a mistyped `--home`: say which home was meant, and how to create one there. */
-function missingStoreHint(home: HomePaths): string {
-  return home.source === 'flag' ? `check the --home path; to create a home there, run \`${initCommandFor(home)}\`` : 'run `syndicate init` first';
+/**
+ * A home without a store is most often a mistyped `--home`: say which home was meant, and how to
+ * create one there. A process another program started (`startedBy`: an MCP client) runs in that
+ * program's environment — the `env` of its configuration, or none of the shell's XDG variables —
+ * where a bare `syndicate init` typed in a shell would create another home: the hint names this one.
+ */
+function missingStoreHint(home: HomePaths, startedBy?: string): string {
+  if (home.source === 'flag') return `check the --home path; to create a home there, run \`${initCommandFor(home)}\``;
+  if (startedBy === undefined) return 'run `syndicate init` first';
+  const chosen = home.source === 'env' ? `${startedBy} set SYNDICATE_HOME to ${home.dataDir}` : `in ${startedBy}'s environment (no SYNDICATE_HOME) the home is ${home.dataDir}`;
+  return `${chosen}, which init never created: create it with \`syndicate init --home ${shellWord(home.dataDir)}\`, or set SYNDICATE_HOME in ${startedBy}'s configuration (its \`env\`) to the home \`syndicate init\` created`;
 }
 
 /** The context for an action, built from the options of the command and its ancestors. */

@@ -5,6 +5,7 @@ import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import { z } from 'zod';
+import { isValidBase64 } from 'zod/v4/core';
 import { classifyText } from '../classify/index.js';
 import { parseDuration } from '../common/duration.js';
 import { inLevelOrder, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, WORKFLOW_CLASSES } from '../common/vocabulary.js';
@@ -58,6 +59,11 @@ export interface McpServerOptions {
   pipeline?: PipelineContext;
   /** Each `complete` invocation as it ends, answered or failed (the gateway's `/metrics` counts them). */
   onInvocationEnd?: (outcome: { result: InvocationResult } | { error: unknown }) => void;
+  /**
+   * How long a `complete` call with a progress token goes without a notification before one says
+   * it is still waiting (default `PROGRESS_HEARTBEAT_MS`).
+   */
+  progressHeartbeatMs?: number;
 }
 
 export interface SyndicateMcpServer {
@@ -88,18 +94,25 @@ type Extra = RequestHandlerExtra<ServerRequest, ServerNotification>;
 const sensitivity = z.enum(SENSITIVITY_LEVELS);
 const provider = z.object({ id: z.string(), version: z.number(), class: z.string() });
 const finding = z.object({ detector: z.string(), level: sensitivity, reason: z.string() }).loose();
-/** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 /**
  * A text argument that must name something (`provider`, `model`, `metrics`' `session`): empty or
  * only spaces is an invalid argument, not "no provider   is registered" or the policy's choice.
  */
 const nonBlank = (): z.ZodString => z.string().regex(/\S/, 'must not be empty or blank');
+/** The workflow a prompt is routed for (`run --workflow`), as `complete` and `route_explain` take it. */
+const workflowArgument = z
+  .enum(WORKFLOW_CLASSES)
+  .optional()
+  .describe("what the routing prefers, as the policy's `workflows` say: `interactive` (default; the default policy: the fastest model within a first-token budget) or `batch` (the cheapest, with no latency budget: a slow local model may take it)");
+/** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
 /** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
 const imageArgument = z.strictObject({
   type: z.literal('image').optional(),
-  data: z.base64().describe('the image bytes, base64-encoded'),
+  // Checked as z.base64() checks it, without the `format: "base64"` it lists (no JSON Schema format: a host whose Ajv checks
+  // arguments refuses to compile the schema) nor its pattern (whose backtracking overflows the stack on a screenshot's bytes).
+  data: z.string().refine(isValidBase64, 'Invalid base64-encoded string').meta({ contentEncoding: 'base64' }).describe('the image bytes, base64-encoded'),
   mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
   // What MCP image content may carry besides, for its client (an image another tool returned, passed on as it came): taken, never sent.
   annotations: z.object({}).loose().optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),
@@ -137,13 +150,16 @@ const routeExplainInput = z.strictObject({
   request: z
     .record(z.string(), z.unknown())
     .optional()
-    .describe("a whole request body, as the gateway's /v1/chat/completions, /v1/messages or /v1/completions takes it (tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
-  format: z.enum(REQUEST_FAMILIES).optional().describe("the API of `request` (default: told from its fields)"),
+    .describe("a whole request body, as the gateway takes it (OpenAI chat or text completions, Responses or embeddings, Anthropic Messages, Ollama /api/chat or /api/generate: tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
+  format: z
+    .enum(REQUEST_FAMILIES)
+    .optional()
+    .describe('the API of `request` (default: told from its fields; a body that has nothing only one API has, such as {"model", "max_tokens", "messages"} alone, needs it: `openai` for chat completions, `anthropic` for Messages)'),
   anthropicBeta: z.string().optional().describe('the anthropic-beta header sent with an Anthropic Messages `request` (NAME[,NAME])'),
   system: z.string().optional().describe('system prompt (classified with the prompt, as `complete` does)'),
   model: nonBlank().optional().describe('`auto` (default), a model id or alias, or `provider:model`'),
   provider: nonBlank().optional().describe('only consider this provider (or `provider:model`, as `complete` takes it)'),
-  workflow: z.enum(WORKFLOW_CLASSES).optional(),
+  workflow: workflowArgument,
   sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
   maxTokens: z.number().int().positive().optional().describe('output tokens the request would ask for'),
   ...promptOptionsInput,
@@ -156,6 +172,13 @@ const COMPLETE_ARGUMENT_NAMES: SessionOverrideNames = { provider: '`provider`', 
 
 /** How often a `complete` call with a progress token reports the answer growing. */
 const PROGRESS_INTERVAL_MS = 250;
+/**
+ * How long a call with a progress token goes without a notification before one says it is still
+ * waiting: a local model loading or reading a long context can take minutes before its first
+ * token, and a client that resets its request timeout on progress (the SDK's 60 s by default)
+ * would otherwise cancel it.
+ */
+const PROGRESS_HEARTBEAT_MS = 5_000;
 
 // The tools' definitions, built once per process and shared by every server: the gateway builds one per `/mcp` request.
 const COMPLETE_TOOL = {
@@ -170,7 +193,7 @@ const COMPLETE_TOOL = {
     provider: nonBlank().optional().describe('use only this provider; every policy rule still applies'),
     maxTokens: z.number().int().positive().optional().describe('maximum tokens to generate'),
     ...promptOptionsInput,
-    workflow: z.enum(WORKFLOW_CLASSES).optional().describe('routing workflow class (default interactive)'),
+    workflow: workflowArgument,
     sensitivity: sensitivity.optional().describe('raises the classified level, never lowers it'),
     session: z.string().regex(SESSION_ID_PATTERN, SESSION_ID_RULE).optional().describe("a stored session (id or name): the prompt continues its conversation on its model, within its capability envelope, and the turn is appended, as `run --session`; any other id only labels the evidence"),
   }),
@@ -218,7 +241,7 @@ const CLASSIFY_TOOL = {
 const ROUTE_EXPLAIN_TOOL = {
   title: 'Explain the route',
   description:
-    'Classify a prompt — or a whole OpenAI chat completions or Anthropic Messages request body (`request`) — and show where the policy ' +
+    'Classify a prompt — or a whole request body the gateway takes (`request`: OpenAI, Anthropic or Ollama) — and show where the policy ' +
     'would send it, as `complete` or the gateway would: every candidate in order and every excluded provider with its reason — without calling any model.',
   inputSchema: routeExplainInput,
   outputSchema: {
@@ -236,6 +259,8 @@ const PROVIDERS_TOOL = {
   description:
     'The providers registered on this host: class (local, hosted, blocked), wire format, base URL, models and status; ' +
     'and what every syndicate process on this host holds out of routes now (a provider, or one of its models: rate-limited or down, or refusing tools for requests with tools only; until when, why).',
+  // No arguments: one given is refused by name, as every tool refuses one it does not know (a `provider` filter would otherwise be dropped unheeded).
+  inputSchema: z.strictObject({}),
   outputSchema: {
     providers: z.array(
       z.object({ id: z.string(), version: z.number(), status: z.enum(['active', 'retired']), class: z.string(), wire: z.string(), models: z.array(z.string()) }).loose(),
@@ -366,7 +391,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
           if (extra.signal.aborted) onCancel();
           else extra.signal.addEventListener('abort', onCancel, { once: true });
           cancellations.add(cancellation);
-          const progress = progressReporter(extra);
+          const progress = progressReporter(extra, options.progressHeartbeatMs ?? PROGRESS_HEARTBEAT_MS);
           const settings: Omit<CanonicalRequest, 'model' | 'system' | 'messages'> = {
             ...parts.settings,
             // Streamed only for a client that asked for progress: the answer's growth is the progress.
@@ -425,6 +450,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
             );
             return { text: answerText(result.response), structured: invocationSummary(result) };
           } finally {
+            progress?.stop();
             extra.signal.removeEventListener('abort', onCancel);
             cancellations.delete(cancellation);
           }
@@ -742,36 +768,56 @@ interface ProgressReporter {
   say(message: string): void;
   /** A stream part arrived: the answer (its text, or a tool call's arguments) or the reasoning before it grew. */
   arrived(part: StreamPart): void;
+  /** The call ended: no more notifications. */
+  stop(): void;
 }
 
 /**
  * Progress notifications for a call whose client sent a progress token; undefined otherwise. A
  * reasoning model thinks for a while before its answer: its reasoning is progress too, so a
- * client that resets its timeout on progress does not cancel a call that is thinking.
+ * client that resets its timeout on progress does not cancel a call that is thinking; nor one
+ * waiting for its first token (a model loading, a long context read), told every `heartbeatMs`
+ * that nothing else was sent.
  */
-function progressReporter(extra: Extra): ProgressReporter | undefined {
+function progressReporter(extra: Extra, heartbeatMs: number): ProgressReporter | undefined {
   const progressToken = extra._meta?.progressToken;
   if (progressToken === undefined) return undefined;
   let progress = 0;
   let answered = 0;
   let reasoned = 0;
   let lastSentAt = 0;
-  const send = (message?: string): void => {
+  let attemptStartedAt = Date.now();
+  let heartbeat: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const state = (): string =>
+    answered === 0 && reasoned > 0
+      ? `thinking: ${reasoned} characters`
+      : answered === 0
+        ? `waiting for the first token: ${Math.round((Date.now() - attemptStartedAt) / 1000)} s`
+        : `${answered} characters`;
+  const send = (message: string): void => {
+    if (stopped) return;
     lastSentAt = Date.now();
     // A client that went away cannot be told; the call itself notices through its signal.
-    extra
-      .sendNotification({ method: 'notifications/progress', params: { progressToken, progress, ...(message === undefined ? {} : { message }) } })
-      .catch(() => {});
+    extra.sendNotification({ method: 'notifications/progress', params: { progressToken, progress, message } }).catch(() => {});
+    clearTimeout(heartbeat);
+    heartbeat = setTimeout(() => {
+      // Progress must increase with every notification.
+      progress += 1;
+      send(state());
+    }, heartbeatMs);
+    heartbeat.unref();
   };
   const grow = (characters: number): void => {
     // Progress must increase with every notification: a part that adds nothing sends none.
     if (characters === 0) return;
     progress += characters;
-    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(answered === 0 && reasoned > 0 ? `thinking: ${reasoned} characters` : `${answered} characters`);
+    if (Date.now() - lastSentAt >= PROGRESS_INTERVAL_MS) send(state());
   };
   return {
     say: (message) => {
       progress += 1;
+      attemptStartedAt = Date.now();
       send(message);
     },
     arrived: (part) => {
@@ -780,6 +826,10 @@ function progressReporter(extra: Extra): ProgressReporter | undefined {
       answered += answer;
       reasoned += reasoning;
       grow(answer + reasoning);
+    },
+    stop: () => {
+      stopped = true;
+      clearTimeout(heartbeat);
     },
   };
 }

@@ -607,10 +607,27 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
   it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', { timeout: 90_000 }, async () => {
 
     const { scenario } = setup;
-    const neverInitialised = await runCli(['--json', 'mcp'], { home: join(scenario.home, 'never-initialised'), input: '' });
+    // The MCP client starts the server in its own environment (its configuration's `env`): a bare
+    // `syndicate init` typed in a shell would create another home, so the hint names this one.
+    const missing = join(scenario.home, 'never-initialised');
+    const neverInitialised = await runCli(['--json', 'mcp'], { home: missing, input: '' });
     expect(neverInitialised.exitCode).toBe(6);
     expect(neverInitialised.stdout).toBe('');
-    expect(JSON.parse(neverInitialised.stderr)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+    expect(JSON.parse(neverInitialised.stderr)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'store_failure',
+        hint: `the MCP client set SYNDICATE_HOME to ${missing}, which init never created: create it with \`syndicate init --home ${missing}\`, or set SYNDICATE_HOME in the MCP client's configuration (its \`env\`) to the home \`syndicate init\` created`,
+      },
+    });
+    // Without SYNDICATE_HOME (the client passes none of the shell's XDG variables either), the default home of its environment.
+    const defaultHome = join(scenario.home, 'elsewhere', '.local', 'share', 'syndicate');
+    const withoutVariable = await runCli(['--json', 'mcp'], { env: { HOME: join(scenario.home, 'elsewhere'), SYNDICATE_HOME: undefined, XDG_DATA_HOME: undefined, XDG_CONFIG_HOME: undefined }, input: '' });
+    expect(withoutVariable.exitCode).toBe(6);
+    expect(JSON.parse(withoutVariable.stderr)).toMatchObject({ error: { hint: expect.stringMatching(new RegExp(`^in the MCP client's environment \\(no SYNDICATE_HOME\\) the home is ${defaultHome}, which init never created: create it with \`syndicate init --home ${defaultHome}\``)) } });
+    // `serve` and every other command run in the operator's own shell: there a bare `syndicate init` finds the same home.
+    const serve = await runCli(['--json', 'serve', '--port', '0'], { home: missing });
+    expect(JSON.parse(serve.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
     const unknownTier = await runCli(['mcp', '--trust-tier', 'nobody', '--json'], { home: scenario.home, input: '' });
     expect(unknownTier.exitCode).toBe(2);
     expect(unknownTier.stdout).toBe('');

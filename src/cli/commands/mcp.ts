@@ -37,7 +37,8 @@ Examples:
         import('../../common/version.js'),
       ]);
       // An MCP server needs init's permit key and policy as `run` does: never half-create a home.
-      const store = await context.store({ existing: true });
+      // Started by the MCP client, in its environment: a missing home's hint names the directory.
+      const store = await context.store({ existing: true, startedBy: 'the MCP client' });
       const mcp = createMcpServer({
         home: context.home,
         store,

@@ -1,6 +1,9 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import type { RequestOptions } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, Progress } from '@modelcontextprotocol/sdk/types.js';
+import { Ajv } from 'ajv';
+import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
@@ -9,6 +12,9 @@ import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/ind
 import { connectInProcess, toolText } from '../../helpers/mcp.js';
 import { PNG } from '../../helpers/request-options.js';
 import { inferenceExchanges, Scenario } from '../../helpers/scenario.js';
+
+// ajv-formats is CommonJS: its plugin is its `exports.default`.
+const addFormats = (createRequire(import.meta.url)('ajv-formats') as { default: (ajv: Ajv) => Ajv }).default;
 
 interface ListedRow {
   id: string;
@@ -112,6 +118,35 @@ describe('createMcpServer', () => {
     await otherClient.close();
   });
 
+  it("every tool's input and output schema compiles in Ajv as an MCP host sets it up by default (ajv-formats, draft-07 as they declare): no format it does not know", async () => {
+    const { tools } = await client.listTools();
+    for (const tool of tools) {
+      for (const [which, schema] of [['inputSchema', tool.inputSchema], ['outputSchema', tool.outputSchema]] as const) {
+        if (schema === undefined) continue;
+        // Ajv refuses to compile a schema with a format it does not know (`format: "base64"`), so a host that checks arguments before a call could not list the tool.
+        expect(() => addFormats(new Ajv()).compile(schema), `${tool.name} ${which}`).not.toThrow();
+      }
+    }
+    // The images' bytes are still checked as base64, by the server.
+    const refused = (await client.callTool({ name: 'complete', arguments: { prompt: 'Describe it.', images: [{ data: 'not base64!', mimeType: 'image/png' }] } })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool complete: Invalid base64-encoded string at images[0].data');
+  });
+
+  it('providers refuses an argument it does not know, as every tool does, rather than listing every provider as if it had been heeded', async () => {
+    const refused = (await client.callTool({ name: 'providers', arguments: { provider: 'llama' } })) as CallToolResult;
+    expect(refused.isError).toBe(true);
+    expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool providers: Unrecognized key: "provider"');
+    // Without arguments, or with none given, it lists them.
+    for (const args of [undefined, {}]) {
+      const listed = (await client.callTool({ name: 'providers', ...(args === undefined ? {} : { arguments: args }) })) as CallToolResult;
+      expect(listed.isError, JSON.stringify(args)).toBeUndefined();
+      expect(listed.structuredContent).toMatchObject({ providers: [{ id: 'llama' }] });
+    }
+    const { tools } = await client.listTools();
+    expect(tools.find((tool) => tool.name === 'providers')?.inputSchema).toMatchObject({ type: 'object', properties: {}, additionalProperties: false });
+  });
+
   it('metrics counts an answer recorded in the very millisecond it is asked for: a client that asks right after its call sees it', async () => {
     // Evidence is stamped to the millisecond, and a reply and the next call can pass within one:
     // the clock held still makes that certain.
@@ -143,6 +178,35 @@ describe('createMcpServer', () => {
     // Streamed from the engine because progress was asked for; the answer is whole.
     expect(JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()).stream).toBe(true);
     expect((result.structuredContent as { answer: string }).answer).toBe('one two three four five six seven eight nine ten eleven twelve');
+  });
+
+  it('tells a client that resets its timeout on progress that a call is still waiting for its first token, or its next part, so that timeout does not cancel it', async () => {
+    const waiting = createMcpServer({ home: resolveHome({ home: scenario.home }), store, version: '0.0.0-test', progressHeartbeatMs: 100 });
+    const waitingClient = await connectInProcess(waiting.server);
+    const options = (updates: Progress[], signal?: AbortSignal): RequestOptions => ({ timeout: 400, resetTimeoutOnProgress: true, onprogress: (progress) => updates.push(progress), ...(signal === undefined ? {} : { signal }) });
+    try {
+      // An engine that has not answered yet (a model loading, a long context read): told every heartbeat, until the agent gives up itself.
+      engine.setFault('hang');
+      const waited: Progress[] = [];
+      const enough = new AbortController();
+      const call = waitingClient.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, options(waited, enough.signal));
+      await vi.waitUntil(() => waited.filter((update) => update.message?.startsWith('waiting for the first token: ') === true).length >= 5, { timeout: 60_000, interval: 20 });
+      enough.abort('the agent stopped waiting');
+      await expect(call).rejects.toThrow('the agent stopped waiting');
+      expect(waited[0]).toMatchObject({ message: expect.stringMatching(/^asking llama:/) });
+      expect(waited.slice(1).every((update) => /^waiting for the first token: \d+ s$/.test(update.message ?? ''))).toBe(true);
+      for (let index = 1; index < waited.length; index += 1) expect(waited[index]!.progress).toBeGreaterThan(waited[index - 1]!.progress);
+      // Parts further apart than the client's timeout: each gap is told too, and the answer comes whole.
+      engine.setFault({ slowStreamMs: 600 });
+      const streamed: Progress[] = [];
+      const result = (await waitingClient.callTool({ name: 'complete', arguments: { prompt: 'Count to twelve.' } }, undefined, options(streamed))) as CallToolResult;
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      expect((result.structuredContent as { answer: string }).answer).toBe('one two three four five six seven eight nine ten eleven twelve');
+      for (let index = 1; index < streamed.length; index += 1) expect(streamed[index]!.progress).toBeGreaterThan(streamed[index - 1]!.progress);
+    } finally {
+      await waitingClient.close();
+      await waiting.drain();
+    }
   });
 
   it('without a progress token the call is not streamed and sends no progress', async () => {
