@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { registeredEngineScenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
+import { seedDenial } from '../unit/evidence/seed.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
 
@@ -275,5 +277,27 @@ describe('evidence list and metrics given an empty --session (a script\'s unset 
         error: { code: 'usage', message: '--session must not be empty', hint: expect.stringContaining('or leave --session out for every session') },
       });
     }
+  });
+});
+
+describe('evidence export whose reader goes away (`syndicate evidence export | head -1`)', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-export-pipe-');
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // Far more than a pipe holds (64 KiB): the export is still writing when its reader goes away.
+    withStore(home, (store) => store.transaction(() => {
+      for (let index = 0; index < 2000; index += 1) seedDenial(store);
+    }));
+  }, 90_000);
+  afterAll(() => cleanup());
+
+  it('stops quietly with the exit code it had, 0, as `evidence list | head` does (it exited 13: its wait for the closed pipe to drain never ended)', { timeout: 90_000 }, async () => {
+    const child = execa('node', [BIN, 'evidence', 'export'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore' });
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    // What `head -1` does once it has its line: close the reading end of the pipe.
+    child.stdout?.destroy();
+    const ended = await child;
+    expect(ended.stderr).toBe('');
+    expect(ended.exitCode).toBe(0);
   });
 });
