@@ -1,5 +1,5 @@
 import { execa } from 'execa';
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -303,9 +303,8 @@ describe('evidence export whose stdout cannot be written', () => {
 
   it('into a full disk (`> evidence.jsonl`; /dev/full here) is one error, exit 2, as `--output` reports its file (it was a stack trace, exit 1: "a check found a problem")', { timeout: 90_000 }, async () => {
     for (const words of [['evidence', 'export'], ['run', 'hello', '--json'], ['completion', 'bash']]) {
-      // The device itself as the process's stdout, as the shell's redirection gives it (not a pipe through the test).
-      const full = openSync('/dev/full', 'w');
-      const ended = await execa('node', [BIN, ...words], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore', stdout: full }).finally(() => closeSync(full));
+      // The shell's redirection: the device itself is the process's stdout (not a pipe through the test).
+      const ended = await execa('sh', ['-c', 'exec node "$0" "$@" > /dev/full', BIN, ...words], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore' });
       expect(ended.stderr, words.join(' ')).toBe(
         'error: cannot write stdout: ENOSPC: no space left on device\nhint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere',
       );
