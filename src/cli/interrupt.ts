@@ -100,11 +100,13 @@ export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
 
 /**
  * Called by the entry point when stdout's reader went away (`syndicate run … | head -c 100`): the
- * rest of the answer can no longer be delivered, so cancellable work is aborted as the caller's
- * cancellation (exit 141, as for any writer whose pipe closed). True when there was work to stop.
+ * rest of the answer can no longer be delivered, so an invocation is aborted as the caller's
+ * cancellation (exit 141, as for any writer whose pipe closed). True when there was a call to stop.
+ * Other work (`evidence export | head -1`) has no attempt to record: false, and the entry point
+ * stops it quietly with the exit code it had, as it stops every other command.
  */
 export function cancelForClosedOutput(): boolean {
-  if (active === undefined || active.signal.aborted) return false;
+  if (active === undefined || active.signal.aborted || activeOptions.otherWork !== undefined) return false;
   active.abort(
     new InterruptedError('stdout was closed (its reader went away) before the answer ended', {
       hint: `the attempt is recorded as cancelled by the caller, with what was received so far; read the whole output${

@@ -45,8 +45,17 @@ function asksForVersion(args: readonly string[]): boolean {
 let stdoutClosed = false;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (stdoutClosed) return;
-  if (error.code !== 'EPIPE') throw error;
   stdoutClosed = true;
+  if (error.code !== 'EPIPE') {
+    // Any other failure leaves stdout unwritable (a full disk under `> evidence.jsonl`, an I/O
+    // error): one error as `--output` reports its file's (exit 2), never a stack trace with exit 1,
+    // which a script reads as a check that found a problem.
+    process.stderr.write(
+      `error: cannot write stdout: ${error.message.replace(/, write$/, '')}\n` +
+        'hint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere\n',
+    );
+    process.exit(ExitCode.usage);
+  }
   if (cancelForClosedOutput()) {
     atDeadline(() => process.exit(ExitCode.outputClosed));
     return;

@@ -34,7 +34,13 @@ export function printedDocument(): boolean {
  */
 export class Output {
   readonly json: boolean;
+  /** Colour for what goes to stdout: on when stdout is a terminal (or FORCE_COLOR asks). */
   readonly color: ChalkInstance;
+  /**
+   * Colour for what goes to stderr (`info`, `warn`, errors), decided by stderr's own terminal: a
+   * `run` on a terminal whose stderr goes to a file (`2>run.log`) writes no escape codes there.
+   */
+  readonly stderrColor: ChalkInstance;
   readonly stdoutIsTty: boolean;
   readonly stderrIsTty: boolean;
   /** NO_COLOR set (and not empty, as no-color.org reads it): no colour and no spinner. */
@@ -43,6 +49,8 @@ export class Output {
   private readonly dumbTerminal: boolean;
   /** FORCE_COLOR set (not `0` or `false`): colour on stdout and stderr alike, a pipe or TERM=dumb included (not with NO_COLOR). */
   private readonly forcedColor: boolean;
+  /** FORCE_COLOR=0 or false: no colour, on a terminal too, as Node's own output and chalk read it. */
+  private readonly colorRefused: boolean;
   /** `CI` set: a runner's log keeps every line, so a spinner (whose frames ora would print as lines there) stays off, as ora's own is-interactive rule says. */
   private readonly continuousIntegration: boolean;
   /** The home the command runs on, when known: the `syndicate …` commands quoted in hints and warnings are made to work for it. */
@@ -64,10 +72,16 @@ export class Output {
     this.noColor = env.NO_COLOR !== undefined && env.NO_COLOR !== '';
     this.dumbTerminal = env.TERM === 'dumb';
     this.continuousIntegration = env.CI !== undefined;
-    this.forcedColor = env.FORCE_COLOR !== undefined && env.FORCE_COLOR !== '0' && env.FORCE_COLOR !== 'false';
-    const useColor = !this.json && !this.noColor && ((this.stdoutIsTty && !this.dumbTerminal) || this.forcedColor);
-    this.color = new Chalk({ level: useColor ? 1 : 0 });
+    this.colorRefused = env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false';
+    this.forcedColor = env.FORCE_COLOR !== undefined && !this.colorRefused;
+    this.color = new Chalk({ level: this.colorOn(this.stdoutIsTty) ? 1 : 0 });
+    this.stderrColor = new Chalk({ level: this.colorOn(this.stderrIsTty) ? 1 : 0 });
     this.width = this.json || !this.stdoutIsTty ? undefined : terminalWidth(env.COLUMNS, process.stdout.columns);
+  }
+
+  /** Whether a stream (stdout or stderr: `isTty`) gets colour. */
+  private colorOn(isTty: boolean): boolean {
+    return !this.json && !this.noColor && !this.colorRefused && ((isTty && !this.dumbTerminal) || this.forcedColor);
   }
 
   /** Human result text on stdout (suppressed with --json: use `document`). */
@@ -103,7 +117,7 @@ export class Output {
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.color.yellow('warning:')} ${this.forHome(text)}\n`);
+    process.stderr.write(`${this.stderrColor.yellow('warning:')} ${this.forHome(text)}\n`);
   }
 
   /** `text` with the `syndicate …` commands it quotes working as typed for this home (`--home DIR` added when it came from that flag). */
@@ -161,7 +175,7 @@ export class Output {
       }
       return;
     }
-    const color = new Chalk({ level: !this.noColor && ((this.stderrIsTty && !this.dumbTerminal) || this.forcedColor) ? 1 : 0 });
+    const color = this.stderrColor;
     process.stderr.write(`${color.red('error:')} ${error.message}\n`);
     if (error instanceof InvalidInputError) {
       for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);

@@ -245,6 +245,16 @@ function ancestorNames(command: Command): string[] {
   return names;
 }
 
+/**
+ * Whether commander's unknown option is text no option could be: it holds whitespace (a prompt held
+ * in a variable that begins with a bullet, `syndicate run "$LINE"` of `- fix the build`).
+ */
+function textReadAsOption(error: CommanderError, message: string): boolean {
+  if (error.code !== 'commander.unknownOption') return false;
+  const word = /^unknown option '(.*)'/s.exec(message)?.[1];
+  return word !== undefined && /\s/.test(word);
+}
+
 /** Parses and runs one command line; returns the exit code (the entry point sets it). */
 export async function runProgram(argv: string[]): Promise<number> {
   const program = await buildProgram(namedCommand(argv));
@@ -267,7 +277,7 @@ export async function runProgram(argv: string[]): Promise<number> {
       // stderr) and reports '(outputHelp)', which says nothing to the user.
       const message = error.code === 'commander.help' ? 'missing subcommand: pick one of the commands listed above' : error.message.replace(/^error: /, '');
       const help = `\`${helpCommandFor(program, argv)}\``;
-      const usage = new UsageError(message, { hint: error.code === 'commander.conflictingOption' ? `give one of the two; ${help} says what each does` : `run ${help}` });
+      const usage = new UsageError(message, { hint: error.code === 'commander.conflictingOption' ? `give one of the two; ${help} says what each does` : textReadAsOption(error, message) ? `text that begins with \`-\` is read as an option: put \`--\` before it (\`${helpCommandFor(program, argv).replace(/ --help$/, '')} -- "$TEXT"\`), or pipe it on stdin; ${help} lists the options` : `run ${help}` });
       // Its hint names `--help`, which reads no home.
       new Output({ json: wantsJson(program, argv) }).error(usage, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
       return usage.exitCode;

@@ -128,6 +128,22 @@ describe('CLI basics', () => {
     expect(unknown.stderr).toContain('hint: run `syndicate --help`');
   });
 
+  it('a prompt held in a variable that begins with `-` (`syndicate run "$LINE"` of a bullet line) is a usage error whose hint says to put `--` before it (it said only to read --help)', async () => {
+    const [bullet, json, separated] = await Promise.all([
+      runCli(['run', '- fix the flaky build']),
+      runCli(['--json', 'classify', '-v is verbose?']),
+      runCli(['route', '--', '- fix the flaky build']),
+    ]);
+    expect(bullet.exitCode).toBe(2);
+    expect(bullet.stderr).toBe(
+      "error: unknown option '- fix the flaky build'\n" +
+        'hint: text that begins with `-` is read as an option: put `--` before it (`syndicate run -- "$TEXT"`), or pipe it on stdin; `syndicate run --help` lists the options',
+    );
+    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'usage', hint: expect.stringContaining('`syndicate classify -- "$TEXT"`') } });
+    // After `--` it is the prompt (no home here: the store's absence is the next thing reported).
+    expect(separated.stderr).not.toContain('unknown option');
+  });
+
   it('`help <command …>` shows the help of the whole path it names, and a word that names no command is an unknown command (exit 2)', async () => {
     const [nested, nestedFlag, deep, misspelt, inGroup, unknownNested] = await Promise.all([
       runCli(['help', 'provider', 'show']),

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { registeredEngineScenario } from '../helpers/scenario.js';
+import { withStore } from '../helpers/store.js';
+import { seedDenial } from '../unit/evidence/seed.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
 
@@ -274,6 +276,39 @@ describe('evidence list and metrics given an empty --session (a script\'s unset 
         ok: false,
         error: { code: 'usage', message: '--session must not be empty', hint: expect.stringContaining('or leave --session out for every session') },
       });
+    }
+  });
+});
+
+describe('evidence export whose stdout cannot be written', () => {
+  const { home, cleanup } = makeTempHome('syndicate-scripting-export-pipe-');
+  beforeAll(async () => {
+    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // Far more than a pipe holds (64 KiB): the export is still writing when its reader goes away.
+    withStore(home, (store) => store.transaction(() => {
+      for (let index = 0; index < 2000; index += 1) seedDenial(store);
+    }));
+  }, 90_000);
+  afterAll(() => cleanup());
+
+  it('stops quietly with the exit code it had, 0, as `evidence list | head` does (it exited 13: its wait for the closed pipe to drain never ended)', { timeout: 90_000 }, async () => {
+    const child = execa('node', [BIN, 'evidence', 'export'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore' });
+    await new Promise<void>((resolve) => child.stdout?.once('data', () => resolve()));
+    // What `head -1` does once it has its line: close the reading end of the pipe.
+    child.stdout?.destroy();
+    const ended = await child;
+    expect(ended.stderr).toBe('');
+    expect(ended.exitCode).toBe(0);
+  });
+
+  it('into a full disk (`> evidence.jsonl`; /dev/full here) is one error, exit 2, as `--output` reports its file (it was a stack trace, exit 1: "a check found a problem")', { timeout: 90_000 }, async () => {
+    for (const words of [['evidence', 'export'], ['run', 'hello', '--json'], ['completion', 'bash']]) {
+      // The shell's redirection: the device itself is the process's stdout (not a pipe through the test).
+      const ended = await execa('sh', ['-c', 'exec node "$0" "$@" > /dev/full', BIN, ...words], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore' });
+      expect(ended.stderr, words.join(' ')).toBe(
+        'error: cannot write stdout: ENOSPC: no space left on device\nhint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere',
+      );
+      expect(ended.exitCode, words.join(' ')).toBe(2);
     }
   });
 });

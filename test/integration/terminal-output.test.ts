@@ -1,4 +1,5 @@
 import { execa } from 'execa';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
@@ -65,6 +66,32 @@ describe('syndicate on a terminal', () => {
     expect(ci.exitCode).toBe(0);
     expect(ci.output).toContain('evidence chain intact: 0 rows');
     expect(ci.output).not.toContain('verifying the evidence chain');
+  }, 90_000);
+
+  it('stderr sent to a file from a terminal (`2>run.log`) gets no escape codes, while stdout on the terminal is coloured', async () => {
+    const log = join(home, 'stderr.log');
+    // A finding's note (dim) and a warning (yellow) on stderr, the level (coloured) on stdout.
+    const classified = await onTerminal(`classify "password: hunter2" 2>${log}`, { home, columns: 80 });
+    expect(classified.exitCode).toBe(0);
+    expect(classified.output).toContain('\u001b[');
+    expect(readFileSync(log, 'utf8')).toMatch(/^\d+ findings?; --explain lists them\n$/);
+    expect(readFileSync(log, 'utf8')).not.toContain('\u001b');
+    const warned = await onTerminal(`evidence list --session nosuch 2>${log}`, { home, columns: 80 });
+    expect(warned.exitCode).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain('warning:');
+    expect(readFileSync(log, 'utf8')).not.toContain('\u001b');
+  }, 90_000);
+
+  it('FORCE_COLOR=0 (or false) turns colour off on a terminal too, as for Node and chalk', async () => {
+    for (const value of ['0', 'false']) {
+      const table = await onTerminal('doctor', { home, columns: 80, env: { FORCE_COLOR: value } });
+      expect(table.output).toContain('CHECK');
+      expect(table.output).not.toContain('\u001b');
+      const error = await onTerminal('provider show nosuch', { home, columns: 80, env: { FORCE_COLOR: value } });
+      expect(error.exitCode).toBe(2);
+      expect(error.output).toContain('error: unknown provider "nosuch"');
+      expect(error.output).not.toContain('\u001b');
+    }
   }, 90_000);
 
   it('FORCE_COLOR colours an error as it colours a table: on TERM=dumb and through a pipe; NO_COLOR still wins', async () => {

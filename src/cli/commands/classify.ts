@@ -65,7 +65,7 @@ export function classifyCommand(): Command {
             );
           }
         } else if (findings.length > 0) {
-          output.info(output.color.dim(`${counted(findings.length, 'finding')}; --explain lists them`));
+          output.info(output.stderrColor.dim(`${counted(findings.length, 'finding')}; --explain lists them`));
         }
       });
     });

@@ -104,7 +104,7 @@ Examples:
       const tokens = result.usage === undefined ? 'tokens n/a' : `${counted(result.usage.inputTokens, 'token')} (${result.fidelity.tokenAccounting})`;
       const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
-        output.color.dim(
+        output.stderrColor.dim(
           `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${counted(embeddings.length, 'vector')} of ${embeddings[0]?.length ?? 0} · ${tokens} · total ${Math.round(result.latency.totalMs)} ms${hops} · evidence ${result.evidenceId}`,
         ),
       );

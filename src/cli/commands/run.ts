@@ -97,7 +97,7 @@ Examples:
       const showReasoning = options.showReasoning === true && !output.json;
       const onPart = (part: StreamPart): void => {
         if (part.type === 'reasoning-delta' && showReasoning) {
-          output.writeStderr(output.color.dim(part.text));
+          output.writeStderr(output.stderrColor.dim(part.text));
           printingReasoning = true;
         }
         // A refusal (OpenAI's `refusal`) is what the model answered: printed as the answer is.
@@ -153,7 +153,7 @@ Examples:
         output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });
         return;
       }
-      if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.color.dim(response.reasoning));
+      if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.stderrColor.dim(response.reasoning));
       if (printingReasoning) output.writeStderr('\n');
       // The answer as it was streamed: its text, then the model's refusal when it refused.
       const answer = response.text + (response.refusal ?? '');
@@ -174,7 +174,7 @@ Examples:
       const latency = `${result.latency.firstTokenMs === undefined ? '' : `first token ${Math.round(result.latency.firstTokenMs)} ms, `}total ${Math.round(result.latency.totalMs)} ms`;
       const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
-        output.color.dim(
+        output.stderrColor.dim(
           `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}${sessionTurn === undefined ? '' : ` · session ${sessionTurn.id} turn ${sessionTurn.turn}`}`,
         ),
       );

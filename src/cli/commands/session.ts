@@ -38,7 +38,7 @@ Examples:
         context.output.result({ session: started }, () => {
           context.output.line(`started session ${started.id}${started.name === null ? '' : ` (${started.name})`} on ${activeLabel(started)}`);
           context.output.line(`envelope approves up to ${started.envelope.maxCapability}`);
-          context.output.info(context.output.color.dim(context.output.forHome(`continue it with: \`syndicate run "..." --session ${started.id}\``)));
+          context.output.info(context.output.stderrColor.dim(context.output.forHome(`continue it with: \`syndicate run "..." --session ${started.id}\``)));
         });
       } finally {
         context.close();
