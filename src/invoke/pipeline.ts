@@ -12,7 +12,7 @@ import { decodeSignedToken, type PermitPayload } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
 import { credentialOf, missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
-import type { RegisteredProvider } from '../registry/types.js';
+import type { ProviderRecord, RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
 import {
@@ -721,9 +721,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
                     ? credentialHint(provider.id, record.auth?.env, response.status, candidate.model)
                     : filtered
                       ? `${provider.id}'s content filter refused the request or the answer it was generating; nothing is held back: rephrase the prompt, or send it to another provider the policy allows (\`--provider\`; a gateway client: another model)`
-                      : wireError.isRetryable
-                        ? 'the upstream is overloaded or failing; retry later'
-                        : 'the upstream rejected the request; check the model and settings',
+                      : response.status === 404
+                        ? wrongPathHint(provider.id, record, httpRequest.url)
+                        : wireError.isRetryable
+                          ? 'the upstream is overloaded or failing; retry later'
+                          : 'the upstream rejected the request; check the model and settings',
       // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
       ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });
@@ -1351,3 +1353,18 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
+/**
+ * A 404 that names no model (`upstreamConditionOf` found none): nothing is served at the path
+ * called, so the record's `baseUrl` is the likely fault — such as Zhipu GLM's Anthropic-compatible
+ * endpoint (`…/api/anthropic`) registered on the openai wire, or an openai-wire URL without its
+ * version path.
+ */
+function wrongPathHint(providerId: string, record: Pick<ProviderRecord, 'wire' | 'baseUrl'>, calledUrl: string): string {
+  const anthropicPath = record.wire === 'openai' && /\/anthropic\/*$/.test(new URL(record.baseUrl).pathname);
+  const convention = anthropicPath
+    ? 'a URL ending in /anthropic (Zhipu GLM\'s https://open.bigmodel.cn/api/anthropic) serves the Anthropic Messages API, which a record of wire: anthropic calls; for the openai wire use the OpenAI-compatible URL (Zhipu GLM: https://open.bigmodel.cn/api/paas/v4)'
+    : record.wire === 'openai'
+      ? 'an openai-wire baseUrl ends with the API\'s version path (/v1; Zhipu GLM: /api/paas/v4)'
+      : 'an anthropic-wire baseUrl has no /v1 (calls go to its /v1/messages)';
+  return `nothing answers at ${calledUrl}, so ${providerId}'s baseUrl (${record.baseUrl}) is likely wrong: ${convention}; register the provider again with the right one`;
+}

@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
-import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
+import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
 
 const fixture = (name: string): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', 'openai', name), 'utf8');
 const PROMPT = 'Name the capital of France.';
@@ -92,5 +92,20 @@ describe('run: hosted answers that are not what they seem', () => {
     expect(blank.exitCode).toBe(5);
     expect(blank.stderr).toContain(`${KEY} is not set, so glm cannot be called`);
     expect(inferenceExchanges(filtering).length).toBe(before + 1);
+  });
+
+  it('a 404 naming no model says the baseUrl is wrong, and what Zhipu’s /api/anthropic is', { timeout: 90_000 }, async () => {
+    // GLM's docs give https://open.bigmodel.cn/api/anthropic to Anthropic clients; given to the openai-wire entry, every call is a 404.
+    const path = join(scenario.home, 'glm-anthropic-url.yaml');
+    const yaml = providerYaml({ id: 'glm-anthropic-url', engine: filtering, class: 'approved_hosted', model: 'glm-5.3', authEnv: KEY, price: GLM_PRICE });
+    writeFileSync(path, yaml.replace(`baseUrl: ${filtering.baseUrl}`, `baseUrl: ${filtering.url}/api/anthropic`));
+    const registered = await scenario.cli(['provider', 'register', path]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const { result, document } = await scenario.json(['run', PROMPT, '--provider', 'glm-anthropic-url'], { env: { [KEY]: 'glm-key' } });
+    expect(result.exitCode, result.stdout).toBe(5);
+    const hint = (document.error as { hint: string }).hint;
+    expect(hint).toContain(`nothing answers at ${filtering.url}/api/anthropic/chat/completions, so glm-anthropic-url's baseUrl`);
+    expect(hint).toContain('serves the Anthropic Messages API, which a record of wire: anthropic calls');
+    await scenario.cli(['provider', 'remove', 'glm-anthropic-url']);
   });
 });
