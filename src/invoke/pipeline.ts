@@ -601,7 +601,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     for (const message of prepared.warnings) warnings.push({ setting: 'engine', message });
     context.health.residentChanged(provider, { unloaded: prepared.unloaded });
   }
-  const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
+  const recorder = createRecorder(context.store, evidenceId, { ...(context.commits === undefined ? {} : { commits: context.commits }), ...(apiKey === undefined ? {} : { credential: apiKey }) });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
 
   const hopMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];

@@ -108,4 +108,21 @@ describe('run: hosted answers that are not what they seem', () => {
     expect(hint).toContain('serves the Anthropic Messages API, which a record of wire: anthropic calls');
     await scenario.cli(['provider', 'remove', 'glm-anthropic-url']);
   });
+
+  it('a key the upstream quotes back whole is never stored: masked in the recorded answer, the capture partial', { timeout: 90_000 }, async () => {
+    const key = 'sk-glm-QUOTEDKEY0123456789abcdef';
+    filtering.setFault({ status: 401, body: `{"error":{"code":"1002","message":"Authorization Token非法，请确认Authorization Token正确传递: ${key}"}}` }, 1);
+    const { result, document } = await scenario.json(['run', PROMPT, '--model', 'glm:glm-5.3'], { env: { [KEY]: key } });
+    expect(result.exitCode, result.stdout).toBe(5);
+    expect(result.stdout).not.toContain(key);
+    const evidenceId = (document.error as { details: { evidenceId: string } }).details.evidenceId;
+    const raw = (await scenario.rawEvidence(evidenceId, 'response')).toString('utf8');
+    expect(raw).not.toContain(key);
+    expect(raw).toContain(`正确传递: ${'*'.repeat(key.length)}"}}`);
+    const shown = await scenario.cli(['evidence', 'show', evidenceId, '--json']);
+    expect(shown.stdout).not.toContain(key);
+    expect(JSON.parse(shown.stdout).evidence).toMatchObject({ verbatimCapture: 'partial' });
+    const verified = await scenario.cli(['evidence', 'verify']);
+    expect(verified.exitCode, verified.stderr).toBe(0);
+  });
 });
