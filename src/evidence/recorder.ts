@@ -49,6 +49,13 @@ export interface RecorderSink {
 
 export interface RecorderOptions {
   /**
+   * The provider's key the request was sent with: an upstream that quotes it back whole in its
+   * answer (an error naming the key it refused) has it masked in the stored bytes, each of its
+   * bytes as `*` (lengths and chunk timings stay as received), and the capture is then `partial`.
+   * Secrets are never stored; the request's header carrying it is redacted apart.
+   */
+  credential?: string;
+  /**
    * The response head, chunks and end are written at most this often (default 50 ms), in one
    * transaction: a chunk arriving after a quiet interval is written at once, bursts are batched,
    * and `completeAttempt` writes whatever is still buffered in its finishing transaction. A crash loses at
@@ -99,6 +106,9 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   private waitingForTick = false;
   private closed = false;
   private detached = false;
+  private readonly credential: Buffer | undefined;
+  /** Some received bytes were the credential, masked before they were stored. */
+  private masked = false;
   private readonly summary: CaptureSummary = {
     requestCaptured: false,
     responseStarted: false,
@@ -124,6 +134,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.storePath = store.path;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.commits = options.commits;
+    this.credential = options.credential === undefined || options.credential.length < SHORTEST_MASKED_CREDENTIAL ? undefined : Buffer.from(options.credential, 'utf8');
     this.lastFlushAt = performance.now();
     attempt.detach = () => this.detach();
   }
@@ -168,7 +179,9 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.throwIfFailed();
     if (this.closed || this.detached) return;
     // Copy: the transport may reuse its buffer after we return.
-    this.attempt.bufferChunk(Buffer.from(bytes), atMs);
+    const chunk = Buffer.from(bytes);
+    if (this.credential !== undefined && maskCredential(chunk, this.credential)) this.masked = true;
+    this.attempt.bufferChunk(chunk, atMs);
     this.summary.chunks += 1;
     this.summary.responseBytes += bytes.byteLength;
     this.schedule();
@@ -221,7 +234,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
    */
   verbatimCapture(): VerbatimCapture {
     if (!this.summary.requestCaptured && this.summary.chunks === 0) return 'none';
-    if (this.summary.requestCaptured && this.summary.ended && this.summary.complete) return 'full';
+    if (this.summary.requestCaptured && this.summary.ended && this.summary.complete && !this.masked) return 'full';
     return 'partial';
   }
 
@@ -346,6 +359,22 @@ export function throwIfAttemptFailed(attempt: OpenAttempt): void {
         hint: 'run `syndicate doctor` to check the store',
         cause: failure,
       });
+}
+
+/** A key shorter than this is not looked for in the answer: it would mask words that merely match it. */
+const SHORTEST_MASKED_CREDENTIAL = 8;
+
+/**
+ * Overwrites each whole occurrence of `credential` in `chunk` with `*`, in place; whether there was
+ * one. A key split across two chunks is not seen (an error body quoting it comes in one).
+ */
+function maskCredential(chunk: Buffer, credential: Buffer): boolean {
+  let found = false;
+  for (let at = chunk.indexOf(credential); at !== -1; at = chunk.indexOf(credential, at + credential.length)) {
+    chunk.fill(0x2a, at, at + credential.length);
+    found = true;
+  }
+  return found;
 }
 
 /** A recorder (the transport's CaptureSink) for an attempt started with `beginAttempt` in this process. */

@@ -10,9 +10,9 @@ import type { EvidenceMarker, TokenAccounting, ToolCallFidelity } from '../evide
 import { issuePermit, issueVerifiedPermit, permitDenial, verifyPermit, type VerifiedPermit } from '../permits/index.js';
 import { decodeSignedToken, type PermitPayload } from '../permits/token.js';
 import { discoverFromInvocation } from '../probes/discovery.js';
-import { missingCredential } from '../registry/credentials.js';
+import { credentialOf, missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
-import type { RegisteredProvider } from '../registry/types.js';
+import type { ProviderRecord, RegisteredProvider } from '../registry/types.js';
 import { attemptQueue, widestClass } from '../router/fallback.js';
 import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
 import {
@@ -42,7 +42,7 @@ import { waitAskedFor } from '../transport/retry-after.js';
 import type { ServerSentEvent, StreamFraming, WireAdapter, WireHttpRequest, WireTarget } from '../wire/adapter.js';
 import { cacheTokensWithinInput, logprobsDropped, type CanonicalRequest, type CanonicalResponse, type StreamPart, type Usage, type WireWarning } from '../wire/canonical.js';
 import { REQUEST_REFUSED_STATUSES } from '../wire/client-errors.js';
-import { notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
+import { isContentFiltered, notServedCause, upstreamConditionOf } from '../wire/error-scope.js';
 import { wireAdapterFor } from '../wire/index.js';
 import { WIRE_OBSERVATIONS } from '../wire/observations.js';
 import { wholeAnswerFirstTokenMs } from '../wire/openai/timings.js';
@@ -527,7 +527,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     });
     return { kind: 'retryable', error, report: report({ outcome: 'skipped', evidenceId, error: { code: error.code, message: error.message } }) };
   }
-  const apiKey = record.auth === undefined ? undefined : context.env[record.auth.env];
+  const apiKey = credentialOf(record, context.env);
 
   // Issue (unless the caller brought one) and consume the permit in one transaction: one commit.
   // With group commit a permit issued here is written in the pending row's transaction instead.
@@ -601,7 +601,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     for (const message of prepared.warnings) warnings.push({ setting: 'engine', message });
     context.health.residentChanged(provider, { unloaded: prepared.unloaded });
   }
-  const recorder = createRecorder(context.store, evidenceId, context.commits === undefined ? {} : { commits: context.commits });
+  const recorder = createRecorder(context.store, evidenceId, { ...(context.commits === undefined ? {} : { commits: context.commits }), ...(apiKey === undefined ? {} : { credential: apiKey }) });
   input.onAttempt?.({ hop, provider: attemptProvider, model: candidate.model, requestId, evidenceId, sensitivity: level, warnings });
 
   const hopMarkers: EvidenceMarker[] = hop > 0 ? ['fallback'] : [];
@@ -688,10 +688,11 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const tooLong = condition === 'input_too_long';
     const toolsRefused = condition === 'tools_not_supported';
     const imagesRefused = condition === 'images_not_supported';
+    const filtered = condition === undefined && isContentFiltered(response.status, body);
     // The key it refused, quoted back by some servers, is never printed, recorded in the message or returned to a client.
     const failure = new UpstreamError(`${provider.id} answered HTTP ${response.status}: ${redactCredential(wireError.message, apiKey)}`, {
       // Tools refused: the code of the router's refusal of the same model for later tools requests.
-      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : imagesRefused ? 'images_not_supported' : 'upstream_http_error',
+      code: response.status === 429 ? 'upstream_rate_limited' : tooLong ? 'context_length_exceeded' : toolsRefused ? 'tools_not_supported' : imagesRefused ? 'images_not_supported' : filtered ? 'upstream_content_filtered' : 'upstream_http_error',
       status: response.status,
       // A model its provider does not serve never saw the request: the next candidate may take it.
       // An input too long for it is the caller's to split, whatever status the engine chose (llama-server: 500).
@@ -718,9 +719,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
                     })
                   : response.status === 401 || response.status === 403
                     ? credentialHint(provider.id, record.auth?.env, response.status, candidate.model)
-                    : wireError.isRetryable
-                      ? 'the upstream is overloaded or failing; retry later'
-                      : 'the upstream rejected the request; check the model and settings',
+                    : filtered
+                      ? `${provider.id}'s content filter refused the request or the answer it was generating; nothing is held back: rephrase the prompt, or send it to another provider the policy allows (\`--provider\`; a gateway client: another model)`
+                      : response.status === 404
+                        ? wrongPathHint(provider.id, record, httpRequest.url)
+                        : wireError.isRetryable
+                          ? 'the upstream is overloaded or failing; retry later'
+                          : 'the upstream rejected the request; check the model and settings',
       // The request field a gateway client is told is at fault, as for the router's own too-long refusal.
       ...(tooLong ? { details: { param: tooLongParam(wireRequest) } } : {}),
     });
@@ -768,12 +773,16 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     try {
       decoded = codec === undefined ? adapter.decodeResponse(body) : codec.decode(body, wireRequest, target);
     } catch (error) {
-      const failure = new UpstreamError(`${provider.id} sent a response that is not valid ${record.wire} JSON: ${(error as Error).message}`, {
-        code: 'upstream_malformed_response',
-        status: response.status,
-        isRetryable: false,
-        hint: 'the engine answered with a malformed body; the raw bytes are in the evidence (`syndicate evidence show ID --raw response`)',
-      });
+      // An answer that says its own generation failed (GLM's `network_error`) is the upstream's failure, retried elsewhere as one.
+      const failure =
+        error instanceof UpstreamError && error.code === 'upstream_inference_failed'
+          ? new UpstreamError(`${provider.id} ${error.message}`, { code: error.code, status: response.status, isRetryable: error.isRetryable, ...(error.hint === undefined ? {} : { hint: error.hint }) })
+          : new UpstreamError(`${provider.id} sent a response that is not valid ${record.wire} JSON: ${(error as Error).message}`, {
+              code: 'upstream_malformed_response',
+              status: response.status,
+              isRetryable: false,
+              hint: 'the engine answered with a malformed body; the raw bytes are in the evidence (`syndicate evidence show ID --raw response`)',
+            });
       return fail(failure, ['upstream_error'], { status: response.status });
     }
     firstTokenMs = wholeAnswerFirstTokenMs(response.firstByteMs, decoded.generationTimings);
@@ -1344,3 +1353,18 @@ function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
 }
 
+/**
+ * A 404 that names no model (`upstreamConditionOf` found none): nothing is served at the path
+ * called, so the record's `baseUrl` is the likely fault — such as Zhipu GLM's Anthropic-compatible
+ * endpoint (`…/api/anthropic`) registered on the openai wire, or an openai-wire URL without its
+ * version path.
+ */
+function wrongPathHint(providerId: string, record: Pick<ProviderRecord, 'wire' | 'baseUrl'>, calledUrl: string): string {
+  const anthropicPath = record.wire === 'openai' && /\/anthropic\/*$/.test(new URL(record.baseUrl).pathname);
+  const convention = anthropicPath
+    ? 'a URL ending in /anthropic (Zhipu GLM\'s https://open.bigmodel.cn/api/anthropic) serves the Anthropic Messages API, which a record of wire: anthropic calls; for the openai wire use the OpenAI-compatible URL (Zhipu GLM: https://open.bigmodel.cn/api/paas/v4)'
+    : record.wire === 'openai'
+      ? 'an openai-wire baseUrl ends with the API\'s version path (/v1; Zhipu GLM: /api/paas/v4)'
+      : 'an anthropic-wire baseUrl has no /v1 (calls go to its /v1/messages)';
+  return `nothing answers at ${calledUrl}, so ${providerId}'s baseUrl (${record.baseUrl}) is likely wrong: ${convention}; register the provider again with the right one`;
+}

@@ -9,8 +9,21 @@ import { credentialHeaders } from '../wire/auth.js';
 export function missingCredential(record: ProviderRecord, env: NodeJS.ProcessEnv): string | undefined {
   const name = record.auth?.env;
   if (name === undefined) return undefined;
-  const key = env[name];
-  return key === undefined || key === '' ? name : undefined;
+  return credentialOf(record, env) === undefined ? name : undefined;
+}
+
+/**
+ * A provider's key (`auth.env` in `env`) as it is sent: without the whitespace around it, which no
+ * key carries but a value often does — a `.env` file saved with CRLF line ends, `read` or a heredoc
+ * keeping the line's end — and which no HTTP header may carry (a line break would fail the call
+ * before it is sent). Undefined when the record needs no key, or its variable is unset, empty or
+ * whitespace alone (so the provider is skipped as one whose key is not set).
+ */
+export function credentialOf(record: Partial<Pick<ProviderRecord, 'auth'>>, env: NodeJS.ProcessEnv): string | undefined {
+  const name = record.auth?.env;
+  if (name === undefined) return undefined;
+  const key = env[name]?.trim();
+  return key === undefined || key === '' ? undefined : key;
 }
 
 /**
@@ -21,5 +34,5 @@ export function missingCredential(record: ProviderRecord, env: NodeJS.ProcessEnv
  */
 export function engineCredentialHeaders(record: Partial<Pick<ProviderRecord, 'auth' | 'wire'>>, env: NodeJS.ProcessEnv): Record<string, string> {
   if (record.auth === undefined) return {};
-  return credentialHeaders(record.wire === 'anthropic' ? 'x-api-key' : 'authorization', env[record.auth.env], record.auth.header);
+  return credentialHeaders(record.wire === 'anthropic' ? 'x-api-key' : 'authorization', credentialOf(record, env), record.auth.header);
 }

@@ -106,6 +106,18 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
   return undefined;
 }
 
+/**
+ * Error codes of a provider's safety filter refusing a request or its answer: Zhipu GLM's 1301
+ * ("the input or generated content may contain unsafe or sensitive content", docs.bigmodel.cn
+ * error codes), Azure OpenAI's and Moonshot's `content_filter`.
+ */
+const CONTENT_FILTERED_CODES = new Set(['1301', 'content_filter']);
+
+/** Whether an upstream's 4xx error answer is its safety filter refusing the request's content (see `CONTENT_FILTERED_CODES`). Pure. */
+export function isContentFiltered(status: number, body: string): boolean {
+  return status >= 400 && status < 500 && status !== 429 && errorObject(body).codes.some((code) => CONTENT_FILTERED_CODES.has(code));
+}
+
 /** The type and code strings and the message of an error body, whichever envelope it uses. */
 function errorObject(body: string): { codes: string[]; message: string | undefined } {
   const parsed = tryParseJson(body);

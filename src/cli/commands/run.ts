@@ -162,7 +162,7 @@ Examples:
       for (const call of response.toolCalls) output.write(`tool call ${call.name} ${compactArguments(call.arguments)}\n`);
       if (answer === '' && response.toolCalls.length === 0) output.write('\n');
       if (response.refusal !== undefined) output.warn('the model refused to answer: its refusal is the answer printed');
-      // Anthropic's `refusal` stop (its classifiers cut the answer; no refusal message comes with it), a content filter's stop.
+      // Anthropic's `refusal` stop (its classifiers cut the answer; no refusal message comes with it), a content filter's stop (OpenAI `content_filter`, Zhipu GLM `sensitive`).
       else if (response.finishReason === 'content_filter') {
         output.warn(`the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): what is printed is what the model wrote before`);
       }

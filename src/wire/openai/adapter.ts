@@ -314,22 +314,46 @@ function encodeResponseFormat(request: CanonicalRequest, target: WireTarget, war
   };
 }
 
-/** Maps a wire finish reason; `function_call` is the legacy spelling of `tool_calls`. */
+/**
+ * Maps a wire finish reason; `function_call` is the legacy spelling of `tool_calls`. Zhipu GLM
+ * (docs.bigmodel.cn, chat completions: "'sensitive' means the content was intercepted by the
+ * safety review") says `sensitive` where OpenAI says `content_filter`, and ends an answer cut at
+ * the model's window with `model_context_window_exceeded`, as Anthropic's stop reason does.
+ */
 export function openAIFinishReason(raw: string | null | undefined): FinishReason {
   switch (raw) {
     case 'stop':
     case 'eos':
       return 'stop';
     case 'length':
+    case 'model_context_window_exceeded':
       return 'length';
     case 'tool_calls':
     case 'function_call':
       return 'tool_calls';
     case 'content_filter':
+    case 'sensitive':
       return 'content_filter';
     default:
       return 'other';
   }
+}
+
+/**
+ * The finish reason Zhipu GLM answers with when the model's inference failed ("'network_error'
+ * means the model's inference failed", docs.bigmodel.cn), in an HTTP 200 answer or a stream's last
+ * chunk: what came before it is no complete answer, so it is the upstream's failure, not a finish.
+ */
+const INFERENCE_FAILED_FINISH = 'network_error';
+const INFERENCE_FAILED_MESSAGE = `finish_reason "${INFERENCE_FAILED_FINISH}": the model's inference failed before the answer was complete`;
+
+/** The failure of an answer that finished with GLM's `network_error` (retryable: another call, or another candidate, may answer). */
+function inferenceFailed(): UpstreamError {
+  return new UpstreamError(`answered ${INFERENCE_FAILED_MESSAGE}`, {
+    isRetryable: true,
+    code: 'upstream_inference_failed',
+    hint: 'the provider failed to generate the answer; retry the request (the partial answer is in the evidence)',
+  });
 }
 
 export function decodeOpenAIResponse(body: string): CanonicalResponse {
@@ -395,6 +419,7 @@ export function decodeOpenAIResponse(body: string): CanonicalResponse {
   }
 
   const rawFinishReason = stringField(choice, 'finish_reason') ?? null;
+  if (rawFinishReason === INFERENCE_FAILED_FINISH) throw inferenceFailed();
   const stopSequence = namedStopString(parsed, choice);
   const usage = decodeUsage(parsed['usage'], observations);
   const reasoning = reasoningField(message);
@@ -503,7 +528,9 @@ export function decodeOpenAIStreamEvent(event: ServerSentEvent): StreamPart[] {
       });
     }
     const rawFinishReason = stringField(choice, 'finish_reason');
-    if (rawFinishReason !== undefined && rawFinishReason !== '') {
+    if (rawFinishReason === INFERENCE_FAILED_FINISH) {
+      parts.push({ type: 'error', message: INFERENCE_FAILED_MESSAGE, errorType: INFERENCE_FAILED_FINISH });
+    } else if (rawFinishReason !== undefined && rawFinishReason !== '') {
       const stopSequence = namedStopString(chunk, choice);
       finish = { type: 'finish', finishReason: openAIFinishReason(rawFinishReason), rawFinishReason, ...(stopSequence === undefined ? {} : { stopSequence }) };
     }
