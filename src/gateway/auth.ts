@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PolledFile, type FileChange } from '../common/polled-file.js';
+import { untrustedFileProblem } from '../home/access.js';
 import { GatewayRequestError } from './errors.js';
 
 /**
@@ -65,6 +66,13 @@ export class TokenGuard {
       } catch (error) {
         problem = `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
       }
+    }
+    // Readable or replaceable by another user: whoever can read it can call the gateway.
+    const untrusted = problem === undefined ? untrustedFileProblem(path, 'secret') : undefined;
+    if (untrusted !== undefined) {
+      this.expected = undefined;
+      this.options.onChange?.({ kind: 'unavailable', path, reason: `${untrusted.detail}; ${untrusted.hint}` });
+      return;
     }
     if (problem !== undefined) {
       // Fail closed: an operator who removed the token meant no client to get in with the old one.
