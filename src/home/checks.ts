@@ -57,14 +57,17 @@ export function checkDirectory(name: 'data directory' | 'config directory', path
   }));
 }
 
-/** The permit key: owner and mode, then loaded exactly as `run` and `permit issue` load it. */
+/**
+ * The permit key: owner and mode, then loaded as `run` and `permit issue` load it (whose refusal of a
+ * directory others can write is the directory's own check here).
+ */
 export function checkPermitKey(path: string, userId: number | undefined): HomeCheck {
-  return checkSecretFile('permit key', path, userId, loadPermitKey);
+  return checkSecretFile('permit key', path, userId, (file) => loadPermitKey(file, { accessChecked: true }));
 }
 
-/** The gateway token: owner and mode, then read exactly as `serve` reads it. */
+/** The gateway token: owner and mode, then read as `serve` reads it (the directory: as for the permit key). */
 export function checkGatewayToken(path: string, userId: number | undefined): HomeCheck {
-  return checkSecretFile('gateway token', path, userId, readGatewayToken);
+  return checkSecretFile('gateway token', path, userId, (file) => readGatewayToken(file, { accessChecked: true }));
 }
 
 /** A secret file: owner and mode, then `load`, the loader its command uses. */
