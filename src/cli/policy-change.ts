@@ -1,4 +1,4 @@
-import { formatInputProblem, InvalidInputError } from '../errors.js';
+import { formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
 import type { PolicyChange } from '../policy/live.js';
 import type { Output } from './output.js';
 
@@ -10,4 +10,6 @@ export function reportPolicyChange(output: Output, change: PolicyChange): void {
   }
   output.warn(`${change.error.message}; requests go to local providers only until ${change.path} is valid again`);
   if (change.error instanceof InvalidInputError) for (const problem of change.error.problems) output.info(`  ${formatInputProblem(problem)}`);
+  // A policy another user can change: the fix is a chmod or chown, not an edit.
+  else if (change.error instanceof SyndicateError && change.error.hint !== undefined) output.info(`  hint: ${change.error.hint}`);
 }

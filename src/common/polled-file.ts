@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 /** How often a long-running process looks at a file it follows (a `stat`, on a request's path). */
@@ -39,7 +40,9 @@ export class RecheckInterval {
 /**
  * A file a long-running process follows (the gateway's policy and token): `poll()` stats it at
  * most once per interval and reports a change of its metadata — an edit changes its mtime, size
- * or inode (an editor's rename) — without reading it.
+ * or inode (an editor's rename), a `chmod` or `chown` its ctime — without reading it. The owner
+ * and mode of the directory it is in count too (who can replace the file), not its mtime (a
+ * file created beside it changes nothing of it).
  */
 export class PolledFile {
   private signature: string;
@@ -49,24 +52,38 @@ export class PolledFile {
     readonly path: string,
     options: RecheckOptions = {},
   ) {
-    this.signature = signatureOf(path);
+    this.signature = this.signatureNow();
     this.recheck = new RecheckInterval(options);
   }
 
   /** Looks at the file when the last look is older than the interval (always with `force`); undefined when nothing changed. */
   poll(force = false): FileChange | undefined {
     if (!this.recheck.due(force)) return undefined;
-    const signature = signatureOf(this.path);
+    const signature = this.signatureNow();
     if (signature === this.signature) return undefined;
     this.signature = signature;
-    if (signature === ABSENT) return { unusable: 'was removed' };
-    if (signature.startsWith(UNREADABLE)) return { unusable: `cannot be read (${signature.slice(UNREADABLE.length)})` };
+    const file = signatureOf(this.path);
+    if (file === ABSENT) return { unusable: 'was removed' };
+    if (file.startsWith(UNREADABLE)) return { unusable: `cannot be read (${file.slice(UNREADABLE.length)})` };
     return {};
+  }
+
+  private signatureNow(): string {
+    return `${signatureOf(this.path)}|${ownerAndModeOf(dirname(this.path))}`;
   }
 }
 
 const ABSENT = 'absent';
 const UNREADABLE = 'unreadable:';
+
+function ownerAndModeOf(path: string): string {
+  try {
+    const stat = statSync(path, { throwIfNoEntry: false });
+    return stat === undefined ? ABSENT : `${stat.uid}:${stat.mode}`;
+  } catch (error) {
+    return `${UNREADABLE}${(error as NodeJS.ErrnoException).code ?? 'error'}`;
+  }
+}
 
 function signatureOf(path: string): string {
   try {

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { PolledFile, type FileChange } from '../common/polled-file.js';
+import { untrustedFileProblem } from '../home/access.js';
 import { GatewayRequestError } from './errors.js';
 
 /**
@@ -8,7 +9,7 @@ import { GatewayRequestError } from './errors.js';
  * `x-api-key: <token>` (Anthropic clients). Compared in constant time over SHA-256 digests,
  * so neither the content nor the length of the token leaks through timing. Given the token
  * file, it follows it: a rotated token (`syndicate serve --rotate-token`) replaces the old one
- * within a second, and while the file is missing, empty or unreadable every request is refused.
+ * within a second, and while the file is missing, empty, unreadable or readable or replaceable by another user every request is refused.
  */
 export class TokenGuard {
   private expected: Buffer | undefined;
@@ -29,7 +30,7 @@ export class TokenGuard {
     if (change !== undefined) this.apply(change);
     if (this.expected === undefined) {
       // Not the file's path or state: the caller is not authenticated. The operator's stderr has both.
-      throw new GatewayRequestError('unavailable', 'the gateway accepts no token right now: its token file is missing, empty or unreadable (`syndicate serve --rotate-token` on its host writes a new one)', {
+      throw new GatewayRequestError('unavailable', 'the gateway accepts no token right now: its token file is missing, empty, unreadable or open to other users (`syndicate serve --rotate-token` on its host writes a new one)', {
         code: 'token_unavailable',
       });
     }
@@ -65,6 +66,13 @@ export class TokenGuard {
       } catch (error) {
         problem = `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
       }
+    }
+    // Readable or replaceable by another user: whoever can read it can call the gateway.
+    const untrusted = problem === undefined ? untrustedFileProblem(path, 'secret') : undefined;
+    if (untrusted !== undefined) {
+      this.expected = undefined;
+      this.options.onChange?.({ kind: 'unavailable', path, reason: `${untrusted.detail}; ${untrusted.hint}` });
+      return;
     }
     if (problem !== undefined) {
       // Fail closed: an operator who removed the token meant no client to get in with the old one.

@@ -2,9 +2,12 @@ import { existsSync, statSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
 import { countProblems, formatInputProblem, InvalidInputError, SyndicateError } from '../errors.js';
 import { loadPermitKey } from '../permits/key.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadPolicyWithSource } from '../policy/load.js';
 import { storeFilePaths, type StoreModeChange } from '../store/store.js';
+import { directoryAccessProblem, formatMode, privateFileAccessProblem, whoCanWrite, type AccessProblem, type PathFacts } from './access.js';
 import { readGatewayToken, type HomePaths } from './home.js';
+
+export { currentUserId, directoryAccessProblem, privateFileAccessProblem, type AccessProblem, type PathFacts, type PrivateFileKind } from './access.js';
 
 /*
  * Who may replace or read the files syndicate trusts. A user who can write the data directory
@@ -41,96 +44,8 @@ export function fixesOf(failed: readonly { name: string; hint?: string | undefin
   return [heading, ...hints.map(([hint, names]) => `  ${names.join(', ')}: ${hint}`)].join('\n');
 }
 
-/** What `stat` says about a path that the rules below read. */
-export interface PathFacts {
-  /** Permission bits (`mode & 0o777`). */
-  mode: number;
-  uid: number;
-}
-
 /** What a path of the data directory must be: the directories themselves, or a file in them. */
 type PathKind = 'directory' | 'file';
-
-/** What is wrong with who may use a path: `fail` lets another user replace or read a secret, `warn` exposes nothing secret. */
-export interface AccessProblem {
-  status: 'warn' | 'fail';
-  detail: string;
-  hint: string;
-}
-
-/**
- * The user syndicate runs as, or undefined where files have no POSIX owner and mode (Windows),
- * where the owner and mode rules are skipped.
- */
-export function currentUserId(): number | undefined {
-  return process.platform === 'win32' ? undefined : process.getuid?.();
-}
-
-/**
- * A directory syndicate keeps its files in must belong to `userId`, be usable by them (rwx) and
- * not be writable by group or others (who could delete and replace the files in it).
- */
-export function directoryAccessProblem(path: string, facts: PathFacts, userId: number): AccessProblem | undefined {
-  const mode = formatMode(facts.mode);
-  const word = shellWord(path);
-  if (facts.uid !== userId) {
-    return {
-      status: 'fail',
-      detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): its owner can replace the permit key, policy and store in it`,
-      hint: `use a directory of your own (--home or $SYNDICATE_HOME), or have an administrator \`chown ${userId} ${word}\``,
-    };
-  }
-  if ((facts.mode & 0o022) !== 0) {
-    return {
-      status: 'fail',
-      detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can delete and replace the permit key, policy and store in it`,
-      hint: `\`chmod 700 ${word}\``,
-    };
-  }
-  if ((facts.mode & 0o700) !== 0o700) {
-    return { status: 'fail', detail: `${path} has mode ${mode}: you cannot read, write and enter it`, hint: `\`chmod 700 ${word}\`` };
-  }
-  return undefined;
-}
-
-/** A secret (permit key, gateway token), the policy or the store. */
-export type PrivateFileKind = 'secret' | 'policy' | 'store';
-
-/**
- * A file syndicate trusts must belong to `userId` and not be writable by group or others; a
- * secret or the store (prompts and responses) must not be readable by them either. The policy
- * holds no secret: readable by others is a warning.
- */
-export function privateFileAccessProblem(path: string, facts: PathFacts, userId: number, kind: PrivateFileKind): AccessProblem | undefined {
-  const mode = formatMode(facts.mode);
-  const word = shellWord(path);
-  if (facts.uid !== userId) {
-    const hint =
-      kind === 'secret'
-        ? `delete ${word} and run \`syndicate init\` to create a new one`
-        : kind === 'policy'
-          ? `check its content; keep it as a copy of your own (\`cp ${word} ${word}.new && mv ${word}.new ${word} && chmod 600 ${word}\`) or delete it and run \`syndicate init\` for the default policy`
-          : `have an administrator \`chown ${userId} ${word}\`; do not delete it, it holds the evidence chain`;
-    return { status: 'fail', detail: `${path} belongs to uid ${facts.uid}, not to you (uid ${userId}): another user may have replaced it`, hint };
-  }
-  if ((facts.mode & 0o022) !== 0) {
-    const hint =
-      kind === 'secret'
-        ? `\`chmod 600 ${word}\`; others could have replaced it: delete ${word} and run \`syndicate init\` to create a new one`
-        : kind === 'policy'
-          ? `\`chmod 600 ${word}\`, then check its content (\`syndicate policy show\`)`
-          : `\`chmod 600 ${word}\``;
-    return { status: 'fail', detail: `${path} has mode ${mode}: ${whoCanWrite(facts.mode)} can change it`, hint };
-  }
-  if ((facts.mode & 0o044) !== 0) {
-    const detail = `${path} has mode ${mode}: readable by group or others`;
-    if (kind === 'policy') return { status: 'warn', detail, hint: `\`chmod 600 ${word}\`` };
-    const hint =
-      kind === 'secret' ? `\`chmod 600 ${word}\`; if others may have read it, delete ${word} and run \`syndicate init\` to create a new one` : `\`chmod 600 ${word}\``;
-    return { status: 'fail', detail, hint };
-  }
-  return undefined;
-}
 
 /** The data or config directory: present, yours, not writable by group or others. */
 export function checkDirectory(name: 'data directory' | 'config directory', path: string, userId: number | undefined): HomeCheck {
@@ -142,14 +57,17 @@ export function checkDirectory(name: 'data directory' | 'config directory', path
   }));
 }
 
-/** The permit key: owner and mode, then loaded exactly as `run` and `permit issue` load it. */
+/**
+ * The permit key: owner and mode, then loaded as `run` and `permit issue` load it (whose refusal of a
+ * directory others can write is the directory's own check here).
+ */
 export function checkPermitKey(path: string, userId: number | undefined): HomeCheck {
-  return checkSecretFile('permit key', path, userId, loadPermitKey);
+  return checkSecretFile('permit key', path, userId, (file) => loadPermitKey(file, { accessChecked: true }));
 }
 
-/** The gateway token: owner and mode, then read exactly as `serve` reads it. */
+/** The gateway token: owner and mode, then read as `serve` reads it (the directory: as for the permit key). */
 export function checkGatewayToken(path: string, userId: number | undefined): HomeCheck {
-  return checkSecretFile('gateway token', path, userId, readGatewayToken);
+  return checkSecretFile('gateway token', path, userId, (file) => readGatewayToken(file, { accessChecked: true }));
 }
 
 /** A secret file: owner and mode, then `load`, the loader its command uses. */
@@ -170,7 +88,8 @@ export function checkPolicyFile(path: string, userId: number | undefined): HomeC
   const name = 'policy file';
   return checkAccess(name, path, 'file', userId, (facts, user) => privateFileAccessProblem(path, facts, user, 'policy'), () => {
     try {
-      loadPolicy(path);
+      // Content only: the owner and mode were checked above, as `doctor` reports them.
+      loadPolicyWithSource(path, { mustExist: true });
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
       const problems = error instanceof InvalidInputError ? error.problems : [];
@@ -309,14 +228,4 @@ function usable(name: string, path: string, load: () => string): HomeCheck {
     const detail = error.message.includes(path) ? error.message : `${error.message} (${path})`;
     return { name, path, status: 'fail', detail, ...(error.hint === undefined ? {} : { hint: error.hint }) };
   }
-}
-
-function formatMode(mode: number): string {
-  return mode.toString(8).padStart(4, '0');
-}
-
-function whoCanWrite(mode: number): string {
-  const group = (mode & 0o020) !== 0;
-  const others = (mode & 0o002) !== 0;
-  return group && others ? 'group and others' : group ? 'its group' : 'others';
 }

@@ -4,6 +4,10 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileIfAbsent } from '../common/atomic-file.js';
 import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
+import { refuseUntrustedFile } from './access.js';
+
+/** The refusal of a gateway token another user can read or replace (exit 4). */
+export const GATEWAY_TOKEN_INSECURE = 'gateway_token_insecure';
 
 /** Where syndicate keeps its files. With `--home` or `$SYNDICATE_HOME` both directories are the same. */
 export interface HomePaths {
@@ -198,7 +202,10 @@ export function readSecretFile(path: string, what: string): Buffer {
 }
 
 /** The bearer token `syndicate init` wrote (trimmed); a missing or empty file is a store error with the fix. */
-export function readGatewayToken(path: string): string {
+export function readGatewayToken(path: string, options: { accessChecked?: boolean } = {}): string {
+  // Another user who can read it can call the gateway; one who can replace it, choose its token.
+  // `accessChecked`: `doctor`, which reports the token's and its directory's owner and mode as checks of their own.
+  if (options.accessChecked !== true) refuseUntrustedFile(path, 'secret', 'gateway token', GATEWAY_TOKEN_INSECURE);
   const token = readSecretFile(path, 'gateway token').toString('utf8').trim();
   if (token === '') {
     throw new StoreError(`the gateway token file ${path} is empty`, {

@@ -1,8 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import { inspect } from 'node:util';
-import { ExitCode, PolicyRefusalError, SyndicateError } from '../errors.js';
-import { shellWord } from '../common/shell-word.js';
+import { ExitCode, SyndicateError } from '../errors.js';
+import { refuseUntrustedFile } from '../home/access.js';
+
+/** The refusal of a permit key another user can read or replace (exit 4). */
+export const PERMIT_KEY_INSECURE = 'permit_key_insecure';
 
 /** The shortest signing key we accept, in bytes (`syndicate init` writes 32). */
 export const MINIMUM_KEY_BYTES = 32;
@@ -44,24 +47,21 @@ export class PermitKey {
 
 /**
  * Loads the base64 key file written by `syndicate init`. Refuses a missing or malformed key,
- * and a key file that anyone but its owner can read (mode must be 0600 or stricter).
+ * and a key another user can read or replace (`refuseUntrustedFile`): a key file of another
+ * owner, readable or writable by group or others (mode must be 0600 or stricter), or in a
+ * directory of another owner or writable by group or others.
  */
-export function loadPermitKey(path: string): PermitKey {
-  let mode: number;
+export function loadPermitKey(path: string, options: { accessChecked?: boolean } = {}): PermitKey {
   try {
-    mode = statSync(path).mode & 0o777;
+    statSync(path);
   } catch {
     throw new SyndicateError('permit_key_missing', ExitCode.store, `no permit key at ${path}`, {
       hint: 'run `syndicate init` to create the data directory and its permit key',
     });
   }
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new PolicyRefusalError(
-      'permit_key_insecure',
-      `refusing to use the permit key at ${path}: its mode is ${mode.toString(8).padStart(4, '0')}, readable by group or others`,
-      { hint: `run \`chmod 600 ${shellWord(path)}\`; if others may have read it, delete it and run \`syndicate init\` to make a new key` },
-    );
-  }
+  // Another user who can read it can sign permits; one who can replace it (or its directory) too.
+  // `accessChecked`: `doctor`, which reports the key's and its directory's owner and mode as checks of their own.
+  if (options.accessChecked !== true) refuseUntrustedFile(path, 'secret', 'permit key', PERMIT_KEY_INSECURE);
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();

@@ -1,6 +1,6 @@
 import { PolledFile, type FileChange } from '../common/polled-file.js';
 import { countProblems, InvalidInputError } from '../errors.js';
-import { loadPolicyWithSource } from './load.js';
+import { loadPolicyWithSource, untrustedPolicyRefusal } from './load.js';
 import type { Policy } from './types.js';
 
 /** The policy a request is planned with, and why it must stay local if the file could not be used. */
@@ -21,7 +21,8 @@ export type PolicyChange =
  * that changed and no longer validates fails closed: the last valid policy stays, restricted to
  * local providers, and every plan says why, until the file is fixed. So does a file that
  * disappears or cannot be read while the process runs (at the next start, no file means the
- * built-in defaults, as for the CLI).
+ * built-in defaults, as for the CLI). So does a file another user can change (`loadPolicy` refuses
+ * it at start), until `chmod` or `chown` fixes it.
  */
 export class LivePolicy {
   private state: CurrentPolicy;
@@ -54,6 +55,12 @@ export class LivePolicy {
       // Gone or unreadable while running (an editor that deletes before it writes, a permissions
       // change): nothing says the operator wants the permissive defaults, so fail closed.
       this.failClosed(`${this.path} ${change.unusable}; until it is back the last valid policy applies, to local providers only`, new Error(`${this.path} ${change.unusable}`));
+      return;
+    }
+    // Another user can change it (its mode or owner, or its directory's): what it says cannot be trusted.
+    const refusal = untrustedPolicyRefusal(this.path);
+    if (refusal !== undefined) {
+      this.failClosed(`${refusal.message}; until that is fixed (${refusal.hint ?? ''}) the last valid policy applies, to local providers only`, refusal);
       return;
     }
     try {

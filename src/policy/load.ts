@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
-import { countProblems, InvalidInputError } from '../errors.js';
+import { countProblems, InvalidInputError, type PolicyRefusalError } from '../errors.js';
 import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, STDIN_FILE_NAME, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
+import { refuseUntrustedFile, untrustedFileRefusal } from '../home/access.js';
 import { defaultPolicy } from './defaults.js';
 import { checkPolicySemantics, mergePolicy, type PolicyDocument } from './normalize.js';
 import type { Policy } from './types.js';
@@ -15,13 +16,29 @@ export interface LoadedPolicy {
 }
 
 /**
- * The effective policy at `path`: the file merged over the built-in defaults, or the defaults
- * alone when the file does not exist. An invalid file throws InvalidInputError (exit 3) with
- * every problem located as `file:line:col /pointer message (hint)`; it never falls back to the
- * defaults, because a policy the operator wrote and got wrong must not be silently ignored.
+ * The effective policy at `path` (the home's `policy.yaml`), to apply: the file merged over the
+ * built-in defaults, or the defaults alone when the file does not exist. An invalid file throws
+ * InvalidInputError (exit 3) with every problem located as `file:line:col /pointer message (hint)`;
+ * it never falls back to the defaults, because a policy the operator wrote and got wrong must not
+ * be silently ignored. Nor is a policy another user can change (the file, or the directory it is
+ * in): PolicyRefusalError `policy_insecure` (exit 4), before anything of it is read.
  */
 export function loadPolicy(path: string): Policy {
+  refuseUntrustedPolicy(path);
   return loadPolicyWithSource(path).policy;
+}
+
+/** The refusal of a policy another user can change (exit 4). */
+export const POLICY_INSECURE = 'policy_insecure';
+
+/** Throws when another user can change the policy at `path` (see `untrustedFileProblem`). */
+export function refuseUntrustedPolicy(path: string): void {
+  refuseUntrustedFile(path, 'policy', 'policy', POLICY_INSECURE);
+}
+
+/** The refusal `refuseUntrustedPolicy` throws, or undefined: a running gateway fails closed with it. */
+export function untrustedPolicyRefusal(path: string): PolicyRefusalError | undefined {
+  return untrustedFileRefusal(path, 'policy', 'policy', POLICY_INSECURE);
 }
 
 export function loadPolicyWithSource(path: string, options: { mustExist?: boolean } = {}): LoadedPolicy {

@@ -132,10 +132,10 @@ describe('hints quote commands that work as typed for the home in use', () => {
       const checks = (parseJsonDocument(doctor.stdout).error as { details: { checks: { name: string; hint?: string }[] } }).details.checks;
       const hint = checks.find((check) => check.name === 'permit key')?.hint ?? '';
       expect(hint).toBe(`\`chmod 600 ${word}\`; if others may have read it, delete ${word} and run \`syndicate ${homeFlag()} init\` to create a new one`);
-      // The refusal of a command that needs the key says the same.
+      // The refusal of a command that needs the key says the same: one rule, one wording.
       const issue = await runCli(['--home', home, 'permit', 'issue', '--provider', 'anything', '--model', 'any'], { env });
       expect(issue.exitCode).toBe(4);
-      expect(issue.stderr).toContain(`hint: run \`chmod 600 ${word}\`; if others may have read it, delete it`);
+      expect(issue.stderr).toContain(`hint: ${hint}`);
       const chmod = await execa('sh', ['-c', [...hint.matchAll(/`([^`]*)`/g)][0]?.[1] ?? 'false'], { reject: false });
       expect(chmod.exitCode, chmod.stderr).toBe(0);
       expect(statSync(permitKey).mode & 0o777).toBe(0o600);

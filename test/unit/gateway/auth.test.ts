@@ -29,7 +29,7 @@ describe('TokenGuard following its token file', () => {
   beforeEach(() => {
     directory = mkdtempSync(join(tmpdir(), 'syndicate-token-'));
     file = join(directory, 'gateway.token');
-    writeFileSync(file, 'syn_old\n');
+    writeFileSync(file, 'syn_old\n', { mode: 0o600 });
     clock = 0;
     changes = [];
     guard = new TokenGuard('syn_old', { file, now: () => clock, onChange: (change) => changes.push(change) });
@@ -37,7 +37,7 @@ describe('TokenGuard following its token file', () => {
   afterEach(() => rmSync(directory, { recursive: true, force: true }));
 
   it('accepts a rotated token only after the recheck interval (or checkNow), and the old one no more', () => {
-    writeFileSync(`${file}.tmp`, 'syn_new\n');
+    writeFileSync(`${file}.tmp`, 'syn_new\n', { mode: 0o600 });
     renameSync(`${file}.tmp`, file);
     clock += FILE_RECHECK_MS - 1;
     expect(verdict(guard, 'syn_old')).toBe('ok');
@@ -45,7 +45,7 @@ describe('TokenGuard following its token file', () => {
     expect(verdict(guard, 'syn_old')).toBe('authentication token_invalid');
     expect(verdict(guard, 'syn_new')).toBe('ok');
     expect(changes).toEqual([{ kind: 'reloaded', path: file }]);
-    writeFileSync(file, 'syn_third\n');
+    writeFileSync(file, 'syn_third\n', { mode: 0o600 });
     guard.checkNow();
     expect(verdict(guard, 'syn_third')).toBe('ok');
   });
@@ -55,7 +55,7 @@ describe('TokenGuard following its token file', () => {
     guard.checkNow();
     expect(verdict(guard, 'syn_old')).toBe('unavailable token_unavailable');
     expect(changes.at(-1)).toMatchObject({ kind: 'unavailable', reason: expect.stringContaining('was removed') });
-    writeFileSync(file, '   \n');
+    writeFileSync(file, '   \n', { mode: 0o600 });
     guard.checkNow();
     expect(verdict(guard, 'syn_old')).toBe('unavailable token_unavailable');
     expect(verdict(guard, '')).toBe('unavailable token_unavailable');
@@ -65,7 +65,7 @@ describe('TokenGuard following its token file', () => {
     } catch (error) {
       expect((error as Error).message).not.toContain(directory);
     }
-    writeFileSync(file, 'syn_back\n');
+    writeFileSync(file, 'syn_back\n', { mode: 0o600 });
     guard.checkNow();
     expect(verdict(guard, 'syn_back')).toBe('ok');
   });

@@ -400,7 +400,7 @@ describe('permit key file', () => {
       const path = writeKey(`${randomBytes(32).toString('base64')}\n`, mode);
       const refusal = refusalOf(() => loadPermitKey(path));
       expect(refusal.code).toBe('permit_key_insecure');
-      expect(refusal.message).toContain(`mode is 0${mode.toString(8)}`);
+      expect(refusal.message).toContain(`has mode 0${mode.toString(8)}`);
       expect(refusal.hint).toContain(`chmod 600 ${path}`);
     }
   });
