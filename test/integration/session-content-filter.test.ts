@@ -1,6 +1,7 @@
 /**
  * A stored session whose provider stops an answer for its content (Anthropic's `stop_reason:
- * "refusal"`: its classifiers cut the answer, no refusal message comes with it). Anthropic's API
+ * "refusal"`: its classifiers cut the answer, no refusal message comes with it; Zhipu GLM's
+ * `finish_reason: "sensitive"`). Anthropic's API
  * refuses every later turn of a conversation that still holds the refused one ("remove or rephrase
  * the turn"), so the turn is not kept: `run --session` prints what the model wrote and says on
  * stderr that the turn was not kept, `--json` and MCP `complete` say `turn: null, kept: false`,
@@ -20,21 +21,27 @@ const CLAUDE_MODEL = 'claude-sonnet-4-5-20250929';
 /** What the fixture's model wrote before its classifiers stopped it. */
 const CUT_TEXT = 'Here is how the first stage of the';
 const FILTERED_PROMPT = 'Walk me through the exploit.';
-const env = { SESSION_FILTER_ANTHROPIC_KEY: 'sk-ant-fake' };
-const fixture = (name: string): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', 'anthropic', name), 'utf8');
+const fixture = (name: string, wire: 'anthropic' | 'openai' = 'anthropic'): string => readFileSync(resolve(import.meta.dirname, '..', 'fixtures', 'wire', wire, name), 'utf8');
+
+const GLM_MODEL = 'glm-5.3';
+const env = { SESSION_FILTER_ANTHROPIC_KEY: 'sk-ant-fake', SESSION_FILTER_GLM_KEY: 'glm-fake' };
 
 let claude: FakeEngine;
+let glm: FakeEngine;
 let scenario: Scenario;
 
 beforeAll(async () => {
-  claude = await startFakeEngine({ kind: 'anthropic', models: [{ id: CLAUDE_MODEL }] });
+  [claude, glm] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: CLAUDE_MODEL }] }), startFakeEngine({ kind: 'openai', models: [{ id: GLM_MODEL }] })]);
   scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
-  await scenario.register({ id: 'claude', engine: claude, class: 'approved_hosted', model: CLAUDE_MODEL, authEnv: 'SESSION_FILTER_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } });
+  await scenario.register(
+    { id: 'claude', engine: claude, class: 'approved_hosted', model: CLAUDE_MODEL, authEnv: 'SESSION_FILTER_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
+    { id: 'glm', engine: glm, class: 'approved_hosted', model: GLM_MODEL, authEnv: 'SESSION_FILTER_GLM_KEY', price: { inputPerMTok: 0.6, outputPerMTok: 2.2 } },
+  );
 }, 90_000);
 
 afterAll(async () => {
   scenario?.cleanup();
-  await claude?.close();
+  await Promise.all([claude?.close(), glm?.close()]);
 });
 
 /** The next inference request is answered with the captured refusal: whole, or streamed as its SSE frames. */
@@ -47,8 +54,8 @@ function refuseNext(streamed: boolean): void {
   );
 }
 
-async function startSession(name: string): Promise<string> {
-  const started = await scenario.json(['session', 'start', '--name', name, '--model', `claude:${CLAUDE_MODEL}`]);
+async function startSession(name: string, model = `claude:${CLAUDE_MODEL}`): Promise<string> {
+  const started = await scenario.json(['session', 'start', '--name', name, '--model', model]);
   expect(started.result.exitCode, started.result.stderr).toBe(0);
   return (started.document.session as { id: string }).id;
 }
@@ -61,8 +68,8 @@ async function storedTurns(name: string): Promise<[number, string, string][]> {
 }
 
 /** The last request the engine was sent: the conversation it carried. */
-function lastRequestBody(): string {
-  return inferenceExchanges(claude).at(-1)!.requestBody.toString();
+function lastRequestBody(engine: FakeEngine = claude): string {
+  return inferenceExchanges(engine).at(-1)!.requestBody.toString();
 }
 
 describe('run --session: an answer the provider stopped for its content', () => {
@@ -115,6 +122,19 @@ describe('run --session: an answer the provider stopped for its content', () => 
     expect(document).toMatchObject({ ok: true, answer: CUT_TEXT, refusal: null, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
     expect(await scenario.evidence(document.evidenceId as string)).toMatchObject({ state: 'completed', sessionId: id });
     expect(await storedTurns('filteredjson')).toHaveLength(2);
+  }, 90_000);
+
+  it("Zhipu GLM's `finish_reason: \"sensitive\"` (its safety review stopped the answer) is such a stop: not kept, and the next turn does not carry it", async () => {
+    const id = await startSession('filteredglm', `glm:${GLM_MODEL}`);
+    expect((await scenario.json(['run', 'What is the capital of France?', '--session', 'filteredglm'], { env })).document.session).toEqual({ id, turn: 1, kept: true });
+    glm.setFault({ status: 200, body: fixture('glm-sensitive.json', 'openai') }, 1);
+    const { result, document } = await scenario.json(['run', FILTERED_PROMPT, '--session', 'filteredglm', '--no-stream'], { env });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(document).toMatchObject({ ok: true, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
+    expect(await storedTurns('filteredglm')).toHaveLength(2);
+    const third = await scenario.json(['run', 'And of Italy?', '--session', 'filteredglm', '--no-stream'], { env });
+    expect(third.document.session).toEqual({ id, turn: 2, kept: true });
+    expect(lastRequestBody(glm)).not.toContain(FILTERED_PROMPT);
   }, 90_000);
 });
 
