@@ -28,7 +28,7 @@ import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
 import { providerSummary } from '../registry/summary.js';
 import { describeHold, holdsInForce, type HoldReport } from '../router/shared-holds.js';
-import { invokeInSession, refuseSessionOverrides, sessionRouteQuestion, type SessionOverrideNames } from '../sessions/converse.js';
+import { invokeInSession, refuseSessionOverrides, sessionRouteQuestion, sessionTurnSummary, type SessionOverrideNames } from '../sessions/converse.js';
 import { findSession, recordedSessionId } from '../sessions/sessions.js';
 import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
@@ -217,7 +217,8 @@ const COMPLETE_TOOL = {
     /** The model's refusal to answer (the text content then holds it); null when it did not refuse. */
     refusal: z.string().nullable(),
     toolCalls: z.array(z.object({}).loose()),
-    session: z.object({ id: z.string(), turn: z.number() }).optional(),
+    /** The stored session continued: `turn` null and `kept` false when the turn was not kept (its provider stopped the answer for its content). */
+    session: z.object({ id: z.string(), turn: z.number().nullable(), kept: z.boolean() }).optional(),
   },
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
 };
@@ -428,7 +429,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
                 }),
                 (answer) => answer.result,
               );
-              return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: { id: answered.session.id, turn: answered.turn } } };
+              return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: sessionTurnSummary(answered) } };
             }
             // The whole request within the input limit, as `run`'s (a stored session's turn is measured with its conversation).
             refuseCompleteOverLimit(input.system, input.prompt, parts);

@@ -11,7 +11,7 @@ import { highestSensitivity, isSensitivityLevel, type SensitivityLevel } from '.
 import { classifyRequest } from '../classify/index.js';
 import type { Store } from '../store/store.js';
 import { imageParts, type PromptImage } from '../invoke/prompt-options.js';
-import { promptMessage, type CanonicalMessage, type CanonicalRequest, type ImagePart } from '../wire/canonical.js';
+import { promptMessage, type CanonicalMessage, type CanonicalRequest, type CanonicalResponse, type ImagePart } from '../wire/canonical.js';
 import { fitContext, templateAllowance } from '../router/context-fit.js';
 import { estimatePromptTokens } from '../router/route-request.js';
 import { findDeclaredModel } from '../registry/model-names.js';
@@ -36,8 +36,25 @@ export interface SessionInvocationInput extends Omit<InvocationInput, 'request' 
 export interface SessionInvocationResult {
   result: InvocationResult;
   session: Session;
-  /** The number of the turn appended. */
-  turn: number;
+  /** The number of the turn appended; null when it was not kept (`keptInSession`: its provider stopped the answer for its content). */
+  turn: number | null;
+}
+
+/**
+ * Whether an answer is kept as its session's turn: not when its provider stopped it for its content
+ * (Anthropic's `stop_reason: "refusal"`: its classifiers cut the answer; a `content_filter` finish)
+ * with no refusal statement of the model's own. Anthropic's API refuses every later turn of a
+ * conversation that still holds the refused one ("remove or rephrase the turn"), so keeping it would
+ * end the session; the evidence still records it. A refusal statement (OpenAI's `refusal`) is what the
+ * model answered: kept, as its answer.
+ */
+export function keptInSession(response: Pick<CanonicalResponse, 'finishReason' | 'refusal'>): boolean {
+  return response.finishReason !== 'content_filter' || response.refusal !== undefined;
+}
+
+/** A session turn as `run --session --json` and MCP `complete` report it: `turn: null, kept: false` when it was not kept. */
+export function sessionTurnSummary(answered: SessionInvocationResult): { id: string; turn: number | null; kept: boolean } {
+  return { id: answered.session.id, turn: answered.turn, kept: answered.turn !== null };
 }
 
 /**
@@ -46,7 +63,8 @@ export interface SessionInvocationResult {
  * to its active model (every policy rule still applies: the images of earlier turns are classified
  * and routed as this turn's are). Refused (exit 4) while the envelope does not cover the model.
  * Only an answered invocation appends its turn — prompt, images and answer, in one transaction; a
- * refused or failed one leaves the session as it was.
+ * refused or failed one leaves the session as it was, and so does an answer its provider stopped
+ * for its content (`keptInSession`; `turn` is then null).
  */
 export async function invokeInSession(context: PipelineContext, input: SessionInvocationInput): Promise<SessionInvocationResult> {
   const { sessionId, prompt, images = [], settings, argumentNames = RUN_OPTION_NAMES, ...rest } = input;
@@ -83,6 +101,7 @@ export async function invokeInSession(context: PipelineContext, input: SessionIn
   } catch (error) {
     throw (await pinnedModelRefusal(context, session, error, { request, prompt, images: parts, argumentNames, ...(rest.sensitivityHint === undefined ? {} : { sensitivityHint: rest.sensitivityHint }) })) ?? error;
   }
+  if (!keptInSession(result.response)) return { result, session, turn: null };
   const appended = appendTurn(context.store, session.id, {
     continues: next.position,
     prompt,

@@ -159,7 +159,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const second = await call('complete', { prompt: 'And of Italy?', session: sessionId });
     expect(second.isError, text(second)).toBeFalsy();
     const structured = second.structuredContent as Record<string, any>;
-    expect(structured.session).toEqual({ id: sessionId, turn: 2 });
+    expect(structured.session).toEqual({ id: sessionId, turn: 2, kept: true });
     expect(await scenario.evidence(structured.evidenceId)).toMatchObject({ sessionId, caller: 'mcp' });
 
     // The second request carried the system prompt and the first turn, answer included.

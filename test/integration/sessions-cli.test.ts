@@ -101,14 +101,14 @@ describe('syndicate session, provider switch and run --session', { timeout: 90_0
     const id = await startSession(['--name', 'two-turns', '--model', 'local:chat-wide', '--system', 'Be brief.']);
     const first = await run('Name the capital of France.', id);
     expect(first.answer).toBe(DEFAULT_ANSWER);
-    expect(first.session).toEqual({ id, turn: 1 });
+    expect(first.session).toEqual({ id, turn: 1, kept: true });
     expect(lastSentMessages()).toEqual([
       { role: 'system', content: 'Be brief.' },
       { role: 'user', content: 'Name the capital of France.' },
     ]);
 
     const second = await run('And of Italy?', 'two-turns');
-    expect(second.session).toEqual({ id, turn: 2 });
+    expect(second.session).toEqual({ id, turn: 2, kept: true });
     expect(second.model).toBe('chat-wide');
     const exchange = inferenceExchanges(ollama).at(-1)!;
     expect(JSON.parse(exchange.requestBody.toString()).messages).toEqual([
@@ -300,7 +300,7 @@ describe('syndicate session, provider switch and run --session', { timeout: 90_0
     }
     expect(await show(id)).toEqual(before);
     const next = await run('And of Italy?', id);
-    expect(next.session).toEqual({ id, turn: 2 });
+    expect(next.session).toEqual({ id, turn: 2, kept: true });
   });
 
   it('a restricted prompt in a session on a hosted model is refused with a hint, nothing is sent and nothing appended', async () => {

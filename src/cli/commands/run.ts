@@ -108,7 +108,8 @@ Examples:
         }
       };
       let result: InvocationResult;
-      let sessionTurn: { id: string; turn: number } | undefined;
+      let sessionTurn: { id: string; turn: number | null; kept: boolean } | undefined;
+      let sessionLabel: string | undefined;
       try {
         // Ctrl-C aborts the call through its signal: the pipeline records the attempt as cancelled by
         // the caller (with the first-token time and the bytes received so far) and throws InterruptedError (exit 130).
@@ -130,7 +131,8 @@ Examples:
           };
           if (sessions !== undefined && storedSession !== undefined) {
             const answered = await sessions.invokeInSession(pipeline, { ...common, sessionId: storedSession.id, prompt: text, images, settings: requestSettings });
-            sessionTurn = { id: answered.session.id, turn: answered.turn };
+            sessionTurn = sessions.sessionTurnSummary(answered);
+            sessionLabel = answered.session.name ?? answered.session.id;
             return answered.result;
           }
           return invoke(pipeline, {
@@ -164,7 +166,9 @@ Examples:
       if (response.refusal !== undefined) output.warn('the model refused to answer: its refusal is the answer printed');
       // Anthropic's `refusal` stop (its classifiers cut the answer; no refusal message comes with it), a content filter's stop (OpenAI `content_filter`, Zhipu GLM `sensitive`).
       else if (response.finishReason === 'content_filter') {
-        output.warn(`the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): what is printed is what the model wrote before`);
+        // In a session the cut turn is not kept (`keptInSession`): the provider would refuse every later turn that carried it.
+        const notKept = sessionTurn?.kept === false ? `; the turn is not kept in session ${sessionLabel}: rephrase the prompt` : '';
+        output.warn(`the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): what is printed is what the model wrote before${notKept}`);
       }
       for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens =
@@ -175,7 +179,7 @@ Examples:
       const hops = result.attempts.length > 1 ? `, after ${counted(result.attempts.length - 1, 'fallback hop')}` : '';
       output.info(
         output.stderrColor.dim(
-          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}${sessionTurn === undefined ? '' : ` · session ${sessionTurn.id} turn ${sessionTurn.turn}`}`,
+          `${result.provider.id}@v${result.provider.version} ${result.model} · ${result.classification.level} · ${tokens} · ${latency}${hops} · evidence ${result.evidenceId}${sessionTurn === undefined ? '' : ` · session ${sessionTurn.id} ${sessionTurn.turn === null ? 'turn not kept' : `turn ${sessionTurn.turn}`}`}`,
         ),
       );
     });
