@@ -16,6 +16,7 @@ import type { ProviderRecord, RegisteredProvider } from '../registry/types.js';
 import { deferProvider, fallbackWalk, widestClass } from '../router/fallback.js';
 import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
 import {
+  attemptsWithinMaxHops,
   credentialHint,
   engineRemedies,
   hintForInputTooLong,
@@ -305,7 +306,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // The models of a provider deferred behind the others that the hop limit then left out: not called either.
   for (const candidate of beyondMaxHops) {
     if (!deferred.has(candidate.provider) || candidate.missingKey !== undefined) continue;
-    const reason = `not called: moved behind the other providers after ${candidate.provider}'s failure in this request, and the first attempt and ${plan.fallback.maxHops} fallbacks (fallback.maxHops) were used before it`;
+    const used = plan.fallback.maxHops <= 0 ? 'was' : 'were';
+    const reason = `not called: moved behind the other providers after ${candidate.provider}'s failure in this request, and ${attemptsWithinMaxHops(plan.fallback.maxHops)} ${used} used before it`;
     passedOver.push({ provider: candidate.provider, model: candidate.model, reason });
   }
   const attemptReasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);

@@ -140,3 +140,90 @@ describe('the fallback walk through a provider outage', () => {
     expect(run.document.passedOver).toEqual([]);
   }, 90_000);
 });
+
+describe('a hold that comes into force during the walk', () => {
+  let scenario: Scenario;
+  let ollama: FakeEngine;
+  let vllm: FakeEngine;
+  const OLLAMA_MODELS = ['llama3.2:latest', 'qwen3:8b'];
+  /** The Ollama model the walk called, and the other: which is first depends on which one the fake engine has loaded. */
+  const called = (attempts: Attempt[]): [string, string] => {
+    const first = attempts[0]?.model ?? '';
+    return [first, OLLAMA_MODELS.find((id) => id !== first) ?? ''];
+  };
+
+  beforeAll(async () => {
+    [ollama, vllm] = await Promise.all([
+      startFakeEngine({ kind: 'ollama', models: [{ id: 'qwen3:8b' }, { id: 'llama3.2:latest' }] }),
+      startFakeEngine({ kind: 'vllm', models: [{ id: 'Qwen/Qwen2.5-7B-Instruct' }] }),
+    ]);
+    // Two fallbacks, Ollama's before vLLM's: the walk is both Ollama models, then vLLM.
+    scenario = await Scenario.create({ policyExtra: ['fallback:', '  order: [ollama, vllm]', '  maxHops: 2'].join('\n') });
+    const model = (id: string, capabilityClass: string): string => `  - id: "${id}"\n    contextWindow: 32768\n    capabilityClass: ${capabilityClass}`;
+    const records = {
+      ollama: `id: ollama\nclass: local\nwire: openai\nbaseUrl: ${ollama.baseUrl}\nengine:\n  kind: ollama\nmodels:\n${model('qwen3:8b', 'medium')}\n${model('llama3.2:latest', 'medium')}`,
+      vllm: `id: vllm\nclass: local\nwire: openai\nbaseUrl: ${vllm.baseUrl}\nengine:\n  kind: vllm\nmodels:\n${model('Qwen/Qwen2.5-7B-Instruct', 'small')}`,
+    };
+    const files = Object.entries(records).map(([id, body]) => {
+      const path = join(scenario.home, `${id}.yaml`);
+      writeFileSync(path, `apiVersion: syndicate/v1\nkind: Provider\n${body}\ndeviations: []\n`);
+      return path;
+    });
+    const registered = await scenario.cli(['provider', 'register', ...files]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+    const route = await scenario.json(['route', QUESTION, '--model', 'auto']);
+    expect(route.result.exitCode, route.result.stderr).toBe(0);
+    const candidates = (route.document.plan as { candidates: { provider: string; model: string }[] }).candidates.map(({ provider, model: id }) => `${provider}:${id}`);
+    expect(candidates[0]).toMatch(/^ollama:/);
+    expect(candidates.filter((candidate) => candidate.startsWith('ollama:')).sort()).toEqual(OLLAMA_MODELS.map((id) => `ollama:${id}`));
+  }, 90_000);
+
+  afterEach(async () => {
+    await scenario.releaseHolds();
+  });
+
+  afterAll(async () => {
+    scenario?.cleanup();
+    await Promise.all([ollama?.close(), vllm?.close()]);
+  });
+
+  it('an engine that reset the first call: its other model goes behind vLLM, which answers', async () => {
+    ollama.setFault('reset');
+    try {
+      const run = await scenario.json(['run', QUESTION, '--model', 'auto']);
+      expect(run.result.exitCode, run.result.stderr).toBe(0);
+      expect(run.document).toMatchObject({ provider: { id: 'vllm' } });
+      const attempts = run.document.attempts as Attempt[];
+      const [first, other] = called(attempts);
+      expect(attempts.map(({ provider, model, outcome }) => [provider.id, model, outcome])).toEqual([
+        ['ollama', first, 'failed'],
+        ['vllm', 'Qwen/Qwen2.5-7B-Instruct', 'completed'],
+      ]);
+      expect(OLLAMA_MODELS).toContain(first);
+      // Never reached: vLLM answered first.
+      expect(run.document.passedOver).toEqual([]);
+      expect(other).not.toBe(first);
+    } finally {
+      ollama.setFault('ok');
+    }
+  }, 90_000);
+
+  it('when vLLM fails too, the other model is reached held down and passed over without a call, named with its hold in the error and its details', async () => {
+    ollama.setFault('reset');
+    vllm.setFault({ status: 500, body: JSON.stringify({ error: { message: 'engine crashed', type: 'server_error' } }), headers: { 'content-type': 'application/json' } });
+    try {
+      const run = await scenario.json(['run', QUESTION, '--model', 'auto']);
+      expect(run.result.exitCode, run.result.stderr).toBe(5);
+      const error = run.document.error as { code: string; message: string; hint: string; details: { attempts: Attempt[]; passedOver: PassedOver[] } };
+      expect(error.code).toBe('inference_unavailable');
+      const [first, other] = called(error.details.attempts);
+      expect(error.details.attempts.map(({ provider, model }) => `${provider.id}:${model}`)).toEqual([`ollama:${first}`, 'vllm:Qwen/Qwen2.5-7B-Instruct']);
+      expect(error.details.passedOver).toEqual([{ provider: 'ollama', model: other, reason: expect.stringMatching(/^not called: ollama held back for another \d+ s: /) }]);
+      expect(error.message).toContain(`ollama:${other}: not called: ollama held back`);
+      expect(error.hint).toContain('ollama');
+    } finally {
+      ollama.setFault('ok');
+      vllm.setFault('ok');
+    }
+  }, 90_000);
+});
