@@ -5,8 +5,6 @@
  * local engine are never tried. And a 429 that names its model still lets a sibling model of the
  * same record be tried (Anthropic pools a family's limits, but a hold is per model).
  */
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
@@ -58,13 +56,7 @@ describe('the fallback walk through a provider outage', () => {
       openai: `id: openai\nclass: approved_hosted\nwire: openai\nbaseUrl: ${openaiApi.baseUrl}\nauth:\n  env: FAKE_OPENAI_KEY\nmodels:\n${model(GPT, 'medium')}`,
       ollama: `id: ollama\nclass: local\nwire: openai\nbaseUrl: ${local.baseUrl}\nengine:\n  kind: ollama\nmodels:\n${model(LOCAL, 'small', false)}`,
     };
-    const files = Object.entries(records).map(([id, body]) => {
-      const path = join(scenario.home, `${id}.yaml`);
-      writeFileSync(path, `apiVersion: syndicate/v1\nkind: Provider\n${body}\ndeviations: []\n`);
-      return path;
-    });
-    const registered = await scenario.cli(['provider', 'register', ...files]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerRecords(records);
     // The walk the tests below rely on: the three Anthropic models, then OpenAI, then the local engine.
     const route = await scenario.json(['route', QUESTION, '--model', 'auto'], { env: KEYS });
     expect(route.result.exitCode, route.result.stderr).toBe(0);
@@ -164,13 +156,7 @@ describe('a hold that comes into force during the walk', () => {
       ollama: `id: ollama\nclass: local\nwire: openai\nbaseUrl: ${ollama.baseUrl}\nengine:\n  kind: ollama\nmodels:\n${model('qwen3:8b', 'medium')}\n${model('llama3.2:latest', 'medium')}`,
       vllm: `id: vllm\nclass: local\nwire: openai\nbaseUrl: ${vllm.baseUrl}\nengine:\n  kind: vllm\nmodels:\n${model('Qwen/Qwen2.5-7B-Instruct', 'small')}`,
     };
-    const files = Object.entries(records).map(([id, body]) => {
-      const path = join(scenario.home, `${id}.yaml`);
-      writeFileSync(path, `apiVersion: syndicate/v1\nkind: Provider\n${body}\ndeviations: []\n`);
-      return path;
-    });
-    const registered = await scenario.cli(['provider', 'register', ...files]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerRecords(records);
     const route = await scenario.json(['route', QUESTION, '--model', 'auto']);
     expect(route.result.exitCode, route.result.stderr).toBe(0);
     const candidates = (route.document.plan as { candidates: { provider: string; model: string }[] }).candidates.map(({ provider, model: id }) => `${provider}:${id}`);
