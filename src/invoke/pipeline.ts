@@ -13,9 +13,10 @@ import { discoverFromInvocation } from '../probes/discovery.js';
 import { credentialOf, missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { ProviderRecord, RegisteredProvider } from '../registry/types.js';
-import { attemptQueue, widestClass } from '../router/fallback.js';
+import { deferProvider, fallbackWalk, widestClass } from '../router/fallback.js';
 import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
 import {
+  attemptsWithinMaxHops,
   credentialHint,
   engineRemedies,
   hintForInputTooLong,
@@ -73,6 +74,7 @@ import type {
   ClassificationSummary,
   InvocationInput,
   InvocationResult,
+  PassedOver,
   PipelineContext,
 } from './types.js';
 
@@ -80,7 +82,13 @@ import type {
 type AttemptOutcome =
   | { kind: 'success'; result: InvocationResult }
   /** Nothing reached the caller and the failure is one fallback may route around. */
-  | { kind: 'retryable'; error: SyndicateError; report: AttemptReport }
+  | {
+      kind: 'retryable';
+      error: SyndicateError;
+      report: AttemptReport;
+      /** The health monitor counted it against the whole provider (it named no model): the walk puts that provider's other models last. */
+      againstProvider?: true;
+    }
   /** Stop here: a refusal, a bad request, or a failure after bytes reached the caller. */
   | { kind: 'fatal'; error: SyndicateError; report: AttemptReport }
   /**
@@ -225,7 +233,15 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // rest); a permit presented by the caller narrows that to the class of the provider it names.
   // Fallback never goes wider than this ceiling.
   const permittedClass = input.permitToken === undefined ? widestClass(plan.allowedClasses, first.class) : first.class;
-  const { attempts: queue, beyondMaxHops } = attemptQueue(plan, permittedClass);
+  // The walk is the route's fallback order within the permitted class; `fallback.maxHops` bounds
+  // the calls made, not the candidates passed: one a hold keeps out now (the walk's own failure
+  // put it in force, or another process did) is passed over without using a hop, and after a
+  // failure that counts against a whole provider its other models go behind the other providers.
+  let walk = fallbackWalk(plan, permittedClass);
+  const limit = Math.max(0, plan.fallback.maxHops) + 1;
+  let beyondMaxHops: Candidate[] = [];
+  const passedOver: PassedOver[] = [];
+  const deferred = new Set<string>();
   const attempts: AttemptReport[] = [];
   const failures: SyndicateError[] = [];
   // The time the caller allows (`run --timeout`, 10 min by default) bounds the whole walk, not each
@@ -233,14 +249,25 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   const allowedMs = input.timeouts?.totalMs ?? DEFAULT_TRANSPORT_TIMEOUTS.totalMs;
   let deadline: number | undefined;
   let untriedForTime = 0;
-  for (const [hop, candidate] of queue.entries()) {
+  for (let index = 0; index < walk.length; index += 1) {
+    const candidate = walk[index] as Candidate;
+    const hop = attempts.length;
+    if (hop >= limit) {
+      beyondMaxHops = walk.slice(index);
+      break;
+    }
     const provider = providers.find((entry) => entry.id === candidate.provider);
     if (provider === undefined) continue;
+    const held = hop === 0 ? undefined : heldNow(context, provider, candidate.model);
+    if (held !== undefined) {
+      passedOver.push({ provider: provider.id, model: candidate.model, reason: `not called: ${held.reason}`, held: held.unavailability });
+      continue;
+    }
     deadline ??= performance.now() + allowedMs;
     const leftMs = hop === 0 ? allowedMs : Math.floor(deadline - performance.now());
     // An attempt that ran into the total timeout had all the time left (its timer may fire a moment early).
     if (hop > 0 && (leftMs <= 0 || failures.at(-1)?.code === 'upstream_total_timeout')) {
-      untriedForTime = queue.length - hop;
+      untriedForTime = Math.min(limit - hop, walk.length - index);
       break;
     }
     // In use until its answer is read: another request's hot-swap does not evict the model meanwhile.
@@ -261,22 +288,38 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
         totalMs: leftMs,
         // Only before anything of this request was called or recorded: routed again, it starts afresh.
         mayReroute: hop === 0 && reroutes < MAX_REROUTES,
+        passedOver: [...passedOver],
       });
     } finally {
       endCall();
     }
     if (outcome.kind === 'reroute') return invokeRouted(context, asked, reroutes + 1);
-    if (outcome.kind === 'success') return discoverDeviations(context, input, outcome.result);
+    if (outcome.kind === 'success') return discoverDeviations(context, input, passedOver.length === 0 ? outcome.result : { ...outcome.result, passedOver });
     attempts.push(outcome.report);
-    if (outcome.kind === 'fatal') throw outcome.error.withDetails(attemptsDetails(requestId, classification.level, attempts));
+    if (outcome.kind === 'fatal') throw outcome.error.withDetails(attemptsDetails(requestId, classification.level, attempts, passedOver));
     failures.push(outcome.error);
+    if (outcome.againstProvider === true && !deferred.has(provider.id)) {
+      deferred.add(provider.id);
+      walk = deferProvider(walk, index + 1, provider.id);
+    }
   }
-  const reasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
+  // The models of a provider deferred behind the others that the hop limit then left out: not called either.
+  for (const candidate of beyondMaxHops) {
+    if (!deferred.has(candidate.provider) || candidate.missingKey !== undefined) continue;
+    const used = plan.fallback.maxHops <= 0 ? 'was' : 'were';
+    const reason = `not called: moved behind the other providers after ${candidate.provider}'s failure in this request, and ${attemptsWithinMaxHops(plan.fallback.maxHops)} ${used} used before it`;
+    passedOver.push({ provider: candidate.provider, model: candidate.model, reason });
+  }
+  const attemptReasons = attempts.map((report) => `${report.provider.id}:${report.model}: ${report.error?.message ?? report.outcome}`);
+  const reasons = [...attemptReasons, ...passedOver.map((skipped) => `${skipped.provider}:${skipped.model}: ${skipped.reason}`)];
+  // What a hold kept out during the walk is named in the hint as what the route held out is.
+  const heldInWalk = passedOver.flatMap((skipped) => (skipped.held === undefined ? [] : [skipped.held]));
+  const details = attemptsDetails(requestId, classification.level, attempts, passedOver);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
   const missingKeys = keysOfSkippedOnly(failures);
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, missingKeys);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
-  const rateLimited = rateLimitedEverywhere(failures, attempts, reasons, heldBackWaits(plan.excluded), attemptsDetails(requestId, classification.level, attempts), withUntried);
+  const rateLimited = rateLimitedEverywhere(failures, attempts, attemptReasons, heldBackWaits(plan.excluded), details, withUntried);
   if (rateLimited !== undefined) throw rateLimited;
   const refusedParts = failures.filter((failure) => isToolsRefusal(failure) || isImagesRefusal(failure));
   // With an engine refusing the tools (or images), what the route left out as down or rate-limited
@@ -285,23 +328,23 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   // Every candidate refused the tools or the images, and none is merely unavailable: the request's
   // to change (a 400 about `tools` or `messages`), not an outage.
   const partRefused = refusedParts[0];
-  if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0) {
-    throw partRefused.withDetails(attemptsDetails(requestId, classification.level, attempts));
+  if (partRefused !== undefined && refusedParts.length === failures.length && heldOut.length === 0 && heldInWalk.length === 0) {
+    throw partRefused.withDetails(details);
   }
   const heldOutReasons = heldOut.length === 0 ? [] : [summarisedExclusions(heldOut)];
-  const unavailable = unavailableHint(context, input, providers, attempts, failures, missingKeys, unavailabilityOfExclusions(heldOut), untriedForTime, timeBudget);
+  const unavailable = unavailableHint(context, input, providers, attempts, failures, missingKeys, [...unavailabilityOfExclusions(heldOut), ...heldInWalk], untriedForTime, timeBudget);
   throw new UpstreamError(unavailableMessage('inference_unavailable', [...reasons, ...heldOutReasons].join('; ')), {
     code: 'inference_unavailable',
     // Every candidate was skipped for its unset key and none is left for later (cut off by the hop
     // limit or the time budget, or held out as down): the same request again meets the same keys
     // unset — only exporting them helps (a gateway client is told not to retry: `x-should-retry`).
-    isRetryable: missingKeys.length === 0 || untried !== undefined || untriedForTime > 0 || unavailabilityOfExclusions(plan.excluded).length > 0,
+    isRetryable: missingKeys.length === 0 || untried !== undefined || untriedForTime > 0 || unavailabilityOfExclusions(plan.excluded).length > 0 || heldInWalk.length > 0,
     // Every call it made ran out of time (an engine that accepted the connection and never answered): a gateway timeout, 504.
     ...(everyAttemptTimedOut(attempts) ? { condition: 'timed_out' as const } : {}),
     // A candidate the hop limit cut off was never tried: it may answer at once.
     ...(unavailable.retryAfterSeconds === undefined || untried !== undefined ? {} : { retryAfterSeconds: unavailable.retryAfterSeconds }),
     hint: withUntried(unavailable.hint),
-    details: attemptsDetails(requestId, classification.level, attempts),
+    details,
   });
 }
 
@@ -310,9 +353,44 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
  * (`attempts[].evidenceId`), and the last one's — the refusal or failure that ended the walk — as
  * `evidenceId`, where a script reads it of every refusal and failure that recorded one.
  */
-function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: readonly AttemptReport[]): Record<string, unknown> {
+function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: readonly AttemptReport[], passedOver: readonly PassedOver[] = []): Record<string, unknown> {
   const evidenceId = attempts.at(-1)?.evidenceId;
-  return { requestId, sensitivity: level, ...(evidenceId === undefined ? {} : { evidenceId }), attempts };
+  return { requestId, sensitivity: level, ...(evidenceId === undefined ? {} : { evidenceId }), attempts, ...(passedOver.length === 0 ? {} : { passedOver: passedOver.map(passedOverSummary) }) };
+}
+
+/** A candidate the walk passed over as a script reads it (`details.passedOver`, `run --json`'s `passedOver`, the evidence route's): without the hint's fields. */
+function passedOverSummary({ provider, model, reason }: PassedOver): PassedOver {
+  return { provider, model, reason };
+}
+
+/**
+ * Why the health monitor keeps `model` of `provider` out right now (what the route would have
+ * excluded it for, had the hold been in force then), and what a hint says of it; undefined when
+ * nothing does. A hold the walk's own failure put in force counts, as does one another process
+ * recorded meanwhile.
+ */
+function heldNow(context: PipelineContext, provider: RegisteredProvider, model: string): { reason: string; unavailability: Unavailability } | undefined {
+  const ofProvider = context.health.known(provider);
+  const ofModel = ofProvider === undefined || ofProvider.state === 'up' ? context.health.knownModels(provider)[model] : undefined;
+  const health = ofModel ?? ofProvider;
+  if (health === undefined || health.state === 'up') return undefined;
+  const who = { provider: provider.id, ...(ofModel === undefined ? {} : { model }), local: provider.record.class === 'local' };
+  const retryInSeconds = health.retryAfterMs === undefined ? {} : { retryInSeconds: Math.max(0, health.retryAfterMs) / 1000 };
+  const whom = ofModel === undefined ? provider.id : `model ${model}`;
+  const until = health.retryAfterMs === undefined ? '' : ` for another ${Math.ceil(Math.max(0, health.retryAfterMs) / 1000)} s`;
+  if (health.state === 'rate_limited') {
+    return { reason: `${whom} rate-limited${until}: ${health.reason ?? 'HTTP 429'}`, unavailability: { ...who, kind: 'rate_limited', ...retryInSeconds } };
+  }
+  return {
+    reason: `${whom} held back${until}: ${health.reason ?? 'down'}`,
+    unavailability: {
+      ...who,
+      kind: health.cause ?? 'unreachable',
+      ...retryInSeconds,
+      ...(health.status === undefined ? {} : { status: health.status }),
+      ...(health.connectionReset === true ? { connectionReset: true as const } : {}),
+    },
+  };
 }
 
 /**
@@ -454,6 +532,8 @@ interface AttemptPlan {
   totalMs: number;
   /** A permit of the pipeline's own refused for the provider's newer version may end the attempt as `reroute`. */
   mayReroute: boolean;
+  /** The candidates the walk passed over before this attempt, for its evidence row's route. */
+  passedOver: readonly PassedOver[];
 }
 
 async function attempt(context: PipelineContext, input: InvocationInput, plan: AttemptPlan): Promise<AttemptOutcome> {
@@ -520,7 +600,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       provider: attemptProvider,
       model: candidate.model,
       sensitivity: level,
-      route: routeSummary(plan.plan, candidate),
+      route: routeSummary(plan.plan, candidate, plan.passedOver),
       streamed: plan.request.stream,
       markers: hop > 0 ? ['fallback'] : [],
       error: { code: error.code, message: error.message },
@@ -588,7 +668,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     permit: { ...permit.payload },
     permitToken: token,
     sensitivity: level,
-    route: routeSummary(plan.plan, candidate),
+    route: routeSummary(plan.plan, candidate, plan.passedOver),
     streamed: wireRequest.stream,
     ...(writeWithRow === undefined ? {} : { writeWithRow }),
   });
@@ -650,7 +730,9 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       condition === 'tools_not_supported' ||
       condition === 'images_not_supported' ||
       (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
-    if (input.signal?.aborted !== true && !refusedThisRequest) context.health.reportFailure(provider, callFailureOf(error, options.status, provider.record.class), candidate.model);
+    const call = input.signal?.aborted === true || refusedThisRequest ? undefined : callFailureOf(error, options.status, provider.record.class);
+    if (call !== undefined) context.health.reportFailure(provider, call, candidate.model);
+    const againstProvider = call !== undefined && (call.kind === 'unreachable' || ('scope' in call && call.scope === 'provider'));
     // Tools refused: later tools requests are routed past this model, without a call it would refuse again.
     if (condition === 'tools_not_supported') context.health.reportToolsRefused(provider, candidate.model, error.message);
     const attemptReport = report({
@@ -664,7 +746,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     });
     // Tools or images this model does not take: no retry for the caller, but the next candidate may take them.
     const retryable = options.delivered !== true && error instanceof UpstreamError && (error.isRetryable || condition === 'tools_not_supported' || condition === 'images_not_supported');
-    return retryable ? { kind: 'retryable', error, report: attemptReport } : { kind: 'fatal', error, report: attemptReport };
+    if (!retryable) return { kind: 'fatal', error, report: attemptReport };
+    return { kind: 'retryable', error, report: attemptReport, ...(againstProvider ? { againstProvider: true as const } : {}) };
   };
 
   let response: TransportResponse;
@@ -1219,7 +1302,7 @@ function deny(
   });
 }
 
-function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknown> {
+function routeSummary(plan: RoutePlan, chosen: Candidate, passedOver: readonly PassedOver[]): Record<string, unknown> {
   return {
     chosen: {
       provider: chosen.provider,
@@ -1239,6 +1322,8 @@ function routeSummary(plan: RoutePlan, chosen: Candidate): Record<string, unknow
     failedClosed: plan.failedClosed,
     ...(plan.notes.length === 0 ? {} : { notes: plan.notes }),
     policyDigest: plan.policyDigest,
+    // Candidates of the walk not called before this one (a hold came into force, or the hop limit after a provider's failure).
+    ...(passedOver.length === 0 ? {} : { passedOver: passedOver.map(passedOverSummary) }),
   };
 }
 

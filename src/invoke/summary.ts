@@ -23,6 +23,8 @@ export function invocationSummary(result: InvocationResult) {
     markers: result.markers,
     warnings: result.warnings,
     attempts: result.attempts,
+    /** Candidates of the walk not called (a hold came into force during it): empty when none. */
+    passedOver: (result.passedOver ?? []).map(({ provider, model, reason }) => ({ provider, model, reason })),
   };
 }
 

@@ -5,6 +5,7 @@ import type { CurrentPolicy } from '../policy/live.js';
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
+import type { Unavailability } from '../router/hints.js';
 import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from '../router/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
 import type { StoreFileWatch } from '../store/store-file.js';
@@ -172,6 +173,19 @@ export interface InvocationFidelity {
   toolCallFidelity: ToolCallFidelity;
 }
 
+/**
+ * A candidate of the fallback walk that was not called: a hold came into force during the walk (the
+ * walk's own failure, or another process's), or the hop limit was reached after its provider's
+ * failure moved it behind the other providers.
+ */
+export interface PassedOver {
+  provider: string;
+  model: string;
+  reason: string;
+  /** What the hint says of the hold that kept it out. */
+  held?: Unavailability;
+}
+
 /** The answer and everything the operator may need to show where it came from. */
 export interface InvocationResult {
   requestId: string;
@@ -195,4 +209,6 @@ export interface InvocationResult {
   classification: ClassificationSummary;
   route: RoutePlan;
   attempts: AttemptReport[];
+  /** Candidates the walk passed over without a call before the answering one (absent when none). */
+  passedOver?: PassedOver[];
 }

@@ -213,6 +213,8 @@ const COMPLETE_TOOL = {
     markers: z.array(z.string()),
     warnings: z.array(z.object({}).loose()),
     attempts: z.array(z.object({}).loose()),
+    /** Candidates of the fallback walk not called, with why (a hold came into force during it); empty when none. */
+    passedOver: z.array(z.object({ provider: z.string(), model: z.string(), reason: z.string() })),
     reasoning: z.string().nullable(),
     /** The model's refusal to answer (the text content then holds it); null when it did not refuse. */
     refusal: z.string().nullable(),

@@ -40,14 +40,42 @@ export interface AttemptQueue {
 
 /**
  * What `run`, the gateway and MCP walk for a plan (and what `route` says they would): the first
- * candidate, then `fallbackCandidates` within `permittedClass`, cut at `plan.fallback.maxHops`.
+ * candidate, then `fallbackCandidates` within `permittedClass`, cut at `plan.fallback.maxHops` —
+ * as long as no failure in the walk holds a candidate back or defers a provider (`deferProvider`).
  */
 export function attemptQueue(plan: RoutePlan, permittedClass: ProviderClass): AttemptQueue {
-  const first = plan.candidates[0];
-  if (first === undefined) return { attempts: [], beyondMaxHops: [] };
-  const walk = [first, ...fallbackCandidates(plan, first, permittedClass)];
+  const walk = fallbackWalk(plan, permittedClass);
   const limit = Math.max(0, plan.fallback.maxHops) + 1;
   return { attempts: walk.slice(0, limit), beyondMaxHops: walk.slice(limit) };
+}
+
+/**
+ * The candidates a walk may call, in the order `attemptQueue` gives them, with no hop limit: the
+ * invoke pipeline walks this and counts the hops itself, for a candidate a hold keeps out (one
+ * that came into force during the walk) is passed over without using one (`deferProvider`).
+ */
+export function fallbackWalk(plan: RoutePlan, permittedClass: ProviderClass): Candidate[] {
+  const first = plan.candidates[0];
+  return first === undefined ? [] : [first, ...fallbackCandidates(plan, first, permittedClass)];
+}
+
+/**
+ * The walk after a failure at `walk[from - 1]` that counted against the whole `provider` (a 5xx
+ * or a reset that names no model, nothing answering): that provider's candidates still to come
+ * move behind every other candidate that can be called — before those whose key is not set,
+ * which stay last — in their order. The same candidates, so the class rule stands; a sibling is
+ * still called when the hops allow after the others, and not at all once a hold keeps it out.
+ */
+export function deferProvider(walk: readonly Candidate[], from: number, provider: string): Candidate[] {
+  const done = walk.slice(0, from);
+  const rest = walk.slice(from);
+  const keyed = rest.filter((candidate) => candidate.missingKey === undefined);
+  return [
+    ...done,
+    ...keyed.filter((candidate) => candidate.provider !== provider),
+    ...keyed.filter((candidate) => candidate.provider === provider),
+    ...rest.filter((candidate) => candidate.missingKey !== undefined),
+  ];
 }
 
 /**

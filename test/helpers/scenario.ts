@@ -60,6 +60,20 @@ export class Scenario {
     expect(result.exitCode, result.stderr).toBe(0);
   }
 
+  /**
+   * Writes and registers provider records given as their YAML after `kind: Provider` (`id: …` to
+   * `models: …`, several models included), by file name, each with `deviations: []` (exit 0 asserted).
+   */
+  async registerRecords(records: Readonly<Record<string, string>>): Promise<void> {
+    const files = Object.entries(records).map(([name, body]) => {
+      const path = join(this.home, `${name}.yaml`);
+      writeFileSync(path, `apiVersion: syndicate/v1\nkind: Provider\n${body}\ndeviations: []\n`);
+      return path;
+    });
+    const result = await this.cli(['provider', 'register', ...files]);
+    expect(result.exitCode, result.stderr).toBe(0);
+  }
+
   cli(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<CliResult> {
     return runCli(args, { ...options, home: this.home });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptQueue, fallbackCandidates } from '../../../src/router/fallback.js';
+import { attemptQueue, deferProvider, fallbackCandidates, fallbackWalk } from '../../../src/router/fallback.js';
 import type { Candidate, RoutePlan } from '../../../src/router/types.js';
 
 function candidate(rank: number, provider: string, providerClass: Candidate['class']): Candidate {
@@ -81,3 +81,36 @@ describe('attemptQueue', () => {
   });
 });
 
+
+describe('deferProvider', () => {
+  const model = (rank: number, provider: string, id: string, providerClass: Candidate['class'] = 'approved_hosted', missingKey?: string): Candidate => ({
+    ...candidate(rank, provider, providerClass),
+    model: id,
+    ...(missingKey === undefined ? {} : { missingKey }),
+  });
+  const opus = model(1, 'anthropic', 'opus');
+  const sonnet = model(2, 'anthropic', 'sonnet');
+  const haiku = model(3, 'anthropic', 'haiku');
+  const gpt = model(4, 'openai', 'gpt');
+  const local = model(5, 'ollama', 'llama', 'local');
+  const glm = model(6, 'glm', 'glm-4', 'restricted_hosted', 'ZAI_API_KEY');
+  const ids = (candidates: Candidate[]): string[] => candidates.map((item) => `${item.provider}:${item.model}`);
+
+  it("moves the failed provider's other models behind every other candidate that can be called, before the keyless", () => {
+    const walk = fallbackWalk(plan([opus, sonnet, haiku, gpt, local, glm]), 'restricted_hosted');
+    expect(ids(walk)).toEqual(['anthropic:opus', 'anthropic:sonnet', 'anthropic:haiku', 'openai:gpt', 'ollama:llama', 'glm:glm-4']);
+    expect(ids(deferProvider(walk, 1, 'anthropic'))).toEqual(['anthropic:opus', 'openai:gpt', 'ollama:llama', 'anthropic:sonnet', 'anthropic:haiku', 'glm:glm-4']);
+  });
+
+  it('keeps what was walked already and changes nothing when the provider has no candidate left', () => {
+    const walk = [opus, gpt, sonnet, local];
+    expect(ids(deferProvider(walk, 2, 'openai'))).toEqual(ids(walk));
+    expect(ids(deferProvider(walk, 2, 'anthropic'))).toEqual(['anthropic:opus', 'openai:gpt', 'ollama:llama', 'anthropic:sonnet']);
+  });
+
+  it('never adds a candidate: the class rule of the walk it reorders stands', () => {
+    const walk = fallbackWalk(plan([opus, sonnet, gpt, local, glm]), 'approved_hosted');
+    expect(ids(walk)).not.toContain('glm:glm-4');
+    expect(ids(deferProvider(walk, 1, 'anthropic')).sort()).toEqual(ids(walk).sort());
+  });
+});
