@@ -68,6 +68,7 @@ import {
   type RefusalContext,
 } from './route-refusal.js';
 import { recordEngineEvent } from '../engines/events.js';
+import { passedOverSummary } from './summary.js';
 import type {
   AttemptProvider,
   AttemptReport,
@@ -356,11 +357,6 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
 function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: readonly AttemptReport[], passedOver: readonly PassedOver[] = []): Record<string, unknown> {
   const evidenceId = attempts.at(-1)?.evidenceId;
   return { requestId, sensitivity: level, ...(evidenceId === undefined ? {} : { evidenceId }), attempts, ...(passedOver.length === 0 ? {} : { passedOver: passedOver.map(passedOverSummary) }) };
-}
-
-/** A candidate the walk passed over as a script reads it (`details.passedOver`, `run --json`'s `passedOver`, the evidence route's): without the hint's fields. */
-function passedOverSummary({ provider, model, reason }: PassedOver): PassedOver {
-  return { provider, model, reason };
 }
 
 /**

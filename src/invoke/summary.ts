@@ -1,4 +1,9 @@
-import type { InvocationResult } from './types.js';
+import type { InvocationResult, PassedOver } from './types.js';
+
+/** A candidate the walk passed over as a script reads it (`details.passedOver`, `run --json`'s `passedOver`, the evidence route's): without the hint's fields. */
+export function passedOverSummary({ provider, model, reason }: PassedOver): PassedOver {
+  return { provider, model, reason };
+}
 
 /** One governed invocation as `run --json` and the MCP `complete` tool report it. */
 export function invocationSummary(result: InvocationResult) {
@@ -24,7 +29,7 @@ export function invocationSummary(result: InvocationResult) {
     warnings: result.warnings,
     attempts: result.attempts,
     /** Candidates of the walk not called (a hold came into force during it): empty when none. */
-    passedOver: (result.passedOver ?? []).map(({ provider, model, reason }) => ({ provider, model, reason })),
+    passedOver: (result.passedOver ?? []).map(passedOverSummary),
   };
 }
 
