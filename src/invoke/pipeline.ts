@@ -364,8 +364,8 @@ function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: r
 /**
  * Why the health monitor keeps `model` of `provider` out right now (`heldBack`: what the route
  * would have excluded it for, had the hold been in force then, in the same words), and what a hint
- * says of it; undefined when nothing does. A hold the walk's own failure put in force counts, as does one another process
- * recorded meanwhile.
+ * says of it; undefined when nothing does. A hold the walk's own failure put in force counts, as
+ * does one another process recorded meanwhile.
  */
 function heldNow(context: PipelineContext, provider: RegisteredProvider, model: string): { reason: string; unavailability: Unavailability } | undefined {
   const ofProvider = context.health.known(provider);
