@@ -150,7 +150,14 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ');
-      return problemAt(source, here, `must be one of ${allowed}, got ${describeValue(error.data)}`, `use one of: ${allowed}`);
+      // A value in the wrong case or misspelt (`Confidential`, `confidental`) is told the one it meant.
+      const meant = typeof error.data === 'string' ? closest(error.data, (params.allowedValues as unknown[]).filter((item): item is string => typeof item === 'string')) : undefined;
+      return problemAt(
+        source,
+        here,
+        `must be one of ${allowed}, got ${describeValue(error.data)}${meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`}`,
+        `use one of: ${allowed}`,
+      );
     }
     case 'const':
       return problemAt(
