@@ -173,6 +173,15 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
         const wanted = params.type === 'integer' ? 'a whole number' : 'a finite number';
         return problemAt(source, here, `must be ${wanted}, got ${written}`, `write ${wanted} (YAML's .inf and .nan are none)${described === undefined ? '' : `; ${described}`}`);
       }
+      // An empty file (or one of comments only) is a null document: say so, and what it needs at least.
+      if (here === '' && error.data === null) {
+        const required = ((parentSchema as SchemaNode & { required?: string[] }).required ?? []).map((key) => {
+          const constant = parentSchema.properties?.[key]?.const;
+          return typeof constant === 'string' ? `\`${key}: ${constant}\`` : `\`${key}:\``;
+        });
+        const keys = required.length <= 1 ? required.join('') : `${required.slice(0, -1).join(', ')} and ${required[required.length - 1]}`;
+        return problemAt(source, here, 'the file is empty (no YAML document, or only comments)', `write at least ${keys}${described === undefined ? '' : `; ${described}`}`);
+      }
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
       // A key's name (`propertyNames`): located at the key itself, which is what to rename.

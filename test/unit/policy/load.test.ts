@@ -239,6 +239,14 @@ const INVALID: InvalidCase[] = [
     message: 'default trust tier "code_review" is not defined (did you mean "code-review"?)',
   },
   {
+    name: 'an empty file (comments only) is said to be empty, with the keys it needs at least',
+    text: '# policy for the code-review gateway\n',
+    pointer: '',
+    line: 1,
+    column: 1,
+    message: 'the file is empty (no YAML document, or only comments)',
+  },
+  {
     name: 'duplicate pattern names',
     text: `${HEADER}patterns:\n  - name: atlas\n    level: internal\n    keywords: [a]\n  - name: atlas\n    level: internal\n    keywords: [b]\n`,
     pointer: '/patterns/1/name',
