@@ -1296,6 +1296,8 @@ function routeSummary(plan: RoutePlan, chosen: Candidate, passedOver: readonly P
       ...(chosen.evicts === undefined ? {} : { evicts: chosen.evicts }),
     },
     sensitivity: plan.sensitivity,
+    // What set the level (detector, reason, where; never the matched text), as a refusal's row has it in its plan.
+    ...(plan.levelSources === undefined ? {} : { levelSources: plan.levelSources }),
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,
     candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),
