@@ -260,7 +260,6 @@ export interface Exclusion {
   heldModel?: true;
 }
 
-/** The router's answer: who may take the request, in what order, who may not and why. */
 /** One reason a request has its sensitivity: a detector's reason and where it matched (never the matched text). */
 export interface LevelSource {
   /** The detector (`operator.pattern`, `pii.email`, …), or `caller` for a sensitivity the caller asked for. */
@@ -270,6 +269,7 @@ export interface LevelSource {
   locations: string[];
 }
 
+/** The router's answer: who may take the request, in what order, who may not and why. */
 export interface RoutePlan {
   candidates: Candidate[];
   excluded: Exclusion[];
