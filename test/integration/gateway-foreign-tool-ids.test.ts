@@ -8,8 +8,8 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { getEvidence, type EvidenceRecord } from '../../src/evidence/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getEvidence } from '../../src/evidence/index.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startTestGateway, TEST_TOKEN, type TestGateway } from '../unit/gateway/harness.js';
 
@@ -41,14 +41,6 @@ function sentToolIds(): { uses: string[]; results: string[] } {
   };
 }
 
-async function completedEvidence(evidenceId: string | null): Promise<EvidenceRecord | undefined> {
-  return vi.waitFor(() => {
-    const record = getEvidence(gateway.store, evidenceId ?? '');
-    expect(record?.state).toBe('completed');
-    return record;
-  }, { timeout: 20_000, interval: 20 });
-}
-
 describe('an Anthropic client (Claude Code) whose conversation holds calls with ids the Messages API refuses', () => {
   const conversation = (ids: string[]): Anthropic.MessageParam[] => [
     { role: 'user', content: 'list the files, then print the directory' },
@@ -67,7 +59,9 @@ describe('an Anthropic client (Claude Code) whose conversation holds calls with 
     expect(sent.uses.every((id) => /^[a-zA-Z0-9_-]+$/.test(id))).toBe(true);
     expect(sent.results).toEqual(sent.uses);
     expect(new Set(sent.uses).size).toBe(2);
-    const evidence = await completedEvidence(response.headers.get('x-syndicate-evidence'));
+    await gateway.settled();
+    const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+    expect(evidence?.state).toBe('completed');
     expect(evidence?.warnings).toContainEqual({ setting: 'messages[1].toolCalls[0].id', message: expect.stringContaining(`"functions.Bash:0" has characters the Messages API refuses`) as unknown });
   });
 
