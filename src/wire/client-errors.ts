@@ -66,7 +66,8 @@ export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof InvalidInputError) {
     const problem = error.problems[0];
     const param = problem === undefined || problem.pointer === '' ? undefined : pointerToParam(problem.pointer);
-    return { kind: 'invalid_request', message: error.message, code: error.code, ...(param === undefined ? {} : { param }) };
+    // The hint is the fix (Codex's hosted web search: turn it off in config.toml); a client shows the message alone.
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, ...(param === undefined ? {} : { param }) };
   }
   if (error instanceof UnknownModelError) {
     return { kind: 'not_found', message: withHint(error), code: error.code, param: 'model' };
