@@ -7,6 +7,7 @@
  * registers stays a 404.
  */
 import Anthropic, { NotFoundError } from '@anthropic-ai/sdk';
+import { Ollama } from 'ollama';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEvidence } from '../../src/evidence/index.js';
@@ -73,6 +74,16 @@ describe('undated model names through the gateway', () => {
   it('a dated name nothing registers, and a bare date-less prefix of no model, stay a 404', async () => {
     await expect(anthropic().messages.create({ model: 'claude-sonnet-4-5-20240101', max_tokens: 64, messages })).rejects.toBeInstanceOf(NotFoundError);
     await expect(anthropic().messages.create({ model: 'claude-sonnet-4', max_tokens: 64, messages })).rejects.toBeInstanceOf(NotFoundError);
+  }, 90_000);
+
+  it('the ollama client, which tags a tagless name :latest', async () => {
+    const ollama = new Ollama({ host: gateway.url, headers: { Authorization: `Bearer ${TEST_TOKEN}` } });
+    for (const model of ['claude-sonnet-4-5:latest', 'gpt-4o']) {
+      expect((await ollama.chat({ model, messages, stream: false })).message.content).not.toBe('');
+    }
+    expect(sentModel(openaiEngine)).toBe(GPT);
+    await ollama.chat({ model: 'claude-sonnet-4-5:latest', messages, stream: false });
+    expect(sentModel(claude)).toBe(SONNET);
   }, 90_000);
 
   it("the openai client: gpt-4o is OpenAI's gpt-4o-2024-08-06", async () => {
