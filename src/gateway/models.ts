@@ -207,11 +207,15 @@ function ollamaNameOf(id: string): string {
 
 /**
  * The model id an Ollama client's name stands for: the name itself when it is one, else for
- * `X:latest` the tagless `X` (`auto`, an alias) it names; other names as sent (the pipeline
- * refuses an unknown one with 404).
+ * `X:latest` the tagless `X` (`auto`, an alias, an undated name such as `claude-sonnet-4-5`) it
+ * names; other names as sent (the pipeline refuses an unknown one with 404).
  */
 export function ollamaModelId(store: Store, name: string): string {
-  return modelIdAmong(() => modelCatalog(store).ids, name);
+  const id = modelIdAmong(() => modelCatalog(store).ids, name);
+  if (id !== name || !name.endsWith(OLLAMA_DEFAULT_TAG)) return id;
+  const providers = currentProviders(store).filter(isListed);
+  const untagged = name.slice(0, -OLLAMA_DEFAULT_TAG.length);
+  return selectModels(name, providers).pairs.length === 0 && selectModels(untagged, providers).pairs.length > 0 ? untagged : name;
 }
 
 /** `ollamaModelId` over the entries' ids, read only when the name could stand for a tagless one. */

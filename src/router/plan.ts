@@ -20,7 +20,7 @@ import { ANTHROPIC_NO_MESSAGES, anthropicEmptyTurnMessage, anthropicSendsNoMessa
 import type { TextCompletionRequest } from '../wire/canonical.js';
 import { describeEffortCarriage, effortRefusal } from '../wire/reasoning.js';
 import { missingCredential } from '../registry/credentials.js';
-import { findDeclaredModel, sameModelOnEngine } from '../registry/model-names.js';
+import { findDeclaredModel, findNamedModel, sameModelOnEngine } from '../registry/model-names.js';
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
@@ -747,7 +747,11 @@ export function selectModels(selector: string, providers: readonly RegisteredPro
       };
     }
   }
-  const pairs = all.filter((pair) => matches(pair.provider, pair.model, trimmed));
+  // A name some record declares (id or alias) is that record's alone; only when none does is it
+  // read as the undated form of a dated id (each provider's newest such model; several providers:
+  // the route chooses among them within the policy, as for an alias several records give).
+  const named = all.filter((pair) => findNamedModel(pair.provider.record, trimmed) === pair.model);
+  const pairs = named.length > 0 ? named : all.filter((pair) => matches(pair.provider, pair.model, trimmed));
   return {
     description: pairs.length === 0 ? `model ${trimmed}: no registered model or alias matches` : `model pinned to ${trimmed} (${pairs.length} registered match${pairs.length === 1 ? '' : 'es'})`,
     pairs,
