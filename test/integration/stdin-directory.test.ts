@@ -26,7 +26,8 @@ describe('stdin redirected from a directory', () => {
   async function withDirectoryOnStdin(args: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const descriptor = openSync(directory, 'r');
     try {
-      const result = await execa('node', [BIN, ...args], { reject: false, stdin: descriptor, env: { SYNDICATE_HOME: home, FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 60_000 });
+      // execa passes any descriptor on; its types name only 0 and 3-9.
+      const result = await execa('node', [BIN, ...args], { reject: false, stdin: descriptor as 3, env: { SYNDICATE_HOME: home, FORCE_COLOR: '0', NO_COLOR: '1' }, timeout: 60_000 });
       return { exitCode: result.exitCode ?? -1, stdout: String(result.stdout), stderr: String(result.stderr) };
     } finally {
       closeSync(descriptor);
