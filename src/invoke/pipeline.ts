@@ -29,10 +29,12 @@ import {
   retryAfterForUnavailable,
   toolsRefusalsOfExclusions,
   unavailabilityOfExclusions,
+  unavailabilityOfHold,
   withEngineRemedies,
   withSharedHoldTimes,
   type Unavailability,
 } from '../router/hints.js';
+import { heldBack } from '../router/holds.js';
 import { currentProviders } from '../registry/provider-cache.js';
 import { promptPieces } from '../router/request-traits.js';
 import { routeRequest } from '../router/route-request.js';
@@ -360,33 +362,18 @@ function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: r
 }
 
 /**
- * Why the health monitor keeps `model` of `provider` out right now (what the route would have
- * excluded it for, had the hold been in force then), and what a hint says of it; undefined when
- * nothing does. A hold the walk's own failure put in force counts, as does one another process
- * recorded meanwhile.
+ * Why the health monitor keeps `model` of `provider` out right now (`heldBack`: what the route
+ * would have excluded it for, had the hold been in force then, in the same words), and what a hint
+ * says of it; undefined when nothing does. A hold the walk's own failure put in force counts, as
+ * does one another process recorded meanwhile.
  */
 function heldNow(context: PipelineContext, provider: RegisteredProvider, model: string): { reason: string; unavailability: Unavailability } | undefined {
   const ofProvider = context.health.known(provider);
   const ofModel = ofProvider === undefined || ofProvider.state === 'up' ? context.health.knownModels(provider)[model] : undefined;
-  const health = ofModel ?? ofProvider;
-  if (health === undefined || health.state === 'up') return undefined;
-  const who = { provider: provider.id, ...(ofModel === undefined ? {} : { model }), local: provider.record.class === 'local' };
-  const retryInSeconds = health.retryAfterMs === undefined ? {} : { retryInSeconds: Math.max(0, health.retryAfterMs) / 1000 };
-  const whom = ofModel === undefined ? provider.id : `model ${model}`;
-  const until = health.retryAfterMs === undefined ? '' : ` for another ${Math.ceil(Math.max(0, health.retryAfterMs) / 1000)} s`;
-  if (health.state === 'rate_limited') {
-    return { reason: `${whom} rate-limited${until}: ${health.reason ?? 'HTTP 429'}`, unavailability: { ...who, kind: 'rate_limited', ...retryInSeconds } };
-  }
-  return {
-    reason: `${whom} held back${until}: ${health.reason ?? 'down'}`,
-    unavailability: {
-      ...who,
-      kind: health.cause ?? 'unreachable',
-      ...retryInSeconds,
-      ...(health.status === undefined ? {} : { status: health.status }),
-      ...(health.connectionReset === true ? { connectionReset: true as const } : {}),
-    },
-  };
+  const hold = heldBack(provider, model, ofProvider, ofModel, new Date());
+  if (hold === undefined) return undefined;
+  const who = { provider: provider.id, ...(hold.heldModel ? { model } : {}), local: provider.record.class === 'local' };
+  return { reason: hold.reason, unavailability: unavailabilityOfHold(who, hold) };
 }
 
 /**

@@ -2,6 +2,7 @@ import { isLoopbackAddress } from '../common/loopback.js';
 import { isHostedClass, type SensitivityLevel } from '../common/vocabulary.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { UNRESOLVED_MEDIA_HOST } from './remote-media.js';
+import type { Hold } from './holds.js';
 import type { HoldReport } from './shared-holds.js';
 import type { Candidate, Exclusion, ExclusionRule, RoutePlan } from './types.js';
 
@@ -397,17 +398,23 @@ export function credentialHint(providerId: string, keyVariable: string | undefin
 /** The unavailable ones among a plan's exclusions: down (and nothing else), or only held back by a rate limit. */
 export function unavailabilityOfExclusions(excluded: readonly Exclusion[]): Unavailability[] {
   return excluded.flatMap((exclusion): Unavailability[] => {
-    const who = { provider: exclusion.provider, ...(exclusion.heldModel === true ? { model: exclusion.model } : {}), local: exclusion.class === 'local' };
     const state = heldState(exclusion);
-    if (state === 'rate-limited') {
-      return [{ ...who, kind: 'rate_limited', ...(exclusion.retryAfterSeconds === undefined ? {} : { retryInSeconds: exclusion.retryAfterSeconds }) }];
-    }
     if (state === undefined) return [];
-    const retryInSeconds = exclusion.unavailable?.retryInSeconds;
-    const status = exclusion.unavailable?.status;
-    const connectionReset = exclusion.unavailable?.connectionReset === true ? { connectionReset: true as const } : {};
-    return [{ ...who, kind: exclusion.unavailable?.cause ?? 'unreachable', ...(status === undefined ? {} : { status }), ...connectionReset, ...(retryInSeconds === undefined ? {} : { retryInSeconds }) }];
+    const who = { provider: exclusion.provider, ...(exclusion.heldModel === true ? { model: exclusion.model } : {}), local: exclusion.class === 'local' };
+    return [unavailabilityOfHold(who, { ...exclusion, rule: state === 'rate-limited' ? 'rate_limited' : 'unhealthy' })];
   });
+}
+
+/**
+ * What a hint says of a hold (`heldBack`, or a plan's exclusion for one): rate-limited with its
+ * wait, or down with its cause (`unreachable` when none is known), last status or connection
+ * reset, and when it is tried again.
+ */
+export function unavailabilityOfHold(who: Pick<Unavailability, 'provider' | 'model' | 'local'>, hold: Pick<Hold, 'rule' | 'retryAfterSeconds' | 'unavailable'>): Unavailability {
+  if (hold.rule === 'rate_limited') return { ...who, kind: 'rate_limited', ...(hold.retryAfterSeconds === undefined ? {} : { retryInSeconds: hold.retryAfterSeconds }) };
+  const facts: NonNullable<Hold['unavailable']> = hold.unavailable ?? { cause: 'unreachable' };
+  const { cause, status, connectionReset, retryInSeconds } = facts;
+  return { ...who, kind: cause, ...(status === undefined ? {} : { status }), ...(connectionReset === true ? { connectionReset: true as const } : {}), ...(retryInSeconds === undefined ? {} : { retryInSeconds }) };
 }
 
 /**

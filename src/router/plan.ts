@@ -26,6 +26,7 @@ import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
 import { attemptQueue, widestClass } from './fallback.js';
 import { unavailabilityOfExclusions } from './hints.js';
+import { heldBack } from './holds.js';
 import { remoteMediaVerdict } from './remote-media.js';
 import { matchTasks, requestTexts, requestTraits, type MatchedTask, type RequestTraits } from './request-traits.js';
 import type { Candidate, Exclusion, ExclusionRule, RouteContext, RouteInput, RoutePlan } from './types.js';
@@ -195,44 +196,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('not_loopback', `class local but host ${host ?? record.baseUrl} is not a loopback address`);
     }
 
-    const health = context.health[provider.id];
-    let retryAfterSeconds: number | undefined;
-    let unavailable: Exclusion['unavailable'];
-    if (health?.state === 'down') {
-      const label = isHostedClass(providerClass) ? 'recently failed' : health.cause === 'failing' ? 'engine failing' : 'engine unreachable';
-      exclude('unhealthy', `${label}: ${health.reason ?? 'down'} (checked ${health.checkedAt})`);
-      unavailable = {
-        cause: health.cause ?? 'unreachable',
-        ...(health.status === undefined ? {} : { status: health.status }),
-        ...(health.connectionReset === true ? { connectionReset: true } : {}),
-        ...(health.retryAfterMs === undefined ? {} : { retryInSeconds: health.retryAfterMs / 1000 }),
-      };
-    } else if (health?.state === 'rate_limited') {
-      retryAfterSeconds = (health.retryAfterMs ?? 0) / 1000;
-      exclude('rate_limited', `rate-limited for another ${Math.ceil(retryAfterSeconds)} s: ${health.reason ?? 'HTTP 429'} (checked ${health.checkedAt})`);
-    }
-    // A model held back on its own (its 429, its absence, its overload): the provider's other models stay in.
-    const modelHealth = health?.state === 'down' || health?.state === 'rate_limited' ? undefined : context.modelHealth?.[provider.id]?.[model.id];
-    const heldModel = modelHealth !== undefined && modelHealth.state !== 'up';
-    if (modelHealth !== undefined && heldModel) {
-      const waitMs = modelHealth.retryAfterMs ?? 0;
-      const until = input.now === undefined ? '' : ` (until ${new Date(input.now.getTime() + waitMs).toISOString()})`;
-      const checked = `(checked ${modelHealth.checkedAt})`;
-      if (modelHealth.state === 'rate_limited') {
-        retryAfterSeconds = waitMs / 1000;
-        const others = record.models.length > 1 ? `, ${provider.id}'s other models stay routable` : '';
-        exclude('rate_limited', `model ${model.id} rate-limited for another ${Math.ceil(retryAfterSeconds)} s${until}${others}: ${modelHealth.reason ?? 'HTTP 429'} ${checked}`);
-      } else {
-        const label =
-          modelHealth.cause === 'not_found'
-            ? `model ${model.id} not served by ${provider.id}`
-            : modelHealth.cause === 'embeddings_not_enabled'
-              ? `model ${model.id}: ${provider.id} serves no embeddings`
-              : `model ${model.id} failing`;
-        exclude('unhealthy', `${label}, held back for another ${Math.ceil(waitMs / 1000)} s${until}: ${modelHealth.reason ?? 'down'} ${checked}`);
-        unavailable = { cause: modelHealth.cause ?? 'failing', retryInSeconds: waitMs / 1000 };
-      }
-    }
+    // Down or rate-limited, the provider or (its provider up) this model on its own: the provider's other models stay in.
+    const hold = heldBack(provider, model.id, context.health[provider.id], context.modelHealth?.[provider.id]?.[model.id], input.now);
+    if (hold !== undefined) exclude(hold.rule, hold.reason);
 
     // An embeddings request produces no output and asks for no chat capability: no context budget for
     // an answer, no capability rules; the window must hold each input instead.
@@ -331,9 +297,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       warm: latency.warm,
       loweredMaxTokens,
       defaultMaxTokens,
-      retryAfterSeconds,
-      unavailable,
-      heldModel,
+      retryAfterSeconds: hold?.retryAfterSeconds,
+      unavailable: hold?.unavailable,
+      heldModel: hold?.heldModel ?? false,
       missingKey,
       evicts: swap?.kind === 'load' && swap.evict.length > 0 ? swap.evict.map((entry) => entry.model) : undefined,
     });

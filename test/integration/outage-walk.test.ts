@@ -204,8 +204,9 @@ describe('a hold that comes into force during the walk', () => {
       expect(error.code).toBe('inference_unavailable');
       const [first, other] = called(error.details.attempts);
       expect(error.details.attempts.map(({ provider, model }) => `${provider.id}:${model}`)).toEqual([`ollama:${first}`, 'vllm:Qwen/Qwen2.5-7B-Instruct']);
-      expect(error.details.passedOver).toEqual([{ provider: 'ollama', model: other, reason: expect.stringMatching(/^not called: ollama held back for another \d+ s: /) }]);
-      expect(error.message).toContain(`ollama:${other}: not called: ollama held back`);
+      // In the route's words for the same hold (`heldBack`): the reset said nothing answers there.
+      expect(error.details.passedOver).toEqual([{ provider: 'ollama', model: other, reason: expect.stringMatching(/^not called: engine unreachable: .+ \(checked \S+Z\)$/) }]);
+      expect(error.message).toContain(`ollama:${other}: not called: engine unreachable: `);
       expect(error.hint).toContain('ollama');
     } finally {
       ollama.setFault('ok');

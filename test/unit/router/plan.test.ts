@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import type { Policy } from '../../../src/policy/types.js';
+import { hintForUnavailable, unavailabilityOfExclusions } from '../../../src/router/hints.js';
 import { planRoute } from '../../../src/router/plan.js';
 import type { RecentFirstTokens } from '../../../src/router/types.js';
 import { context, exclusionOf, input, order, PRICE, provider, textRequest } from './fixtures.js';
@@ -223,6 +224,31 @@ describe('exclusion rules', () => {
         heldModel: true,
       });
       expect(exclusionOf(plan, 'claude:claude-haiku-4-5')).toMatchObject({ rules: ['unhealthy'], unavailable: { cause: 'failing', retryInSeconds: 12 }, heldModel: true });
+    });
+
+    it('a model held down for failing calls keeps what the last one was (its status, its connection reset) for the hint, as its provider would; one without a cause is failing, not unreachable', () => {
+      const plan = planRoute(
+        input({ now }),
+        context([claude, local], {
+          modelHealth: {
+            claude: {
+              'claude-opus-4-1': { state: 'down', cause: 'failing', status: 529, connectionReset: true, checkedAt, reason: 'claude failed (upstream_reset) (seen by another syndicate process)', retryAfterMs: 12_000 },
+              'claude-haiku-4-5': { state: 'down', checkedAt, reason: 'claude failed (seen by another syndicate process)', retryAfterMs: 5000 },
+            },
+          },
+        }),
+      );
+      expect(exclusionOf(plan, 'claude:claude-opus-4-1')).toMatchObject({ rules: ['unhealthy'], unavailable: { cause: 'failing', status: 529, connectionReset: true, retryInSeconds: 12 }, heldModel: true });
+      expect(exclusionOf(plan, 'claude:claude-haiku-4-5')).toMatchObject({
+        reasons: ['model claude-haiku-4-5 failing, held back for another 5 s (until 2025-06-01T10:00:05.000Z): claude failed (seen by another syndicate process) (checked 2025-06-01T10:00:00.000Z)'],
+        unavailable: { cause: 'failing', retryInSeconds: 5 },
+      });
+      const unavailable = unavailabilityOfExclusions(plan.excluded);
+      expect(unavailable).toEqual([
+        { provider: 'claude', model: 'claude-opus-4-1', local: false, kind: 'failing', status: 529, connectionReset: true, retryInSeconds: 12 },
+        { provider: 'claude', model: 'claude-haiku-4-5', local: false, kind: 'failing', retryInSeconds: 5 },
+      ]);
+      expect(hintForUnavailable(unavailable.slice(0, 1))).toContain('calls fail (the connection reset, before or during the answer)');
     });
 
     it('a provider held back as a whole is said once, as the provider’s, not again per model', () => {
