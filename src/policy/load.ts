@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { shellWord } from '../common/shell-word.js';
 import { countProblems, InvalidInputError, type PolicyRefusalError } from '../errors.js';
-import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, readInputFile, sortProblems, STDIN_FILE_NAME, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
+import { capProblems, LISTED_SCHEMA_PROBLEMS, loadYamlFile, parseYamlText, problemAt, sortProblems, STDIN_FILE_NAME, validateAgainstSchema, type ParsedYaml } from '../validation/index.js';
 import { refuseUntrustedFile, untrustedFileRefusal } from '../home/access.js';
 import { defaultPolicy } from './defaults.js';
 import { checkPolicySemantics, mergePolicy, type PolicyDocument } from './normalize.js';
-import { policySchemaCheck, type PolicySchemaCheck } from './schema-checked.js';
 import type { Policy } from './types.js';
 
 /** An effective policy and where it came from. */
@@ -22,15 +21,11 @@ export interface LoadedPolicy {
  * InvalidInputError (exit 3) with every problem located as `file:line:col /pointer message (hint)`;
  * it never falls back to the defaults, because a policy the operator wrote and got wrong must not
  * be silently ignored. Nor is a policy another user can change (the file, or the directory it is
- * in): PolicyRefusalError `policy_insecure` (exit 4), before anything of it is read. Bytes that
- * passed the schema before are not checked against it again (see `policySchemaCheck`); the
- * semantic checks always run. `policy check` and `loadPolicyWithSource` always validate in full.
+ * in): PolicyRefusalError `policy_insecure` (exit 4), before anything of it is read.
  */
 export function loadPolicy(path: string): Policy {
   refuseUntrustedPolicy(path);
-  if (!existsSync(path)) return defaultPolicy();
-  const bytes = readInputFile(path);
-  return policyFromParsed(parseYamlText(bytes.toString('utf8'), path), policySchemaCheck(path, bytes));
+  return loadPolicyWithSource(path).policy;
 }
 
 /** The refusal of a policy another user can change (exit 4). */
@@ -56,14 +51,14 @@ export function parsePolicyText(text: string, file = 'policy.yaml'): Policy {
   return policyFromParsed(parseYamlText(text, file));
 }
 
-function policyFromParsed(parsed: ParsedYaml, schemaCheck?: PolicySchemaCheck): Policy {
+function policyFromParsed(parsed: ParsedYaml): Policy {
   const { value, source } = parsed;
   // `policy show` would fail on the same file, and a bare `policy check` reads the home's policy, not this file.
   const recheck =
     source.file === STDIN_FILE_NAME
       ? 'fix each problem listed; `syndicate policy check -` re-validates the text piped to it'
       : `fix each problem listed; \`syndicate policy check ${shellWord(source.file)}\` re-validates the file`;
-  const schemaProblems = schemaCheck?.passedBefore === true ? [] : validateAgainstSchema('policy', value, source);
+  const schemaProblems = validateAgainstSchema('policy', value, source);
   if (schemaProblems.length > 0) {
     throw new InvalidInputError(`${source.file} is not a valid policy (${plural(countProblems(schemaProblems), 'problem')})`, schemaProblems, { hint: recheck });
   }
@@ -76,7 +71,6 @@ function policyFromParsed(parsed: ParsedYaml, schemaCheck?: PolicySchemaCheck): 
     const listed = capProblems(sortProblems(semanticProblems), LISTED_SCHEMA_PROBLEMS, 'problem', 'fix the problems listed and check again to see the rest');
     throw new InvalidInputError(`${source.file} is not a valid policy (${plural(semanticProblems.length, 'problem')})`, listed, { hint: recheck });
   }
-  schemaCheck?.recordPass();
   return policy;
 }
 
