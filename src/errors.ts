@@ -97,6 +97,18 @@ export class UnknownModelError extends SyndicateError {
   }
 }
 
+/**
+ * Exit 2: nothing is registered that could take any request (no provider, or none active with a
+ * model): the host's setup is missing, not a policy decision about this request's data — a
+ * `route_denied` with nothing excluded read as one. An HTTP client gets 503 with
+ * `x-should-retry: false` (the gateway's operator must register a provider; sending again cannot help).
+ */
+export class NoProvidersError extends SyndicateError {
+  constructor(message: string, options?: SyndicateErrorOptions) {
+    super('no_providers', ExitCode.usage, message, options);
+  }
+}
+
 /** One problem found in an input file, located as precisely as we can. */
 export interface InputProblem {
   file: string;

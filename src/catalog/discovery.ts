@@ -467,25 +467,27 @@ function quoteEngine(text: string): string {
   return `"${text.slice(0, 120)}"`;
 }
 
-async function discoverVllm(context: DiscoveryContext): Promise<ProviderModel[]> {
+/** The entries of the engine's OpenAI model listing (`GET /models`) that carry a string id, in its order. */
+async function listedModels(context: DiscoveryContext): Promise<{ id: string; item: Record<string, unknown> }[]> {
   const listing = record(await getJson(context, `${context.baseUrl}/models`));
-  return list(listing.data).flatMap((entry): ProviderModel[] => {
+  return list(listing.data).flatMap((entry) => {
     const item = record(entry);
-    if (typeof item.id !== 'string') return [];
-    return [
-      {
-        id: item.id,
-        contextWindow: contextOrFallback(context, item.id, positiveInteger(item.max_model_len), 'max_model_len'),
-        capabilityClass: guessCapability(context, item.id, undefined),
-        // vLLM's /v1/completions continues a prompt; it refuses `suffix` ("suffix is not currently supported").
-        tags: [COMPLETIONS_TAG],
-      },
-    ];
+    return typeof item.id === 'string' ? [{ id: item.id, item }] : [];
   });
 }
 
+async function discoverVllm(context: DiscoveryContext): Promise<ProviderModel[]> {
+  return (await listedModels(context)).map(({ id, item }) => ({
+    id,
+    contextWindow: contextOrFallback(context, id, positiveInteger(item.max_model_len), 'max_model_len'),
+    capabilityClass: guessCapability(context, id, undefined),
+    // vLLM's /v1/completions continues a prompt; it refuses `suffix` ("suffix is not currently supported").
+    tags: [COMPLETIONS_TAG],
+  }));
+}
+
 async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderModel[]> {
-  const listing = record(await getJson(context, `${context.baseUrl}/models`));
+  const listed = await listedModels(context);
   const details = new Map<string, Record<string, unknown>>();
   try {
     const native = record(await getJson(context, `${context.root}/api/v0/models`));
@@ -498,12 +500,10 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     if (!(error instanceof UpstreamError) || error.status === undefined) throw error;
     context.notes.push(`GET /api/v0/models answered HTTP ${error.status}; context windows could not be read`);
   }
-  return list(listing.data).flatMap((entry): ProviderModel[] => {
-    const item = record(entry);
-    if (typeof item.id !== 'string') return [];
-    const native = details.get(item.id);
+  return listed.map(({ id }): ProviderModel => {
+    const native = details.get(id);
     const embedding = native !== undefined && native.type === 'embeddings';
-    if (embedding) context.notes.push(`${item.id}: an embeddings model: registered with kind embedding`);
+    if (embedding) context.notes.push(`${id}: an embeddings model: registered with kind embedding`);
     const capabilities = list(native?.capabilities);
     // `completions`: LM Studio's /v1/completions continues a prompt with a loaded LLM (its docs list
     // no `suffix`, so not fill-in-middle); only a model /api/v0 names `llm` or `vlm`, so neither an
@@ -517,31 +517,22 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     const maximum = positiveInteger(native?.max_context_length);
     const loaded = positiveInteger(native?.loaded_context_length);
     if (maximum !== undefined && loaded !== undefined && loaded < maximum) {
-      context.notes.push(`${item.id}: loaded with a ${loaded}-token context; longer requests fail until it is reloaded with more (the model allows ${maximum})`);
+      context.notes.push(`${id}: loaded with a ${loaded}-token context; longer requests fail until it is reloaded with more (the model allows ${maximum})`);
     }
-    return [
-      {
-        id: item.id,
-        ...(embedding ? { kind: 'embedding' as const } : {}),
-        contextWindow: contextOrFallback(context, item.id, maximum, 'max_context_length'),
-        capabilityClass: guessCapability(context, item.id, undefined),
-        ...(tags.length === 0 ? {} : { tags }),
-      },
-    ];
+    return {
+      id,
+      ...(embedding ? { kind: 'embedding' as const } : {}),
+      contextWindow: contextOrFallback(context, id, maximum, 'max_context_length'),
+      capabilityClass: guessCapability(context, id, undefined),
+      ...(tags.length === 0 ? {} : { tags }),
+    };
   });
 }
 
 async function discoverOpenAiModelList(context: DiscoveryContext): Promise<ProviderModel[]> {
-  const listing = record(await getJson(context, `${context.baseUrl}/models`));
-  return list(listing.data).flatMap((entry): ProviderModel[] => {
-    const item = record(entry);
-    if (typeof item.id !== 'string') return [];
-    return [
-      {
-        id: item.id,
-        contextWindow: contextOrFallback(context, item.id, undefined, 'context window'),
-        capabilityClass: guessCapability(context, item.id, undefined),
-      },
-    ];
-  });
+  return (await listedModels(context)).map(({ id }) => ({
+    id,
+    contextWindow: contextOrFallback(context, id, undefined, 'context window'),
+    capabilityClass: guessCapability(context, id, undefined),
+  }));
 }

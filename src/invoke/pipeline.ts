@@ -261,6 +261,13 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     }
     const provider = providers.find((entry) => entry.id === candidate.provider);
     if (provider === undefined) continue;
+    // A key not set makes no call: after the first attempt (every candidate is keyless when that
+    // one is, ranked last as they are) it is passed over, as a held one is, without using a hop.
+    const missingKey = hop === 0 ? undefined : missingCredential(provider.record, context.env);
+    if (missingKey !== undefined) {
+      passedOver.push({ provider: provider.id, model: candidate.model, reason: `not called: no key: set ${missingKey}`, missingKey });
+      continue;
+    }
     const held = hop === 0 ? undefined : heldNow(context, provider, candidate.model);
     if (held !== undefined) {
       passedOver.push({ provider: provider.id, model: candidate.model, reason: `not called: ${held.reason}`, held: held.unavailability });
@@ -319,7 +326,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   const heldInWalk = passedOver.flatMap((skipped) => (skipped.held === undefined ? [] : [skipped.held]));
   const details = attemptsDetails(requestId, classification.level, attempts, passedOver);
   // A candidate the hop limit cut off before it is not called (nor recorded): the hint names its key.
-  const missingKeys = keysOfSkippedOnly(failures);
+  const missingKeys = keysOfSkippedOnly(failures, passedOver);
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, missingKeys);
   const withUntried = (hint: string): string => (untried === undefined ? hint : `${hint}; ${untried}`);
   const rateLimited = rateLimitedEverywhere(failures, attempts, attemptReasons, heldBackWaits(plan.excluded), details, withUntried);
@@ -397,10 +404,14 @@ function isImagesRefusal(failure: SyndicateError): boolean {
   return failure instanceof UpstreamError && failure.condition === 'images_not_supported';
 }
 
-/** The variables of the keys every failure was for (each attempt skipped for its unset key); empty when any failed otherwise. */
-function keysOfSkippedOnly(failures: readonly SyndicateError[]): string[] {
+/**
+ * The variables of the keys every failure was for (each attempt skipped for its unset key), and of
+ * the candidates passed over for theirs; empty when any failed otherwise.
+ */
+function keysOfSkippedOnly(failures: readonly SyndicateError[], passedOver: readonly PassedOver[]): string[] {
   if (!failures.every((failure) => failure.code === 'credential_missing')) return [];
-  return unique(failures.flatMap((failure) => (typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : [])));
+  const skipped = failures.flatMap((failure) => (typeof failure.details?.['variable'] === 'string' ? [failure.details['variable']] : []));
+  return unique([...skipped, ...passedOver.flatMap((candidate) => (candidate.missingKey === undefined ? [] : [candidate.missingKey]))]);
 }
 
 /**
@@ -1296,6 +1307,8 @@ function routeSummary(plan: RoutePlan, chosen: Candidate, passedOver: readonly P
       ...(chosen.evicts === undefined ? {} : { evicts: chosen.evicts }),
     },
     sensitivity: plan.sensitivity,
+    // What set the level (detector, reason, where; never the matched text), as a refusal's row has it in its plan.
+    ...(plan.levelSources === undefined ? {} : { levelSources: plan.levelSources }),
     workflow: plan.workflow,
     allowedClasses: plan.allowedClasses,
     candidates: plan.candidates.map((candidate) => `${candidate.provider}:${candidate.model}`),

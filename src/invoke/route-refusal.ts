@@ -1,5 +1,5 @@
 import type { SensitivityLevel } from '../common/vocabulary.js';
-import { PolicyRefusalError, UpstreamError } from '../errors.js';
+import { NoProvidersError, PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -31,14 +31,16 @@ export function isPinned(request: CanonicalRequest, explicitProvider: string | u
  * The policy's refusal of a plan without candidates that no provider was only down for, as every
  * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
  * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
- * or `route_denied`. Nothing is recorded here: the pipeline records it as a denial.
+ * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`).
+ * Nothing is recorded here: the pipeline records it as a denial.
  */
 export function routeRefusal(
   plan: RoutePlan,
   request: CanonicalRequest,
   classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
   context: RefusalContext,
-): PolicyRefusalError {
+): PolicyRefusalError | NoProvidersError {
+  if (plan.excluded.length === 0) return noProvidersError(classification);
   // Some model would take it if it were shorter: clients compact a conversation (or split an
   // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
   // permission problem.
@@ -57,7 +59,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
-          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings)}: ${plan.excluded.length === 0 ? 'no provider is registered' : summarisedExclusions(plan.excluded)}`;
+          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings)}: ${summarisedExclusions(plan.excluded)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -74,7 +76,7 @@ export function routeRefusal(
     });
   };
   return new PolicyRefusalError(code, message, {
-    hint: plan.excluded.length === 0 ? 'register a provider with `syndicate provider register FILE` or `syndicate provider add NAME`' : refusalHint(),
+    hint: refusalHint(),
     details: {
       sensitivity: classification.level,
       findings: classification.findings,
@@ -82,6 +84,20 @@ export function routeRefusal(
       // The request field a gateway client is told is at fault (`ClientError.param`).
       ...(tooLong.length > 0 ? { param: tooLongParam(request) } : refusedSetting !== undefined ? { param: refusedSetting.param } : {}),
     },
+  });
+}
+
+/**
+ * A request the router had no model to consider for: nothing registered (or nothing active), so
+ * whatever its data, nothing could take it — the setup's to fix, not the policy's refusal (exit 2;
+ * the gateway's 503 that is not retried). The hint names the commands of the quick start.
+ */
+export function noProvidersError(classification: { level: SensitivityLevel; findings: readonly RouteFinding[] }): NoProvidersError {
+  return new NoProvidersError('no provider is registered: nothing can take any request yet', {
+    hint:
+      'register one: `syndicate provider add NAME` (an engine or API of the catalog: `syndicate provider add --list`), ' +
+      '`syndicate engine serve --model FILE.gguf --register embedded` (a GGUF model served on this host, as the quick start does) or `syndicate provider register FILE` (your own record)',
+    details: { sensitivity: classification.level, findings: classification.findings, excluded: [] },
   });
 }
 

@@ -1,3 +1,5 @@
+import { maxTokensFilledIn } from '../wire/anthropic/adapter.js';
+import type { WireWarning } from '../wire/canonical.js';
 import type { InvocationResult, PassedOver } from './types.js';
 
 /** A candidate the walk passed over as a script reads it (`details.passedOver`, `run --json`'s `passedOver`, the evidence route's): without the hint's fields. */
@@ -34,3 +36,20 @@ export function invocationSummary(result: InvocationResult) {
 }
 
 export type InvocationSummary = ReturnType<typeof invocationSummary>;
+
+/**
+ * The warnings `run` prints on stderr: every one the answer came with but the `max_tokens` the
+ * anthropic wire filled in for a request without one (the policy's `cost.defaultOutputTokens`,
+ * 1024 by default, or what the context window leaves) — noise on every such call — unless the
+ * answer was cut at it, when it says so and how to ask for more. `--json`, MCP `complete` and the
+ * evidence keep every warning as it was recorded.
+ */
+export function printedWarnings(result: Pick<InvocationResult, 'warnings' | 'response'>): WireWarning[] {
+  return result.warnings.flatMap((warning) => {
+    const sent = maxTokensFilledIn(warning);
+    if (sent === undefined) return [warning];
+    if (result.response.finishReason !== 'length') return [];
+    const message = `the answer was cut at ${sent} tokens (stop reason ${result.response.rawFinishReason ?? 'max_tokens'}), the max_tokens sent for want of one (the anthropic wire requires it: the policy's cost.defaultOutputTokens, or less when the context window leaves less): ask for more with --max-tokens`;
+    return [{ ...warning, message }];
+  });
+}

@@ -184,6 +184,8 @@ export interface PassedOver {
   reason: string;
   /** What the hint says of the hold that kept it out. */
   held?: Unavailability;
+  /** The variable of its key, not set: it would make no call. */
+  missingKey?: string;
 }
 
 /** The answer and everything the operator may need to show where it came from. */

@@ -431,7 +431,12 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
                 }),
                 (answer) => answer.result,
               );
-              return { text: answerText(answered.result.response), structured: { ...invocationSummary(answered.result), session: sessionTurnSummary(answered) } };
+              const session = sessionTurnSummary(answered);
+              // Many hosts show the model the text alone: it says the turn was not kept, as `structured.session.kept` does.
+              const answer = answerText(answered.result.response);
+              const note = session.kept ? '' : notKeptNote(answered.result.response, answered.session.name ?? answered.session.id);
+              const text = [answer, note].filter((part) => part !== '').join('\n\n');
+              return { text, structured: { ...invocationSummary(answered.result), session } };
             }
             // The whole request within the input limit, as `run`'s (a stored session's turn is measured with its conversation).
             refuseCompleteOverLimit(input.system, input.prompt, parts);
@@ -747,6 +752,14 @@ function refuseCompleteOverLimit(system: string | undefined, prompt: string, par
  * it answered (`refusal` in the structured content says it was one) —, then one line per tool call
  * (`tool call NAME ARGUMENTS`, as `run` prints them).
  */
+/**
+ * The note after the text of a session turn the provider stopped for its content, which the session
+ * does not keep (`keptInSession`), in the words of `run`'s warning.
+ */
+function notKeptNote(response: Pick<CanonicalResponse, 'rawFinishReason'>, session: string): string {
+  return `[the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): the turn is not kept in session ${session}; rephrase the prompt]`;
+}
+
 function answerText(response: Pick<CanonicalResponse, 'text' | 'refusal' | 'toolCalls'>): string {
   const answer = response.text + (response.refusal ?? '');
   return [...(answer === '' ? [] : [answer]), ...response.toolCalls.map((call) => `tool call ${call.name} ${call.arguments}`)].join('\n');

@@ -1,3 +1,4 @@
+import { closest } from '../common/closest.js';
 import { catastrophicBacktrackingRisk } from '../common/regex-backtracking.js';
 import {
   CAPABILITY_CLASSES,
@@ -173,11 +174,20 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
         // Testing on '' is safe whatever the shape (there is no text to backtrack over); any
         // other text waits for the backtracking check.
         const backtracking = catastrophicBacktrackingRisk(pattern.regex, flags);
+        // Run on one character only once the shape is known safe (a catastrophic one could still stall on three).
+        const lone = backtracking === undefined ? loneCharacterMatch(compiled) : undefined;
         if (compiled.test('')) {
           problems.push({
             pointer: `/patterns/${index}/regex`,
             message: `pattern "${pattern.name}" matches the empty string, so it would match every request`,
             hint: 'make the expression require at least one character, e.g. replace `*` with `+`',
+          });
+        } else if (lone !== undefined) {
+          const character = lone.character === ' ' ? 'a space' : `"${lone.character}"`;
+          problems.push({
+            pointer: `/patterns/${index}/regex`,
+            message: `pattern "${pattern.name}" ${lone.length === 0 ? `matches the empty string beside ${character}` : `matches ${character} alone`}, so it would match almost every request`,
+            hint: 'describe the whole sensitive value (a host name with its domain, an id with its prefix and digits such as `CUST-[0-9]{6}`); to match words, use `keywords:`',
           });
         } else if (backtracking !== undefined) {
           problems.push({
@@ -206,9 +216,10 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
   reportDuplicates((document.capabilities?.rules ?? []).map((rule) => rule.name), '/capabilities/rules', 'capability rule', problems);
 
   if (policy.trustTiers[policy.defaultTrustTier] === undefined) {
+    const meant = closest(policy.defaultTrustTier, Object.keys(policy.trustTiers));
     problems.push({
       pointer: document.defaultTrustTier === undefined ? '/trustTiers' : '/defaultTrustTier',
-      message: `default trust tier "${policy.defaultTrustTier}" is not defined`,
+      message: `default trust tier "${policy.defaultTrustTier}" is not defined${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`,
       hint: `define it under trustTiers or choose one of: ${Object.keys(policy.trustTiers).join(', ') || '(none defined)'}`,
     });
   }
@@ -236,6 +247,25 @@ export function checkPolicySemantics(policy: Policy, document: PolicyDocument): 
     });
   }
   return problems;
+}
+
+/** Letters, digits, then the space and punctuation: what `loneCharacterMatch` tries, each alone and between spaces. */
+const LONE_CHARACTERS = ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789', ' !"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~'].join('');
+
+/**
+ * A match of at most one character that a pattern finds in a character written alone or between
+ * spaces (`.`, `[a-z]`, `\d`, `\s`, `.{1,3}`, a lone `\b`): such a pattern matches nearly
+ * every prompt. Undefined for a pattern that needs more (every real detector does).
+ */
+function loneCharacterMatch(compiled: RegExp): { character: string; length: number } | undefined {
+  for (const character of LONE_CHARACTERS) {
+    for (const text of [character, ` ${character} `]) {
+      const match = compiled.exec(text);
+      // The character matched (a space of the padding, for `\s`), or the one an empty match stands beside.
+      if (match !== null && match[0].length <= 1) return { character: match[0] === '' ? character : match[0], length: match[0].length };
+    }
+  }
+  return undefined;
 }
 
 /**

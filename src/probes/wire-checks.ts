@@ -157,16 +157,26 @@ export function checkResponseBody(body: string, expectation: WireExpectation): P
   return expectation.wire === 'anthropic' ? checkAnthropicBody(body, expectation) : checkOpenAIBody(body, expectation);
 }
 
-function checkOpenAIBody(body: string, expectation: WireExpectation): ProbeCheck[] {
+/**
+ * The checks every non-streamed body begins with, OpenAI's and Anthropic's alike: a JSON object
+ * (`parsed` undefined, and nothing more to check, when it is not), with a non-empty string `id`.
+ */
+function startBodyChecks(body: string, expectation: WireExpectation): { list: CheckList; parsed: Json | undefined } {
   const list = new CheckList(expectation.prefix ?? 'wire', expectation.declared);
   const parsed = parseObject(body);
   if (parsed === undefined) {
     list.add('json', 'fail', `the body is not a JSON object: ${body.slice(0, 80)}`);
-    return list.checks;
+    return { list, parsed };
   }
   list.add('json', 'pass', 'the body is a JSON object');
   const id = parsed['id'];
   list.require('id', typeof id === 'string' && id !== '', `id ${String(id)}`, `\`id\` must be a non-empty string, got ${typeName(id)}`);
+  return { list, parsed };
+}
+
+function checkOpenAIBody(body: string, expectation: WireExpectation): ProbeCheck[] {
+  const { list, parsed } = startBodyChecks(body, expectation);
+  if (parsed === undefined) return list.checks;
   list.require('object', parsed['object'] === 'chat.completion', 'object is chat.completion', `\`object\` must be "chat.completion", got ${JSON.stringify(parsed['object'])}`);
   list.require('created', isCount(parsed['created']), 'created is a Unix time', `\`created\` must be an integer, got ${typeName(parsed['created'])}`);
   modelEcho(list, parsed['model'], expectation.requestedModel);
@@ -220,15 +230,8 @@ function checkOpenAIUsage(list: CheckList, usage: unknown, name: string): void {
 }
 
 function checkAnthropicBody(body: string, expectation: WireExpectation): ProbeCheck[] {
-  const list = new CheckList(expectation.prefix ?? 'wire', expectation.declared);
-  const parsed = parseObject(body);
-  if (parsed === undefined) {
-    list.add('json', 'fail', `the body is not a JSON object: ${body.slice(0, 80)}`);
-    return list.checks;
-  }
-  list.add('json', 'pass', 'the body is a JSON object');
-  const id = parsed['id'];
-  list.require('id', typeof id === 'string' && id !== '', `id ${String(id)}`, `\`id\` must be a non-empty string, got ${typeName(id)}`);
+  const { list, parsed } = startBodyChecks(body, expectation);
+  if (parsed === undefined) return list.checks;
   list.require('type', parsed['type'] === 'message' && parsed['role'] === 'assistant', 'type message, role assistant', 'needs `type: "message"` and `role: "assistant"`');
   modelEcho(list, parsed['model'], expectation.requestedModel);
   const content = parsed['content'];

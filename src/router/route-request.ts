@@ -10,6 +10,7 @@ import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { resolveMediaHosts, type HostLookup } from './media-host-lookup.js';
 import { remoteMediaUrls } from './remote-media.js';
+import { levelSources, withLevelSources } from './level-sources.js';
 import { imageCount, promptPieces } from './request-traits.js';
 import type { ColdStartEstimator, FirstTokenHistory, RouteContext, RouteInput, RoutePlan } from './types.js';
 
@@ -133,14 +134,15 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     ...(options.policyFailure === undefined ? {} : { policyFailure: options.policyFailure }),
     ...(options.env === undefined ? {} : { env: options.env }),
   };
+  const sources = levelSources(level, classification.findings, options.sensitivityHint);
   return {
     classification: { ...classification, level },
     estimatedPromptTokens,
-    plan: planRoute(input, context),
+    plan: withLevelSources(planRoute(input, context), sources),
     // Only a refusal asks for it: nothing of it is built on the way to an answer.
     planUnpinned: () => {
       const { explicitProvider: _named, ...unpinned } = input;
-      return planRoute({ ...unpinned, request: { ...input.request, model: 'auto' } }, context);
+      return withLevelSources(planRoute({ ...unpinned, request: { ...input.request, model: 'auto' } }, context), sources);
     },
   };
 }

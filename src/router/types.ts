@@ -260,6 +260,15 @@ export interface Exclusion {
   heldModel?: true;
 }
 
+/** One reason a request has its sensitivity: a detector's reason and where it matched (never the matched text). */
+export interface LevelSource {
+  /** The detector (`operator.pattern`, `pii.email`, …), or `caller` for a sensitivity the caller asked for. */
+  detector: string;
+  reason: string;
+  /** The request parts it matched in (`messages[0].content[0]`, …). */
+  locations: string[];
+}
+
 /** The router's answer: who may take the request, in what order, who may not and why. */
 export interface RoutePlan {
   candidates: Candidate[];
@@ -279,6 +288,11 @@ export interface RoutePlan {
   notes: string[];
   /** The effective policy that planned it (`policyDigest`): `sha256:<hex>`, as `policy show` prints it. */
   policyDigest: string;
+  /**
+   * What set `sensitivity` (`levelSources`): the detectors whose findings are at that level, or
+   * the caller's hint; empty when nothing raised it. Set by `routeRequest`, which classifies.
+   */
+  levelSources?: LevelSource[];
   /** Human-readable, multi-line. */
   explanation: string;
 }

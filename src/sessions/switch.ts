@@ -1,7 +1,7 @@
 import { newId } from '../common/ids.js';
 import { capabilityRank } from '../common/vocabulary.js';
-import { PolicyRefusalError, SessionChainBrokenError, UsageError } from '../errors.js';
-import { recordDenial } from '../evidence/index.js';
+import { PolicyRefusalError, SessionChainBrokenError, SyndicateError, UsageError } from '../errors.js';
+import { recordDenial, type DenialRecord } from '../evidence/index.js';
 import type { Policy } from '../policy/types.js';
 import { listProviders } from '../registry/registry.js';
 import { alternativesTo, hintForExclusions, localModelsLeftOut } from '../router/hints.js';
@@ -65,19 +65,7 @@ export async function switchSessionModel(
     conversation = provenContext(store, session.id);
   } catch (error) {
     // Refused as `run --session` is: a denial in the evidence, naming the model it was asked to move to.
-    if (error instanceof SessionChainBrokenError) {
-      const requestId = newId('req');
-      const evidenceId = recordDenial(store, {
-        requestId,
-        caller,
-        provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
-        model: target.model,
-        reasonCode: error.code,
-        message: error.message,
-        sessionId: session.id,
-      });
-      error.withDetails({ requestId, evidenceId });
-    }
+    if (error instanceof SessionChainBrokenError) recordRefusedSwitch(store, caller, session, target, error);
     throw error;
   }
   const takesImages = (findDeclaredModel(target.provider.record, target.model)?.tags ?? []).includes(policy.capabilities.visionTag);
@@ -202,18 +190,33 @@ async function refuseUnreceivableConversation(
     `session ${session.id}'s conversation is ${plan.sensitivity}, and ${label} may not receive it: ${reasons.join('; ')}; the session stays on ${activeModelLabel(session.active)}, unchanged`,
     { hint, details: { sessionId: session.id, sensitivity: plan.sensitivity, findings: routed.classification.findings, excluded: [exclusion] } },
   );
-  // A denial in the evidence, as the router records its own: `evidence list` and `metrics` show it.
+  throw recordRefusedSwitch(store, caller, session, target, refusal, { sensitivity: plan.sensitivity, route: plan });
+}
+
+/**
+ * A refused switch of `session` to `target`, as a denial in the evidence under a request id of its
+ * own, as the router records its own (`evidence list` and `metrics` show it); `error` then names
+ * that request and evidence row in its details. `classified`: what the refused conversation was
+ * classified and planned as, when it was.
+ */
+function recordRefusedSwitch<E extends SyndicateError>(
+  store: Store,
+  caller: string,
+  session: Session,
+  target: ResolvedModel,
+  error: E,
+  classified: Pick<DenialRecord, 'sensitivity' | 'route'> = {},
+): E {
   const requestId = newId('req');
   const evidenceId = recordDenial(store, {
     requestId,
     caller,
     provider: { id: target.provider.id, version: target.provider.currentVersion, class: target.provider.record.class },
     model: target.model,
-    reasonCode: refusal.code,
-    message: refusal.message,
-    sensitivity: plan.sensitivity,
-    route: plan,
+    reasonCode: error.code,
+    message: error.message,
+    ...classified,
     sessionId: session.id,
   });
-  throw refusal.withDetails({ requestId, evidenceId });
+  return error.withDetails({ requestId, evidenceId });
 }

@@ -150,7 +150,14 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
     }
     case 'enum': {
       const allowed = (params.allowedValues as unknown[]).map((item) => JSON.stringify(item)).join(', ');
-      return problemAt(source, here, `must be one of ${allowed}, got ${describeValue(error.data)}`, `use one of: ${allowed}`);
+      // A value in the wrong case or misspelt (`Confidential`, `confidental`) is told the one it meant.
+      const meant = typeof error.data === 'string' ? closest(error.data, (params.allowedValues as unknown[]).filter((item): item is string => typeof item === 'string')) : undefined;
+      return problemAt(
+        source,
+        here,
+        `must be one of ${allowed}, got ${describeValue(error.data)}${meant === undefined ? '' : ` (did you mean ${JSON.stringify(meant)}?)`}`,
+        `use one of: ${allowed}`,
+      );
     }
     case 'const':
       return problemAt(
@@ -165,6 +172,15 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
         const written = Number.isNaN(error.data) ? '.nan' : error.data > 0 ? '.inf' : '-.inf';
         const wanted = params.type === 'integer' ? 'a whole number' : 'a finite number';
         return problemAt(source, here, `must be ${wanted}, got ${written}`, `write ${wanted} (YAML's .inf and .nan are none)${described === undefined ? '' : `; ${described}`}`);
+      }
+      // An empty file (or one of comments only) is a null document: say so, and what it needs at least.
+      if (here === '' && error.data === null) {
+        const required = ((parentSchema as SchemaNode & { required?: string[] }).required ?? []).map((key) => {
+          const constant = parentSchema.properties?.[key]?.const;
+          return typeof constant === 'string' ? `\`${key}: ${constant}\`` : `\`${key}:\``;
+        });
+        const keys = required.length <= 1 ? required.join('') : `${required.slice(0, -1).join(', ')} and ${required[required.length - 1]}`;
+        return problemAt(source, here, 'the file is empty (no YAML document, or only comments)', `write at least ${keys}${described === undefined ? '' : `; ${described}`}`);
       }
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':

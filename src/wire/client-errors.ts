@@ -1,4 +1,4 @@
-import { EngineOperationError, InvalidInputError, PolicyRefusalError, SessionChainBrokenError, StoreError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
+import { EngineOperationError, InvalidInputError, NoProvidersError, PolicyRefusalError, SessionChainBrokenError, StoreError, SyndicateError, UnknownModelError, UpstreamError, UsageError } from '../errors.js';
 
 /** What went wrong for a gateway client, independent of the API family it speaks. */
 export type ClientErrorKind =
@@ -59,18 +59,22 @@ export const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 413, 
 
 /**
  * Classifies anything thrown by the pipeline: invalid input and a prompt (or an embeddings input)
- * too long for every model or for the engine 400, an unknown model 404, policy refusal 403,
+ * too long for every model or for the engine 400, an unknown model 404, policy refusal 403, nothing registered 503 (not to retry),
  * upstream failures 502/503/504, a store another process holds (busy) 503, anything else 500 with a generic message (no internals leak).
  */
 export function clientErrorFor(error: unknown): ClientError {
   if (error instanceof InvalidInputError) {
     const problem = error.problems[0];
     const param = problem === undefined || problem.pointer === '' ? undefined : pointerToParam(problem.pointer);
-    return { kind: 'invalid_request', message: error.message, code: error.code, ...(param === undefined ? {} : { param }) };
+    // The hint is the fix (Codex's hosted web search: turn it off in config.toml); a client shows the message alone.
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, ...(param === undefined ? {} : { param }) };
   }
   if (error instanceof UnknownModelError) {
     return { kind: 'not_found', message: withHint(error), code: error.code, param: 'model' };
   }
+  // Nothing registered behind the gateway: the operator's to fix, not the request's (a 4xx) nor
+  // an outage that passes (the SDKs would retry a 503 twice, hence `x-should-retry: false`).
+  if (error instanceof NoProvidersError) return { kind: 'unavailable', message: withHint(error), code: error.code, shouldRetry: false };
   if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
   // A load or unload the engine cannot do (a single-model server's unload): asked of the wrong engine, and the hint says what does it.
   if (error instanceof EngineOperationError) {

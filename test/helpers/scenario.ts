@@ -196,11 +196,13 @@ export function registeredEngineScenario(providerId: string, engineOptions: Fake
 export function hostedPreferredScenario(
   model: string,
   specs: { claude?: Partial<ProviderSpec>; ollama?: Partial<ProviderSpec> } = {},
+  /** The policy after its header and egress list; default: the interactive workflow prefers hosted. */
+  policyExtra = ['workflows:', '  interactive:', '    prefer: [hosted]'].join('\n'),
 ): { scenario: Scenario; claude: FakeEngine; ollama: FakeEngine } {
   const setup = {} as { scenario: Scenario; claude: FakeEngine; ollama: FakeEngine };
   beforeAll(async () => {
     [setup.claude, setup.ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: model }] }), startFakeEngine({ kind: 'ollama' })]);
-    setup.scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: ['workflows:', '  interactive:', '    prefer: [hosted]'].join('\n') });
+    setup.scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra });
     await setup.scenario.register(
       { id: 'claude', engine: setup.claude, class: 'approved_hosted', model, authEnv: 'FAKE_ANTHROPIC_KEY', ...specs.claude },
       { id: 'ollama', engine: setup.ollama, ...specs.ollama },

@@ -36,6 +36,17 @@ describe('syndicate policy', () => {
     expect(parseJsonDocument(show.stdout)).toMatchObject({ source: 'file', policy: defaultPolicy() });
   });
 
+  it('check refuses a pattern that matches one character alone — it would match almost every prompt — with where and how to fix it (exit 3)', async () => {
+    const directory = home();
+    const file = join(directory, 'policy.yaml');
+    writeFileSync(file, 'apiVersion: syndicate/v1\nkind: Policy\npatterns:\n  - name: internal-hostnames\n    level: confidential\n    regex: "[a-z0-9-]"\n');
+    const check = await runCli(['policy', 'check', file], { home: directory });
+    expect(check.exitCode).toBe(3);
+    expect(check.stderr).toContain(`${file}:6:12 /patterns/0/regex pattern "internal-hostnames" matches "a" alone, so it would match almost every request`);
+    expect(check.stderr).toContain('hint: describe the whole sensitive value');
+    expect(check.stdout).toBe('');
+  });
+
   it('show merges the home policy over the defaults (indicator words are only ever added)', async () => {
     const directory = home();
     writeFileSync(join(directory, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nindicatorWords: [atlas]\negress:\n  allowHosts: [api.anthropic.com]\n');

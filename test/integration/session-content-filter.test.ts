@@ -4,7 +4,8 @@
  * `finish_reason: "sensitive"`). Anthropic's API
  * refuses every later turn of a conversation that still holds the refused one ("remove or rephrase
  * the turn"), so the turn is not kept: `run --session` prints what the model wrote and says on
- * stderr that the turn was not kept, `--json` and MCP `complete` say `turn: null, kept: false`,
+ * stderr that the turn was not kept, `--json` and MCP `complete` say `turn: null, kept: false` (MCP
+ * `complete` also in a note after its text content),
  * the evidence records the answer, and the next turn's request carries neither its prompt nor its
  * text. (A refusal statement of the model's own — OpenAI's `refusal` — is kept as the answer: run-refusal.test.ts.)
  */
@@ -147,7 +148,7 @@ describe('MCP complete in a stored session: an answer the provider stopped for i
     await client?.close();
   });
 
-  it.each([['whole'], ['streamed']])('is the text content, not kept (structured `session`: turn null, kept false), and the next turn does not carry it (%s)', async (how) => {
+  it.each([['whole'], ['streamed']])('is the text content with a note that it is not kept (structured `session`: turn null, kept false), and the next turn does not carry it (%s)', async (how) => {
     const name = `mcpfiltered${how}`;
     const id = await startSession(name);
     // With a progress token the call is streamed.
@@ -161,7 +162,8 @@ describe('MCP complete in a stored session: an answer the provider stopped for i
     refuseNext(how === 'streamed');
     const filtered = await complete(FILTERED_PROMPT);
     expect(filtered.isError, toolText(filtered)).toBeFalsy();
-    expect(toolText(filtered)).toBe(CUT_TEXT);
+    // The text many hosts show the model alone says it too, after the cut answer.
+    expect(toolText(filtered)).toBe(`${CUT_TEXT}\n\n[the provider stopped the answer for its content (stop reason refusal): the turn is not kept in session ${name}; rephrase the prompt]`);
     expect(filtered.structuredContent).toMatchObject({ answer: CUT_TEXT, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
     expect((JSON.parse(lastRequestBody()) as { stream?: boolean }).stream === true).toBe(how === 'streamed');
     expect(await storedTurns(name)).toHaveLength(2);

@@ -16,6 +16,8 @@ import { cancellable } from '../interrupt.js';
 import { ITEMS_BETWEEN_CHECKS, pausing, runPausing, type PausingWork } from '../../common/pausing.js';
 import { counted, documentTextPausing, type Output, type Spinner } from '../output.js';
 import { shellWord } from '../../common/shell-word.js';
+import { becauseText } from '../../router/level-sources.js';
+import type { LevelSource } from '../../router/types.js';
 
 /** The filters `evidence list` and `evidence export` share. */
 interface FilterOptions {
@@ -749,6 +751,18 @@ function policyDigestOf(route: unknown): string | undefined {
   return typeof route.policyDigest === 'string' ? route.policyDigest : undefined;
 }
 
+/**
+ * What set the row's sensitivity (`route.levelSources`: detectors and where, never the matched
+ * text); rows routed before it was recorded, and refusals before routing, name none.
+ */
+function levelSourcesOf(route: unknown): string | undefined {
+  if (!isRecord(route) || !Array.isArray(route['levelSources'])) return undefined;
+  const sources = (route['levelSources'] as unknown[]).filter(
+    (source): source is LevelSource => isRecord(source) && typeof source['detector'] === 'string' && typeof source['reason'] === 'string' && Array.isArray(source['locations']),
+  );
+  return becauseText(sources);
+}
+
 /** Up to this many models its route left out are named by `evidence show`; `--json` has them all (`route.excluded`). */
 const SHOWN_EXCLUSIONS = 5;
 
@@ -780,6 +794,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
     ['caller', `${record.caller}${record.sessionId === null ? '' : `, session ${record.sessionId}`}, pid ${record.pid}`],
     ['sensitivity', record.sensitivity ?? none],
+    ['because', levelSourcesOf(record.route) ?? none],
     // The policy that routed it (`route.policyDigest`): a refusal before routing, or a row from before the digest was recorded, names none.
     ['policy', policyDigestOf(record.route) ?? none],
     ['left out', leftOutModels(record.route) ?? none],

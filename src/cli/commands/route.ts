@@ -151,6 +151,8 @@ export function routeCommand(): Command {
           const refusal = routed.refusal();
           const [{ PolicyRefusalError }, { routeDeniedSentence }] = await Promise.all([import('../../errors.js'), import('../../invoke/route-refusal.js')]);
           const details = routeErrorDetails(routed);
+          // Nothing registered (`no_providers`, exit 2): no policy refused it.
+          if (!(refusal instanceof PolicyRefusalError)) throw refusal.withDetails(details);
           const param = refusal.details?.['param'];
           // The policy's own refusal is said shortly: the plan (`--explain`, `details.plan`) lists every model left out.
           const message = refusal.code === 'route_denied' ? routeDeniedSentence(plan.sensitivity) : refusal.message;

@@ -170,7 +170,8 @@ Examples:
         const notKept = sessionTurn?.kept === false ? `; the turn is not kept in session ${sessionLabel}: rephrase the prompt` : '';
         output.warn(`the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): what is printed is what the model wrote before${notKept}`);
       }
-      for (const warning of result.warnings) output.warn(`${warning.setting}: ${warning.message}`);
+      const { printedWarnings } = await import('../../invoke/summary.js');
+      for (const warning of printedWarnings(result)) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens =
         result.usage === undefined
           ? 'tokens n/a'

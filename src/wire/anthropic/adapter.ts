@@ -1,3 +1,4 @@
+import { sha256Hex } from '../../common/hash.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
@@ -44,6 +45,16 @@ import {
  * reported as a warning.
  */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
+
+/** How the warning of a `max_tokens` filled in begins (`maxTokensFilledIn`), before the value sent. */
+const FILLED_IN_MAX_TOKENS = 'the anthropic wire requires max_tokens; none was given, so ';
+
+/** The `max_tokens` the anthropic wire filled in for a request without one, as `warning` says it; undefined for any other warning. */
+export function maxTokensFilledIn(warning: WireWarning): number | undefined {
+  if (warning.setting !== 'maxTokens' || !warning.message.startsWith(FILLED_IN_MAX_TOKENS)) return undefined;
+  const sent = Number.parseInt(warning.message.slice(FILLED_IN_MAX_TOKENS.length), 10);
+  return Number.isNaN(sent) ? undefined : sent;
+}
 
 /** The Messages API's temperature range is 0..1 (OpenAI's, which the canonical model keeps, is 0..2). */
 const ANTHROPIC_MAX_TEMPERATURE = 1;
@@ -115,7 +126,14 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
             });
             input = {};
           }
-          return { type: 'tool_use', id: call.id, name: call.name, input };
+          const id = anthropicToolId(call.id);
+          if (id !== call.id) {
+            warnings.push({
+              setting: `${location}.toolCalls[${callIndex}].id`,
+              message: `tool call id ${JSON.stringify(call.id)} has characters the Messages API refuses in an id (it takes letters, digits, "_" and "-"); it was sent as ${JSON.stringify(id)}, and so was the tool_use_id of its result`,
+            });
+          }
+          return { type: 'tool_use', id, name: call.name, input };
         };
         if (toolCalls.some((call) => call.position !== undefined)) {
           // Interleaved thinking: the provider checks the replayed blocks in their original order.
@@ -141,7 +159,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
         append('user', [
           {
             type: 'tool_result',
-            tool_use_id: message.toolCallId,
+            tool_use_id: anthropicToolId(message.toolCallId),
             content: onlyText ? content.map((block) => (block as AnthropicTextBlock).text).join('\n') : content,
             ...(message.isError === true ? { is_error: true } : {}),
             // A breakpoint on a part of the result marks the end of the result (its text is joined).
@@ -180,7 +198,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   let maxTokens = request.maxTokens;
   if (maxTokens === undefined) {
     maxTokens = target.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
-    warnings.push({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${maxTokens} was sent` });
+    warnings.push({ setting: 'maxTokens', message: `${FILLED_IN_MAX_TOKENS}${maxTokens} was sent` });
   }
   if (request.logprobs !== undefined) {
     warnings.push({
@@ -319,6 +337,20 @@ export function anthropicUnsendableTurn(request: CanonicalRequest): number | und
   if (first !== undefined && !conversation.some(({ message }) => sendable(message))) return first.index;
   const last = conversation.at(-1);
   return last !== undefined && last.message.role === 'user' && !sendable(last.message) ? last.index : undefined;
+}
+
+/** What the Messages API takes as a `tool_use` block's id and a `tool_result`'s `tool_use_id` (else a 400). */
+const ANTHROPIC_TOOL_ID = /^[a-zA-Z0-9_-]+$/;
+
+/**
+ * A tool-call id in a form the Messages API takes. Another engine's ids may hold characters it
+ * refuses (vLLM's Kimi K2 parser names a call `functions.Bash:0`), and a conversation carries them
+ * to whichever provider answers its next turn. An id it takes is sent as it came; another has each
+ * refused character replaced by `_` and a digest of the whole id appended, so a call and its
+ * result, mapped alike, still match, and two ids stay two. Answers carry the provider's own ids.
+ */
+export function anthropicToolId(id: string): string {
+  return ANTHROPIC_TOOL_ID.test(id) ? id : `${id.replace(/[^a-zA-Z0-9_-]/g, '_')}_${sha256Hex(id).slice(0, 8)}`;
 }
 
 /**

@@ -100,7 +100,7 @@ function readPrompt(raw: unknown, problems: RequestProblems): string | undefined
     problems.add('/prompt', `holds ${raw.length} prompts; several prompts in one request are not supported by the gateway`, 'send one prompt per request');
   } else if (Array.isArray(raw) && raw.length > 0 && raw.every((item) => typeof item === 'number' || (Array.isArray(item) && item.every((token) => typeof token === 'number')))) {
     // The message is what a gateway client reads (its 400 carries no hint): why, and what to send instead.
-    problems.add('/prompt', TOKEN_PROMPT_REFUSAL, 'send the prompt as text');
+    problems.add('/prompt', TOKEN_PROMPT_REFUSAL);
   } else {
     problems.add('/prompt', 'is required and must be a string (or a list of one string)');
   }

@@ -889,6 +889,27 @@ function promptCacheUsage(state: EngineState, request: Json): { uncached: number
   return { uncached: total - prefixTokens, written: hit ? 0 : prefixTokens, read: hit ? prefixTokens : 0 };
 }
 
+/**
+ * The Messages API's check of tool ids: a `tool_use` block's `id` and a `tool_result`'s
+ * `tool_use_id` must match `^[a-zA-Z0-9_-]+$` (its 400: `messages.1.content.0.tool_use.id: String
+ * should match pattern '^[a-zA-Z0-9_-]+$'`), so an id another engine gave a call (vLLM's Kimi K2
+ * parser: `functions.Bash:0`) is refused.
+ */
+function toolIdProblem(request: Json): string | undefined {
+  const messages = Array.isArray(request['messages']) ? request['messages'] : [];
+  for (const [messageIndex, message] of messages.entries()) {
+    const content = isPlainObject(message) && Array.isArray(message['content']) ? message['content'] : [];
+    for (const [blockIndex, block] of content.entries()) {
+      if (!isPlainObject(block)) continue;
+      const [field, value] = block['type'] === 'tool_use' ? ['tool_use.id', block['id']] : block['type'] === 'tool_result' ? ['tool_result.tool_use_id', block['tool_use_id']] : [undefined, undefined];
+      if (field !== undefined && (typeof value !== 'string' || !/^[a-zA-Z0-9_-]+$/.test(value))) {
+        return `messages.${messageIndex}.content.${blockIndex}.${field}: String should match pattern '^[a-zA-Z0-9_-]+$'`;
+      }
+    }
+  }
+  return undefined;
+}
+
 function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHttpHeaders): Reply {
   const path = '/v1/messages';
   if (typeof headers['x-api-key'] !== 'string' || headers['x-api-key'] === '') return anthropicError(state, 401, 'missing_api_key');
@@ -911,6 +932,8 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   if (typeof temperature === 'number' && typeof request['top_p'] === 'number' && refusesTemperatureWithTopP(requestedModel)) {
     return anthropicError(state, 400, 'temperature_top_p');
   }
+  const badToolId = toolIdProblem(request);
+  if (badToolId !== undefined) return errorReply(state, path, 400, badToolId, 'invalid_request_error');
   if (alwaysThinks(requestedModel)) {
     const refusal = alwaysThinkingRefusal(request);
     if (refusal !== undefined) return errorReply(state, path, 400, refusal, 'invalid_request_error');

@@ -223,6 +223,30 @@ const INVALID: InvalidCase[] = [
     message: 'must be one of',
   },
   {
+    name: 'pattern with a level in the wrong case is told the one it meant',
+    text: `${HEADER}patterns:\n  - name: atlas\n    level: Confidential\n    keywords: [atlas]\n`,
+    pointer: '/patterns/0/level',
+    line: 5,
+    column: 12,
+    message: 'got "Confidential" (did you mean "confidential"?)',
+  },
+  {
+    name: 'default trust tier misspelt is told the one it meant',
+    text: `${HEADER}trustTiers:\n  code-review:\n    maxSensitivity: internal\n    allowedClasses: [local, approved_hosted]\ndefaultTrustTier: code_review\n`,
+    pointer: '/defaultTrustTier',
+    line: 7,
+    column: 19,
+    message: 'default trust tier "code_review" is not defined (did you mean "code-review"?)',
+  },
+  {
+    name: 'an empty file (comments only) is said to be empty, with the keys it needs at least',
+    text: '# policy for the code-review gateway\n',
+    pointer: '',
+    line: 1,
+    column: 1,
+    message: 'the file is empty (no YAML document, or only comments)',
+  },
+  {
     name: 'duplicate pattern names',
     text: `${HEADER}patterns:\n  - name: atlas\n    level: internal\n    keywords: [a]\n  - name: atlas\n    level: internal\n    keywords: [b]\n`,
     pointer: '/patterns/1/name',
@@ -321,6 +345,30 @@ describe('invalid policies are rejected with the pointer and position of each pr
     expect(problem?.message).toContain(testCase.message);
     expect({ line: problem?.line, column: problem?.column }).toEqual({ line: testCase.line, column: testCase.column });
     expect(problem?.hint).toBeTruthy();
+  });
+
+  it('a regex that matches one character on its own (or an empty match beside one) is refused: it would match almost every prompt', () => {
+    const cases: [string, string][] = [
+      ['.', 'matches "a" alone'],
+      ['[a-z]', 'matches "a" alone'],
+      ['\\\\d', 'matches "0" alone'],
+      ['\\\\s', 'matches a space alone'],
+      ['.{1,3}', 'matches "a" alone'],
+      ['x|acme-prod', 'matches "x" alone'],
+      ['\\\\b', 'matches the empty string beside "a"'],
+      ['(?=a)', 'matches the empty string beside "a"'],
+    ];
+    for (const [regex, said] of cases) {
+      const problems = problemsOf(`${HEADER}patterns:\n  - name: wide\n    level: confidential\n    regex: "${regex}"\n`);
+      expect(problems, regex).toEqual([
+        expect.objectContaining({ pointer: '/patterns/0/regex', line: 6, column: 12, message: `pattern "wide" ${said}, so it would match almost every request` }),
+      ]);
+      expect(problems[0]?.hint, regex).toContain('CUST-[0-9]{6}');
+    }
+    // Real detectors need more than one character, wherever they stand.
+    for (const regex of ['\\\\b[a-z0-9-]+\\\\.corp\\\\.acme\\\\.example\\\\b', 'CUST-[0-9]{6}', '\\\\d{16}', 'ab', '[a-z]+@acme\\\\.example']) {
+      expect(() => parsePolicyText(`${HEADER}patterns:\n  - name: real\n    level: confidential\n    regex: "${regex}"\n`), regex).not.toThrow();
+    }
   });
 
   it('an egress host written as a URL, with a port, in capitals or as a wildcard is told how to write it', () => {

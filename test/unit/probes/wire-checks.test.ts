@@ -96,6 +96,24 @@ describe('checkResponseBody (anthropic wire)', () => {
   });
 });
 
+describe('checkResponseBody: the opening checks both wires share', () => {
+  for (const wire of ['openai', 'anthropic'] as const) {
+    it(`${wire}: a body that is no JSON object is one failing check, under the expectation's prefix`, () => {
+      expect(checkResponseBody('<html>502 Bad Gateway</html>', { wire, requestedModel: 'm', declared: [], prefix: 'probe' })).toEqual([
+        { name: 'probe.json', verdict: 'fail', detail: 'the body is not a JSON object: <html>502 Bad Gateway</html>' },
+      ]);
+    });
+    it(`${wire}: an id that is not a non-empty string fails, after the JSON check`, () => {
+      const checks = checkResponseBody(JSON.stringify({ id: 7 }), { wire, requestedModel: 'm', declared: [] });
+      expect(checks.slice(0, 2)).toEqual([
+        { name: 'wire.json', verdict: 'pass', detail: 'the body is a JSON object' },
+        { name: 'wire.id', verdict: 'fail', detail: '`id` must be a non-empty string, got number' },
+      ]);
+      expect(checkResponseBody(JSON.stringify({ id: 'x1' }), { wire, requestedModel: 'm', declared: [] })[1]).toEqual({ name: 'wire.id', verdict: 'pass', detail: 'id x1' });
+    });
+  }
+});
+
 function sse(payloads: string[]): string {
   return payloads.map((payload) => `data: ${payload}\n\n`).join('');
 }

@@ -54,15 +54,15 @@ describe('reading a client text completions request', () => {
     expect(clientError({ model: 'm', prompt: 'x', n: 3 })).toEqual({
       kind: 'invalid_request',
       param: 'n',
-      message: 'invalid completions request: /n: n = 3 (several choices) is not supported by the gateway',
+      message: 'invalid completions request: /n: n = 3 (several choices) is not supported by the gateway (ask for one completion per request (n = 1))',
     });
-    expect(clientError({ model: 'm', prompt: 'x', echo: true })).toMatchObject({ param: 'echo', message: 'invalid completions request: /echo: echo: true is not supported by the gateway' });
-    expect(clientError({ model: 'm', prompt: 'x', best_of: 2 })).toMatchObject({ param: 'best_of', message: 'invalid completions request: /best_of: best_of = 2 is not supported by the gateway' });
+    expect(clientError({ model: 'm', prompt: 'x', echo: true })).toMatchObject({ param: 'echo', message: 'invalid completions request: /echo: echo: true is not supported by the gateway (leave echo out: the answer is the new text only; the client has the prompt)' });
+    expect(clientError({ model: 'm', prompt: 'x', best_of: 2 })).toMatchObject({ param: 'best_of', message: 'invalid completions request: /best_of: best_of = 2 is not supported by the gateway (leave best_of out: one completion is generated per request)' });
     expect(clientError({ model: 'm', prompt: 'x', logprobs: 21 })).toMatchObject({ param: 'logprobs', message: 'invalid completions request: /logprobs: must be at most 20' });
     expect(clientError({ model: 'm', prompt: 'x', logprobs: true })).toMatchObject({ param: 'logprobs', message: 'invalid completions request: /logprobs: must be a number' });
     expect(clientError({ model: 'm', prompt: ['a', 'b'] })).toMatchObject({
       param: 'prompt',
-      message: 'invalid completions request: /prompt: holds 2 prompts; several prompts in one request are not supported by the gateway',
+      message: 'invalid completions request: /prompt: holds 2 prompts; several prompts in one request are not supported by the gateway (send one prompt per request)',
     });
     expect(clientError({ model: 'm', prompt: [1, 2, 3] })).toMatchObject({
       param: 'prompt',

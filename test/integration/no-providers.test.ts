@@ -1,0 +1,110 @@
+/**
+ * A home with nothing registered (a new user's first `run`): `no_providers`, exit 2, with the
+ * commands that register one — not `route_denied` (exit 4), which reads as data too sensitive for
+ * every provider. The same code through `route`, `embed`, the gateway's three faces (503 with
+ * `x-should-retry: false`: the operator's to fix, sending again cannot help) and MCP `complete`.
+ */
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import Anthropic from '@anthropic-ai/sdk';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
+import { Scenario } from '../helpers/scenario.js';
+import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const HINT = /`syndicate provider add NAME`.*`syndicate engine serve --model FILE\.gguf --register embedded`/;
+
+describe('nothing registered', () => {
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+  }, 90_000);
+
+  afterAll(() => scenario?.cleanup());
+
+  it('run exits 2 with no_providers and the commands that register one', async () => {
+    const human = await scenario.cli(['run', 'Say hello']);
+    expect(human.exitCode, human.stderr).toBe(2);
+    expect(human.stderr).toMatch(/^error: no provider is registered: nothing can take any request yet\nhint: register one: /);
+    expect(human.stderr).toMatch(HINT);
+    expect(human.stderr).not.toContain('may receive');
+
+    const { result, document } = await scenario.json(['run', '--model', 'gpt-4o', 'Say hello']);
+    expect(result.exitCode).toBe(2);
+    expect(document).toMatchObject({ ok: false, error: { code: 'no_providers', details: { sensitivity: 'public', excluded: [] } } });
+  }, 90_000);
+
+  it('embed and route say the same', async () => {
+    const embed = await scenario.json(['embed', 'some text']);
+    expect(embed.result.exitCode).toBe(2);
+    expect(embed.document).toMatchObject({ ok: false, error: { code: 'no_providers' } });
+    const route = await scenario.json(['route', 'Say hello']);
+    expect(route.result.exitCode).toBe(2);
+    expect(route.document).toMatchObject({ ok: false, error: { code: 'no_providers', message: 'no provider is registered: nothing can take any request yet' } });
+  }, 90_000);
+
+  describe('through the gateway and MCP', () => {
+    let gateway: RunningServe;
+    let token: string;
+    let mcp: Client;
+
+    beforeAll(async () => {
+      gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000);
+      token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
+      mcp = await connectMcpClient(scenario.home);
+    }, 120_000);
+
+    afterAll(async () => {
+      await mcp?.close();
+      gateway?.server.kill('SIGTERM');
+      await gateway?.server;
+    });
+
+    it('the OpenAI SDK gets one 503 no_providers, not retried', async () => {
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token });
+      const error: unknown = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Say hello' }] }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      const failed = error as InstanceType<typeof OpenAI.APIError>;
+      expect(failed.status).toBe(503);
+      expect(failed.code).toBe('no_providers');
+      expect(failed.message).toMatch(HINT);
+      expect(failed.headers?.get('x-should-retry')).toBe('false');
+    }, 90_000);
+
+    it('the Anthropic SDK gets the same 503', async () => {
+      const client = new Anthropic({ baseURL: gateway.url, apiKey: token });
+      const error: unknown = await client.messages.create({ model: 'auto', max_tokens: 32, messages: [{ role: 'user', content: 'Say hello' }] }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(Anthropic.APIError);
+      const failed = error as InstanceType<typeof Anthropic.APIError>;
+      expect(failed.status).toBe(503);
+      expect(failed.message).toContain('no provider is registered');
+      expect(failed.headers?.get('x-should-retry')).toBe('false');
+    }, 90_000);
+
+    it("Ollama's /api/chat gets a 503 naming it", async () => {
+      const response = await fetch(`${gateway.url}/api/chat`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', stream: false, messages: [{ role: 'user', content: 'Say hello' }] }),
+      });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: string }).error).toContain('no provider is registered');
+    }, 90_000);
+
+    it('MCP complete is an error with the code and the hint', async () => {
+      const result = (await mcp.callTool({ name: 'complete', arguments: { prompt: 'Say hello' } })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(toolText(result)).toMatch(/^no provider is registered: nothing can take any request yet \(no_providers\)\nhint: register one: /);
+    }, 90_000);
+  });
+});
