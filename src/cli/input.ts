@@ -1,10 +1,11 @@
 import { Option } from 'commander';
+import { fstatSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { inLevelOrder, isSensitivityLevel, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, type SensitivityLevel } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
 import { providerChoice } from '../invoke/provider-choice.js';
-import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { INPUT_LIMIT_BYTES, inputTooLarge, readInputFile, STDIN_FILE_NAME, unreadableInputFile } from '../validation/input-file.js';
 
 /**
  * Reads all of stdin as text (UTF-8, or UTF-16 with a byte-order mark); refuses to wait on an
@@ -20,10 +21,12 @@ export async function readStdin(what: string): Promise<string> {
 /**
  * All of stdin as bytes; on an interactive terminal, which would wait for typing, a usage error
  * saying `refusal` with `hint`. Over `INPUT_LIMIT_BYTES` it stops reading (the rest is never held)
- * and refuses the input (exit 3).
+ * and refuses the input (exit 3), as it refuses stdin redirected from a directory (`< DIR`), which
+ * would read as nothing at all.
  */
 export async function readStdinBytes(refusal: string, hint: string): Promise<Buffer> {
   if (process.stdin.isTTY === true) throw new UsageError(refusal, { hint });
+  if (stdinIsDirectory()) throw unreadableInputFile(STDIN_FILE_NAME, 'EISDIR', 'stdin is a directory: redirect a file into it (`< FILE`), not a directory');
   const chunks: Buffer[] = [];
   let total = 0;
   for await (const chunk of process.stdin) {
@@ -33,6 +36,14 @@ export async function readStdinBytes(refusal: string, hint: string): Promise<Buf
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks, total);
+}
+
+function stdinIsDirectory(): boolean {
+  try {
+    return fstatSync(0).isDirectory();
+  } catch {
+    return false; // no stdin at all: read as the empty input it gives
+  }
 }
 
 /** Reads a text file the operator named (`classify --file`, `route --request`); bytes that are not text are an invalid input file (exit 3). */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { fileURLToPath } from 'node:url';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
 import { SyndicateError, ExitCode } from '../errors.js';
 
 /** The user-written file formats with a JSON schema in `schemas/`. */
@@ -10,33 +11,16 @@ export const SCHEMA_FILES = {
 } as const;
 export type SchemaName = keyof typeof SCHEMA_FILES;
 
-// ajv and ajv-formats are CommonJS, loaded on first use: the commands that validate nothing (lists,
-// `evidence show`) do not load them. ajv-formats' plugin is its `exports.default`.
-const requireCommonJs = createRequire(import.meta.url);
-type FormatsPlugin = (ajv: Ajv2020) => Ajv2020;
-
-let ajvInstance: Ajv2020 | undefined;
-const compiled = new Map<SchemaName, ValidateFunction>();
+const loaded = new Map<SchemaName, ValidateFunction>();
 
 /**
- * The project's one ajv instance: draft 2020-12, `allErrors` (report every problem at once),
- * `strict` (a schema typo is a bug, not a silent pass), `verbose` (errors carry the schema
- * so messages can list allowed keys and values). Created on first use.
- *
- * Each process compiles a schema once and validates one or a few files with it, so compiling is
- * what costs (it was a fifth of a `run`'s CPU time): `validateSchema: false` does not check the
- * shipped schemas against the 2020-12 meta-schema in every process (which compiled the
- * meta-schema first; test/unit/validation/schemas.test.ts checks them), and `code.optimize:
- * false` skips the pass that tidies the generated code, which validates the same.
+ * The module holding a schema's validator, generated at build time from the schema by
+ * scripts/compile-schemas.mjs (ajv's standalone code: draft 2020-12, `allErrors`, `strict`, `verbose`,
+ * ajv-formats). Resolved from this module so it works from both `src/` and `dist/` (both two levels
+ * below the package root); `npm run build` writes it.
  */
-export function sharedAjv(): Ajv2020 {
-  if (ajvInstance === undefined) {
-    const { Ajv2020: AjvClass } = requireCommonJs('ajv/dist/2020.js') as typeof import('ajv/dist/2020.js');
-    const formats = requireCommonJs('ajv-formats') as { default: FormatsPlugin };
-    ajvInstance = new AjvClass({ allErrors: true, strict: true, verbose: true, validateSchema: false, code: { optimize: false } });
-    formats.default(ajvInstance);
-  }
-  return ajvInstance;
+export function generatedValidatorUrl(name: SchemaName): URL {
+  return new URL(`../../dist/validation/generated/${SCHEMA_FILES[name].replace(/\.schema\.json$/, '.js')}`, import.meta.url);
 }
 
 /** URL of a schema file, resolved from this module so it works from both `src/` and `dist/`. */
@@ -57,12 +41,26 @@ export function loadSchemaDocument(name: SchemaName): Record<string, unknown> {
   }
 }
 
-/** The compiled validator for a schema, compiled once per process. */
+/**
+ * The validator for a schema, loaded on first use: the commands that validate nothing (lists,
+ * `evidence show`) do not load it. No process compiles a schema — that was ~130 ms of a `run`'s CPU,
+ * paid again by every process of a batch — nor loads ajv's compiler; the generated module (an ES
+ * module, loaded with `require` so that validation stays synchronous) needs only ajv's small runtime
+ * helpers.
+ */
 export function schemaValidator(name: SchemaName): ValidateFunction {
-  let validate = compiled.get(name);
+  let validate = loaded.get(name);
   if (validate === undefined) {
-    validate = sharedAjv().compile(loadSchemaDocument(name));
-    compiled.set(name, validate);
+    const url = generatedValidatorUrl(name);
+    try {
+      validate = (createRequire(import.meta.url)(fileURLToPath(url)) as { validate: ValidateFunction }).validate;
+    } catch (error) {
+      throw new SyndicateError('internal', ExitCode.internal, `cannot load the ${name} schema's validator at ${url.pathname}: ${(error as Error).message}`, {
+        hint: 'the installation is incomplete; reinstall syndicate (in a checkout: npm run build)',
+        cause: error,
+      });
+    }
+    loaded.set(name, validate);
   }
   return validate;
 }
