@@ -20,7 +20,7 @@ const loaded = new Map<SchemaName, ValidateFunction>();
  * below the package root); `npm run build` writes it.
  */
 export function generatedValidatorUrl(name: SchemaName): URL {
-  return new URL(`../../dist/validation/generated/${SCHEMA_FILES[name].replace(/\.schema\.json$/, '.js')}`, import.meta.url);
+  return new URL(`../../dist/validation/generated/${SCHEMA_FILES[name].replace(/\.schema\.json$/, '.cjs')}`, import.meta.url);
 }
 
 /** URL of a schema file, resolved from this module so it works from both `src/` and `dist/`. */
@@ -44,8 +44,8 @@ export function loadSchemaDocument(name: SchemaName): Record<string, unknown> {
 /**
  * The validator for a schema, loaded on first use: the commands that validate nothing (lists,
  * `evidence show`) do not load it. No process compiles a schema — that was ~130 ms of a `run`'s CPU,
- * paid again by every process of a batch — nor loads ajv's compiler; the generated module (an ES
- * module, loaded with `require` so that validation stays synchronous) needs only ajv's small runtime
+ * paid again by every process of a batch — nor loads ajv's compiler; the generated module (CommonJS,
+ * loaded with `require` so that validation stays synchronous) needs only ajv's small runtime
  * helpers.
  */
 export function schemaValidator(name: SchemaName): ValidateFunction {
@@ -53,7 +53,7 @@ export function schemaValidator(name: SchemaName): ValidateFunction {
   if (validate === undefined) {
     const url = generatedValidatorUrl(name);
     try {
-      validate = (createRequire(import.meta.url)(fileURLToPath(url)) as { validate: ValidateFunction }).validate;
+      validate = (createRequire(import.meta.url)(fileURLToPath(url)) as ValidateFunction);
     } catch (error) {
       throw new SyndicateError('internal', ExitCode.internal, `cannot load the ${name} schema's validator at ${url.pathname}: ${(error as Error).message}`, {
         hint: 'the installation is incomplete; reinstall syndicate (in a checkout: npm run build)',
