@@ -9,8 +9,8 @@ import { doctorFailure, runDoctor, storeOpenFailure, type DoctorCheck } from '..
 import { StoreError } from '../../../src/errors.js';
 import { resolveHome, type HomePaths } from '../../../src/home/home.js';
 import { initializeHome } from '../../../src/home/init.js';
-import { registerProviderRecord } from '../../../src/registry/register.js';
 import { openStore, storeErrorFrom } from '../../../src/store/store.js';
+import { registerReferenceProvider } from '../metrics/seed.js';
 
 let directory: string;
 let home: HomePaths;
@@ -133,24 +133,7 @@ describe('savings reference', () => {
   async function homeWithSavings(savings: string): Promise<void> {
     const store = openStore(home.storePath, { mustExist: true });
     try {
-      await registerProviderRecord(
-        store,
-        {
-          apiVersion: 'syndicate/v1',
-          kind: 'Provider',
-          id: 'cloud',
-          class: 'approved_hosted',
-          wire: 'openai',
-          baseUrl: 'https://api.example.com/v1',
-          auth: { env: 'EXAMPLE_KEY' },
-          models: [
-            { id: 'reference', contextWindow: 200_000, capabilityClass: 'large', price: { inputPerMTok: 1, outputPerMTok: 4 } },
-            { id: 'unpriced', contextWindow: 200_000, capabilityClass: 'large' },
-          ],
-          deviations: [],
-        },
-        'cloud',
-      );
+      await registerReferenceProvider(store, { inputPerMTok: 1, outputPerMTok: 4 });
     } finally {
       store.close();
     }

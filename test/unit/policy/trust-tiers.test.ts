@@ -4,6 +4,16 @@ import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { requireTrustTier } from '../../../src/policy/trust-tiers.js';
 import type { Policy, TrustTier } from '../../../src/policy/types.js';
 
+/** What `requireTrustTier` throws for `name`, undefined when it accepts it. */
+function refusal(policy: Policy, name: string): unknown {
+  try {
+    requireTrustTier(policy, name);
+    return undefined;
+  } catch (error) {
+    return error;
+  }
+}
+
 describe('requireTrustTier', () => {
   const policy = defaultPolicy();
 
@@ -14,12 +24,7 @@ describe('requireTrustTier', () => {
 
   it('refuses any other name, inherited object members included, as a usage error listing the defined tiers', () => {
     for (const name of ['nobody', 'constructor', '__proto__']) {
-      let caught: unknown;
-      try {
-        requireTrustTier(policy, name);
-      } catch (error) {
-        caught = error;
-      }
+      const caught = refusal(policy, name);
       expect(caught, name).toBeInstanceOf(UsageError);
       expect(caught).toMatchObject({
         exitCode: 2,
@@ -37,12 +42,7 @@ describe('requireTrustTier', () => {
       ['Operator', 'operator'],
       ['agnet', 'agent'],
     ] as const) {
-      let caught: unknown;
-      try {
-        requireTrustTier(withTeamTier, name);
-      } catch (error) {
-        caught = error;
-      }
+      const caught = refusal(withTeamTier, name);
       expect(caught, name).toBeInstanceOf(UsageError);
       expect(caught).toMatchObject({
         exitCode: 2,
