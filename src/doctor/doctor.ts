@@ -4,8 +4,10 @@ import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
 import { checkDirectories, fixesOf, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
+import { SAVINGS_REFERENCE_FIX, savingsReference } from '../metrics/savings-reference.js';
 import { loadPolicy } from '../policy/load.js';
 import { unknownProviderReferences } from '../policy/references.js';
+import type { Policy } from '../policy/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import { healthUrl } from '../router/health.js';
@@ -132,7 +134,8 @@ export async function runDoctor(home: HomePaths, options: DoctorOptions = {}): P
   }
   try {
     checks.push(checkStoreHealth(store));
-    checks.push(...checkPolicyReferences(home.policyPath, store));
+    const policy = validPolicy(home.policyPath);
+    if (policy !== undefined) checks.push(...checkPolicyReferences(policy, home.policyPath, store), ...checkSavingsReference(policy, home.policyPath, store));
     checks.push(...(await checkLocalEngines(store)));
     return { checks, holds: holdsInForce(store, listProviders(store)) };
   } finally {
@@ -204,21 +207,38 @@ function writeLock(store: Store): 'free' | 'held' | Error {
   return 'free';
 }
 
-/**
- * Providers the policy names that no registered provider is (`unknownProviderReferences`): a
- * warning, since such an entry changes nothing. Nothing when the policy is missing or invalid
- * (its own check says so).
- */
-function checkPolicyReferences(policyPath: string, store: Store): DoctorCheck[] {
-  let policy;
+/** The policy file as the pipeline reads it; undefined when it is missing or invalid (its own check says so). */
+function validPolicy(policyPath: string): Policy | undefined {
   try {
-    policy = loadPolicy(policyPath);
+    return loadPolicy(policyPath);
   } catch {
-    return [];
+    return undefined;
   }
+}
+
+/** Providers the policy names that no registered provider is (`unknownProviderReferences`): a warning, since such an entry changes nothing. */
+function checkPolicyReferences(policy: Policy, policyPath: string, store: Store): DoctorCheck[] {
   const unknown = unknownProviderReferences(policy, listProviders(store).map((provider) => provider.id));
   if (unknown.length === 0) return [];
   return [{ name: 'policy references', status: 'warn', detail: unknown.join('; '), hint: `fix the provider id in ${policyPath}, or register that provider` }];
+}
+
+/**
+ * A `savings.referenceModel` named without rates that metrics cannot price (`savingsReference`: no
+ * registered provider:model with a price): a warning, not a failure, since metrics then price
+ * local tokens at the built-in rates and say so — but every savings figure is another model's.
+ */
+function checkSavingsReference(policy: Policy, policyPath: string, store: Store): DoctorCheck[] {
+  const { unpriced, price } = savingsReference(store, policy.savings);
+  if (unpriced === undefined) return [];
+  return [
+    {
+      name: 'savings reference',
+      status: 'warn',
+      detail: `savings.referenceModel ${policy.savings.referenceModel} has no price metrics can use: ${unpriced}; \`metrics\` prices local tokens at the built-in rates ($${price.inputPerMTok}/$${price.outputPerMTok} per MTok in/out)`,
+      hint: `in ${policyPath}, ${SAVINGS_REFERENCE_FIX.replace(' in the policy', '')}`,
+    },
+  ];
 }
 
 async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {

@@ -162,12 +162,14 @@ export async function explainRequestRoute(
     const unknown = unknownModelOf(request.model, providers, conditions.provider, unservableReason(env, sharedHealthMonitor(store)), options.modelNaming);
     if (unknown !== undefined) throw unknown;
   }
-  // What `run` would not call: candidates whose key is not set in this environment (ranked last),
-  // skipped when reached, or never reached when fallback.maxHops ends the walk before them.
-  const { beyondMaxHops } = walkWithoutPermit(plan);
+  // What `run` would not call: candidates whose key is not set in this environment (ranked last) —
+  // the first, when every one is keyless, an attempt skipped; after it, each passed over without
+  // using a hop as `run` passes it over; never reached when the calls before use every hop.
+  const { passedOver, beyondMaxHops } = walkWithoutPermit(plan);
   const skipped = plan.candidates.flatMap((candidate): SkippedCandidate[] => {
     const { rank, provider, model, missingKey } = candidate;
     if (missingKey === undefined) return [];
+    if (passedOver.includes(candidate)) return [{ rank, provider, model, missingKey, reason: `not called: no key: set ${missingKey}` }];
     if (!beyondMaxHops.includes(candidate)) return [{ rank, provider, model, missingKey, reason: `key ${missingKey} not set: would be skipped` }];
     const reason = `key ${missingKey} not set, so ranked last, after ${attemptsWithinMaxHops(plan.fallback.maxHops)}: would not be tried`;
     return [{ rank, provider, model, missingKey, reason, beyondMaxHops: true }];
@@ -190,7 +192,7 @@ export async function explainRequestRoute(
 /** The candidates `run` would try, in order, and those `fallback.maxHops` keeps it from reaching: its walk without a presented permit (the widest class the plan allows). */
 function walkWithoutPermit(plan: RoutePlan): AttemptQueue {
   const first = plan.candidates[0];
-  return first === undefined ? { attempts: [], beyondMaxHops: [] } : attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
+  return first === undefined ? { attempts: [], passedOver: [], beyondMaxHops: [] } : attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
 }
 
 /** The holds whose target the plan left out for its health (the provider's own, or the model's), and the tools refusals it left a model out for. */
@@ -238,10 +240,13 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
 export function keylessRouteError(routed: RouteExplanation): UpstreamError | undefined {
   const { plan } = routed;
   if (plan.candidates.length === 0 || plan.candidates.some((candidate) => candidate.missingKey === undefined)) return undefined;
-  const { attempts, beyondMaxHops } = walkWithoutPermit(plan);
-  const skipped = attempts.flatMap(({ provider, model, missingKey }) => (missingKey === undefined ? [] : [{ provider, model, missingKey }]));
-  const variables = [...new Set(skipped.map((candidate) => candidate.missingKey))];
-  const reasons = skipped.map((candidate) => `${candidate.provider}:${candidate.model}: ${missingKeyReason(candidate.missingKey, candidate.provider)}`);
+  const { attempts, passedOver, beyondMaxHops } = walkWithoutPermit(plan);
+  // The first is an attempt `run` records as skipped; the rest it passes over, as it says them.
+  const reached = [...attempts, ...passedOver].flatMap(({ provider, model, missingKey }, index) =>
+    missingKey === undefined ? [] : [{ provider, model, missingKey, reason: index < attempts.length ? missingKeyReason(missingKey, provider) : `not called: no key: set ${missingKey}` }],
+  );
+  const variables = [...new Set(reached.map((candidate) => candidate.missingKey))];
+  const reasons = reached.map((candidate) => `${candidate.provider}:${candidate.model}: ${candidate.reason}`);
   const untried = hintForUntriedKeyless(beyondMaxHops, plan.fallback.maxHops, variables);
   return new UpstreamError(unavailableMessage('inference_unavailable', reasons.join('; ')), {
     code: 'inference_unavailable',

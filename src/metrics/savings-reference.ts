@@ -1,3 +1,4 @@
+import { closest } from '../common/closest.js';
 import type { Policy } from '../policy/types.js';
 import { findDeclaredModel } from '../registry/model-names.js';
 import { currentProviders } from '../registry/provider-cache.js';
@@ -9,7 +10,12 @@ export interface SavingsReference {
   price: { referenceModel: string } & ModelPrice;
   /** The reference model is neither priced in the policy nor registered with a price: the built-in rates stand in. */
   warning?: string;
+  /** Why the reference could not be priced (`no registered provider "x"`, …), when it could not: `warning` says it with the fix. */
+  unpriced?: string;
 }
+
+/** How a savings reference metrics cannot price is fixed. */
+export const SAVINGS_REFERENCE_FIX = 'give savings.inputPerMTok and savings.outputPerMTok in the policy, or name a registered provider:model that has a price';
 
 /**
  * The policy's savings reference as metrics price it: its own rates when it gives any, else the
@@ -20,19 +26,32 @@ export function savingsReference(store: Store, savings: Policy['savings']): Savi
   const { priceFromRegistry, ...price } = savings;
   if (priceFromRegistry !== true) return { price };
   const registered = registeredPrice(store, savings.referenceModel);
-  if (registered !== undefined) return { price: { referenceModel: savings.referenceModel, ...registered } };
+  if (typeof registered !== 'string') return { price: { referenceModel: savings.referenceModel, ...registered } };
   return {
     price,
+    unpriced: registered,
     warning:
       `savings reference ${savings.referenceModel} is neither priced in the policy nor a registered model with a price: ` +
-      `local tokens are priced at the built-in rates ($${price.inputPerMTok}/$${price.outputPerMTok} per MTok in/out); ` +
-      'give savings.inputPerMTok and savings.outputPerMTok in the policy, or name a registered provider:model that has a price',
+      `local tokens are priced at the built-in rates ($${price.inputPerMTok}/$${price.outputPerMTok} per MTok in/out); ${SAVINGS_REFERENCE_FIX}`,
   };
 }
 
-function registeredPrice(store: Store, reference: string): ModelPrice | undefined {
+/** The registered price of `provider:model`, or why there is none. */
+function registeredPrice(store: Store, reference: string): ModelPrice | string {
   const separator = reference.indexOf(':');
-  if (separator <= 0) return undefined;
-  const provider = currentProviders(store).find((candidate) => candidate.id === reference.slice(0, separator));
-  return provider === undefined ? undefined : findDeclaredModel(provider.record, reference.slice(separator + 1))?.price;
+  if (separator <= 0) return 'it is not of the form provider:model';
+  const providers = currentProviders(store);
+  const providerId = reference.slice(0, separator);
+  const provider = providers.find((candidate) => candidate.id === providerId);
+  if (provider === undefined) {
+    const meant = closest(providerId, providers.map((candidate) => candidate.id));
+    return `no registered provider is "${providerId}"${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`;
+  }
+  const modelName = reference.slice(separator + 1);
+  const model = findDeclaredModel(provider.record, modelName);
+  if (model === undefined) {
+    const meant = closest(modelName, provider.record.models.map((declared) => declared.id));
+    return `provider ${providerId} declares no model "${modelName}"${meant === undefined ? '' : ` (did you mean "${meant}"?)`}`;
+  }
+  return model.price ?? `${providerId}'s record gives model ${model.id} no price`;
 }

@@ -30,23 +30,33 @@ export function fallbackCandidates(plan: RoutePlan, failed: Candidate, permitted
     .map(({ candidate }) => candidate);
 }
 
-/** The calls a request makes, in order, and the candidates the hop limit leaves out. */
+/** The calls a request makes, in order, the candidates it passes over for their unset key, and those the hop limit leaves out. */
 export interface AttemptQueue {
   /** The first candidate, then its fallbacks: at most `plan.fallback.maxHops + 1`. */
   attempts: Candidate[];
+  /** Candidates after the first whose key is not set, reached within the hop limit: not called (`not called: no key: set VAR`), no hop used. */
+  passedOver: Candidate[];
   /** Fallbacks past `plan.fallback.maxHops`: never tried, never recorded. */
   beyondMaxHops: Candidate[];
 }
 
 /**
- * What `run`, the gateway and MCP walk for a plan (and what `route` says they would): the first
- * candidate, then `fallbackCandidates` within `permittedClass`, cut at `plan.fallback.maxHops` —
- * as long as no failure in the walk holds a candidate back or defers a provider (`deferProvider`).
+ * What `run`, the gateway and MCP walk for a plan when every call fails (and what `route` says
+ * they would): the first candidate, then `fallbackCandidates` within `permittedClass`, cut once
+ * `plan.fallback.maxHops` fallbacks were called. A candidate after the first whose key is not set
+ * is passed over without using a hop, as the invoke pipeline's walk does — as long as no failure
+ * in the walk holds a candidate back or defers a provider (`deferProvider`).
  */
 export function attemptQueue(plan: RoutePlan, permittedClass: ProviderClass): AttemptQueue {
   const walk = fallbackWalk(plan, permittedClass);
   const limit = Math.max(0, plan.fallback.maxHops) + 1;
-  return { attempts: walk.slice(0, limit), beyondMaxHops: walk.slice(limit) };
+  const queue: AttemptQueue = { attempts: [], passedOver: [], beyondMaxHops: [] };
+  for (const [index, candidate] of walk.entries()) {
+    if (queue.attempts.length >= limit) return { ...queue, beyondMaxHops: walk.slice(index) };
+    if (queue.attempts.length > 0 && candidate.missingKey !== undefined) queue.passedOver.push(candidate);
+    else queue.attempts.push(candidate);
+  }
+  return queue;
 }
 
 /**

@@ -910,14 +910,16 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
 function fallbackWalk(plan: RoutePlan): string | undefined {
   const [first] = plan.candidates;
   if (first === undefined) return undefined;
-  const { attempts, beyondMaxHops } = attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
+  const { attempts, passedOver, beyondMaxHops } = attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
   const reordered = attempts.some((candidate, index) => candidate !== plan.candidates[index]);
   if (!reordered && beyondMaxHops.length === 0) return undefined;
   const name = (candidate: Candidate): string => `${candidate.provider}:${candidate.model}`;
   const fallbacks = attempts.slice(1).map((candidate) => `${name(candidate)}${plan.fallback.order.includes(candidate.provider) ? ' (fallback.order)' : ''}`);
   const tried = fallbacks.length === 0 ? `${name(first)} only` : `${name(first)}, then on failure ${fallbacks.join(', ')}`;
+  // Those whose key is not set are passed over without a hop (their own lines under the plan say so).
+  const keyless = passedOver.length === 0 ? '' : `; not called, no key: ${passedOver.map(name).join(', ')}`;
   const untried = beyondMaxHops.length === 0 ? '' : `; never tried (fallback.maxHops ${plan.fallback.maxHops}): ${beyondMaxHops.map(name).join(', ')}`;
-  return `calls in this order: ${tried}${untried}`;
+  return `calls in this order: ${tried}${keyless}${untried}`;
 }
 
 function formatList(items: readonly string[]): string {

@@ -25,7 +25,7 @@ export function validateAgainstSchema(schemaName: SchemaName, value: unknown, so
   // An `if` error only says its `then` or `else` failed, whose own errors are listed; so does a
   // `propertyNames` error ("property name must be valid") of the name's.
   const problems = withoutBoundsOfWrongType(errors.filter((error) => error.keyword !== 'if' && error.keyword !== 'propertyNames')).map((error) =>
-    translateError(error, source, alternatives.get(error)),
+    translateError(error, source, alternatives.get(error), schemaName),
   );
   return capProblems(sortProblems(dedupe(problems)), LISTED_SCHEMA_PROBLEMS, 'schema problem', 'fix the problems listed and validate again to see the rest');
 }
@@ -106,7 +106,23 @@ function joinAlternatives(items: readonly string[]): string {
   return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
 }
 
-function translateError(error: ErrorObject, source: YamlSource | string, forms: readonly string[] | undefined): InputProblem {
+/**
+ * Unknown keys whose place says what their author was after, per schema and the pointer of the
+ * mapping that holds them: how to get it, said after the allowed keys. Only a key no allowed one
+ * is a misspelling of gets it (`interactve` is told "did you mean").
+ */
+const MEANT_ELSEWHERE: Partial<Record<SchemaName, Readonly<Record<string, (key: string) => string>>>> = {
+  policy: {
+    // `workflows: {code-review: …}`: a per-team or per-tool rule, which is what trust tiers are.
+    '/workflows': (key) => {
+      // Named after the key when it is a valid tier name (the schema's trustTiers pattern), else a placeholder.
+      const name = /^[a-z0-9][a-z0-9_-]{0,63}$/.test(key) ? key : '<name>';
+      return `a rule for a team or tool is not a workflow but a trust tier: trustTiers.${name}, given to \`syndicate serve --trust-tier ${name}\` / \`syndicate mcp --trust-tier ${name}\``;
+    },
+  },
+};
+
+function translateError(error: ErrorObject, source: YamlSource | string, forms: readonly string[] | undefined, schemaName: SchemaName): InputProblem {
   const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
   const described = parentSchema.description === undefined ? undefined : `expected: ${parentSchema.description}`;
   const params = error.params as Record<string, unknown>;
@@ -130,11 +146,12 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
       const switched = switchedKeyAnswer(key, value, parentSchema.properties ?? {});
       const suggestion = switched === undefined ? closest(key, allowed) : undefined;
       const clause = switched?.clause ?? (suggestion === undefined ? undefined : `(did you mean "${suggestion}"?)`);
+      const meantElsewhere = clause === undefined ? MEANT_ELSEWHERE[schemaName]?.[here]?.(key) : undefined;
       return problemAt(
         source,
         `${here}/${escapePointerSegment(key)}`,
         `unknown key "${key}"${clause === undefined ? '' : ` ${clause}`}`,
-        `${switched?.fix ?? 'remove it'}; allowed keys here: ${allowed.join(', ')}`,
+        `${switched?.fix ?? 'remove it'}; allowed keys here: ${allowed.join(', ')}${meantElsewhere === undefined ? '' : `; ${meantElsewhere}`}`,
         'key',
       );
     }

@@ -59,6 +59,18 @@ describe('keyless candidates in the fallback walk', () => {
     expect(inferenceExchanges(hosted)).toHaveLength(0);
   }, 90_000);
 
+  it('route --explain says the walk run makes: each keyless one "not called: no key: set VAR", none "would not be tried" for fallback.maxHops', async () => {
+    const human = await scenario.cli(['route', '--explain', 'Name the capital of France.']);
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toContain(`#2 keyless-a:claude-sonnet-4-20250514: not called: no key: set ${KEY} (export ${KEY}=… to use it)`);
+    expect(human.stdout).toContain(`#3 keyless-b:claude-sonnet-4-20250514: not called: no key: set ${KEY} (export ${KEY}=… to use it)`);
+    expect(human.stdout).not.toContain('would not be tried');
+    const { document } = await scenario.json(['route', 'Name the capital of France.']);
+    expect(document.skipped).toEqual(
+      ['keyless-a', 'keyless-b'].map((provider, index) => ({ rank: index + 2, provider, model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `not called: no key: set ${KEY}` })),
+    );
+  }, 90_000);
+
   it('pinned to the keyless ones alone: the first is the recorded attempt, the other passed over, and the hint names the key', async () => {
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--model', 'claude-sonnet-4-20250514']);
     expect(result.exitCode, result.stderr).toBe(5);

@@ -368,7 +368,8 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
     expect(plan.candidates.map((candidate) => candidate.provider)).toEqual(['llama', 'keyless']);
     expect(plan.candidates[1]!.missingKey).toBe(KEY);
     expect(plan.candidates[1]!.reasons[0]).toBe(`key ${KEY} not set: ranked after every candidate that can be called`);
-    expect(document.skipped).toEqual([{ rank: 2, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `key ${KEY} not set: would be skipped` }]);
+    // After the first attempt it is passed over without a hop, in the words `run` uses (`passedOver`).
+    expect(document.skipped).toEqual([{ rank: 2, provider: 'keyless', model: 'claude-sonnet-4-20250514', missingKey: KEY, reason: `not called: no key: set ${KEY}` }]);
     const withKey = await scenario.json(['route', 'hello'], { env: { [KEY]: 'test-key' } });
     expect((withKey.document.plan as typeof plan).candidates.map((candidate) => candidate.provider)).toEqual(['keyless', 'llama']);
   });

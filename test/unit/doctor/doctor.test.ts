@@ -9,7 +9,8 @@ import { doctorFailure, runDoctor, storeOpenFailure, type DoctorCheck } from '..
 import { StoreError } from '../../../src/errors.js';
 import { resolveHome, type HomePaths } from '../../../src/home/home.js';
 import { initializeHome } from '../../../src/home/init.js';
-import { storeErrorFrom } from '../../../src/store/store.js';
+import { openStore, storeErrorFrom } from '../../../src/store/store.js';
+import { registerReferenceProvider } from '../metrics/seed.js';
 
 let directory: string;
 let home: HomePaths;
@@ -124,6 +125,45 @@ describe('storeOpenFailure', () => {
   it('a damaged store may be restored or moved aside (and kept)', () => {
     const sqliteError = new Database.SqliteError('file is not a database', 'SQLITE_NOTADB');
     expect(storeOpenFailure(storeErrorFrom(sqliteError, 'store open failed', home.storePath)).hint).toMatch(/restore it from a backup; without one, move it aside \(keep it/);
+  });
+});
+
+describe('savings reference', () => {
+  /** Registers `cloud` (a priced model `reference`, an unpriced one) in the home's store and writes a policy whose savings are `savings`. */
+  async function homeWithSavings(savings: string): Promise<void> {
+    const store = openStore(home.storePath, { mustExist: true });
+    try {
+      await registerReferenceProvider(store, { inputPerMTok: 1, outputPerMTok: 4 });
+    } finally {
+      store.close();
+    }
+    writeFileSync(home.policyPath, `apiVersion: syndicate/v1\nkind: Policy\nsavings: ${savings}\n`, { mode: 0o600 });
+  }
+  const savingsCheck = async (): Promise<DoctorCheck | undefined> => (await runDoctor(home)).checks.find((check) => check.name === 'savings reference');
+
+  it('a reference named without rates that no registered model prices is a warning naming why and the fix, not a failure', async () => {
+    const hint = `in ${home.policyPath}, give savings.inputPerMTok and savings.outputPerMTok, or name a registered provider:model that has a price`;
+    const builtIn = '`metrics` prices local tokens at the built-in rates ($2/$10 per MTok in/out)';
+    await homeWithSavings('{referenceModel: "clud:reference"}');
+    expect(await savingsCheck()).toEqual({
+      name: 'savings reference',
+      status: 'warn',
+      detail: `savings.referenceModel clud:reference has no price metrics can use: no registered provider is "clud" (did you mean "cloud"?); ${builtIn}`,
+      hint,
+    });
+    await homeWithSavings('{referenceModel: "cloud:referense"}');
+    expect((await savingsCheck())?.detail).toContain('provider cloud declares no model "referense" (did you mean "reference"?)');
+    await homeWithSavings('{referenceModel: "cloud:unpriced"}');
+    expect((await savingsCheck())?.detail).toContain("cloud's record gives model unpriced no price");
+    await homeWithSavings('{referenceModel: "claude-sonnet"}');
+    expect((await savingsCheck())?.detail).toContain('it is not of the form provider:model');
+  });
+
+  it('a registered priced reference, or a reference with rates of its own (a label then), is no warning', async () => {
+    await homeWithSavings('{referenceModel: "cloud:reference"}');
+    expect(await savingsCheck()).toBeUndefined();
+    await homeWithSavings('{referenceModel: "elsewhere:model", inputPerMTok: 3, outputPerMTok: 15}');
+    expect(await savingsCheck()).toBeUndefined();
   });
 });
 

@@ -4,9 +4,8 @@ import { computeMetrics } from '../../../src/metrics/index.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { mergePolicy } from '../../../src/policy/normalize.js';
 import type { Policy } from '../../../src/policy/types.js';
-import { registerProviderRecord } from '../../../src/registry/register.js';
 import { openStore, type Store } from '../../../src/store/store.js';
-import { HOUR, seedMetricsStore } from './seed.js';
+import { HOUR, registerReferenceProvider, seedMetricsStore } from './seed.js';
 
 const START = Date.parse('2026-03-01T00:00:00Z');
 /** The seed's three local answers, not its older one: 1000/500, 2000/1000 (500 cached) and 3000/1500 tokens in/out. */
@@ -22,24 +21,7 @@ function policyWith(savings: { referenceModel: string; inputPerMTok?: number; ou
 beforeEach(async () => {
   store = openStore(':memory:');
   seedMetricsStore(store, START);
-  await registerProviderRecord(
-    store,
-    {
-      apiVersion: 'syndicate/v1',
-      kind: 'Provider',
-      id: 'cloud',
-      class: 'approved_hosted',
-      wire: 'openai',
-      baseUrl: 'https://api.example.com/v1',
-      auth: { env: 'EXAMPLE_KEY' },
-      models: [
-        { id: 'reference', contextWindow: 200_000, capabilityClass: 'large', price: REFERENCE_PRICE },
-        { id: 'unpriced', contextWindow: 200_000, capabilityClass: 'large' },
-      ],
-      deviations: [],
-    },
-    'cloud',
-  );
+  await registerReferenceProvider(store, REFERENCE_PRICE);
 });
 
 afterEach(() => store.close());

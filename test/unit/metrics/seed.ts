@@ -1,6 +1,8 @@
 import { PolicyRefusalError } from '../../../src/errors.js';
 import { beginAttempt, completeAttempt, recordDenial, type AttemptStart } from '../../../src/evidence/index.js';
 import { permitDenial } from '../../../src/permits/denial.js';
+import { registerProviderRecord } from '../../../src/registry/register.js';
+import type { ModelPrice } from '../../../src/registry/types.js';
 import type { Store } from '../../../src/store/store.js';
 
 export const MINUTE = 60_000;
@@ -103,4 +105,29 @@ export function seedMetricsStore(store: Store, start: number): void {
   recordDenial(store, { ...permitDenial('syn1.e30.forged', refused('permit_forged'), { caller: 'gateway', requestId: 'req_forged' }), now: start + 110 * MINUTE });
   recordDenial(store, { requestId: 'req_probe', caller: 'probe', reasonCode: 'route_denied', message: 'no provider may receive this public request', sensitivity: 'public', now: start + 125 * MINUTE });
   recordDenial(store, { requestId: 'req_denied', caller: 'gateway', reasonCode: 'route_denied', message: 'no provider may receive this', sensitivity: 'restricted', now: start + 150 * MINUTE });
+}
+
+/**
+ * Registers `cloud`, a hosted provider with a model `reference` priced at `price` and a model
+ * `unpriced` without one: the savings reference a policy may name (`cloud:reference`) or not price.
+ */
+export async function registerReferenceProvider(store: Store, price: ModelPrice): Promise<void> {
+  await registerProviderRecord(
+    store,
+    {
+      apiVersion: 'syndicate/v1',
+      kind: 'Provider',
+      id: 'cloud',
+      class: 'approved_hosted',
+      wire: 'openai',
+      baseUrl: 'https://api.example.com/v1',
+      auth: { env: 'EXAMPLE_KEY' },
+      models: [
+        { id: 'reference', contextWindow: 200_000, capabilityClass: 'large', price },
+        { id: 'unpriced', contextWindow: 200_000, capabilityClass: 'large' },
+      ],
+      deviations: [],
+    },
+    'cloud',
+  );
 }

@@ -76,8 +76,27 @@ describe('attemptQueue', () => {
     const queue = attemptQueue(withKeyless, 'restricted_hosted');
     expect(names(queue.attempts)).toEqual(['glm', 'anthropic']);
     expect(names(queue.beyondMaxHops)).toEqual(['ollama', 'keyless']);
-    expect(names(attemptQueue({ ...withKeyless, fallback: { order: [], maxHops: 3 } }, 'restricted_hosted').attempts)).toEqual(['glm', 'anthropic', 'ollama', 'keyless']);
-    expect(attemptQueue(plan([]), 'local')).toEqual({ attempts: [], beyondMaxHops: [] });
+    expect(queue.passedOver).toEqual([]);
+    expect(attemptQueue(plan([]), 'local')).toEqual({ attempts: [], passedOver: [], beyondMaxHops: [] });
+  });
+
+  it('a keyless candidate after the first attempt is passed over without using a hop, as run passes it over', () => {
+    const keylessA: Candidate = { ...candidate(2, 'keyless-a', 'approved_hosted'), missingKey: 'KEY_A' };
+    const keylessB: Candidate = { ...candidate(3, 'keyless-b', 'approved_hosted'), missingKey: 'KEY_B' };
+    // One call (maxHops 1 allows two): both keyless ones are reached, neither takes a hop, none is beyond.
+    const queue = attemptQueue({ ...plan([{ ...ollama, rank: 1 }, keylessA, keylessB]), fallback: { order: [], maxHops: 1 } }, 'restricted_hosted');
+    expect(names(queue.attempts)).toEqual(['ollama']);
+    expect(names(queue.passedOver)).toEqual(['keyless-a', 'keyless-b']);
+    expect(queue.beyondMaxHops).toEqual([]);
+    // Three callable ones use every hop of maxHops 2 but leave one of maxHops 3: the keyless one is reached then, and only then.
+    const four = attemptQueue({ ...plan([glm, anthropic, ollama, { ...keylessA, rank: 4 }]), fallback: { order: [], maxHops: 3 } }, 'restricted_hosted');
+    expect([names(four.attempts), names(four.passedOver), names(four.beyondMaxHops)]).toEqual([['glm', 'anthropic', 'ollama'], ['keyless-a'], []]);
+    const cut = attemptQueue({ ...plan([glm, anthropic, ollama, { ...keylessA, rank: 4 }]), fallback: { order: [], maxHops: 2 } }, 'restricted_hosted');
+    expect([names(cut.attempts), names(cut.passedOver), names(cut.beyondMaxHops)]).toEqual([['glm', 'anthropic', 'ollama'], [], ['keyless-a']]);
+    // Every keyless: the first is the attempt (run records it skipped), the rest passed over; with maxHops 0 the rest are beyond.
+    const allKeyless = plan([{ ...keylessA, rank: 1 }, keylessB]);
+    expect(names(attemptQueue(allKeyless, 'restricted_hosted').passedOver)).toEqual(['keyless-b']);
+    expect(names(attemptQueue({ ...allKeyless, fallback: { order: [], maxHops: 0 } }, 'restricted_hosted').beyondMaxHops)).toEqual(['keyless-b']);
   });
 });
 
