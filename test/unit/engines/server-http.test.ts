@@ -195,7 +195,7 @@ describe('EngineHttpFace', () => {
     const response = await post(url, { ...CHAT, logit_bias: { '1': 2 } });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({
-      error: { message: 'invalid chat completions request: /logit_bias: logit_bias is not supported by this engine', type: 'invalid_request_error', param: 'logit_bias', code: 'invalid_input' },
+      error: { message: 'invalid chat completions request: /logit_bias: logit_bias is not supported by this engine (remove `logit_bias` from the request)', type: 'invalid_request_error', param: 'logit_bias', code: 'invalid_input' },
     });
     expect(engine.requests).toHaveLength(0);
   });
