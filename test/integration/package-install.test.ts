@@ -92,6 +92,9 @@ describe('the package tarball', () => {
         'dist/store/migrations/001-registry.js',
         'schemas/provider.v1.schema.json',
         'schemas/policy.v1.schema.json',
+        // The validators `prepack` generates from the schemas (scripts/compile-schemas.mjs): every policy and record is checked by them.
+        'dist/validation/generated/provider.v1.cjs',
+        'dist/validation/generated/policy.v1.cjs',
         'providers/catalog/ollama.yaml',
         'providers/examples/ollama-local.yaml',
       ]),
