@@ -52,24 +52,25 @@ export class PolledFile {
     readonly path: string,
     options: RecheckOptions = {},
   ) {
-    this.signature = this.signatureNow();
+    this.signature = this.signatureNow().whole;
     this.recheck = new RecheckInterval(options);
   }
 
   /** Looks at the file when the last look is older than the interval (always with `force`); undefined when nothing changed. */
   poll(force = false): FileChange | undefined {
     if (!this.recheck.due(force)) return undefined;
-    const signature = this.signatureNow();
-    if (signature === this.signature) return undefined;
-    this.signature = signature;
-    const file = signatureOf(this.path);
+    const { file, whole } = this.signatureNow();
+    if (whole === this.signature) return undefined;
+    this.signature = whole;
     if (file === ABSENT) return { unusable: 'was removed' };
     if (file.startsWith(UNREADABLE)) return { unusable: `cannot be read (${file.slice(UNREADABLE.length)})` };
     return {};
   }
 
-  private signatureNow(): string {
-    return `${signatureOf(this.path)}|${ownerAndModeOf(dirname(this.path))}`;
+  /** The file's own signature (what a change is reported from) and, with its directory's owner and mode, the one compared. */
+  private signatureNow(): { file: string; whole: string } {
+    const file = signatureOf(this.path);
+    return { file, whole: `${file}|${ownerAndModeOf(dirname(this.path))}` };
   }
 }
 
