@@ -103,7 +103,12 @@ function describeForm(node: SchemaNode): string {
 }
 
 function joinAlternatives(items: readonly string[]): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+  return joinWords(items, 'or');
+}
+
+/** `a, b and c` (`conjunction` `and`), `a or b`; one item alone, or nothing. */
+function joinWords(items: readonly string[], conjunction: 'and' | 'or'): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
 /**
@@ -115,12 +120,20 @@ const MEANT_ELSEWHERE: Partial<Record<SchemaName, Readonly<Record<string, (key: 
   policy: {
     // `workflows: {code-review: …}`: a per-team or per-tool rule, which is what trust tiers are.
     '/workflows': (key) => {
-      // Named after the key when it is a valid tier name (the schema's trustTiers pattern), else a placeholder.
-      const name = /^[a-z0-9][a-z0-9_-]{0,63}$/.test(key) ? key : '<name>';
+      // Named after the key when it is a valid tier name (the schema's own trustTiers pattern), else a placeholder.
+      const name = new RegExp(trustTierNamePattern(), 'u').test(key) ? key : '<name>';
       return `a rule for a team or tool is not a workflow but a trust tier: trustTiers.${name}, given to \`syndicate serve --trust-tier ${name}\` / \`syndicate mcp --trust-tier ${name}\``;
     },
   },
 };
+
+/** The pattern a trust tier's name must match, as the policy schema gives it (`trustTiers.propertyNames`). */
+function trustTierNamePattern(): string {
+  const trustTiers = (loadSchemaDocument('policy')['properties'] as Record<string, { propertyNames?: { pattern?: string } }> | undefined)?.['trustTiers'];
+  const pattern = trustTiers?.propertyNames?.pattern;
+  if (pattern === undefined) throw new Error('the policy schema gives trustTiers no propertyNames pattern');
+  return pattern;
+}
 
 function translateError(error: ErrorObject, source: YamlSource | string, forms: readonly string[] | undefined, schemaName: SchemaName): InputProblem {
   const parentSchema = (error.parentSchema ?? {}) as SchemaNode;
@@ -196,8 +209,7 @@ function translateError(error: ErrorObject, source: YamlSource | string, forms: 
           const constant = parentSchema.properties?.[key]?.const;
           return typeof constant === 'string' ? `\`${key}: ${constant}\`` : `\`${key}:\``;
         });
-        const keys = required.length <= 1 ? required.join('') : `${required.slice(0, -1).join(', ')} and ${required[required.length - 1]}`;
-        return problemAt(source, here, 'the file is empty (no YAML document, or only comments)', `write at least ${keys}${described === undefined ? '' : `; ${described}`}`);
+        return problemAt(source, here, 'the file is empty (no YAML document, or only comments)', `write at least ${joinWords(required, 'and')}${described === undefined ? '' : `; ${described}`}`);
       }
       return problemAt(source, here, `must be ${forms === undefined ? article(String(params.type)) : forms.join(', or ')}, got ${typeName(error.data)}`, described);
     case 'pattern':
