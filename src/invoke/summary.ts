@@ -1,5 +1,5 @@
 import { maxTokensFilledIn } from '../wire/anthropic/adapter.js';
-import type { WireWarning } from '../wire/canonical.js';
+import type { CanonicalResponse, WireWarning } from '../wire/canonical.js';
 import type { InvocationResult, PassedOver } from './types.js';
 
 /** A candidate the walk passed over as a script reads it (`details.passedOver`, `run --json`'s `passedOver`, the evidence route's): without the hint's fields. */
@@ -52,4 +52,12 @@ export function printedWarnings(result: Pick<InvocationResult, 'warnings' | 'res
     const message = `the answer was cut at ${sent} tokens (stop reason ${result.response.rawFinishReason ?? 'max_tokens'}), the max_tokens sent for want of one (the anthropic wire requires it: the policy's cost.defaultOutputTokens, or less when the context window leaves less): ask for more with --max-tokens`;
     return [{ ...warning, message }];
   });
+}
+
+/**
+ * How `run` and MCP `complete` say that the provider stopped an answer for its content (Anthropic's
+ * `refusal` stop, a `content_filter` finish, Zhipu GLM's `sensitive`), naming its own stop reason.
+ */
+export function contentStopSentence(response: Pick<CanonicalResponse, 'rawFinishReason'>): string {
+  return `the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'})`;
 }

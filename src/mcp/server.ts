@@ -20,7 +20,7 @@ import { IMAGE_TYPES_TEXT, imageParts, PROMPT_OPTION_CARRIERS, promptRequestPart
 import { refuseRequestOverLimit, sizedImages, type SizedMessage } from '../invoke/request-size.js';
 import { providerChoice } from '../invoke/provider-choice.js';
 import { routeDeniedSentence, unavailableSentence } from '../invoke/route-refusal.js';
-import { invocationSummary } from '../invoke/summary.js';
+import { contentStopSentence, invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { computeMetrics, windowUntilNow } from '../metrics/index.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
@@ -757,7 +757,7 @@ function refuseCompleteOverLimit(system: string | undefined, prompt: string, par
  * does not keep (`keptInSession`), in the words of `run`'s warning.
  */
 function notKeptNote(response: Pick<CanonicalResponse, 'rawFinishReason'>, session: string): string {
-  return `[the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): the turn is not kept in session ${session}; rephrase the prompt]`;
+  return `[${contentStopSentence(response)}: the turn is not kept in session ${session}; rephrase the prompt]`;
 }
 
 function answerText(response: Pick<CanonicalResponse, 'text' | 'refusal' | 'toolCalls'>): string {

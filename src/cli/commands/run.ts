@@ -163,14 +163,14 @@ Examples:
       if (answer !== '' && !answer.endsWith('\n')) output.write('\n');
       for (const call of response.toolCalls) output.write(`tool call ${call.name} ${compactArguments(call.arguments)}\n`);
       if (answer === '' && response.toolCalls.length === 0) output.write('\n');
+      const { contentStopSentence, printedWarnings } = await import('../../invoke/summary.js');
       if (response.refusal !== undefined) output.warn('the model refused to answer: its refusal is the answer printed');
       // Anthropic's `refusal` stop (its classifiers cut the answer; no refusal message comes with it), a content filter's stop (OpenAI `content_filter`, Zhipu GLM `sensitive`).
       else if (response.finishReason === 'content_filter') {
         // In a session the cut turn is not kept (`keptInSession`): the provider would refuse every later turn that carried it.
         const notKept = sessionTurn?.kept === false ? `; the turn is not kept in session ${sessionLabel}: rephrase the prompt` : '';
-        output.warn(`the provider stopped the answer for its content (stop reason ${response.rawFinishReason ?? 'content_filter'}): what is printed is what the model wrote before${notKept}`);
+        output.warn(`${contentStopSentence(response)}: what is printed is what the model wrote before${notKept}`);
       }
-      const { printedWarnings } = await import('../../invoke/summary.js');
       for (const warning of printedWarnings(result)) output.warn(`${warning.setting}: ${warning.message}`);
       const tokens =
         result.usage === undefined
