@@ -19,6 +19,22 @@ interface ModelEntry {
   models: ProviderModel[];
   /** What its Ollama `digest` is made from: changes when the provider's record does. */
   digestSource: string;
+  /**
+   * When it last changed (ISO 8601, milliseconds): when the current version of the record serving
+   * it was registered; for a name several records serve (`auto`), the latest of theirs. Every face
+   * lists models with it: Ollama's `modified_at`, OpenAI's `created`, Anthropic's `created_at`.
+   */
+  modifiedAt: string;
+}
+
+/** A model list's date when no record stands behind a name (`auto` with nothing registered), with fractional seconds as every date here has. */
+const NO_DATE = new Date(0).toISOString();
+
+/** The latest of `providers`' registration times of their current versions (ISO strings of one format order as their times). */
+function latestVersionTime(providers: Iterable<RegisteredProvider>): string {
+  let latest = NO_DATE;
+  for (const provider of providers) if (provider.versionCreatedAt > latest) latest = provider.versionCreatedAt;
+  return latest;
 }
 
 /**
@@ -99,6 +115,7 @@ function entryRoutedBy(store: Store, name: string): ModelEntry | undefined {
     description: pairs.map((pair) => `${pair.model.id} on ${pair.provider.id}`).join(', '),
     models: pairs.map((pair) => pair.model),
     digestSource: name,
+    modifiedAt: latestVersionTime(pairs.map((pair) => pair.provider)),
   };
 }
 
@@ -109,8 +126,8 @@ function isListed(provider: RegisteredProvider): boolean {
 
 function modelObject(entry: ModelEntry, family: ApiFamily): Record<string, unknown> {
   return family === 'anthropic'
-    ? { type: 'model', id: entry.id, display_name: entry.description, created_at: '1970-01-01T00:00:00Z' }
-    : { id: entry.id, object: 'model', created: 0, owned_by: entry.owner };
+    ? { type: 'model', id: entry.id, display_name: entry.description, created_at: entry.modifiedAt }
+    : { id: entry.id, object: 'model', created: Math.floor(Date.parse(entry.modifiedAt) / 1000), owned_by: entry.owner };
 }
 
 /** The entries of one registry state, and their ids. */
@@ -133,27 +150,25 @@ function modelEntries(store: Store): readonly ModelEntry[] {
 }
 
 function buildModelEntries(store: Store): ModelEntry[] {
-  const auto: ModelEntry = { id: 'auto', owner: 'syndicate', description: 'routed by policy', models: [], digestSource: 'auto' };
+  const listed = currentProviders(store).filter(isListed);
+  const auto: ModelEntry = { id: 'auto', owner: 'syndicate', description: 'routed by policy', models: [], digestSource: 'auto', modifiedAt: latestVersionTime(listed) };
   const entries: ModelEntry[] = [auto];
   const aliases = new Map<string, ModelEntry>();
-  for (const provider of currentProviders(store)) {
-    if (!isListed(provider)) continue;
+  for (const provider of listed) {
     auto.digestSource += `:${provider.contentHash}`;
+    const modifiedAt = provider.versionCreatedAt;
     for (const model of provider.record.models) {
       auto.models.push(model);
       const digestSource = `${provider.contentHash}:${model.id}`;
-      entries.push({ id: `${provider.id}:${model.id}`, owner: provider.id, description: `${model.id} on ${provider.id}`, models: [model], digestSource });
+      entries.push({ id: `${provider.id}:${model.id}`, owner: provider.id, description: `${model.id} on ${provider.id}`, models: [model], digestSource, modifiedAt });
       for (const alias of model.aliases ?? []) {
-        if (!aliases.has(alias)) aliases.set(alias, { id: alias, owner: provider.id, description: `alias of ${provider.id}:${model.id}`, models: [model], digestSource });
+        if (!aliases.has(alias)) aliases.set(alias, { id: alias, owner: provider.id, description: `alias of ${provider.id}:${model.id}`, models: [model], digestSource, modifiedAt });
       }
     }
   }
   entries.push(...aliases.values());
   return entries;
 }
-
-/** Every model entry's `modified_at`: the gateway keeps no per-model times. */
-const OLLAMA_MODIFIED_AT = '1970-01-01T00:00:00Z';
 
 /**
  * `/api/show`'s `template` for a model that fills in the middle: a Go template comment (the engine
@@ -235,7 +250,7 @@ function ollamaModelObject(entry: ModelEntry): Record<string, unknown> {
   return {
     name: ollamaNameOf(entry.id),
     model: ollamaNameOf(entry.id),
-    modified_at: OLLAMA_MODIFIED_AT,
+    modified_at: entry.modifiedAt,
     size: 0,
     digest: ollamaDigest(entry),
     details: ollamaDetails(entry),
@@ -332,6 +347,6 @@ export function ollamaModelShow(store: Store, id: string): Record<string, unknow
     details: ollamaDetails(entry),
     model_info: ollamaModelInfo(entry, contextLength),
     capabilities: [...capabilities],
-    modified_at: OLLAMA_MODIFIED_AT,
+    modified_at: entry.modifiedAt,
   };
 }

@@ -21,6 +21,7 @@ interface ProviderRow {
   retired_at: string | null;
   record_json: string;
   content_hash: string;
+  version_created_at: string;
 }
 
 interface VersionRow {
@@ -34,7 +35,7 @@ interface VersionRow {
   created_at: string;
 }
 
-const SELECT_CURRENT = `SELECT p.id, p.current_version, p.retired_at, v.record_json, v.content_hash
+const SELECT_CURRENT = `SELECT p.id, p.current_version, p.retired_at, v.record_json, v.content_hash, v.created_at AS version_created_at
   FROM providers p JOIN provider_versions v ON v.provider_id = p.id AND v.version = p.current_version`;
 
 function toRegistered(row: ProviderRow): RegisteredProvider {
@@ -44,6 +45,7 @@ function toRegistered(row: ProviderRow): RegisteredProvider {
     retiredAt: row.retired_at,
     record: JSON.parse(row.record_json) as ProviderRecord,
     contentHash: row.content_hash,
+    versionCreatedAt: row.version_created_at,
   };
 }
 

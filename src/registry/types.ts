@@ -121,6 +121,8 @@ export interface RegisteredProvider {
   retiredAt: string | null;
   record: ProviderRecord;
   contentHash: string;
+  /** When its current version was registered (ISO 8601, milliseconds). */
+  versionCreatedAt: string;
 }
 
 /** What registering one record did. */

@@ -42,6 +42,7 @@ export function provider(spec: ProviderSpec): RegisteredProvider {
     currentVersion: spec.version ?? 1,
     retiredAt: spec.retiredAt ?? null,
     contentHash: `hash-${spec.id}`,
+    versionCreatedAt: '2025-01-01T00:00:00.000Z',
     record: {
       apiVersion: 'syndicate/v1',
       kind: 'Provider',

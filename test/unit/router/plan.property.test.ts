@@ -43,6 +43,7 @@ const providerArbitrary = (index: number): fc.Arbitrary<RegisteredProvider> =>
         currentVersion: 1,
         retiredAt: retired ? '2025-01-01T00:00:00.000Z' : null,
         contentHash: id,
+        versionCreatedAt: '2025-01-01T00:00:00.000Z',
         record: {
           apiVersion: 'syndicate/v1',
           kind: 'Provider',
