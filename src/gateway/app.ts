@@ -177,6 +177,13 @@ const MODEL_PATH_PREFIX = '/v1/models/';
 const RESPONSES_PATH_PREFIX = '/v1/responses/';
 /** `/v1/chat/completions/{id}[/messages]`: stored chat completions (`store: true`), which it does not keep either. */
 const CHAT_COMPLETIONS_PATH_PREFIX = '/v1/chat/completions/';
+/**
+ * Ollama's model store: what Ollama clients offer besides chat (Open WebUI's pull and delete
+ * buttons, ollama-js `pull`, `push`, `create`, `copy`, `delete`; `ollama create` uploads to
+ * `/api/blobs/{digest}` first). The gateway serves registered models and manages none.
+ */
+const OLLAMA_MODEL_STORE_PATHS: ReadonlySet<string> = new Set(['/api/pull', '/api/push', '/api/create', '/api/copy', '/api/delete']);
+const OLLAMA_BLOBS_PATH_PREFIX = '/api/blobs/';
 
 /** Access-log status of a request whose caller closed the connection before any reply (nginx's). */
 const CLIENT_CLOSED_REQUEST = 499;
@@ -653,6 +660,13 @@ export function createGateway(options: GatewayOptions): Gateway {
         throw new GatewayRequestError('not_found', `no stored chat completion at ${path}: the gateway keeps no chat completions (\`store\` is ignored: each answer goes only to the request that asked for it)`, {
           code: 'not_found',
         });
+      }
+      if (candidates === undefined && (OLLAMA_MODEL_STORE_PATHS.has(path) || path.startsWith(OLLAMA_BLOBS_PATH_PREFIX))) {
+        throw new GatewayRequestError(
+          'not_found',
+          `${call.method} ${path}: the gateway serves the models its provider records declare and manages none: pull, create, copy, push or delete a model on the engine itself (\`ollama pull NAME\` where Ollama runs), then \`syndicate provider add ollama\` registers what it serves; GET /api/tags lists the models the gateway serves`,
+          { code: 'not_found' },
+        );
       }
       if (candidates === undefined) {
         throw new GatewayRequestError('not_found', `no route ${call.method} ${path}${baseUrlClue(path, call.header('host'), (other) => routes.has(routeKeyOf(other)))}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {

@@ -442,6 +442,30 @@ describe('model listing and version', () => {
     expect(await client(main).version()).toEqual({ version: '0.12.11' });
     expect((await fetch(`${main.url}/api/version`)).status).toBe(401);
   });
+
+  it('answers the model management Ollama clients offer (Open WebUI’s pull and delete, ollama-js) with a 404 saying where models are managed, not "no route"', async () => {
+    const ollamaClient = client(main);
+    const attempts: [string, Promise<unknown>][] = [
+      ['POST /api/pull', ollamaClient.pull({ model: 'mistral:7b' })],
+      ['POST /api/push', ollamaClient.push({ model: 'mistral:7b' })],
+      ['POST /api/create', ollamaClient.create({ model: 'mine', from: 'llama3.2' })],
+      ['POST /api/copy', ollamaClient.copy({ source: 'llama3.2', destination: 'mine' })],
+      ['DELETE /api/delete', ollamaClient.delete({ model: 'llama3.2' })],
+    ];
+    for (const [route, attempt] of attempts) {
+      const error = (await attempt.catch((caught: unknown) => caught)) as { name: string; status_code: number; error: string };
+      expect(error, route).toMatchObject({ name: 'ResponseError', status_code: 404 });
+      expect(error.error, route).toContain(`${route}: the gateway serves the models its provider records declare and manages none`);
+      expect(error.error, route).toContain('`ollama pull NAME`');
+      expect(error.error, route).toContain('`syndicate provider add ollama`');
+    }
+    // Where `ollama create` uploads a model file first: no body to a HEAD, but the status.
+    const blob = await fetch(`${main.url}/api/blobs/sha256:${'0'.repeat(64)}`, { method: 'HEAD', headers: { authorization: `Bearer ${TEST_TOKEN}` } });
+    expect(blob.status).toBe(404);
+    // Behind the token as every other route: nothing said to a caller without it.
+    const anonymous = await fetch(`${main.url}/api/pull`, { method: 'POST', body: '{"model":"mistral:7b"}' });
+    expect(anonymous.status).toBe(401);
+  });
 });
 
 describe('metrics', () => {
