@@ -339,6 +339,9 @@ export function ollamaModelShow(store: Store, id: string): Record<string, unknow
   }
   const contextLength = Math.max(0, ...entry.models.map((model) => model.contextWindow));
   return {
+    // No license is known for a model served through a record. Ollama leaves an empty one out, but
+    // typed clients require the field: OllamaKit's model info (Enchanted, Ollamac) fails without it.
+    license: '',
     modelfile: '',
     // A Modelfile's PARAMETER lines, as Ollama shows them: Continue reads its context window from `num_ctx` here.
     parameters: contextLength > 0 ? `${'num_ctx'.padEnd(30)} ${contextLength}` : '',

@@ -428,6 +428,15 @@ describe('model listing and version', () => {
     await expect(client(main).chat({ model: 'llama3.3', messages: [{ role: 'user', content: QUESTION }] })).rejects.toMatchObject({ status_code: 404 });
   });
 
+  it('shows a model named as `name` (OllamaKit: Enchanted, Ollamac) with the string fields its model info requires, `license` included', async () => {
+    const response = await post(main, '/api/show', { name: 'small:latest' });
+    expect(response.status).toBe(200);
+    const shown = (await response.json()) as Record<string, unknown>;
+    // OKModelInfoResponse: license, template, modelfile and parameters, each a String it cannot decode without.
+    for (const field of ['license', 'template', 'modelfile', 'parameters']) expect(typeof shown[field], field).toBe('string');
+    expect(shown['license']).toBe('');
+  });
+
   it('answers GET / as Ollama does, without the token: tools (Page Assist) check it before anything else', async () => {
     const root = await fetch(`${main.url}/`);
     expect(root.status).toBe(200);
