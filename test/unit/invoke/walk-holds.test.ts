@@ -44,15 +44,15 @@ function heldModel(): string | undefined {
   return MODELS.find((id) => id !== called);
 }
 
-/** Another process's holds as the store would give them: the held model down, with no cause recorded. */
-function holdBookOfAnotherProcess(): HoldBook {
+/** Another process's holds as the store would give them (on `clock`): the held model down, with no cause recorded. */
+function holdBookOfAnotherProcess(clock: () => number = Date.now): HoldBook {
   const releases = new Map();
   const refusals = new Map();
   return {
     othersHolds: (provider): readonly SharedHold[] => {
       const held = heldModel();
       if (provider !== 'engine' || held === undefined) return [];
-      const now = Date.now();
+      const now = clock();
       return [{ provider, model: held, state: 'down', until: now + 20_000, reason: 'engine failed', baseUrl: upstream.baseUrl, recordedAt: now, holder: 'another process' }];
     },
     record: () => undefined,
@@ -83,5 +83,17 @@ describe('a model held down meanwhile, by a hold that names no cause', () => {
     ]);
     expect(failure?.hint).toContain('calls fail');
     expect(failure?.hint).not.toContain('nothing answers');
+  });
+
+  it("dates the hold's end on the health monitor's clock, which measured its time left (here an hour ahead of the wall clock)", async () => {
+    const ahead = (): number => Date.now() + 3_600_000;
+    const from = ahead();
+    const failure = await invoke({ ...pipeline, health: new HealthMonitor({ holdBook: holdBookOfAnotherProcess(ahead), now: ahead }) }, { request: question(), caller: 'cli' }).then(
+      () => undefined,
+      (error: unknown) => error as { details: { passedOver: { reason: string }[] } },
+    );
+    const until = /\(until (\S+Z)\)/.exec(failure?.details.passedOver[0]?.reason ?? '')?.[1] ?? '';
+    expect(Date.parse(until)).toBeGreaterThanOrEqual(from + 19_000);
+    expect(Date.parse(until)).toBeLessThanOrEqual(ahead() + 20_000);
   });
 });
