@@ -105,14 +105,15 @@ export function privateFileAccessProblem(path: string, facts: PathFacts, userId:
  * owner, or its group's or others' write) or the file itself, exactly as `doctor` fails them.
  * Undefined when nothing does; when the file or its directory is absent or cannot be inspected
  * (its loader says what is wrong); and where files have no POSIX owner and mode (Windows).
+ * `known`: what the caller's own stat of `path` said (`pathFacts`), so the file is not stat'ed again.
  */
-export function untrustedFileProblem(path: string, kind: PrivateFileKind, userId: number | undefined = currentUserId()): AccessProblem | undefined {
+export function untrustedFileProblem(path: string, kind: PrivateFileKind, userId: number | undefined = currentUserId(), known?: PathFacts): AccessProblem | undefined {
   if (userId === undefined) return undefined;
   const directory = dirname(path);
-  const directoryFacts = factsOf(directory);
+  const directoryFacts = pathFacts(directory);
   const directoryProblem = directoryFacts === undefined ? undefined : directoryAccessProblem(directory, directoryFacts, userId);
   if (directoryProblem?.status === 'fail' && directoryProblem.ownAccess !== true) return directoryProblem;
-  const fileFacts = factsOf(path);
+  const fileFacts = known ?? pathFacts(path);
   const fileProblem = fileFacts === undefined ? undefined : privateFileAccessProblem(path, fileFacts, userId, kind);
   return fileProblem?.status === 'fail' ? fileProblem : undefined;
 }
@@ -122,19 +123,20 @@ export function untrustedFileProblem(path: string, kind: PrivateFileKind, userId
  * it when it is a secret (`untrustedFileProblem`): the message names the file and who can, the
  * hint the fix. A policy someone else may have loosened must not decide where data goes.
  */
-export function refuseUntrustedFile(path: string, kind: PrivateFileKind, what: string, code: string): void {
-  const refusal = untrustedFileRefusal(path, kind, what, code);
+export function refuseUntrustedFile(path: string, kind: PrivateFileKind, what: string, code: string, known?: PathFacts): void {
+  const refusal = untrustedFileRefusal(path, kind, what, code, known);
   if (refusal !== undefined) throw refusal;
 }
 
 /** The refusal `refuseUntrustedFile` throws, or undefined: for a long-running process that fails closed instead. */
-export function untrustedFileRefusal(path: string, kind: PrivateFileKind, what: string, code: string): PolicyRefusalError | undefined {
-  const problem = untrustedFileProblem(path, kind);
+export function untrustedFileRefusal(path: string, kind: PrivateFileKind, what: string, code: string, known?: PathFacts): PolicyRefusalError | undefined {
+  const problem = untrustedFileProblem(path, kind, currentUserId(), known);
   if (problem === undefined) return undefined;
   return new PolicyRefusalError(code, `refusing to use the ${what} at ${path}: ${problem.detail}`, { hint: problem.hint });
 }
 
-function factsOf(path: string): PathFacts | undefined {
+/** What one `stat` of `path` says (its mode and owner); undefined when it is absent or cannot be inspected. */
+export function pathFacts(path: string): PathFacts | undefined {
   try {
     const stats = statSync(path);
     return { mode: stats.mode & 0o777, uid: stats.uid };

@@ -95,6 +95,8 @@ export function unknownModelOf(
  * Why a provider:model cannot take a request now, for an unknown-model hint: its provider blocked,
  * its key unset, or down as last seen, or the model itself held down (not served by its provider,
  * or overloaded call after call). Unknown counts as servable.
+ * Not derived from the route's `heldBack`: these did-you-mean labels count a block or missing key but not a
+ * rate limit (only a wait), and say "down" of a failing model where its timed sentences say "failing".
  */
 export function unservableReason(env: NodeJS.ProcessEnv, health: HealthMonitor): (provider: RegisteredProvider, model: string) => string | undefined {
   return (provider, model) => {

@@ -377,7 +377,8 @@ function attemptsDetails(requestId: string, level: SensitivityLevel, attempts: r
 function heldNow(context: PipelineContext, provider: RegisteredProvider, model: string): { reason: string; unavailability: Unavailability } | undefined {
   const ofProvider = context.health.known(provider);
   const ofModel = ofProvider === undefined || ofProvider.state === 'up' ? context.health.knownModels(provider)[model] : undefined;
-  const hold = heldBack(provider, model, ofProvider, ofModel, new Date());
+  // Dated on the monitor's clock, which measured the hold's time left (as the route dates its holds).
+  const hold = heldBack(provider, model, ofProvider, ofModel, new Date(context.health.now()));
   if (hold === undefined) return undefined;
   const who = { provider: provider.id, ...(hold.heldModel ? { model } : {}), local: provider.record.class === 'local' };
   return { reason: hold.reason, unavailability: unavailabilityOfHold(who, hold) };

@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { ExitCode, SyndicateError } from '../errors.js';
-import { refuseUntrustedFile } from '../home/access.js';
+import { pathFacts, refuseUntrustedFile } from '../home/access.js';
 
 /** The refusal of a permit key another user can read or replace (exit 4). */
 export const PERMIT_KEY_INSECURE = 'permit_key_insecure';
@@ -52,16 +52,16 @@ export class PermitKey {
  * directory of another owner or writable by group or others.
  */
 export function loadPermitKey(path: string, options: { accessChecked?: boolean } = {}): PermitKey {
-  try {
-    statSync(path);
-  } catch {
+  // One stat: whether the key is there, and its owner and mode for the check below.
+  const facts = pathFacts(path);
+  if (facts === undefined) {
     throw new SyndicateError('permit_key_missing', ExitCode.store, `no permit key at ${path}`, {
       hint: 'run `syndicate init` to create the data directory and its permit key',
     });
   }
   // Another user who can read it can sign permits; one who can replace it (or its directory) too.
   // `accessChecked`: `doctor`, which reports the key's and its directory's owner and mode as checks of their own.
-  if (options.accessChecked !== true) refuseUntrustedFile(path, 'secret', 'permit key', PERMIT_KEY_INSECURE);
+  if (options.accessChecked !== true) refuseUntrustedFile(path, 'secret', 'permit key', PERMIT_KEY_INSECURE, facts);
   let text: string;
   try {
     text = readFileSync(path, 'utf8').trim();

@@ -296,7 +296,8 @@ export class HealthMonitor {
   private readonly failureThreshold: number;
   private readonly rateLimitDefaultMs: number;
   private readonly probeTimeoutMs: number;
-  private readonly now: () => number;
+  /** The clock its holds run on (`HealthMonitorOptions.now`, else `Date.now`): what dates a hold's end where one is said. */
+  readonly now: () => number;
   private readonly probe: EngineProbe;
   private readonly env: NodeJS.ProcessEnv;
   private readonly observations = new Map<string, Observation>();

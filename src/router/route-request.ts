@@ -54,6 +54,7 @@ export interface RouteRequestOptions {
   coldStartMs?: ColdStartEstimator;
   /** Recent first tokens from evidence (`recentFirstTokens`), for `prefer: fastest` and the latency budget. */
   firstTokens?: FirstTokenHistory;
+  /** When the route is decided (the day's spend, a hold's end); default: now on the health monitor's clock. */
   now?: Date;
   /**
    * `exact` (default): prompt tokens counted with the tokenizer. `bounded` (the pipeline): when
@@ -104,7 +105,8 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const embeddingInputTokens = await estimateEmbeddingInputs(options);
   const monitor = options.health ?? sharedHealthMonitor(options.store);
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
-  const now = options.now ?? new Date();
+  // The health monitor's clock unless told: the holds' time left, which `now` dates the end of, is on it.
+  const now = options.now ?? new Date(monitor.now());
   const input: RouteInput = {
     request: options.request,
     mediaUrls,

@@ -422,7 +422,16 @@ export function appendLogprobs(total: JsonObject, chunk: JsonObject): void {
 /** A setting the adapter could not honour: kept in the evidence, never silently dropped. */
 export interface WireWarning {
   setting: string;
+  /** For people: what the reader of the evidence, `run` or `run --json` is told. */
   message: string;
+  /**
+   * For code: what the warning is, where a reader acts on it (never on `message`'s words).
+   * `max_tokens_filled_in`: the anthropic wire sent a `max_tokens` the request did not set (the
+   * Messages API requires one), `value` the number sent. Absent on the warnings no reader acts on.
+   */
+  code?: 'max_tokens_filled_in';
+  /** With `code`: the value the warning is about (for `max_tokens_filled_in`, the `max_tokens` sent). */
+  value?: number;
   /**
    * The client's request settings the warning says the provider got otherwise than asked: for the
    * gateway's `x-syndicate-ignored-fields` (dropped) and `x-syndicate-changed-fields` (changed),

@@ -41,9 +41,9 @@ describe('run to an anthropic-wire model without --max-tokens', () => {
     expect(JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()).max_tokens).toBe(1024);
     const { document } = await roomy.json(['run', 'Name the capital of France.', '--no-stream'], { env });
     expect(document.finishReason).toBe('stop');
-    expect(document.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 1024 was sent' });
+    expect(document.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 1024 was sent', code: 'max_tokens_filled_in', value: 1024 });
     const envelope = (await roomy.evidence(document.evidenceId as string)) as { warnings: unknown[] };
-    expect(envelope.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 1024 was sent' });
+    expect(envelope.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 1024 was sent', code: 'max_tokens_filled_in', value: 1024 });
   }, 90_000);
 
   it('warns when the answer was cut at the default, naming it and --max-tokens', async () => {

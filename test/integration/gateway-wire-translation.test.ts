@@ -268,7 +268,7 @@ describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wi
     await gateway.settled();
     const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
     expect(JSON.parse(evidence?.request.body?.toString('utf8') ?? '{}')).toMatchObject({ max_tokens: 6000 });
-    expect(evidence?.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 6000 was sent' });
+    expect(evidence?.warnings).toContainEqual({ setting: 'maxTokens', message: 'the anthropic wire requires max_tokens; none was given, so 6000 was sent', code: 'max_tokens_filled_in', value: 6000 });
   });
 
   it('is sent less when the context window leaves less after the prompt', async () => {
@@ -284,7 +284,7 @@ describe('an OpenAI client that sends no max_tokens, answered by an anthropic-wi
       expect(row?.state).toBe('completed');
       return row!;
     }, { timeout: 20_000, interval: 20 });
-    expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent` });
+    expect(evidence.warnings).toContainEqual({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${sent} was sent`, code: 'max_tokens_filled_in', value: sent });
     expect(JSON.stringify(evidence.route)).toContain(`no max output asked: ${sent} tokens assumed`);
   });
 });

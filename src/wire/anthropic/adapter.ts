@@ -46,14 +46,9 @@ import {
  */
 export const ANTHROPIC_DEFAULT_MAX_TOKENS = 1024;
 
-/** How the warning of a `max_tokens` filled in begins (`maxTokensFilledIn`), before the value sent. */
-const FILLED_IN_MAX_TOKENS = 'the anthropic wire requires max_tokens; none was given, so ';
-
-/** The `max_tokens` the anthropic wire filled in for a request without one, as `warning` says it; undefined for any other warning. */
+/** The `max_tokens` the anthropic wire filled in for a request without one, as `warning` records it; undefined for any other warning. */
 export function maxTokensFilledIn(warning: WireWarning): number | undefined {
-  if (warning.setting !== 'maxTokens' || !warning.message.startsWith(FILLED_IN_MAX_TOKENS)) return undefined;
-  const sent = Number.parseInt(warning.message.slice(FILLED_IN_MAX_TOKENS.length), 10);
-  return Number.isNaN(sent) ? undefined : sent;
+  return warning.code === 'max_tokens_filled_in' ? warning.value : undefined;
 }
 
 /** The Messages API's temperature range is 0..1 (OpenAI's, which the canonical model keeps, is 0..2). */
@@ -198,7 +193,7 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
   let maxTokens = request.maxTokens;
   if (maxTokens === undefined) {
     maxTokens = target.defaultMaxTokens ?? ANTHROPIC_DEFAULT_MAX_TOKENS;
-    warnings.push({ setting: 'maxTokens', message: `${FILLED_IN_MAX_TOKENS}${maxTokens} was sent` });
+    warnings.push({ setting: 'maxTokens', message: `the anthropic wire requires max_tokens; none was given, so ${maxTokens} was sent`, code: 'max_tokens_filled_in', value: maxTokens });
   }
   if (request.logprobs !== undefined) {
     warnings.push({

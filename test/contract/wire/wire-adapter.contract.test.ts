@@ -639,7 +639,7 @@ describe.each(CONTRACTS)('wire adapter contract: %s', (wire, contract) => {
       const encoded = adapter.encodeRequest(MINIMAL_REQUEST, { ...target, defaultMaxTokens: 3000 });
       const required = contract.missingMaxTokens.maxTokens !== undefined;
       expect((JSON.parse(encoded.body) as Record<string, unknown>)['max_tokens']).toBe(required ? 3000 : undefined);
-      expect(encoded.warnings).toEqual(required ? [{ setting: 'maxTokens', message: expect.stringContaining('so 3000 was sent') as unknown }] : []);
+      expect(encoded.warnings).toEqual(required ? [{ setting: 'maxTokens', message: expect.stringContaining('so 3000 was sent') as unknown, code: 'max_tokens_filled_in', value: 3000 }] : []);
       expect((JSON.parse(adapter.encodeRequest(FULL_REQUEST, { ...target, defaultMaxTokens: 3000 }).body) as Record<string, unknown>)['max_tokens']).toBe(256);
     });
 

@@ -6,40 +6,23 @@
  * past the hung engine while it is held, and when nothing else may take the request the client gets
  * a 504 in the OpenAI error shape, streamed or not — never a dropped connection.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { listEvidence } from '../../../src/evidence/index.js';
 import { createGateway, listenGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { InvocationInput, PipelineContext } from '../../../src/invoke/types.js';
-import { PermitKey } from '../../../src/permits/index.js';
 import { HealthMonitor } from '../../../src/router/health.js';
-import { openStore } from '../../../src/store/store.js';
-import { registerTestProvider, testPolicy, TEST_TOKEN, type TestProvider } from './harness.js';
+import { inferenceCalls, loopbackEngine, pipelineOver } from '../../helpers/pipeline.js';
+import { testPolicy, TEST_TOKEN, type TestProvider } from './harness.js';
 
 const FIRST_BYTE_MS = 300;
 
 /** A loopback OpenAI-wire engine: `hang` reads each POST and never answers it; otherwise it answers "Paris.". */
-async function engine(hang: boolean): Promise<{ server: Server; baseUrl: string; posts: () => number }> {
-  let posts = 0;
-  const server = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      if (request.method === 'GET') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: [{ id: 'm', object: 'model' }] }));
-        return;
-      }
-      posts += 1;
-      if (hang) return;
-      const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] };
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`, posts: () => posts };
+async function engine(hang: boolean): Promise<{ baseUrl: string; posts: () => number; close: () => Promise<void> }> {
+  const server = await loopbackEngine(['m'], { answer: 'Paris.' });
+  if (hang) server.setFault('hang');
+  return { baseUrl: server.baseUrl, posts: () => inferenceCalls(server).length, close: () => server.close() };
 }
 
 /**
@@ -50,16 +33,11 @@ async function gatewayOver(
   providers: TestProvider[],
   { health = new HealthMonitor(), firstByteMs = FIRST_BYTE_MS }: { health?: HealthMonitor; firstByteMs?: number | null } = {},
 ): Promise<{ url: string; pipeline: PipelineContext; close: () => Promise<void> }> {
-  const store = openStore(':memory:');
-  for (const provider of providers) await registerTestProvider(store, provider);
-  const pipeline: PipelineContext = {
-    store,
+  const pipeline = await pipelineOver(providers, {
     policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }),
-    permitKey: PermitKey.fromBytes(randomBytes(32)),
     health,
-    env: {},
     longRunning: true,
-  };
+  });
   const shortFirstByte = (context: PipelineContext, input: InvocationInput) =>
     invoke(context, firstByteMs === null ? input : { ...input, timeouts: { ...input.timeouts, firstByteMs } });
   const running = await listenGateway(createGateway({ pipeline, invoke: shortFirstByte, token: TEST_TOKEN }), { host: '127.0.0.1', port: 0 });
@@ -68,7 +46,7 @@ async function gatewayOver(
     pipeline,
     close: async () => {
       await running.close();
-      store.close();
+      pipeline.store.close();
     },
   };
 }
@@ -88,8 +66,7 @@ describe('an engine that accepts the connection and never answers', () => {
     await Promise.all(closers.splice(0).map((close) => close()));
   });
   afterAll(async () => {
-    for (const { server } of [hung, good]) server.closeAllConnections();
-    await Promise.all([hung, good].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all([hung, good].map((engine) => engine.close()));
   });
 
   it('falls back after the first-byte timeout, records the hop with its code, and routes the next request past it while it is held', async () => {
@@ -177,8 +154,7 @@ describe('an engine that hung is held for as long as the call waited on it', () 
     await Promise.all(closers.splice(0).map((close) => close()));
   });
   afterAll(async () => {
-    for (const { server } of [hung, good]) server.closeAllConnections();
-    await Promise.all([hung, good].map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    await Promise.all([hung, good].map((engine) => engine.close()));
   });
 
   /**

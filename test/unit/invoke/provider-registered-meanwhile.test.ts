@@ -6,58 +6,37 @@
  * permit — which the caller never issued — and a denial recorded. It is routed again instead, on
  * the record as it is now, and nothing of the overtaken route is recorded.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { getEvidence, listEvidence, verifyChain } from '../../../src/evidence/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
-import { PermitKey } from '../../../src/permits/index.js';
 import { currentProvider } from '../../../src/registry/provider-cache.js';
 import { recordNewVersion } from '../../../src/registry/registry.js';
-import { HealthMonitor } from '../../../src/router/health.js';
 import { GroupCommitter } from '../../../src/store/group-commit.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { registerTestProvider, testPolicy } from '../gateway/harness.js';
+import type { Store } from '../../../src/store/store.js';
+import type { FakeEngine } from '../../helpers/fake-engines/index.js';
+import { inferenceCalls, loopbackEngine, pipelineOver, question } from '../../helpers/pipeline.js';
 
-let upstream: Server;
-let baseUrl: string;
-/** Inference calls (POST): the route's health probes are GETs. */
-let upstreamCalls = 0;
+let upstream: FakeEngine;
 
 beforeAll(async () => {
-  upstream = createServer((request, response) => {
-    if (request.method === 'POST') upstreamCalls += 1;
-    request.resume();
-    request.on('end', () => {
-      const answer = {
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: 'llama3',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
-        usage: { prompt_tokens: 7, completion_tokens: 2, total_tokens: 9 },
-      };
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  upstream = await loopbackEngine(['llama3'], { answer: 'Paris.' });
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
-});
+afterAll(() => upstream.close());
 
+let base: PipelineContext;
 let store: Store;
 
 beforeEach(async () => {
-  store = openStore(':memory:');
-  await registerTestProvider(store, { id: 'engine', class: 'local', wire: 'openai', baseUrl, models: [{ id: 'llama3' }] });
-  upstreamCalls = 0;
+  base = await pipelineOver([{ id: 'engine', class: 'local', wire: 'openai', baseUrl: upstream.baseUrl, models: [{ id: 'llama3' }] }]);
+  store = base.store;
+  upstream.exchanges.length = 0;
   return () => store.close();
 });
+
+/** Inference calls (POST): the route's health probes are GETs. */
+const upstreamCalls = (): number => inferenceCalls(upstream).length;
 
 /** A new version of `engine` (its model's window one token larger), as `provider register` of an edited record makes. */
 function registerAgain(): void {
@@ -75,11 +54,7 @@ function registerAgain(): void {
 function pipelineRegisteringMeanwhile(registrations: number, grouped: boolean): PipelineContext {
   let left = registrations;
   return {
-    store,
-    policy: testPolicy(),
-    permitKey: PermitKey.fromBytes(randomBytes(32)),
-    health: new HealthMonitor(),
-    env: {},
+    ...base,
     ...(grouped ? { commits: new GroupCommitter(store) } : {}),
     firstTokens: () => {
       if (left > 0) {
@@ -91,19 +66,17 @@ function pipelineRegisteringMeanwhile(registrations: number, grouped: boolean): 
   };
 }
 
-const request = { model: 'auto', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'What is the capital of France?' }] }], stream: false };
-
 describe('a provider registered again while a request is routed', () => {
   for (const grouped of [false, true]) {
     const path = grouped ? 'group commit (the gateway, MCP)' : 'one transaction per write (the CLI)';
 
     it(`routes the request again on the new version, recording only its answer: ${path}`, async () => {
       const pipeline = pipelineRegisteringMeanwhile(1, grouped);
-      const result = await invoke(pipeline, { request, caller: 'cli' });
+      const result = await invoke(pipeline, { request: question(), caller: 'cli' });
       await pipeline.commits?.idle();
       expect(result.response.text).toBe('Paris.');
       expect(result.provider).toMatchObject({ id: 'engine', version: 2 });
-      expect(upstreamCalls).toBe(1);
+      expect(upstreamCalls()).toBe(1);
       // One row: the answer, under the version it used; no denial of the overtaken route.
       const rows = listEvidence(store);
       expect(rows.map((row) => [row.kind, row.state])).toEqual([['invocation', 'completed']]);
@@ -113,9 +86,9 @@ describe('a provider registered again while a request is routed', () => {
 
     it(`refuses as before once a loop of registrations overtook it every time (bounded): ${path}`, async () => {
       const pipeline = pipelineRegisteringMeanwhile(Number.MAX_SAFE_INTEGER, grouped);
-      await expect(invoke(pipeline, { request, caller: 'cli' })).rejects.toMatchObject({ code: 'permit_out_of_scope' });
+      await expect(invoke(pipeline, { request: question(), caller: 'cli' })).rejects.toMatchObject({ code: 'permit_out_of_scope' });
       await pipeline.commits?.idle();
-      expect(upstreamCalls).toBe(0);
+      expect(upstreamCalls()).toBe(0);
       // Routed four times (three again), the last refusal recorded.
       expect(currentProvider(store, 'engine')?.currentVersion).toBe(5);
       expect(listEvidence(store).map((row) => [row.kind, row.state])).toEqual([['denial', 'denied']]);

@@ -3,16 +3,11 @@
  * upstream has answered, so the attempt completes with token accounting `not_available` rather
  * than failing as an internal error after the answer.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { getEvidence } from '../../../src/evidence/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
-import { PermitKey } from '../../../src/permits/index.js';
-import { HealthMonitor } from '../../../src/router/health.js';
-import { openStore } from '../../../src/store/store.js';
-import { registerTestProvider, testPolicy } from '../gateway/harness.js';
+import type { FakeEngine } from '../../helpers/fake-engines/index.js';
+import { loopbackEngine, pipelineOver, question } from '../../helpers/pipeline.js';
 
 vi.mock('../../../src/evidence/tokens.js', () => ({
   approximateTokens: (text: string): number => {
@@ -21,33 +16,21 @@ vi.mock('../../../src/evidence/tokens.js', () => ({
   },
 }));
 
-let upstream: Server;
-let baseUrl: string;
+let upstream: FakeEngine;
 
 beforeAll(async () => {
   // An OpenAI-wire engine that never reports usage.
-  upstream = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'llama3', choices: [{ index: 0, message: { role: 'assistant', content: 'A marker.' }, finish_reason: 'stop' }] };
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'llama3', choices: [{ index: 0, message: { role: 'assistant', content: 'A marker.' }, finish_reason: 'stop' }] };
+  upstream = await loopbackEngine(['llama3'], { replay: { body: JSON.stringify(answer) } });
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
-});
+afterAll(() => upstream.close());
 
 it('completes an answered attempt with token accounting not_available when the tokenizer refuses its prompt', async () => {
-  const store = openStore(':memory:');
+  const pipeline = await pipelineOver([{ id: 'engine', class: 'local', wire: 'openai', baseUrl: upstream.baseUrl, models: [{ id: 'llama3' }] }]);
+  const { store } = pipeline;
   try {
-    await registerTestProvider(store, { id: 'engine', class: 'local', wire: 'openai', baseUrl, models: [{ id: 'llama3' }] });
-    const pipeline = { store, policy: testPolicy(), permitKey: PermitKey.fromBytes(randomBytes(32)), health: new HealthMonitor(), env: {} };
-    const request = { model: 'auto', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'What does <|refused|> mean?' }] }], stream: false };
-    const result = await invoke(pipeline, { request, caller: 'cli' });
+    const result = await invoke(pipeline, { request: question('What does <|refused|> mean?'), caller: 'cli' });
     expect(result.response.text).toBe('A marker.');
     expect(result.fidelity.tokenAccounting).toBe('not_available');
     expect(getEvidence(store, result.evidenceId)).toMatchObject({ state: 'completed', tokenAccounting: 'not_available', inputTokens: null, outputTokens: null });

@@ -3,60 +3,38 @@
  * so the attempt completes, with token accounting `not_available`, on both the CLI path (one
  * transaction per write) and the gateway's (group commit, answered through the core).
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { getEvidence, verifyChain } from '../../../src/evidence/index.js';
 import { createGateway } from '../../../src/gateway/index.js';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
-import { PermitKey } from '../../../src/permits/index.js';
-import { HealthMonitor } from '../../../src/router/health.js';
 import { estimatePromptTokens } from '../../../src/router/route-request.js';
-import { openStore } from '../../../src/store/store.js';
-import { registerTestProvider, testPolicy, TEST_TOKEN } from '../gateway/harness.js';
+import type { FakeEngine } from '../../helpers/fake-engines/index.js';
+import { loopbackEngine, pipelineOver, question } from '../../helpers/pipeline.js';
+import { TEST_TOKEN } from '../gateway/harness.js';
 
 // A broken install: importing the tokenizer module throws.
 vi.mock('../../../src/evidence/tokens.js', () => {
   throw new Error('gpt-tokenizer is missing');
 });
 
-let upstream: Server;
-let baseUrl: string;
+let upstream: FakeEngine;
 let pipeline: PipelineContext;
 
 beforeAll(async () => {
   // An OpenAI-wire engine that never reports usage.
-  upstream = createServer((request, response) => {
-    request.resume();
-    request.on('end', () => {
-      const answer = {
-        id: 'chatcmpl-1',
-        object: 'chat.completion',
-        created: 1,
-        model: 'llama3',
-        choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }],
-      };
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  const answer = { id: 'chatcmpl-1', object: 'chat.completion', created: 1, model: 'llama3', choices: [{ index: 0, message: { role: 'assistant', content: 'Paris.' }, finish_reason: 'stop' }] };
+  upstream = await loopbackEngine(['llama3'], { replay: { body: JSON.stringify(answer) } });
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
-});
+afterAll(() => upstream.close());
 
 beforeEach(async () => {
-  const store = openStore(':memory:');
-  await registerTestProvider(store, { id: 'engine', class: 'local', wire: 'openai', baseUrl, models: [{ id: 'llama3', price: { inputPerMTok: 1, outputPerMTok: 2 } }] });
-  pipeline = { store, policy: testPolicy(), permitKey: PermitKey.fromBytes(randomBytes(32)), health: new HealthMonitor(), env: {} };
-  return () => store.close();
+  pipeline = await pipelineOver([{ id: 'engine', class: 'local', wire: 'openai', baseUrl: upstream.baseUrl, models: [{ id: 'llama3', price: { inputPerMTok: 1, outputPerMTok: 2 } }] }]);
+  return () => pipeline.store.close();
 });
 
-const request = { model: 'auto', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'What is the capital of France?' }] }], stream: false };
+const request = question();
 
 describe('an answer without usage when the tokenizer cannot be loaded', () => {
   it('completes the attempt with token accounting not_available (CLI path)', async () => {

@@ -6,66 +6,54 @@
  * without one): a model held down is failing — its provider answers — and the hint must not send
  * the operator to start an engine that is running.
  */
-import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { invoke } from '../../../src/invoke/pipeline.js';
 import type { PipelineContext } from '../../../src/invoke/types.js';
-import { PermitKey } from '../../../src/permits/index.js';
 import { HealthMonitor } from '../../../src/router/health.js';
 import type { HoldBook, SharedHold } from '../../../src/router/shared-holds.js';
-import { openStore, type Store } from '../../../src/store/store.js';
-import { registerTestProvider, testPolicy } from '../gateway/harness.js';
+import type { FakeEngine } from '../../helpers/fake-engines/index.js';
+import { inferenceCalls, loopbackEngine, pipelineOver, question } from '../../helpers/pipeline.js';
 
 const MODELS = ['llama3', 'qwen3'];
 
-let upstream: Server;
-let baseUrl: string;
-/** Set by the first inference call: the model it was not for, now held by "another process". */
-let heldModel: string | undefined;
+/** An engine whose every inference call fails (its health probe answers). */
+let upstream: FakeEngine;
 
 beforeAll(async () => {
-  upstream = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      // The health probe (GET /models): the engine answers.
-      if (request.method !== 'POST') {
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ object: 'list', data: MODELS.map((id) => ({ id, object: 'model' })) }));
-        return;
-      }
-      const called = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { model: string }).model;
-      heldModel ??= MODELS.find((id) => id !== called);
-      response.writeHead(500, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: 'engine crashed', type: 'server_error' } }));
-    });
-  });
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+  upstream = await loopbackEngine(MODELS);
+  upstream.setFault({ status: 500, body: JSON.stringify({ error: { message: 'engine crashed', type: 'server_error' } }) });
 });
 
-afterAll(async () => {
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
-});
+afterAll(() => upstream.close());
 
-let store: Store;
+let pipeline: PipelineContext;
 
 beforeEach(async () => {
-  store = openStore(':memory:');
-  await registerTestProvider(store, { id: 'engine', class: 'local', wire: 'openai', baseUrl, models: MODELS.map((id) => ({ id })) });
-  heldModel = undefined;
-  return () => store.close();
+  pipeline = await pipelineOver([{ id: 'engine', class: 'local', wire: 'openai', baseUrl: upstream.baseUrl, models: MODELS.map((id) => ({ id })) }], {
+    health: new HealthMonitor({ holdBook: holdBookOfAnotherProcess() }),
+  });
+  upstream.exchanges.length = 0;
+  return () => pipeline.store.close();
 });
 
-/** Another process's holds as the store would give them: the held model down, with no cause recorded. */
-function holdBookOfAnotherProcess(): HoldBook {
+/** The model the first inference call was not for, held by "another process" from then on. */
+function heldModel(): string | undefined {
+  const first = inferenceCalls(upstream)[0];
+  if (first === undefined) return undefined;
+  const called = (JSON.parse(first.requestBody.toString('utf8')) as { model: string }).model;
+  return MODELS.find((id) => id !== called);
+}
+
+/** Another process's holds as the store would give them (on `clock`): the held model down, with no cause recorded. */
+function holdBookOfAnotherProcess(clock: () => number = Date.now): HoldBook {
   const releases = new Map();
   const refusals = new Map();
   return {
     othersHolds: (provider): readonly SharedHold[] => {
-      if (provider !== 'engine' || heldModel === undefined) return [];
-      const now = Date.now();
-      return [{ provider, model: heldModel, state: 'down', until: now + 20_000, reason: 'engine failed', baseUrl, recordedAt: now, holder: 'another process' }];
+      const held = heldModel();
+      if (provider !== 'engine' || held === undefined) return [];
+      const now = clock();
+      return [{ provider, model: held, state: 'down', until: now + 20_000, reason: 'engine failed', baseUrl: upstream.baseUrl, recordedAt: now, holder: 'another process' }];
     },
     record: () => undefined,
     clear: () => undefined,
@@ -75,23 +63,14 @@ function holdBookOfAnotherProcess(): HoldBook {
   };
 }
 
-const request = { model: 'auto', messages: [{ role: 'user' as const, content: [{ type: 'text' as const, text: 'What is the capital of France?' }] }], stream: false };
-
 describe('a model held down meanwhile, by a hold that names no cause', () => {
   it('is passed over in the route’s words, as failing: the hint says its calls fail, not that nothing answers', async () => {
-    const context: PipelineContext = {
-      store,
-      policy: testPolicy(),
-      permitKey: PermitKey.fromBytes(randomBytes(32)),
-      health: new HealthMonitor({ holdBook: holdBookOfAnotherProcess() }),
-      env: {},
-    };
-    const failure = await invoke(context, { request, caller: 'cli' }).then(
+    const failure = await invoke(pipeline, { request: question(), caller: 'cli' }).then(
       () => undefined,
       (error: unknown) => error as { code: string; hint: string; details: { attempts: { model: string }[]; passedOver: { provider: string; model: string; reason: string }[] } },
     );
     expect(failure?.code).toBe('inference_unavailable');
-    const held = heldModel ?? '';
+    const held = heldModel() ?? '';
     expect(failure?.details.attempts.map((attempt) => attempt.model)).toEqual(MODELS.filter((id) => id !== held));
     expect(failure?.details.passedOver).toEqual([
       {
@@ -104,5 +83,17 @@ describe('a model held down meanwhile, by a hold that names no cause', () => {
     ]);
     expect(failure?.hint).toContain('calls fail');
     expect(failure?.hint).not.toContain('nothing answers');
+  });
+
+  it("dates the hold's end on the health monitor's clock, which measured its time left (here an hour ahead of the wall clock)", async () => {
+    const ahead = (): number => Date.now() + 3_600_000;
+    const from = ahead();
+    const failure = await invoke({ ...pipeline, health: new HealthMonitor({ holdBook: holdBookOfAnotherProcess(ahead), now: ahead }) }, { request: question(), caller: 'cli' }).then(
+      () => undefined,
+      (error: unknown) => error as { details: { passedOver: { reason: string }[] } },
+    );
+    const until = /\(until (\S+Z)\)/.exec(failure?.details.passedOver[0]?.reason ?? '')?.[1] ?? '';
+    expect(Date.parse(until)).toBeGreaterThanOrEqual(from + 19_000);
+    expect(Date.parse(until)).toBeLessThanOrEqual(ahead() + 20_000);
   });
 });

@@ -841,6 +841,19 @@ describe('ranking', () => {
     expect(order(planRoute(input(), context([keyless], { env: {} })))).toEqual(['anthropic:haiku']);
   });
 
+  it("route --explain's call order names the candidates without a key last, as not called", () => {
+    const keyless = provider({ id: 'anthropic', class: 'approved_hosted', baseUrl: 'https://api.anthropic.com', authEnv: 'ANTHROPIC_API_KEY', models: [{ id: 'haiku', priority: 9, price: PRICE }] });
+    const policy = policyWith((changed) => {
+      changed.workflows.batch.prefer = ['local', 'priority'];
+      changed.fallback = { ...changed.fallback, order: ['openai'] };
+    });
+    const plan = planRoute(input(), context([keyless, hostedB, localA], { policy, env: {} }));
+    expect(order(plan)).toEqual(['ollama:llama3.2:3b', 'ollama:qwen2.5-coder:7b', 'openai:mini', 'anthropic:haiku']);
+    expect(plan.explanation.split('\n')).toContain(
+      'calls in this order: ollama:llama3.2:3b, then on failure openai:mini (fallback.order), ollama:qwen2.5-coder:7b; not called, no key: anthropic:haiku',
+    );
+  });
+
   it('assumes neither local nor hosted is better: with no preference only priority and ids decide', () => {
     const policy = withPreference([]);
     const hosted = provider({ id: 'aaa', class: 'approved_hosted', baseUrl: 'https://api.openai.com/v1', models: [{ id: 'm', price: PRICE }] });

@@ -144,6 +144,18 @@ describe('routeRequest', () => {
   });
 });
 
+describe('routeRequest without a now', () => {
+  it("dates a model's hold on the health monitor's clock, which measured its time left", async () => {
+    const at = Date.parse('2025-06-01T10:00:00.000Z');
+    const monitor = new HealthMonitor({ probe: async () => ({}), now: () => at });
+    const hosted = providers[1]!;
+    monitor.reportFailure(hosted, { kind: 'model_not_found', reason: 'anthropic answered HTTP 404: model: claude' }, 'claude');
+    const routed = await routeRequest({ request: textRequest('hello'), policy: defaultPolicy(), providers, workflow: 'batch', health: monitor });
+    const excluded = routed.plan.excluded.find((exclusion) => exclusion.provider === 'anthropic');
+    expect(excluded?.reasons).toEqual([expect.stringContaining('held back for another 30 s (until 2025-06-01T10:00:30.000Z)')]);
+  });
+});
+
 describe('routeRequest with the bounded prompt estimate (the pipeline)', () => {
   const local = [provider({ id: 'fakeoai', models: [{ id: 'm1', contextWindow: 32_768 }] })];
   const words = 'the quick brown fox jumps over the lazy dog '.repeat(50);
