@@ -83,6 +83,8 @@ export function evidenceCommand(): Command {
           // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
           const matching = read.length === limit ? countEvidence(store, filters) : read.length;
           const listed = { rows: read, total: matching, truncated: matching > read.length };
+          // A list cut short by --limit does not reach back to what a prune deleted.
+          if (!listed.truncated) await warnOfPrunedWindow(store, filters.since, output);
           // Either form is made whole, a few hundred rows at a time, before any of it is printed.
           if (output.json) return { ...listed, document: await documentTextPausing({ evidence: read, total: matching, truncated: listed.truncated }, 'evidence', signal) };
           return { ...listed, document: read.length === 0 ? undefined : await runPausing(evidenceTable(output, read), signal) };
@@ -203,6 +205,7 @@ export function evidenceCommand(): Command {
       try {
         const store = await context.store({ existing: true });
         await filterBySession(store, filters, session, context.output);
+        await warnOfPrunedWindow(store, filters.since, context.output);
         if (filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
           // A mistyped id exports nothing and says so, as `evidence list` does (a retired one is known).
           const { requireProvider } = await import('../../registry/registry.js');
@@ -691,6 +694,13 @@ function headOption(given: string | undefined): { seq: number; hash: string } | 
     throw new UsageError(`invalid --from "${given}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
   }
   return { seq, hash: (match[2] as string).toLowerCase() };
+}
+
+/** Warns when a prune deleted evidence the window (from `sinceMs`, or from the start) would hold: an empty answer there is not "nothing happened". */
+async function warnOfPrunedWindow(store: Store, sinceMs: number | undefined, output: Output): Promise<void> {
+  const { pruneBeforeWindow, prunedWindowWarning } = await import('../../evidence/retention.js');
+  const prune = pruneBeforeWindow(store, sinceMs);
+  if (prune !== undefined) output.warn(prunedWindowWarning(prune));
 }
 
 /** `--session` as the store knows it (a stored session's name is its id), warning of one nothing bears. */
