@@ -403,10 +403,17 @@ function positionBeforeHead(store: Store, head: ChainHead): number {
   if (row?.hash === head.hash) return head.seq - 1;
   const pruned = row === undefined ? (store.db.prepare('SELECT 1 FROM evidence_prunes WHERE through_seq = ? AND through_hash = ?').get(head.seq, head.hash) as unknown) : undefined;
   if (pruned !== undefined) return head.seq;
+  const prune = row === undefined ? (store.db.prepare('SELECT pruned_at, through_seq FROM evidence_prunes WHERE through_seq >= ? ORDER BY id LIMIT 1').get(head.seq) as { pruned_at: string; through_seq: number } | undefined) : undefined;
+  if (prune !== undefined) {
+    throw new CheckFailedError(`row #${head.seq} was deleted by \`evidence prune\` on ${prune.pruned_at} (rows up to #${prune.through_seq}): an export --from that head cannot begin at it`, {
+      hint: `give a head recorded at or after #${prune.through_seq}, or prove the deleted part with an \`evidence export\` made before the prune (\`evidence verify --export FILE --from\` that head)`,
+      details: { from: head, prunedThrough: prune.through_seq },
+    });
+  }
   throw new CheckFailedError(`the store holds no row #${head.seq} with the hash ${head.hash}: an export --from that head cannot begin at it`, {
     hint:
       row === undefined
-        ? 'the row was deleted (by `evidence prune`, or outside syndicate), or the head was recorded from another store: `syndicate evidence verify` says which'
+        ? 'no row holds that position: it was deleted outside syndicate, or the head was recorded from another store; run `syndicate evidence verify`'
         : 'the row at the head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `syndicate evidence verify`',
     details: { from: head },
   });

@@ -13,6 +13,8 @@ describe('a window reaching into pruned evidence', () => {
   let scenario: Scenario;
   let local: FakeEngine;
   let cutOff: string;
+  /** The head after the first of the two requests the prune deleted. */
+  let firstHead: { seq: number; hash: string };
 
   beforeAll(async () => {
     local = await startFakeEngine({ kind: 'ollama', conforming: true });
@@ -20,6 +22,10 @@ describe('a window reaching into pruned evidence', () => {
     await scenario.register({ id: 'local', engine: local });
     const answered = await scenario.cli(['run', 'my password is hunter2, why does login fail?']);
     expect(answered.exitCode, answered.stderr).toBe(0);
+    const first = await scenario.json(['evidence', 'verify']);
+    firstHead = first.document.head as { seq: number; hash: string };
+    const again = await scenario.cli(['run', 'Name the capital of France.']);
+    expect(again.exitCode, again.stderr).toBe(0);
     const pruned = await scenario.json(['evidence', 'prune', '--older-than', '1ms']);
     expect(pruned.result.exitCode, pruned.result.stderr).toBe(0);
     const verified = await scenario.json(['evidence', 'verify']);
@@ -58,5 +64,11 @@ describe('a window reaching into pruned evidence', () => {
     expect(listed.stderr).not.toContain('prune');
     const metrics = await scenario.cli(['metrics', '--since', cutOff]);
     expect(metrics.stderr).not.toContain('prune');
+  });
+
+  it('an export --from a head inside the deleted part is refused, naming the prune', async () => {
+    const { result, document } = await scenario.json(['evidence', 'export', '--sensitivity', 'restricted', '--from', `${firstHead.seq}:${firstHead.hash}`, '--output', join(scenario.home, 'f.jsonl')]);
+    expect(result.exitCode).toBe(1);
+    expect(document.error).toMatchObject({ code: 'check_failed', message: expect.stringContaining(`row #${firstHead.seq} was deleted by \`evidence prune\``) });
   });
 });
