@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { Scenario } from '../helpers/scenario.js';
 
 describe('a window reaching into pruned evidence', () => {
@@ -71,4 +72,17 @@ describe('a window reaching into pruned evidence', () => {
     expect(result.exitCode).toBe(1);
     expect(document.error).toMatchObject({ code: 'check_failed', message: expect.stringContaining(`row #${firstHead.seq} was deleted by \`evidence prune\``) });
   });
+
+  it("the MCP server's metrics tool says so in its text", async () => {
+    const client = await connectMcpClient(scenario.home);
+    try {
+      const result = await client.callTool({ name: 'metrics', arguments: { since: '1d' } });
+      expect(result.isError).not.toBe(true);
+      expect(toolText(result as Parameters<typeof toolText>[0])).toContain(warning());
+      const after = await client.callTool({ name: 'metrics', arguments: { since: '1ms' } });
+      expect(toolText(after as Parameters<typeof toolText>[0])).not.toContain('prune');
+    } finally {
+      await client.close();
+    }
+  }, 90_000);
 });
