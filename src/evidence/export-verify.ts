@@ -105,14 +105,18 @@ export class ExportVerifier {
     }
     const [first] = links;
     const last = links.at(-1);
-    // A filtered export writes the positions it left out from its first exported envelope on: a file that begins with one lost that envelope.
-    if (first?.leftOut === true) return broken({ line: 0, seq: first.seq - 1, reason: 'row missing' });
-    if (first !== undefined && first.seq === 1 && first.prevHash !== GENESIS_HASH) return broken({ line: first.line, evidenceId: first.id, seq: 1, reason: 'link broken' });
+    // The file begins at the head given (`export --from` it), or right after it (a head whose row a prune deleted).
+    const beginsAtHead = this.from !== undefined && first !== undefined && (first.seq === this.from.seq || (first.seq === this.from.seq + 1 && first.prevHash === this.from.hash));
+    // A filtered export writes the positions it left out from its first exported envelope on, or from the head it was made
+    // `--from`: a file that begins with one anywhere else lost that envelope.
+    if (first?.leftOut === true && !beginsAtHead) return broken({ line: 0, seq: first.seq - 1, reason: 'row missing' });
     if (this.from !== undefined) {
       const { seq, hash } = this.from;
       const anchored = links.find((link) => link.seq === seq);
-      if (anchored?.hash !== hash) return broken({ line: anchored?.line ?? 0, ...(anchored === undefined ? {} : { evidenceId: anchored.id }), seq, reason: 'anchor mismatch' });
+      const follows = anchored === undefined && beginsAtHead;
+      if (anchored?.hash !== hash && !follows) return broken({ line: anchored?.line ?? 0, ...(anchored === undefined ? {} : { evidenceId: anchored.id }), seq, reason: 'anchor mismatch' });
     }
+    if (first !== undefined && first.seq === 1 && first.prevHash !== GENESIS_HASH) return broken({ line: first.line, evidenceId: first.id, seq: 1, reason: 'link broken' });
     const leftOut = links.filter((link) => link.leftOut === true);
     return {
       ok: true,

@@ -1,6 +1,6 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
 import type { Statement } from 'better-sqlite3';
-import { StoreError } from '../errors.js';
+import { CheckFailedError, StoreError } from '../errors.js';
 import { ANY_JSON, readStoredJson, type StoredShape } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
@@ -351,7 +351,7 @@ const EXPORT_PAGE_ROWS = 500;
  * Reads the store a page of envelopes at a time (a request stored as blocks is reassembled with
  * queries of its own, which an open iteration would not allow).
  */
-export function* exportEvidence(store: Store, options: ExportOptions = {}): Generator<ExportedEnvelope> {
+export function* exportEvidence(store: Store, options: ExportOptions = {}, from?: ChainHead): Generator<ExportedEnvelope> {
   const { where, parameters } = evidenceFilter(options);
   const page = store.db.prepare(
     `SELECT * FROM evidence WHERE ${where === '' ? '' : `${where.slice(' WHERE '.length)} AND `}(created_at > ? OR (created_at = ? AND rowid > ?))
@@ -367,6 +367,8 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
   // Chain positions exported: a filtered export then carries the links of those it left out between them.
   const exported = new Set<number>();
   try {
+    // Checked in the export's snapshot, before anything is written: the file then begins at that head.
+    const coveredAfter = from === undefined ? undefined : positionBeforeHead(store, from);
     for (;;) {
       const rows = page.all(...parameters, afterCreatedAt, afterCreatedAt, afterRowid) as FullRow[];
       for (const row of rows) {
@@ -378,21 +380,55 @@ export function* exportEvidence(store: Store, options: ExportOptions = {}): Gene
       afterCreatedAt = last.created_at;
       afterRowid = last.row_key;
     }
-    if (filter !== undefined && exported.size > 0) yield* leftOutLines(store, chunksOf, exported, filter);
+    if (filter !== undefined && (exported.size > 0 || coveredAfter !== undefined)) yield* leftOutLines(store, chunksOf, exported, filter, coveredAfter);
   } finally {
     endSnapshot();
   }
 }
 
+/** A head `evidence verify` printed (`seq:hash`), kept off the machine. */
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
 /**
- * The chain positions from the first exported one to the last chained at the time of the export
- * that the filter left out, in chain order, each as a `LeftOutLine`: the exported envelopes are
- * then proven chained to one another through them, and to the head `evidence verify` printed then.
+ * The position after which an export `--from` a head covers the chain: before the head's row, so
+ * that the file holds it, or, when a prune deleted that row and recorded its hash as the last it
+ * deleted, the head itself (the file's first line then links to it). A head the store does not hold
+ * with that hash is refused: the chain was rewritten since, or the head is another store's.
  */
-function* leftOutLines(store: Store, chunksOf: Statement, exported: ReadonlySet<number>, filter: ExportFilter): Generator<ExportedEnvelope> {
+function positionBeforeHead(store: Store, head: ChainHead): number {
+  const row = store.db.prepare('SELECT hash FROM evidence WHERE chain_seq = ?').get(head.seq) as { hash: string | null } | undefined;
+  if (row?.hash === head.hash) return head.seq - 1;
+  const pruned = row === undefined ? (store.db.prepare('SELECT 1 FROM evidence_prunes WHERE through_seq = ? AND through_hash = ?').get(head.seq, head.hash) as unknown) : undefined;
+  if (pruned !== undefined) return head.seq;
+  const prune = row === undefined ? (store.db.prepare('SELECT pruned_at, through_seq FROM evidence_prunes WHERE through_seq >= ? ORDER BY id LIMIT 1').get(head.seq) as { pruned_at: string; through_seq: number } | undefined) : undefined;
+  if (prune !== undefined) {
+    throw new CheckFailedError(`row #${head.seq} was deleted by \`evidence prune\` on ${prune.pruned_at} (rows up to #${prune.through_seq}): an export --from that head cannot begin at it`, {
+      hint: `give a head recorded at or after #${prune.through_seq}, or prove the deleted part with an \`evidence export\` made before the prune (\`evidence verify --export FILE --from\` that head)`,
+      details: { from: head, prunedThrough: prune.through_seq },
+    });
+  }
+  throw new CheckFailedError(`the store holds no row #${head.seq} with the hash ${head.hash}: an export --from that head cannot begin at it`, {
+    hint:
+      row === undefined
+        ? 'no row holds that position: it was deleted outside syndicate, or the head was recorded from another store; run `syndicate evidence verify`'
+        : 'the row at the head no longer hashes to it: the chain up to it was rewritten, or the head was recorded from another store; run a full `syndicate evidence verify`',
+    details: { from: head },
+  });
+}
+
+/**
+ * The chain positions from the first exported one (or after `coveredAfter`, a head the export
+ * began at, when that is earlier) to the last chained at the time of the export that the filter
+ * left out, in chain order, each as a `LeftOutLine`: the exported envelopes are then proven chained
+ * to one another through them, and to the head `evidence verify` printed then.
+ */
+function* leftOutLines(store: Store, chunksOf: Statement, exported: ReadonlySet<number>, filter: ExportFilter, coveredAfter?: number): Generator<ExportedEnvelope> {
   const page = store.db.prepare(`SELECT * FROM evidence WHERE chain_seq > ? ORDER BY chain_seq LIMIT ${EXPORT_PAGE_ROWS}`);
   // Not `Math.min(...exported)`: a set of 100 000 positions is too many arguments for one call.
-  let after = Number.POSITIVE_INFINITY;
+  let after = coveredAfter ?? Number.POSITIVE_INFINITY;
   for (const seq of exported) after = Math.min(after, seq - 1);
   for (;;) {
     const rows = page.all(after) as FullRow[];

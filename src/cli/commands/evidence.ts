@@ -41,6 +41,7 @@ interface ShowOptions {
 interface ExportOptions extends FilterOptions {
   format: string;
   output?: string;
+  from?: string;
 }
 
 export function evidenceCommand(): Command {
@@ -82,6 +83,8 @@ export function evidenceCommand(): Command {
           // Only a full page can have been cut short: then one COUNT over the same filters says by how much.
           const matching = read.length === limit ? countEvidence(store, filters) : read.length;
           const listed = { rows: read, total: matching, truncated: matching > read.length };
+          // A list cut short by --limit does not reach back to what a prune deleted.
+          if (!listed.truncated) await warnOfPrunedWindow(store, filters.since, output);
           // Either form is made whole, a few hundred rows at a time, before any of it is printed.
           if (output.json) return { ...listed, document: await documentTextPausing({ evidence: read, total: matching, truncated: listed.truncated }, 'evidence', signal) };
           return { ...listed, document: read.length === 0 ? undefined : await runPausing(evidenceTable(output, read), signal) };
@@ -159,7 +162,14 @@ export function evidenceCommand(): Command {
   withFilterOptions(evidence.command('export').description('export envelopes as JSON lines, oldest first (bodies as utf8 text or base64, with an encoding field)'), 'envelopes')
     .addOption(new Option('--format <format>', 'export format').choices(['jsonl']).default('jsonl'))
     .option('--output <file>', 'write to this file instead of stdout (`-`: stdout): mode 0600, replaced only once the export is complete (a symlink is refused)')
-    .addHelpText('after', '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl')
+    .option(
+      '--from <seq:hash>',
+      'begin at a head an earlier verify printed (kept outside the store): with a filter, every chain position from it on is in the file, as an envelope or as the link of one the filter left out, even when the filter selects nothing',
+    )
+    .addHelpText(
+      'after',
+      '\nExample:\n  $ syndicate evidence export --format jsonl --since 24h --output evidence.jsonl\n  $ syndicate evidence export --sensitivity confidential,restricted --class hosted --from "$(cat /secure/last-evidence-head)" --output proof.jsonl',
+    )
     .action(async (options: ExportOptions, command: Command) => {
       const context = contextFor(command);
       // `-` is stdout, as for most tools that take an output file.
@@ -171,6 +181,7 @@ export function evidenceCommand(): Command {
         });
       }
       const { filters, session } = await filtersOf(options);
+      const from = headOption(options.from);
       const { exportEvidence, hasEvidenceOfProvider, UNREADABLE_BYTES_HINT } = await import('../../evidence/index.js');
       // Checked before the store is read: a refused --output costs nothing.
       const file = outputPath === undefined ? undefined : await createOutputFile(outputPath);
@@ -194,6 +205,7 @@ export function evidenceCommand(): Command {
       try {
         const store = await context.store({ existing: true });
         await filterBySession(store, filters, session, context.output);
+        await warnOfPrunedWindow(store, filters.since, context.output);
         if (filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
           // A mistyped id exports nothing and says so, as `evidence list` does (a retired one is known).
           const { requireProvider } = await import('../../registry/registry.js');
@@ -201,7 +213,7 @@ export function evidenceCommand(): Command {
         }
         await cancellable(
           async (signal) => {
-            for await (const envelope of pausing(exportEvidence(store, filters), signal)) {
+            for await (const envelope of pausing(exportEvidence(store, filters, from), signal)) {
               const line = lineOf(envelope);
               if (file !== undefined) writeOutput(file, () => file.write(line));
               else if (!process.stdout.write(line)) await new Promise((resolve) => process.stdout.once('drain', resolve));
@@ -245,17 +257,7 @@ export function evidenceCommand(): Command {
     .action(async (options: { from?: string; export?: string }, command: Command) => {
       const context = contextFor(command);
       const { allPrunes, prunesOverBreaks, verifyChainCancellable } = await import('../../evidence/index.js');
-      let from: { seq: number; hash: string } | undefined;
-      if (options.from !== undefined) {
-        // Hex in any case: a head copied through a tool that upper-cases it is the same head.
-        const match = /^(\d+):([0-9a-f]{64})$/i.exec(options.from.trim());
-        // Chain positions start at 1 and stay safe integers: another seq is a malformed head, not a broken chain (exit 1 named a row missing at #100000000000000000000).
-        const seq = match === null ? Number.NaN : Number(match[1]);
-        if (match === null || !Number.isSafeInteger(seq) || seq < 1) {
-          throw new UsageError(`invalid --from "${options.from}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
-        }
-        from = { seq, hash: (match[2] as string).toLowerCase() };
-      }
+      const from = headOption(options.from);
       if (options.export !== undefined) {
         await verifyExportFile(context.output, options.export, from);
         return;
@@ -572,7 +574,7 @@ async function verifyExportFile(output: Output, file: string, from: { seq: numbe
       'content changed': 'the line says other than its link, or its link does not hash to its hash: the file was edited since the export (or the store before it: `evidence verify` there)',
       'link broken': 'the line does not follow the envelope chained before it: a line was edited, or the file joins two exports of different stores',
       'row missing':
-        "a chain position between the first and the last is in the file neither as an envelope nor as the link of one the export's filter left out: a line was deleted from it (or the export was made by a syndicate version that did not write the positions its filter left out: export it again)",
+        "a chain position between the first and the last is in the file neither as an envelope nor as the link of one the export's filter left out: a line was deleted from it (or the export was made by a syndicate version that did not write the positions its filter left out: export it again; a file exported `--from` a head begins at it: give that head as --from)",
       'matches the filter':
         "the line says its envelope was left out by the export's filter, yet the filter selects it: the envelope was taken out of the file and its link put in its place — ask for the export again",
       'anchor mismatch': 'the head given (--from) is not in the file with that hash: the chain was rewritten since it was recorded, or the export does not reach it',
@@ -616,7 +618,14 @@ async function verifyExportFile(output: Output, file: string, from: { seq: numbe
           }, or the last link \`evidence prune\` deleted)`,
     );
     if (result.envelopes > result.chained) output.info(`${counted(result.envelopes - result.chained, 'envelope')} still in flight when exported (pending, not chained): checked against their links only`);
-    if (from === undefined) output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
+    if (from === undefined) {
+      output.info('compare the head with one `evidence verify` printed and kept off the machine, or give it as --from');
+    } else {
+      const start = result.first.seq <= from.seq ? from.seq : from.seq + 1;
+      output.info(
+        `every chain position from #${start} to #${result.head.seq} is in the file${leftOut === undefined ? '' : ", as an envelope or as the link of one the export's filter left out"}: compare the head with the newest one \`evidence verify\` printed and kept off the machine`,
+      );
+    }
   });
 }
 
@@ -672,6 +681,26 @@ async function filtersOf(options: FilterOptions): Promise<{ filters: ListEvidenc
   }
   if (options.state !== undefined) filters.state = options.state;
   return { filters, session: sessionFilterOption(options.session) };
+}
+
+/** `--from <seq:hash>`: a head as `evidence verify` printed it, kept off the machine. */
+function headOption(given: string | undefined): { seq: number; hash: string } | undefined {
+  if (given === undefined) return undefined;
+  // Hex in any case: a head copied through a tool that upper-cases it is the same head.
+  const match = /^(\d+):([0-9a-f]{64})$/i.exec(given.trim());
+  // Chain positions start at 1 and stay safe integers: another seq is a malformed head, not a broken chain (exit 1 named a row missing at #100000000000000000000).
+  const seq = match === null ? Number.NaN : Number(match[1]);
+  if (match === null || !Number.isSafeInteger(seq) || seq < 1) {
+    throw new UsageError(`invalid --from "${given}"`, { hint: 'give a head as an earlier `evidence verify` printed it: <seq>:<64 hex digits>' });
+  }
+  return { seq, hash: (match[2] as string).toLowerCase() };
+}
+
+/** Warns when a prune deleted evidence the window (from `sinceMs`, or from the start) would hold: an empty answer there is not "nothing happened". */
+async function warnOfPrunedWindow(store: Store, sinceMs: number | undefined, output: Output): Promise<void> {
+  const { pruneBeforeWindow, prunedWindowWarning } = await import('../../evidence/retention.js');
+  const prune = pruneBeforeWindow(store, sinceMs);
+  if (prune !== undefined) output.warn(prunedWindowWarning(prune));
 }
 
 /** `--session` as the store knows it (a stored session's name is its id), warning of one nothing bears. */
