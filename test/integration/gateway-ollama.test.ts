@@ -454,15 +454,16 @@ describe('model listing and version', () => {
 
   it('answers the model management Ollama clients offer (Open WebUI’s pull and delete, ollama-js) with a 404 saying where models are managed, not "no route"', async () => {
     const ollamaClient = client(main);
-    const attempts: [string, Promise<unknown>][] = [
-      ['POST /api/pull', ollamaClient.pull({ model: 'mistral:7b' })],
-      ['POST /api/push', ollamaClient.push({ model: 'mistral:7b' })],
-      ['POST /api/create', ollamaClient.create({ model: 'mine', from: 'llama3.2' })],
-      ['POST /api/copy', ollamaClient.copy({ source: 'llama3.2', destination: 'mine' })],
-      ['DELETE /api/delete', ollamaClient.delete({ model: 'llama3.2' })],
+    // Each called in turn and its rejection caught at once (made all up front, the later ones rejected unhandled).
+    const attempts: [string, () => Promise<unknown>][] = [
+      ['POST /api/pull', () => ollamaClient.pull({ model: 'mistral:7b' })],
+      ['POST /api/push', () => ollamaClient.push({ model: 'mistral:7b' })],
+      ['POST /api/create', () => ollamaClient.create({ model: 'mine', from: 'llama3.2' })],
+      ['POST /api/copy', () => ollamaClient.copy({ source: 'llama3.2', destination: 'mine' })],
+      ['DELETE /api/delete', () => ollamaClient.delete({ model: 'llama3.2' })],
     ];
     for (const [route, attempt] of attempts) {
-      const error = (await attempt.catch((caught: unknown) => caught)) as { name: string; status_code: number; error: string };
+      const error = (await attempt().catch((caught: unknown) => caught)) as { name: string; status_code: number; error: string };
       expect(error, route).toMatchObject({ name: 'ResponseError', status_code: 404 });
       expect(error.error, route).toContain(`${route}: the gateway serves the models its provider records declare and manages none`);
       expect(error.error, route).toContain('`ollama pull NAME`');
