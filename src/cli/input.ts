@@ -156,11 +156,13 @@ export function positiveIntegerOption(value: string | undefined, flag: string, e
   return number;
 }
 
-/** A flag that must be a finite number (`--temperature 0.7`); undefined when absent. */
-export function numberOption(value: string | undefined, flag: string, example = 0.7): number | undefined {
+/** A flag that must be a finite number within `range` (`--temperature 0.7`); undefined when absent. */
+export function numberOption(value: string | undefined, flag: string, range: { minimum: number; maximum: number }, example = 0.7): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`, { hint: `for example ${flag} ${example}` });
+  if (value.trim() === '' || !Number.isFinite(number) || number < range.minimum || number > range.maximum) {
+    throw new UsageError(`${flag} must be a number from ${range.minimum} to ${range.maximum}, got "${value}"`, { hint: `for example ${flag} ${example}` });
+  }
   return number;
 }
 
