@@ -8,7 +8,7 @@ import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
 import { promptNamesFileWarning, providerAndModel, readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
-import { cancellable, cancelRecording } from '../interrupt.js';
+import { cancellable, cancelRecording, printingAnswer } from '../interrupt.js';
 import { addRequestOptions, imageFileSizes, promptRequestParts, refusePromptOverLimit, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
 interface RunOptions extends RequestOptionValues {
@@ -152,6 +152,10 @@ Examples:
       }
       spinner?.stop();
       const { response } = result;
+      printingAnswer({
+        message: 'stdout was closed (its reader went away) before the answer was all written',
+        hint: output.forHome(`the call completed and its evidence ${result.evidenceId} keeps the whole answer: \`syndicate evidence show ${result.evidenceId}\`; read the whole output`),
+      });
       if (output.json) {
         const { invocationSummary } = await import('../../invoke/summary.js');
         output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });
