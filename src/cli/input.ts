@@ -1,6 +1,7 @@
 import { Option } from 'commander';
-import { fstatSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { shellWord } from '../common/shell-word.js';
 import { decodeTextBytes } from '../common/text-bytes.js';
 import { inLevelOrder, isSensitivityLevel, SENSITIVITY_LEVELS, SESSION_ID_PATTERN, SESSION_ID_RULE, type SensitivityLevel } from '../common/vocabulary.js';
 import { InvalidInputError, UsageError } from '../errors.js';
@@ -16,6 +17,22 @@ export async function readStdin(what: string): Promise<string> {
   const decoded = decodeTextBytes(await readStdinBytes(`no ${what} given`, `pass the ${what} as an argument, or pipe it on stdin`));
   if (!decoded.ok) throw new UsageError(`the ${what} on stdin ${decoded.problem}; nothing was classified or sent`, { hint: decoded.hint });
   return decoded.text;
+}
+
+/**
+ * The warning for a prompt argument that is nothing but the path of an existing file (`syndicate run
+ * docs/a.md`): almost always meant as the file's content, which a redirection sends (`run <
+ * docs/a.md`). Only a warning — the prompt is still the text typed, as a script may mean it.
+ * Undefined for any other prompt.
+ */
+export function promptNamesFileWarning(prompt: string, command: 'run' | 'route'): string | undefined {
+  if (prompt.includes('\n') || prompt.length > 4096) return undefined;
+  try {
+    if (!statSync(prompt).isFile()) return undefined;
+  } catch {
+    return undefined;
+  }
+  return `the prompt is the text ${JSON.stringify(prompt)}, which names a file: its content was not read; to send the file, redirect it: \`syndicate ${command} < ${shellWord(prompt)}\``;
 }
 
 /**
@@ -139,11 +156,13 @@ export function positiveIntegerOption(value: string | undefined, flag: string, e
   return number;
 }
 
-/** A flag that must be a finite number (`--temperature 0.7`); undefined when absent. */
-export function numberOption(value: string | undefined, flag: string, example = 0.7): number | undefined {
+/** A flag that must be a finite number within `range` (`--temperature 0.7`); undefined when absent. */
+export function numberOption(value: string | undefined, flag: string, range: { minimum: number; maximum: number }, example = 0.7): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
-  if (value.trim() === '' || !Number.isFinite(number)) throw new UsageError(`${flag} must be a number, got "${value}"`, { hint: `for example ${flag} ${example}` });
+  if (value.trim() === '' || !Number.isFinite(number) || number < range.minimum || number > range.maximum) {
+    throw new UsageError(`${flag} must be a number from ${range.minimum} to ${range.maximum}, got "${value}"`, { hint: `for example ${flag} ${example}` });
+  }
   return number;
 }
 

@@ -118,6 +118,24 @@ export function cancelForClosedOutput(): boolean {
   return true;
 }
 
+/** The error and hint for an answer whose reader went away after its call ended, set by the command printing it. */
+let answerBeingPrinted: { message: string; hint: string } | undefined;
+
+/**
+ * Called by a command before it prints an answer whose call has ended (`run` without `--stream`,
+ * its `--json` document, a streamed answer's last line): should stdout's reader go away before it
+ * is all written (`syndicate run … | head -1`), the entry point prints `report` and exits 141 as
+ * for a streamed answer cut short — the call is recorded (completed), but its answer was lost.
+ */
+export function printingAnswer(report: { message: string; hint: string }): void {
+  answerBeingPrinted = report;
+}
+
+/** The report `printingAnswer` set, for the entry point when stdout's reader went away; undefined when no answer was being printed. */
+export function answerLostReport(): { message: string; hint: string } | undefined {
+  return answerBeingPrinted;
+}
+
 /**
  * How the program reports a command the entry point stops at once (no cancellable work, a second
  * signal, or work that did not finish within the deadline): set once the program knows how errors

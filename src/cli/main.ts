@@ -1,5 +1,6 @@
 import { ExitCode } from '../errors.js';
 import {
+  answerLostReport,
   cancelForClosedOutput,
   exitCodeFor,
   hasCancellableWork,
@@ -59,6 +60,12 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (cancelForClosedOutput()) {
     atDeadline(() => process.exit(ExitCode.outputClosed));
     return;
+  }
+  // The call ended and is recorded, but the answer it printed did not all reach its reader.
+  const answerLost = answerLostReport();
+  if (answerLost !== undefined) {
+    process.stderr.write(`error: ${answerLost.message}\nhint: ${answerLost.hint}\n`);
+    process.exit(ExitCode.outputClosed);
   }
   process.exit(process.exitCode ?? 0);
 });

@@ -4,6 +4,7 @@ import { InvalidInputError, UsageError } from '../errors.js';
 import { refuseRequestOverLimit } from '../invoke/request-size.js';
 import { IMAGE_TYPES_TEXT, PROMPT_OPTION_CARRIERS, promptRequestParts as sharedPromptRequestParts, RUN_PROMPT_OPTION_NAMES, type GivenImage, type PromptRequestParts } from '../invoke/prompt-options.js';
 import { INPUT_LIMIT_BYTES, INPUT_LIMIT_TEXT, readInputFile, STDIN_FILE_NAME } from '../validation/input-file.js';
+import { TEMPERATURE_RANGE } from '../wire/canonical.js';
 import { REASONING_EFFORTS, type ReasoningEffort } from '../wire/reasoning.js';
 import { numberOption, positiveIntegerOption, readStdinBytes, readTextInput } from './input.js';
 
@@ -42,7 +43,7 @@ export function addRequestOptions(command: Command): Command {
   return command
     .option('--system <text>', 'system prompt')
     .option('--max-tokens <n>', 'maximum tokens to generate')
-    .option('--temperature <t>', 'sampling temperature')
+    .option('--temperature <t>', 'sampling temperature, from 0 to 2')
     .option('--image <file>', `send an image with the prompt (${IMAGE_TYPES_TEXT}, told by its bytes; \`-\`: stdin); repeat for more`, (file: string, files: string[] = []) => [...files, file])
     .option('--schema <file>', 'ask for an answer that follows this JSON Schema (structured output, named after the file; `-`: stdin)')
     .option('--json-mode', 'ask for a JSON object as the answer')
@@ -58,7 +59,7 @@ export function addRequestOptions(command: Command): Command {
  */
 export async function promptRequestParts(options: RequestOptionValues): Promise<PromptRequestParts> {
   const maxTokens = positiveIntegerOption(options.maxTokens, '--max-tokens');
-  const temperature = numberOption(options.temperature, '--temperature');
+  const temperature = numberOption(options.temperature, '--temperature', TEMPERATURE_RANGE);
   if (options.schema !== undefined && options.jsonMode === true) {
     throw new UsageError('--schema and --json-mode both ask for the form of the answer', { hint: 'give --schema FILE for an answer that follows the schema, or --json-mode for any JSON object' });
   }

@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileIfAbsent } from '../common/atomic-file.js';
 import { shellWord } from '../common/shell-word.js';
-import { StoreError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { refuseUntrustedFile } from './access.js';
 
 /** The refusal of a gateway token another user can read or replace (exit 4). */
@@ -45,7 +45,14 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
   if (options.home !== undefined && options.home !== '') {
     dataDir = configDir = resolve(options.home);
     source = 'flag';
-  } else if (env.SYNDICATE_HOME !== undefined && env.SYNDICATE_HOME !== '') {
+  } else if (env.SYNDICATE_HOME !== undefined && env.SYNDICATE_HOME.trim() === '') {
+    // `SYNDICATE_HOME=$UNSET_VARIABLE` in a script or a unit file: falling back to the default home
+    // would run on another store and policy without a word (as an empty --home would; the XDG
+    // variables, which the spec says to treat so, are the exception).
+    throw new UsageError(`SYNDICATE_HOME is set but empty (${JSON.stringify(env.SYNDICATE_HOME)}): it names no home`, {
+      hint: 'set it to a directory, unset it (`unset SYNDICATE_HOME`) to use the XDG directories, or give --home DIR',
+    });
+  } else if (env.SYNDICATE_HOME !== undefined) {
     // Unlike the XDG variables, a relative $SYNDICATE_HOME is allowed: resolved against the current directory, as --home is.
     dataDir = configDir = resolve(env.SYNDICATE_HOME);
     source = 'env';

@@ -1,5 +1,6 @@
 import { PolicyRefusalError, SyndicateError, UnknownModelError, UsageError } from '../errors.js';
 import { missingCredential } from '../registry/credentials.js';
+import { findUndatedModel, undatedName } from '../registry/model-names.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
 import { selectModels } from '../router/plan.js';
@@ -45,9 +46,26 @@ export function unknownModelError(
   const shown = listed.length > SHOWN_MODELS ? `${listed.slice(0, SHOWN_MODELS).join(', ')} and ${listed.length - SHOWN_MODELS} more` : listed.join(', ');
   const scope = explicitProvider === undefined ? 'no registered model or alias' : `no model or alias of provider ${explicitProvider}`;
   return new UnknownModelError(`unknown model "${model}": ${scope} matches`, {
-    hint: `${naming.auto} to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; ${naming.listing}`,
+    hint: `${undatedSuggestion(model, providers, explicitProvider)}${naming.auto} to let the policy choose, or one of: ${shown === '' ? '(none)' : shown}; ${naming.listing}`,
     details: { model, known: [...servable, ...others.map(({ name }) => name)], ...(others.length === 0 ? {} : { unservable: Object.fromEntries(others.map(({ name, why }) => [name, why])) }) },
   });
+}
+
+/**
+ * For a dated name no record declares (`claude-sonnet-4-5-20250514` where another date of it is
+ * registered), the start of the hint: its undated name, which names the newest dated model of a
+ * record (`findUndatedModel`), and what that reaches. Empty when no record has another date of it.
+ */
+function undatedSuggestion(model: string, providers: readonly RegisteredProvider[], explicitProvider: string | undefined): string {
+  const undated = undatedName(model);
+  if (undated === undefined) return '';
+  const reached = providers.flatMap((provider) => {
+    if (provider.retiredAt !== null || (explicitProvider !== undefined && provider.id !== explicitProvider)) return [];
+    const newest = findUndatedModel(provider.record, undated);
+    return newest === undefined ? [] : [`${provider.id}:${newest.id}`];
+  });
+  if (reached.length === 0) return '';
+  return `name it undated, ${JSON.stringify(undated)}, for the newest dated model registered (${reached.join(', ')}); or `;
 }
 
 /**

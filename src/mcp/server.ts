@@ -33,7 +33,7 @@ import { invokeInSession, refuseSessionOverrides, sessionRouteQuestion, sessionT
 import { findSession, recordedSessionId } from '../sessions/sessions.js';
 import { StoreFileWatch } from '../store/store-file.js';
 import type { Store } from '../store/store.js';
-import { promptMessage, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
+import { promptMessage, TEMPERATURE_RANGE, type CanonicalRequest, type CanonicalResponse, type StreamPart } from '../wire/canonical.js';
 import { REASONING_EFFORTS } from '../wire/reasoning.js';
 import { isRecord, stringField } from '../wire/json.js';
 import { jsonSchemaFormat, toolDefinitionsFrom } from '../wire/request-files.js';
@@ -122,7 +122,7 @@ const imageArgument = z.strictObject({
 
 /** What a prompt is sent with beyond its text, as `run --image`, `--schema`, `--reasoning-effort`, `--tools` and `--tool-choice` send it. */
 const promptOptionsInput = {
-  temperature: z.number().min(0).max(2).optional().describe('sampling temperature'),
+  temperature: z.number().min(TEMPERATURE_RANGE.minimum).max(TEMPERATURE_RANGE.maximum).optional().describe('sampling temperature'),
   images: z
     .array(imageArgument)
     .min(1)

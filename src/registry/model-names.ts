@@ -43,6 +43,16 @@ const DATE_SUFFIX = /-(\d{4})-?(\d{2})-?(\d{2})$/;
 const LATEST_SUFFIX = '-latest';
 
 /**
+ * The undated form of a dated name (`claude-sonnet-4-5` for `claude-sonnet-4-5-20250514`, `gpt-4o`
+ * for `gpt-4o-2024-05-13`), which `findUndatedModel` reads as the newest dated model of a record;
+ * undefined for a name without a date.
+ */
+export function undatedName(name: string): string | undefined {
+  const dated = DATE_SUFFIX.exec(name);
+  return dated === null || dated.index === 0 ? undefined : name.slice(0, dated.index);
+}
+
+/**
  * The model a name is the undated form of, as Anthropic's and OpenAI's APIs read it: the record's
  * model whose id is the name plus a date suffix (`claude-sonnet-4-5` → `claude-sonnet-4-5-20250929`,
  * `gpt-4o` → `gpt-4o-2024-08-06`; `NAME-latest` the same as `NAME`); when several dates match, the

@@ -224,6 +224,14 @@ export interface TextCompletionRequest {
   suffix?: string;
 }
 
+/**
+ * The temperatures a prompt's request may carry: OpenAI's range (Chat Completions, Responses), the
+ * widest of the wires. Anthropic's Messages API ends at 1: its adapter sends a higher one as 1, with a
+ * warning, so no value valid on either wire is refused. `run`, MCP `complete` and the gateway's
+ * OpenAI and Ollama faces refuse one outside it; its Anthropic face refuses one above 1, as that API does.
+ */
+export const TEMPERATURE_RANGE = { minimum: 0, maximum: 2 } as const;
+
 export interface CanonicalRequest {
   /** The upstream model id (already resolved from alias / `provider:model`). */
   model: string;
@@ -258,6 +266,7 @@ export interface CanonicalRequest {
   /** false: at most one tool call per answer (OpenAI `parallel_tool_calls`, Anthropic `disable_parallel_tool_use`). */
   parallelToolCalls?: boolean;
   responseFormat?: ResponseFormat;
+  /** From 0 to 2 (`TEMPERATURE_RANGE`, OpenAI's range); the anthropic wire, whose range ends at 1, sends a higher one as 1 and warns. */
   temperature?: number;
   topP?: number;
   maxTokens?: number;

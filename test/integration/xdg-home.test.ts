@@ -52,4 +52,24 @@ describe('the data directory from the environment', () => {
     expect(parseJsonDocument(result.stdout)).toMatchObject({ dataDir: join(workingDirectory, 'state'), configDir: join(workingDirectory, 'state') });
     expect(readdirSync(workingDirectory)).toEqual(['state']);
   });
+
+  it('an empty $SYNDICATE_HOME (`SYNDICATE_HOME=$UNSET_VARIABLE`) is a usage error naming the fix, not the default home; --home still wins over it', async () => {
+    for (const value of ['', ' ']) {
+      const result = await init({ SYNDICATE_HOME: value });
+      expect(result.exitCode, result.stderr).toBe(2);
+      expect(parseJsonDocument(result.stdout)).toEqual({
+        ok: false,
+        error: {
+          code: 'usage',
+          message: `SYNDICATE_HOME is set but empty (${JSON.stringify(value)}): it names no home`,
+          hint: 'set it to a directory, unset it (`unset SYNDICATE_HOME`) to use the XDG directories, or give --home DIR',
+        },
+      });
+      // Nothing was created under the default home it used to fall back to.
+      expect(readdirSync(userHome)).toEqual([]);
+    }
+    const flagged = await runCli(['--home', 'flagged', 'init', '--json'], { cwd: workingDirectory, env: { HOME: userHome, SYNDICATE_HOME: '' } });
+    expect(flagged.exitCode, flagged.stderr).toBe(0);
+    expect(readdirSync(workingDirectory)).toEqual(['flagged']);
+  });
 });

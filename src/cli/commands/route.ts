@@ -22,7 +22,7 @@ import {
   type PromptRequestParts,
   type RequestOptionValues,
 } from '../request-options.js';
-import { providerAndModel, readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
+import { promptNamesFileWarning, providerAndModel, readStdin, readTextInput, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
 
 interface RouteOptions extends RequestOptionValues {
   workflow: string;
@@ -86,11 +86,13 @@ export function routeCommand(): Command {
         ...(session === undefined ? {} : { session }),
       };
       let asked: RouteAsked;
+      let promptWarning: string | undefined = undefined;
       if (options.request === undefined) {
         const promptOnStdin = prompt === undefined || prompt === '-';
         stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
         const text = promptOnStdin ? await readStdin('prompt') : prompt;
         if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or pipe it on stdin' });
+        promptWarning = promptOnStdin ? undefined : promptNamesFileWarning(text, 'route');
         // The bound `run` puts on the whole request, refused as `run` refuses it: from the files' sizes, before they are read.
         if (session === undefined) refusePromptOverLimit(options.system, text, imageFileSizes(options));
         // `--provider id:model` as `run` takes it (a different `--model` beside it is refused).
@@ -121,6 +123,7 @@ export function routeCommand(): Command {
       const policy = loadPolicy(context.home.policyPath);
       const store = await context.store({ existing: true });
       const { output } = context;
+      if (promptWarning !== undefined) output.warn(promptWarning);
       // Where a refusal's reader sees why each provider was excluded: this command's own output.
       const whereEveryRule = output.json
         ? '`details.plan.excluded` says why each provider was excluded'

@@ -7,8 +7,8 @@ import { imageParts } from '../../invoke/prompt-options.js';
 import type { AttemptStarted, InvocationResult } from '../../invoke/types.js';
 import { promptMessage, type CanonicalRequest, type StreamPart } from '../../wire/canonical.js';
 import { contextFor } from '../context.js';
-import { providerAndModel, readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
-import { cancellable, cancelRecording } from '../interrupt.js';
+import { promptNamesFileWarning, providerAndModel, readStdin, refuseEmptyModelChoice, sessionOption, stdinAtMostOnce } from '../input.js';
+import { cancellable, cancelRecording, printingAnswer } from '../interrupt.js';
 import { addRequestOptions, imageFileSizes, promptRequestParts, refusePromptOverLimit, requestOptionStdinReaders, type RequestOptionValues } from '../request-options.js';
 
 interface RunOptions extends RequestOptionValues {
@@ -60,6 +60,8 @@ Examples:
       stdinAtMostOnce([[prompt === undefined ? 'the omitted prompt' : 'the prompt `-`', promptOnStdin], ...requestOptionStdinReaders(options)]);
       const text = promptOnStdin ? await readStdin('prompt') : prompt;
       if (text.trim() === '') throw new UsageError('the prompt is empty', { hint: 'pass the prompt as an argument or on stdin' });
+      const namesFile = promptOnStdin ? undefined : promptNamesFileWarning(text, 'run');
+      if (namesFile !== undefined) output.warn(namesFile);
       const { parseTimeout } = await import('../../common/duration.js');
       const totalMs = options.timeout === undefined ? undefined : parseTimeout(options.timeout, '--timeout');
       const stream = options.stream ?? (process.stdout.isTTY === true && !output.json);
@@ -150,6 +152,10 @@ Examples:
       }
       spinner?.stop();
       const { response } = result;
+      printingAnswer({
+        message: 'stdout was closed (its reader went away) before the answer was all written',
+        hint: output.forHome(`the call completed and its evidence ${result.evidenceId} keeps the whole answer: \`syndicate evidence show ${result.evidenceId}\`; read the whole output`),
+      });
       if (output.json) {
         const { invocationSummary } = await import('../../invoke/summary.js');
         output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });

@@ -26,6 +26,7 @@ import {
   type ToolCall,
   type ToolDefinition,
   type Usage,
+  TEMPERATURE_RANGE,
 } from '../canonical.js';
 import { argumentsToText, isRecord, parseArgumentsObject } from '../json.js';
 import { MAXIMUM_TOP_LOGPROBS, parseStop, parseTools } from '../openai/server.js';
@@ -352,7 +353,7 @@ function readCommon(
     if (!isRecord(options)) problems.add('/options', 'must be an object of model options');
     else {
       const read = new RequestProblems('options');
-      const temperature = optionalNumber(options, 'temperature', read, { minimum: 0, maximum: 2 });
+      const temperature = optionalNumber(options, 'temperature', read, TEMPERATURE_RANGE);
       const topP = optionalNumber(options, 'top_p', read, { minimum: 0, maximum: 1 });
       // Ollama: -1 generates without limit, -2 until the context is full; neither is a limit here.
       const numPredict = optionalNumber(options, 'num_predict', read, { minimum: -2, integer: true });

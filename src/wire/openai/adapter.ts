@@ -1,4 +1,5 @@
 import { counted } from '../../common/counted.js';
+import { sha256Hex } from '../../common/hash.js';
 import { UpstreamError } from '../../errors.js';
 import type { ServerSentEvent, WireAdapter, WireError, WireHttpRequest, WireTarget } from '../adapter.js';
 import { credentialHeaders, joinUrl } from '../auth.js';
@@ -195,12 +196,18 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
         ...(toolCalls.length === 0
           ? {}
           : {
-              tool_calls: toolCalls.map(
-                (call): OpenAIToolCall =>
-                  sentAsCustom(call)
-                    ? { id: call.id, type: 'custom', custom: { name: call.name, input: freeformInput(call.arguments) } }
-                    : { id: call.id, type: 'function', function: { name: call.name, arguments: call.arguments } },
-              ),
+              tool_calls: toolCalls.map((call, callIndex): OpenAIToolCall => {
+                const id = openaiToolId(call.id);
+                if (id !== call.id) {
+                  warnings.push({
+                    setting: `${location}.toolCalls[${callIndex}].id`,
+                    message: `tool call id ${JSON.stringify(call.id)} is longer than the ${OPENAI_TOOL_ID_MAX_LENGTH} characters OpenAI's Chat Completions takes in an id; it was sent as ${JSON.stringify(id)}, and so was the tool_call_id of its result`,
+                  });
+                }
+                return sentAsCustom(call)
+                  ? { id, type: 'custom', custom: { name: call.name, input: freeformInput(call.arguments) } }
+                  : { id, type: 'function', function: { name: call.name, arguments: call.arguments } };
+              }),
             }),
       };
     }
@@ -213,10 +220,25 @@ function encodeMessage(message: CanonicalMessage, location: string, warnings: Wi
       }
       return {
         role: 'tool',
-        tool_call_id: message.toolCallId,
+        tool_call_id: openaiToolId(message.toolCallId),
         content: textOnly(message.content, `${location}.content`, 'tool results', warnings),
       };
   }
+}
+
+/** The longest tool-call id OpenAI's Chat Completions takes (`tool_calls[].id`, `tool_call_id`): a longer one is a 400, `string_above_max_length`. */
+const OPENAI_TOOL_ID_MAX_LENGTH = 40;
+
+/**
+ * A tool-call id in a form OpenAI's Chat Completions takes. Another engine's ids may be longer
+ * (vLLM's `chatcmpl-tool-` and 32 hex digits, Responses-style `fc_…` ids of 50 and more), and a
+ * conversation carries them to whichever provider answers its next turn. An id of at most 40
+ * characters is sent as it came; a longer one keeps its first 31 and gets `_` and a digest of the
+ * whole id, so a call and its result, mapped alike, still match, and two ids stay two — as
+ * `anthropicToolId` does for the Messages API's rule. Answers carry the provider's own ids.
+ */
+export function openaiToolId(id: string): string {
+  return id.length <= OPENAI_TOOL_ID_MAX_LENGTH ? id : `${id.slice(0, OPENAI_TOOL_ID_MAX_LENGTH - 9)}_${sha256Hex(id).slice(0, 8)}`;
 }
 
 /**

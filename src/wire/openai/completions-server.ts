@@ -5,7 +5,7 @@
  * supplies ids and clocks.
  */
 
-import { canonicalRequest, type CanonicalRequest, type CanonicalResponse, type FinishReason, type JsonObject, type StreamPart, type Usage } from '../canonical.js';
+import { canonicalRequest, TEMPERATURE_RANGE, type CanonicalRequest, type CanonicalResponse, type FinishReason, type JsonObject, type StreamPart, type Usage } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { isRecord } from '../json.js';
 import { optionalBoolean, optionalNumber, readJsonObject, RequestProblems, unknownFields } from '../request-reader.js';
@@ -54,7 +54,7 @@ export function parseOpenAICompletionRequest(bodyText: string): ParsedOpenAIComp
   if (rawSuffix !== undefined && rawSuffix !== null && typeof rawSuffix !== 'string') problems.add('/suffix', 'must be a string');
   const suffix = typeof rawSuffix === 'string' ? rawSuffix : undefined;
   const maxTokens = optionalNumber(body, 'max_tokens', problems, { minimum: 1, integer: true });
-  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
+  const temperature = optionalNumber(body, 'temperature', problems, TEMPERATURE_RANGE);
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const seed = optionalNumber(body, 'seed', problems, { integer: true });
   const stop = parseStop(body['stop'], problems);

@@ -21,6 +21,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
   type Usage,
+  TEMPERATURE_RANGE,
 } from '../canonical.js';
 import type { ClientError } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
@@ -126,7 +127,7 @@ export function parseResponsesRequest(bodyText: string, options: { countTokens?:
   const responseFormat = parseTextFormat(body['text'], problems);
   // `text.verbosity` and the like: settings of OpenAI's own models that no provider here reads.
   if (isRecord(body['text'])) for (const key of Object.keys(body['text'])) if (key !== 'format') ignored.push(`text.${key}`);
-  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
+  const temperature = optionalNumber(body, 'temperature', problems, TEMPERATURE_RANGE);
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const maxTokens = optionalNumber(body, 'max_output_tokens', problems, { minimum: 1, integer: true });
   const stream = optionalBoolean(body, 'stream', problems) ?? false;

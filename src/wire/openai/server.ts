@@ -21,6 +21,7 @@ import {
   type ToolChoice,
   type ToolDefinition,
   type Usage,
+  TEMPERATURE_RANGE,
 } from '../canonical.js';
 import { CLIENT_ERROR_STATUS, type ClientError, type ClientErrorKind } from '../client-errors.js';
 import { argumentsToText, isRecord } from '../json.js';
@@ -113,7 +114,7 @@ export function parseOpenAIChatRequest(bodyText: string): ParsedOpenAIChatReques
   checkToolChoice(toolChoice, tools, problems, { pointer: `/tool_choice/${choiceKind}/name`, noun: choiceKind === 'custom' ? 'tool' : 'function' });
   const parallelToolCalls = optionalBoolean(body, 'parallel_tool_calls', problems);
   const responseFormat = parseResponseFormat(body['response_format'], problems);
-  const temperature = optionalNumber(body, 'temperature', problems, { minimum: 0, maximum: 2 });
+  const temperature = optionalNumber(body, 'temperature', problems, TEMPERATURE_RANGE);
   const topP = optionalNumber(body, 'top_p', problems, { minimum: 0, maximum: 1 });
   const maxTokens =
     optionalNumber(body, 'max_completion_tokens', problems, { minimum: 1, integer: true }) ??

@@ -28,6 +28,13 @@ describe('resolveHome', () => {
   });
 });
 
+describe('resolveHome: an empty $SYNDICATE_HOME', () => {
+  it('is a usage error (exit 2), not the default home; --home given beside it wins', () => {
+    expect(() => resolveHome({ env: { HOME: '/home/me', SYNDICATE_HOME: '' } })).toThrow(expect.objectContaining({ exitCode: 2, message: 'SYNDICATE_HOME is set but empty (""): it names no home' }));
+    expect(resolveHome({ home: '/srv/home', env: { HOME: '/home/me', SYNDICATE_HOME: '' } })).toMatchObject({ source: 'flag', dataDir: '/srv/home' });
+  });
+});
+
 describe('commandsForHome', () => {
   const flagHome = resolveHome({ home: "/srv/it's here" });
   const flag = `--home '/srv/it'\\''s here'`;

@@ -34,6 +34,33 @@ describe('unknownModelError', () => {
   });
 });
 
+describe('unknownModelError: a dated name no record declares', () => {
+  const claude = provider({ id: 'claude', class: 'approved_hosted', models: [{ id: 'claude-sonnet-4-5-20240101' }, { id: 'claude-sonnet-4-5-20250929' }, { id: 'claude-haiku-4-5-20251001' }] });
+  const openai = provider({ id: 'openai', class: 'approved_hosted', models: [{ id: 'gpt-4o-2024-08-06' }] });
+  const retired = provider({ id: 'old', retiredAt: '2025-01-01T00:00:00.000Z', models: [{ id: 'gpt-4o-2024-11-20' }] });
+  const servable = (): undefined => undefined;
+
+  it('starts its hint with the undated name, which names the newest dated model of a record (model-names.ts), and what that reaches', () => {
+    expect(unknownModelError('claude-sonnet-4-5-20250514', [claude, openai], undefined, servable).hint).toMatch(
+      /^name it undated, "claude-sonnet-4-5", for the newest dated model registered \(claude:claude-sonnet-4-5-20250929\); or send model "auto" to let the policy choose, or one of: /,
+    );
+    // OpenAI's dates; a retired provider's models are never reached.
+    expect(unknownModelError('gpt-4o-2024-05-13', [claude, openai, retired], undefined, servable).hint).toMatch(
+      /^name it undated, "gpt-4o", for the newest dated model registered \(openai:gpt-4o-2024-08-06\); or send model/,
+    );
+  });
+
+  it('says nothing of it for an undated name, a dated one of no registered model, or another provider than the one pinned', () => {
+    for (const [model, pinned] of [
+      ['claude-sonnet-4', undefined],
+      ['claude-opus-4-1-20250805', undefined],
+      ['gpt-4o-2024-05-13', 'claude'],
+    ] as const) {
+      expect(unknownModelError(model, [claude, openai], pinned, servable).hint, model).toMatch(/^send model "auto"/);
+    }
+  });
+});
+
 describe('unservableReason', () => {
   it('marks a model held down on its own, and only that model of its provider', () => {
     const claude = provider({ id: 'claude', class: 'approved_hosted', models: [{ id: 'claude-3-opus' }, { id: 'claude-haiku-4-5' }, { id: 'claude-opus-4-1' }] });

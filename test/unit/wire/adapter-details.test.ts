@@ -14,6 +14,40 @@ import { StreamAccumulator } from '../../../src/wire/stream-accumulator.js';
 const TARGET = { baseUrl: 'http://127.0.0.1:1/v1' };
 
 describe('openai adapter quirks', () => {
+  it('sends a tool-call id over the 40 characters OpenAI takes (another engine made it) shortened alike for the call and its result, with a warning', () => {
+    // An id vLLM makes (`chatcmpl-tool-` and 32 hex digits: 46 characters), and a Responses-style one of 53.
+    const long = ['chatcmpl-tool-0123456789abcdef0123456789abcdef', 'fc_0f0e50a1476a6c35006912c58dc9f8819192c25864eb16f07f'];
+    const short = 'toolu_01A09q90qw90lq917835lq9';
+    const encoded = encodeOpenAIRequest(
+      {
+        model: 'gpt-4o',
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'list the files' }] },
+          { role: 'assistant', content: [], toolCalls: [...long, short].map((id) => ({ id, name: 'shell', arguments: '{}' })) },
+          ...[...long, short].map((id) => ({ role: 'tool' as const, toolCallId: id, content: [{ type: 'text' as const, text: 'ok' }] })),
+        ],
+        stream: false,
+      },
+      { baseUrl: 'https://api.openai.com/v1', apiKey: 'k', vendor: 'openai' },
+    );
+    const body = JSON.parse(encoded.body) as { messages: Array<{ tool_calls?: Array<{ id: string }>; tool_call_id?: string }> };
+    const calls = body.messages[1]!.tool_calls!.map((call) => call.id);
+    const results = body.messages.slice(2).map((message) => message.tool_call_id);
+    expect(results).toEqual(calls);
+    expect(calls[2]).toBe(short);
+    for (const [index, id] of calls.slice(0, 2).entries()) {
+      expect(id.length).toBe(40);
+      expect(id.startsWith(long[index]!.slice(0, 31))).toBe(true);
+    }
+    expect(new Set(calls).size).toBe(3);
+    expect(encoded.warnings).toEqual(
+      long.map((id, index) => ({
+        setting: `messages[1].toolCalls[${index}].id`,
+        message: `tool call id ${JSON.stringify(id)} is longer than the 40 characters OpenAI's Chat Completions takes in an id; it was sent as ${JSON.stringify(calls[index])}, and so was the tool_call_id of its result`,
+      })),
+    );
+  });
+
   it('serialises object arguments in a stream delta and reports the observation', () => {
     const parts = decodeOpenAIStreamEvent({
       data: '{"id":"c","model":"m","choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"t","function":{"name":"f","arguments":{"a":1}}}]},"finish_reason":null}]}',
