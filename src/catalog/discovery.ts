@@ -218,6 +218,8 @@ function guessCapability(context: DiscoveryContext, modelId: string, reportedBil
 }
 
 function formatBillions(billions: number): string {
+  // A test model's 120 768 parameters are 121K, not "0M".
+  if (billions < 0.001) return `${Math.round(billions * 1e6)}K`;
   return billions < 1 ? `${Math.round(billions * 1000)}M` : `${Math.round(billions * 10) / 10}B`;
 }
 

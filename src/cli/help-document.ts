@@ -72,7 +72,8 @@ function documentOf(command: Command, isProgram: boolean): HelpDocument {
     description: command.description(),
     aliases: command.aliases(),
     arguments: command.registeredArguments.map(helpArgument),
-    options: isProgram ? [...options, VERSION_OPTION] : options,
+    // The program's text help lists -V, --version too (`buildProgram`); a program built without it still has it here.
+    options: isProgram && !options.some((option) => option.long === VERSION_OPTION.long) ? [...options, VERSION_OPTION] : options,
     // The implicit `help [command]` is commander's, not ours: its text help lists it, so this does too.
     commands: helper.visibleCommands(command).map((child) => documentOf(child, false)),
   };

@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
 import { closest } from '../common/closest.js';
 import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../errors.js';
 import { resolveHome, type HomePaths } from '../home/home.js';
@@ -62,8 +62,6 @@ export async function buildProgram(only?: string): Promise<Command> {
     .addHelpText(
       'after',
       `
-  ${VERSION_OPTION.flags}  ${VERSION_OPTION.description}
-
 Examples:
   $ syndicate init
   $ syndicate provider register ollama-local.yaml
@@ -76,6 +74,16 @@ Exit codes: 0 ok, 1 check failed, 2 usage, 3 invalid input, 4 refused by policy,
             5 upstream failure, 6 store failure, 70 internal bug, 130 interrupted,
             141 output closed while run streamed, 143 terminated (SIGTERM).`,
     );
+
+  // -V, --version is answered before commander parses (see `main.ts`), so it is no option of commander's;
+  // the program's help lists it under Options all the same, after --help (as its document does).
+  const versionOption = new Option(VERSION_OPTION.flags, VERSION_OPTION.description);
+  program.configureHelp({
+    visibleOptions(command: Command): Option[] {
+      const shown = Help.prototype.visibleOptions.call(this, command);
+      return command === program ? [...shown, versionOption] : shown;
+    },
+  });
 
   const loads = COMMANDS.filter(([name]) => only === undefined || name === only).map(([, load]) => load());
   for (const command of await Promise.all(loads)) program.addCommand(command);

@@ -71,12 +71,15 @@ function undatedSuggestion(model: string, providers: readonly RegisteredProvider
 /**
  * What is wrong with a provider the caller named (`--provider`), before anything is classified:
  * no provider has that id (a usage error, exit 2, naming the active ones), or it is retired (refused,
- * exit 4, said once: a retired provider is never called). Undefined when it can be asked.
+ * exit 4, said once: a retired provider is never called). Undefined when it can be asked — and when
+ * no provider is active, an id none has: that is the route's to refuse (`no_providers`, naming the
+ * commands that register one), as for a model name (`unknownModelOf`).
  */
 export function namedProviderError(providerId: string | undefined, providers: readonly RegisteredProvider[]): UsageError | PolicyRefusalError | undefined {
   if (providerId === undefined) return undefined;
   const named = providers.find((provider) => provider.id === providerId);
   const active = providers.filter((provider) => provider.retiredAt === null).map((provider) => provider.id);
+  if (named === undefined && active.length === 0) return undefined;
   const others = `${active.join(', ') || '(none active)'} (\`syndicate provider list\`)`;
   if (named === undefined) {
     return new UsageError(`no provider ${providerId} is registered`, {

@@ -188,7 +188,7 @@ function checkRequestAgainstPermit(permit: VerifiedPermit, request: WireHttpRequ
   if (!underBase && !atNativeInference) {
     const beside = nativeInference === undefined ? '' : ` and its engine's ${redactUrl(nativeInference.href)}`;
     throw refuse(
-      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}${beside}`,
+      `the request goes to ${redactUrl(request.url)}, outside ${permit.provider.id}@v${permit.provider.version}'s base URL ${redactUrl(permit.provider.baseUrl)}${beside}`,
     );
   }
   // Read from the bytes about to be sent, not from what the encoder was given. Every top-level

@@ -17,6 +17,14 @@ describe('CLI basics', () => {
     expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('the root help lists -V, --version under Options, beside --help (it stood alone after the commands)', async () => {
+    const result = await runCli(['--help']);
+    expect(result.exitCode).toBe(0);
+    const options = result.stdout.slice(result.stdout.indexOf('Options:'), result.stdout.indexOf('Commands:'));
+    expect(options).toMatch(/^ {2}-h, --help +display help for command\n {2}-V, --version +print the version/m);
+    expect(result.stdout.split('-V, --version')).toHaveLength(2);
+  });
+
   it('exits 2 on an unknown command, with a JSON error document under --json', async () => {
     const [human, json] = await Promise.all([runCli(['frobnicate']), runCli(['--json', 'frobnicate'])]);
     expect(human.exitCode).toBe(2);

@@ -199,8 +199,8 @@ describe('evidence for an audit', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const [header, ...rows] = result.stdout.trim().split('\n');
     expect(header).toMatch(/^ID +TIME \(UTC\) +STATE +SENSITIVITY +PROVIDER +CLASS +MODEL /);
-    expect(rows.some((row) => /denied +restricted +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
-    expect(rows.some((row) => /denied +internal +hosted@1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
+    expect(rows.some((row) => /denied +restricted +hosted@v1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
+    expect(rows.some((row) => /denied +internal +hosted@v1 +approved_hosted +gpt-4o-mini/.test(row))).toBe(true);
   });
 });
 

@@ -141,8 +141,8 @@ describe('syndicate evidence (CLI)', () => {
     expect(lines[0]).toMatch(/^ID\s+TIME \(UTC\)\s+STATE\s+SENSITIVITY\s+PROVIDER\s+CLASS\s+MODEL\s+STATUS\s+TOKENS\s+TTFT\/TOTAL MS\s+MARKERS\s+SESSION$/);
     expect(lines).toHaveLength(6);
     const completedLine = lines.find((line) => line.startsWith(completed)) ?? '';
-    expect(completedLine).toMatch(/completed\s+internal\s+ollama@2\s+local\s+llama3\s+200\s+5\/3 exact\s+20\/60/);
-    expect(lines.find((line) => line.startsWith(denial))).toMatch(/denied\s+confidential\s+anthropic@1\s+approved_hosted\s+claude\s+-\s+n\/a/);
+    expect(completedLine).toMatch(/completed\s+internal\s+ollama@v2\s+local\s+llama3\s+200\s+5\/3 exact\s+20\/60/);
+    expect(lines.find((line) => line.startsWith(denial))).toMatch(/denied\s+confidential\s+anthropic@v1\s+approved_hosted\s+claude\s+-\s+n\/a/);
   });
 
   it('list rejects bad filters with exit 2', async () => {
@@ -240,6 +240,8 @@ describe('syndicate evidence (CLI)', () => {
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toContain(`id           ${completed}`);
     expect(human.stdout).toMatch(/tokens\s+5\/3 exact/);
+    // The version as `run`'s summary and `provider list` write it.
+    expect(human.stdout).toMatch(/^provider +ollama@v2 \(local\), model llama3$/m);
 
     const request = await runCli(['evidence', 'show', completed, '--raw', 'request'], { home });
     expect(request.stdout).toBe(REQUEST_BODY);

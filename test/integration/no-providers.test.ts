@@ -38,6 +38,17 @@ describe('nothing registered', () => {
     expect(document).toMatchObject({ ok: false, error: { code: 'no_providers', details: { sensitivity: 'public', excluded: [] } } });
   }, 90_000);
 
+  it('a provider named before any is registered gets the same answer, not a list of none (the quick start\'s `run --provider embedded` typed before its engine registered)', async () => {
+    const human = await scenario.cli(['run', '--provider', 'embedded', 'Say hello']);
+    expect(human.exitCode, human.stderr).toBe(2);
+    expect(human.stderr).toMatch(/^error: no provider is registered: nothing can take any request yet\nhint: register one: /);
+    expect(human.stderr).toMatch(HINT);
+    expect(human.stderr).not.toContain('none active');
+    const route = await scenario.json(['route', '--provider', 'embedded:tiny', 'Say hello']);
+    expect(route.result.exitCode).toBe(2);
+    expect(route.document).toMatchObject({ ok: false, error: { code: 'no_providers' } });
+  }, 90_000);
+
   it('embed and route say the same', async () => {
     const embed = await scenario.json(['embed', 'some text']);
     expect(embed.result.exitCode).toBe(2);

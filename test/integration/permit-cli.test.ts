@@ -86,7 +86,7 @@ describe('syndicate permit', () => {
     expect(issued.stdout).toBe(token);
     expect(issued.stdout).not.toContain('\n');
     expect(token).toMatch(/^syn1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
-    expect(issued.stderr).toMatch(/^permit pmt_\w+ for local-engine@1 model llama3\.2:3b, data up to internal; single use, expires /);
+    expect(issued.stderr).toMatch(/^permit pmt_\w+ for local-engine@v1 model llama3\.2:3b, data up to internal; single use, expires /);
 
     for (let round = 0; round < 2; round += 1) {
       const verified = await cli(['permit', 'verify', token, '--provider', 'local-engine', '--model', 'llama3.2:3b', '--json']);
@@ -105,7 +105,7 @@ describe('syndicate permit', () => {
     const human = await cli(['permit', 'verify', token]);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/^valid: permit pmt_\w+ is unused and expires in \d+ s/);
-    expect(human.stdout).toContain('local-engine@1 (local)');
+    expect(human.stdout).toContain('local-engine@v1 (local)');
   });
 
   it('issue --json prints one document with the token, the payload and the provider version', async () => {

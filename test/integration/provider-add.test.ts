@@ -124,6 +124,8 @@ describe('provider add: discovery from running engines through the built CLI', (
       // Its /v1/completions continues a prompt; it refuses a suffix, so not fill-in-middle.
       expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', contextWindow: 8192, capabilityClass: 'small', tags: ['completions'] }),
     ]);
+    // The captured /v1/models is of a tiny test model (n_params 120768): its size in thousands, not "0M".
+    expect(document.discovery?.notes).toContain('qwen2.5-0.5b-instruct-q4_k_m.gguf: capabilityClass small guessed from 121K parameters');
     // /props says the same whatever the flags: the server itself is asked whether it embeds and takes tools.
     expect(llama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /v1/models', 'GET /props', 'POST /v1/embeddings', 'POST /apply-template']);
   });

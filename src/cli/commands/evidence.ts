@@ -732,7 +732,7 @@ function formatMs(value: number | null): string {
 
 function formatProvider(row: EvidenceSummary): string | null {
   if (row.provider.id === null) return null;
-  return row.provider.version === null ? row.provider.id : `${row.provider.id}@${row.provider.version}`;
+  return row.provider.version === null ? row.provider.id : `${row.provider.id}@v${row.provider.version}`;
 }
 
 function formatTokens(row: EvidenceSummary): string | null {

@@ -125,7 +125,7 @@ export function permitCommand(): Command {
           () => {
             context.output.line(token);
             context.output.info(
-              `permit ${payload.id} for ${provider.id}@${provider.currentVersion} model ${payload.model}, data up to ${payload.maxSensitivity}${payload.session === undefined ? '' : `, session ${payload.session}`}; single use, expires ${expiresAt}`,
+              `permit ${payload.id} for ${provider.id}@v${provider.currentVersion} model ${payload.model}, data up to ${payload.maxSensitivity}${payload.session === undefined ? '' : `, session ${payload.session}`}; single use, expires ${expiresAt}`,
             );
           },
         );
@@ -179,7 +179,7 @@ export function permitCommand(): Command {
             output.table(
               ['field', 'value'],
               [
-                ['provider', `${provider.id}@${payload.providerVersion} (${provider.providerClass})`],
+                ['provider', `${provider.id}@v${payload.providerVersion} (${provider.providerClass})`],
                 ['model', payload.model],
                 ['max sensitivity', payload.maxSensitivity],
                 ['session', payload.session ?? '(any)'],

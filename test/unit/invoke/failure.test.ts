@@ -87,7 +87,12 @@ describe('namedProviderError', () => {
     expect(error?.exitCode).toBe(2);
     expect(error?.message).toBe('no provider nosuch is registered');
     expect(error?.hint).toBe('name one of: ollama (`syndicate provider list`), or leave the provider out to let the policy choose');
-    expect(namedProviderError('nosuch', [])?.hint).toContain('name one of: (none active)');
+  });
+
+  it('an id none has when no provider is active is left to the route, which says to register one (no_providers)', () => {
+    expect(namedProviderError('embedded', [])).toBeUndefined();
+    expect(namedProviderError('embedded', [retired])).toBeUndefined();
+    expect(namedProviderError('old', [retired])).toBeInstanceOf(PolicyRefusalError);
   });
 
   it('a retired one is refused (exit 4), said once', () => {
