@@ -18,9 +18,9 @@ export type RequestPart =
  * leaves with it: the system prompt, every message's content parts (tool results, replayed
  * reasoning with its signature and replayed encrypted reasoning's data included; an inline
  * image's media type and the text among its bytes, its bytes failing closed when they are no
- * image), the tool
- * calls' ids, names and arguments, the tool definitions (name, description, JSON schema), the
- * response schema and its name, the stop sequences, the Anthropic beta names, an embeddings
+ * image), the tool calls' ids, names and arguments, the tool definitions (name, description,
+ * JSON schema, a custom tool's own declaration), the tool a choice forces, the thinking setting,
+ * the response schema and its name, the stop sequences, the Anthropic beta names, an embeddings
  * request's input and a text completion's prompt and suffix.
  */
 export function requestParts(request: CanonicalRequest): RequestPart[] {
@@ -61,7 +61,16 @@ export function requestParts(request: CanonicalRequest): RequestPart[] {
     parts.push({ kind: 'text', location: `${base}.name`, text: String(tool.name) });
     if (tool.description !== undefined) parts.push({ kind: 'text', location: `${base}.description`, text: String(tool.description) });
     if (tool.inputSchema !== undefined) parts.push({ kind: 'text', location: `${base}.inputSchema`, text: JSON.stringify(tool.inputSchema) });
+    // A custom tool as its client declared it goes to OpenAI's own API in place of the description above.
+    const declaration = tool.freeformDeclaration;
+    if (declaration?.description !== undefined) parts.push({ kind: 'text', location: `${base}.freeformDeclaration.description`, text: String(declaration.description) });
+    if (declaration?.format?.type === 'grammar') parts.push({ kind: 'text', location: `${base}.freeformDeclaration.format`, text: `${declaration.format.syntax ?? ''}\n${declaration.format.definition}` });
   });
+  // The tool a choice forces leaves by name: every face checks it names a declared tool (scanned
+  // above), but the classifier does not count on that.
+  if (typeof request.toolChoice === 'object') parts.push({ kind: 'text', location: 'toolChoice.name', text: String(request.toolChoice.name) });
+  // The client's thinking setting goes to the anthropic wire as given: scanned as the JSON it is sent as.
+  if (request.thinking !== undefined) parts.push({ kind: 'text', location: 'thinking', text: JSON.stringify(request.thinking) });
   if (request.responseFormat?.type === 'json_schema') {
     if (request.responseFormat.name !== undefined) parts.push({ kind: 'text', location: 'responseFormat.name', text: String(request.responseFormat.name) });
     parts.push({ kind: 'text', location: 'responseFormat.schema', text: JSON.stringify(request.responseFormat.schema) });

@@ -208,3 +208,19 @@ describe('adjacent text parts of a message are scanned joined', () => {
     ]);
   });
 });
+
+describe('every string an adapter sends is scanned, whether or not the face that built the request checked it', () => {
+  const KEY = 'AKIAIOSFODNN7EXAMPLE';
+  const tool = { name: 'apply_patch', inputSchema: { type: 'object' } };
+  const base: CanonicalRequest = { model: 'm', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], stream: false };
+  it.each([
+    ['the tool a choice forces', { tools: [tool], toolChoice: { name: `apply_patch ${KEY}` } }, 'toolChoice.name'],
+    ['the thinking setting (sent as given on the anthropic wire)', { thinking: { type: 'enabled', budget_tokens: 1024, display: KEY } }, 'thinking'],
+    ["a custom tool's own description (OpenAI's own API is sent it)", { tools: [{ ...tool, freeform: true as const, freeformDeclaration: { description: KEY } }] }, 'tools[0].freeformDeclaration.description'],
+    ["a custom tool's grammar", { tools: [{ ...tool, freeform: true as const, freeformDeclaration: { format: { type: 'grammar' as const, syntax: 'lark', definition: `start: "${KEY}"` } } }] }, 'tools[0].freeformDeclaration.format'],
+  ] satisfies [string, Partial<CanonicalRequest>, string][])('%s', (_field, settings, location) => {
+    const result = classifyRequest({ ...base, ...settings }, OPTIONS);
+    expect(result.level).toBe('restricted');
+    expect(result.findings.map((finding) => finding.location)).toContain(location);
+  });
+});
