@@ -53,7 +53,7 @@ export function mcpHttpEndpoint(options: McpServerOptions & Required<Pick<McpSer
     mcp.server.server.registerCapabilities({ tools: { listChanged: false } });
     // The gateway enforced its own limit on the body already; the SDK's (4 MiB by default) must not be tighter.
     const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined, maxRequestBodySize: bodyLimitBytes });
-    await mcp.server.connect(transport);
+    await mcp.connect(transport);
     let announceEnd!: () => void;
     const ended = new Promise<void>((resolve) => {
       announceEnd = resolve;

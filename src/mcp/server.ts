@@ -1,9 +1,10 @@
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { normalizeObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import { toJsonSchemaCompat } from '@modelcontextprotocol/sdk/server/zod-json-schema-compat.js';
-import { ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { isJSONRPCRequest, ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { z } from 'zod';
 import { isValidBase64 } from 'zod/v4/core';
 import { classifyText } from '../classify/index.js';
@@ -69,6 +70,8 @@ export interface McpServerOptions {
 
 export interface SyndicateMcpServer {
   server: McpServer;
+  /** Connects the server to `transport` (`server.connect`), taking a tool call's `arguments: null` as none given (`acceptNullArguments`). */
+  connect(transport: Transport): Promise<void>;
   /** Tool calls still running. */
   readonly inFlight: number;
   /**
@@ -591,6 +594,10 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   };
   return {
     server,
+    connect: async (transport) => {
+      acceptNullArguments(transport);
+      await server.connect(transport);
+    },
     get inFlight() {
       return running.size;
     },
@@ -602,6 +609,26 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     settled,
     warmUp: () => warmPipeline(pipeline),
     followRegistry: (onWarmUp) => followRegistryForWarmUp(pipeline, onWarmUp === undefined ? {} : { onWarmUp }),
+  };
+}
+
+/**
+ * Takes a `tools/call` whose `arguments` is `null` as one without arguments. Clients whose JSON
+ * library writes an absent map as `null` (Go, Java and C# ones) send it for a tool called without
+ * arguments; the SDK's request schema accepts `arguments` absent but not `null`, and answered the
+ * call with an Internal error (-32603) whose message was the raw schema failure, which tells a
+ * client the server is broken (typescript-sdk#2012). With it absent, `providers` and `metrics`
+ * answer, and a tool that needs arguments says which, as a tool error the agent can act on. Set
+ * before `connect`: the SDK's Protocol calls an `onmessage` that was already there first, with the
+ * same message.
+ */
+function acceptNullArguments(transport: Transport): void {
+  const previous = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    if (isJSONRPCRequest(message) && message.method === 'tools/call' && isRecord(message.params) && message.params['arguments'] === null) {
+      delete message.params['arguments'];
+    }
+    previous?.(message, extra);
   };
 }
 

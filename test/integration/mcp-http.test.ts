@@ -162,6 +162,15 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     }
   });
 
+  it('a tool call with `arguments: null` (a Go, Java or C# client with no arguments to send) is a call without arguments, not an Internal error (-32603)', async () => {
+    const called = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'providers', arguments: null } }), { authorization: `Bearer ${token}` });
+    expect(called.status).toBe(200);
+    const answer = (await called.text()).split('\n').find((line) => line.startsWith('data: '));
+    const message = JSON.parse(answer!.slice('data: '.length)) as { id: number; result?: CallToolResult };
+    expect(message).toMatchObject({ id: 2, result: { structuredContent: { providers: expect.arrayContaining([expect.objectContaining({ id: 'llama' })]) } } });
+    expect(message).not.toHaveProperty('error');
+  });
+
   it('a tool call whose arguments nest deeper than 128 levels: a JSON-RPC Invalid Request naming the limit and the field (it was a "Maximum call stack size exceeded" tool error); the server keeps answering', async () => {
     const client = await connect();
     let deep: Record<string, unknown> = { text: 'x' };

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { toolText } from '../helpers/mcp.js';
 import { freePort } from '../helpers/ports.js';
 import { defaultModel, inferenceExchanges, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
@@ -654,6 +655,28 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
     expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
     expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
     expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'syndicate' } } });
+    server.stdin.end();
+    expect(await exited).toBe(0);
+  });
+
+  it('a tool call with `arguments: null` (a Go, Java or C# client with no arguments to send) is a call without arguments, not an Internal error (-32603)', { timeout: 90_000 }, async () => {
+    const { scenario } = setup;
+    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+    let stdout = '';
+    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+    send({ method: 'notifications/initialized' });
+    send({ id: 2, method: 'tools/call', params: { name: 'providers', arguments: null } });
+    send({ id: 3, method: 'tools/call', params: { name: 'classify', arguments: null } });
+    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 60_000 }).toBe(3);
+    const answers = new Map(stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; result?: CallToolResult; error?: unknown }).map((answer) => [answer.id, answer]));
+    // The tool that takes none answers; the one that needs some says which, as a tool error the agent can act on.
+    expect(answers.get(2)).toMatchObject({ result: { structuredContent: { providers: [{ id: 'llama' }] } } });
+    expect(answers.get(2)).not.toHaveProperty('error');
+    expect(answers.get(3)).toMatchObject({ result: { isError: true } });
+    expect(toolText(answers.get(3)!.result!)).toMatch(/Invalid arguments for tool classify: .* at text/);
     server.stdin.end();
     expect(await exited).toBe(0);
   });

@@ -92,7 +92,7 @@ Examples:
       const registryWarmUp = mcp.followRegistry((report) => reportRegistryWarmUp(output, report));
       // Before connecting: the client's first tool call is then as quick as the next.
       await mcp.warmUp();
-      await mcp.server.connect(transport);
+      await mcp.connect(transport);
       output.info(`syndicate MCP server on stdio (tools: ${MCP_TOOLS.join(', ')}; data: ${context.home.dataDir})`);
       const reason = await stopped;
       const inFlight = mcp.inFlight;
