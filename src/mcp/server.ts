@@ -111,6 +111,14 @@ const workflowArgument = z
 /** The holds in force (`holdsInForce`), as `provider list --json` and `route --json` give them. */
 const heldBack = z.array(z.object({ provider: z.string(), model: z.string().optional(), state: z.enum(['down', 'rate_limited', 'tools_refused']), until: z.string(), reason: z.string() }).loose());
 
+/**
+ * The JSON Schema of an argument object whose members may be anything (a JSON Schema, a request
+ * body, annotations): `additionalProperties: true` rather than the `{}` zod writes, which means
+ * the same, but which a host that narrows tool schemas to OpenAI's subset (Codex) takes, as any
+ * schema without a type, for a string: the model would be told the members are strings.
+ */
+const ANY_MEMBERS = { additionalProperties: true } as const;
+
 /** An image sent with the prompt, in MCP's own image content shape (`{type: "image", data, mimeType}`). */
 const imageArgument = z.strictObject({
   type: z.literal('image').optional(),
@@ -119,8 +127,8 @@ const imageArgument = z.strictObject({
   data: z.string().refine(isValidBase64, 'Invalid base64-encoded string').meta({ contentEncoding: 'base64' }).describe('the image bytes, base64-encoded'),
   mimeType: z.string().describe(`its type: image/png, image/jpeg, image/gif or image/webp (checked against its bytes)`),
   // What MCP image content may carry besides, for its client (an image another tool returned, passed on as it came): taken, never sent.
-  annotations: z.object({}).loose().optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),
-  _meta: z.record(z.string(), z.unknown()).optional(),
+  annotations: z.object({}).loose().meta(ANY_MEMBERS).optional().describe("MCP content annotations (audience, priority, lastModified): accepted as another tool's image content carries them, not sent"),
+  _meta: z.record(z.string(), z.unknown()).meta(ANY_MEMBERS).optional(),
 });
 
 /** What a prompt is sent with beyond its text, as `run --image`, `--schema`, `--reasoning-effort`, `--tools` and `--tool-choice` send it. */
@@ -133,12 +141,14 @@ const promptOptionsInput = {
     .describe(`images sent with the prompt, before it, as MCP image content: ${IMAGE_TYPES_TEXT}, told by their bytes; classified as image content (confidential) and routed to vision models only`),
   schema: z
     .record(z.string(), z.unknown())
+    .meta(ANY_MEMBERS)
     .optional()
     .describe('a JSON Schema object the answer must follow (structured output: sent as a json_schema response format named `answer`)'),
   jsonMode: z.boolean().optional().describe('ask for a JSON object as the answer (any object; give `schema` for one that follows a schema instead)'),
   reasoningEffort: z.enum(REASONING_EFFORTS).optional().describe('how hard a reasoning model thinks (sent as reasoning_effort, or Anthropic thinking)'),
   tools: z
-    .array(z.unknown())
+    // Each an object (as `ANY_MEMBERS`: `{}` would be a string to Codex), checked by `run`'s reader, whose errors name the JSON pointer.
+    .array(z.unknown().meta({ type: 'object' }))
     .optional()
     .describe('tool definitions the model may call, each in OpenAI form {"type": "function", "function": {"name", "description", "parameters"}} or Anthropic form {"name", "description", "input_schema"}; its calls come back in `toolCalls` (not run)'),
   toolChoice: z.string().min(1).optional().describe('auto, none, required, or a tool name to force that tool (with `tools`)'),
@@ -153,6 +163,7 @@ const routeExplainInput = z.strictObject({
   prompt: z.string().min(1).optional().describe('the user message (or give `request` instead)'),
   request: z
     .record(z.string(), z.unknown())
+    .meta(ANY_MEMBERS)
     .optional()
     .describe("a whole request body, as the gateway takes it (OpenAI chat or text completions, Responses or embeddings, Anthropic Messages, Ollama /api/chat or /api/generate: tools, tool_choice, thinking, images, its model and max_tokens), decoded by the gateway's own parsers; instead of `prompt`"),
   format: z

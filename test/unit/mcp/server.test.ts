@@ -133,6 +133,24 @@ describe('createMcpServer', () => {
     expect(toolText(refused)).toBe('MCP error -32602: Input validation error: Invalid arguments for tool complete: Invalid base64-encoded string at images[0].data');
   });
 
+  it("every argument sub-schema names its type: a host that narrows schemas to OpenAI's subset (Codex) takes one without a type for a string", async () => {
+    // Codex (codex-rs/tools/src/json_schema.rs) gives a schema without a `type` or a hint at one (`{}`, `true`) the type string:
+    // `tools: {items: {}}` was told to the model as an array of strings, `schema` and `request` as objects of strings.
+    const untyped: string[] = [];
+    const walk = (schema: unknown, path: string): void => {
+      if (typeof schema !== 'object' || schema === null) return;
+      const node = schema as Record<string, unknown>;
+      if (node.type === undefined && node.enum === undefined && node.const === undefined && node.anyOf === undefined) untyped.push(path);
+      for (const [name, property] of Object.entries((node.properties ?? {}) as Record<string, unknown>)) walk(property, `${path}/properties/${name}`);
+      if (node.items !== undefined) walk(node.items, `${path}/items`);
+      // `additionalProperties: true` is kept as it is; a schema there is narrowed as any other.
+      if (typeof node.additionalProperties === 'object') walk(node.additionalProperties, `${path}/additionalProperties`);
+    };
+    const { tools } = await client.listTools();
+    for (const tool of tools) walk(tool.inputSchema, tool.name);
+    expect(untyped).toEqual([]);
+  });
+
   it('providers refuses an argument it does not know, as every tool does, rather than listing every provider as if it had been heeded', async () => {
     const refused = (await client.callTool({ name: 'providers', arguments: { provider: 'llama' } })) as CallToolResult;
     expect(refused.isError).toBe(true);
