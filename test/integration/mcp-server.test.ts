@@ -602,6 +602,22 @@ function isRunning(pid: number): boolean {
   }
 }
 
+/** `syndicate mcp` in `home` as a script drives it: lines written to its stdin, the messages it wrote so far, its exit code once stdin ends. */
+function rawServer(home: string): { write(line: string): void; answers(): Record<string, unknown>[]; end(): Promise<number | null> } {
+  const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+  let stdout = '';
+  server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+  return {
+    write: (line) => void server.stdin.write(`${line}\n`),
+    answers: () => stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as Record<string, unknown>),
+    end: () => {
+      server.stdin.end();
+      return exited;
+    },
+  };
+}
+
 describe('syndicate mcp: a client that goes away mid-call', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
 
@@ -642,43 +658,33 @@ describe('syndicate mcp: a client that goes away mid-call', () => {
   });
 
   it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', { timeout: 90_000 }, async () => {
-    const { scenario } = setup;
-    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    server.stdin.write('this is not json\n');
-    server.stdin.write('{"hello": "world"}\n');
-    server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } })}\n`);
-    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 60_000 }).toBe(3);
-    const [parse, invalid, initialized] = stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const server = rawServer(setup.scenario.home);
+    server.write('this is not json');
+    server.write('{"hello": "world"}');
+    server.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }));
+    await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
+    const [parse, invalid, initialized] = server.answers();
     expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
     expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
     expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'syndicate' } } });
-    server.stdin.end();
-    expect(await exited).toBe(0);
+    expect(await server.end()).toBe(0);
   });
 
   it('a tool call with `arguments: null` (a Go, Java or C# client with no arguments to send) is a call without arguments, not an Internal error (-32603)', { timeout: 90_000 }, async () => {
-    const { scenario } = setup;
-    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
-    let stdout = '';
-    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+    const server = rawServer(setup.scenario.home);
+    const send = (message: object): void => server.write(JSON.stringify({ jsonrpc: '2.0', ...message }));
     send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
     send({ method: 'notifications/initialized' });
     send({ id: 2, method: 'tools/call', params: { name: 'providers', arguments: null } });
     send({ id: 3, method: 'tools/call', params: { name: 'classify', arguments: null } });
-    await expect.poll(() => stdout.split('\n').filter((line) => line !== '').length, { timeout: 60_000 }).toBe(3);
-    const answers = new Map(stdout.trim().split('\n').map((line) => JSON.parse(line) as { id: number; result?: CallToolResult; error?: unknown }).map((answer) => [answer.id, answer]));
+    await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
+    const answers = new Map(server.answers().map((answer) => [answer.id, answer as { result?: CallToolResult }]));
     // The tool that takes none answers; the one that needs some says which, as a tool error the agent can act on.
     expect(answers.get(2)).toMatchObject({ result: { structuredContent: { providers: [{ id: 'llama' }] } } });
     expect(answers.get(2)).not.toHaveProperty('error');
     expect(answers.get(3)).toMatchObject({ result: { isError: true } });
     expect(toolText(answers.get(3)!.result!)).toMatch(/Invalid arguments for tool classify: .* at text/);
-    server.stdin.end();
-    expect(await exited).toBe(0);
+    expect(await server.end()).toBe(0);
   });
 
   it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', { timeout: 90_000 }, async () => {
