@@ -4,6 +4,7 @@ import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { MAX_BLOCK_BYTES } from './blocks.js';
 import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, walkChainRange, type ChainBreak } from './chain.js';
+import { chainPruneRecord } from './prune-links.js';
 
 export interface PruneOptions {
   /** Envelopes created before this instant are deleted (a prefix of the chain: see `pruneEvidence`). */
@@ -210,6 +211,8 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
       // The newest record is the anchor verify starts from: ours is updated only while it is the newest.
       if (pruneId !== undefined && latestPruneId.get() === Number(pruneId)) updatePrune.run(end, throughHash, done, broken, pruneId);
       else pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid, broken).lastInsertRowid;
+      // Linked to the record before it, as written now: an edit of it later no longer hashes.
+      chainPruneRecord(store.db, pruneId);
       result.throughHash = throughHash;
     });
     options.onProgress?.(done, envelopes);
