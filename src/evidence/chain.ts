@@ -332,17 +332,25 @@ function mapForVerify(store: Store): () => void {
   return () => void db.pragma(`mmap_size = ${previousMmap}`);
 }
 
+/**
+ * The evidence chain, then the prune records (`verifyPruneRecords`): the kept chain starts from the
+ * newest record's anchor, which holds only if that record is genuine — an edited anchor breaks the
+ * first kept link (reported as such), a faked or edited prune record is caught here.
+ */
 function* walkChain(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {
+  const result = yield* walkEvidence(store, options);
+  if (!result.ok) return result;
+  const pruneBreak = verifyPruneRecords(store.db);
+  if (pruneBreak === undefined) return result;
+  const brokenAt: ChainBreak = { seq: pruneBreak.prune.throughSeq, reason: pruneBreak.reason, prune: pruneBreak.prune };
+  return { ok: false, rows: result.rows, brokenAt, ...(result.prunedThrough === undefined ? {} : { prunedThrough: result.prunedThrough }) };
+}
+
+function* walkEvidence(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const anchor = options.from;
   const pruned = latestPrune(store);
-  // The prune records first: the walk starts from the newest one's anchor, which must be genuine.
-  const pruneBreak = verifyPruneRecords(db);
-  if (pruneBreak !== undefined) {
-    const brokenAt: ChainBreak = { seq: pruneBreak.prune.throughSeq, reason: pruneBreak.reason, prune: pruneBreak.prune };
-    return { ok: false, rows: 0, brokenAt, ...(pruned === undefined ? {} : { prunedThrough: pruned }) };
-  }
   // After a prune the chain is proven from its anchor: the first kept row must link to the hash
   // of the last deleted one. A recorded head inside the deleted part can no longer be checked.
   const fromPrune = pruned !== undefined && (anchor === undefined || anchor.seq <= pruned.throughSeq);

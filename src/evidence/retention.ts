@@ -63,8 +63,8 @@ export const PRUNE_BATCH_BYTES = 32 * 1024 * 1024;
  * chunks, the request blocks no kept chunk uses — and the permits that expired before it. Only a
  * prefix of the chain is ever cut (an envelope is chained when it ends, so an old long stream
  * chained after a newer envelope is kept, with everything after it), and the hash of the last
- * deleted link is recorded in `evidence_prunes`: `evidence verify` proves the kept chain from
- * there. Pending envelopes (not chained yet) are never touched. The request blocks no kept chunk
+ * deleted link is recorded in `evidence_prunes` (each record chained to the one before it, see
+ * prune-links.ts): `evidence verify` proves the kept chain from there. Pending envelopes (not chained yet) are never touched. The request blocks no kept chunk
  * names are deleted at the end, those an interrupted prune left behind included.
  *
  * Batches of `batchEnvelopes`, each one transaction that deletes a run of the chain and records how

@@ -56,7 +56,7 @@ describe('prune records under a hash chain', () => {
     const record = store.db.prepare('SELECT id, older_than, pruned_at FROM evidence_prunes').get() as { id: number; older_than: string; pruned_at: string };
 
     store.db.prepare('UPDATE evidence_prunes SET older_than = ?').run(new Date(Date.now() - 100 * HOUR).toISOString());
-    expect(verifyChain(store)).toMatchObject({ ok: false, rows: 0, brokenAt: { seq: 3, reason: 'prune record changed', prune: { id: record.id, prunedAt: record.pruned_at, throughSeq: 3 } } });
+    expect(verifyChain(store)).toMatchObject({ ok: false, rows: 1, brokenAt: { seq: 3, reason: 'prune record changed', prune: { id: record.id, prunedAt: record.pruned_at, throughSeq: 3 } } });
     store.db.prepare('UPDATE evidence_prunes SET older_than = ?').run(record.older_than);
     expect(verifyChain(store)).toMatchObject({ ok: true, rows: 1 });
 
