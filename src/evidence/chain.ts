@@ -2,6 +2,7 @@ import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 import { runPausing, runToEnd } from '../common/pausing.js';
 import type { Store } from '../store/store.js';
 import { evidenceBlocks } from './blocks.js';
+import { verifyPruneRecords, type PruneRecordBreak } from './prune-links.js';
 
 /** `prev_hash` of the first link. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -249,8 +250,12 @@ export interface ChainBreak {
    * `not chained`: a finished row (not `pending`) outside the chain — every finished row is chained
    * by the update that finishes it, so only a write outside syndicate leaves one (a row inserted, or
    * its `chain_seq` cleared), and `list`, `export` and `metrics` would count it.
+   * `prune record …`: a prune record (`prune`) no longer links (see `verifyPruneRecords`): edited,
+   * inserted outside syndicate (a faked prune), or the record before it deleted; `seq` is its `throughSeq`.
    */
-  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch' | 'pruned' | 'not chained';
+  reason: 'content changed' | 'link broken' | 'row missing' | 'head mismatch' | 'anchor mismatch' | 'pruned' | 'not chained' | PruneRecordBreak['reason'];
+  /** The prune record at fault, for a `prune record …` reason. */
+  prune?: PruneRecordBreak['prune'];
 }
 
 /** `prunedThrough`: the chain was verified from the last prune's anchor (the rows before it were deleted by `evidence prune`). */
@@ -327,7 +332,21 @@ function mapForVerify(store: Store): () => void {
   return () => void db.pragma(`mmap_size = ${previousMmap}`);
 }
 
+/**
+ * The evidence chain, then the prune records (`verifyPruneRecords`): the kept chain starts from the
+ * newest record's anchor, which holds only if that record is genuine — an edited anchor breaks the
+ * first kept link (reported as such), a faked or edited prune record is caught here.
+ */
 function* walkChain(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {
+  const result = yield* walkEvidence(store, options);
+  if (!result.ok) return result;
+  const pruneBreak = verifyPruneRecords(store.db);
+  if (pruneBreak === undefined) return result;
+  const brokenAt: ChainBreak = { seq: pruneBreak.prune.throughSeq, reason: pruneBreak.reason, prune: pruneBreak.prune };
+  return { ok: false, rows: result.rows, brokenAt, ...(result.prunedThrough === undefined ? {} : { prunedThrough: result.prunedThrough }) };
+}
+
+function* walkEvidence(store: Store, options: VerifyOptions): Generator<void, VerifyResult> {
   const { db } = store;
   const progressEvery = options.progressEvery ?? 5000;
   const anchor = options.from;

@@ -4,6 +4,7 @@ import { CheckFailedError, StoreError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { MAX_BLOCK_BYTES } from './blocks.js';
 import { CHUNK_KEY_SPAN, GENESIS_HASH, latestPrune, verifyChainRange, walkChainRange, type ChainBreak } from './chain.js';
+import { chainPruneRecord } from './prune-links.js';
 
 export interface PruneOptions {
   /** Envelopes created before this instant are deleted (a prefix of the chain: see `pruneEvidence`). */
@@ -62,8 +63,8 @@ export const PRUNE_BATCH_BYTES = 32 * 1024 * 1024;
  * chunks, the request blocks no kept chunk uses — and the permits that expired before it. Only a
  * prefix of the chain is ever cut (an envelope is chained when it ends, so an old long stream
  * chained after a newer envelope is kept, with everything after it), and the hash of the last
- * deleted link is recorded in `evidence_prunes`: `evidence verify` proves the kept chain from
- * there. Pending envelopes (not chained yet) are never touched. The request blocks no kept chunk
+ * deleted link is recorded in `evidence_prunes` (each record chained to the one before it, see
+ * prune-links.ts): `evidence verify` proves the kept chain from there. Pending envelopes (not chained yet) are never touched. The request blocks no kept chunk
  * names are deleted at the end, those an interrupted prune left behind included.
  *
  * Batches of `batchEnvelopes`, each one transaction that deletes a run of the chain and records how
@@ -210,6 +211,8 @@ function* pruneSteps(store: Store, options: PruneOptions): Generator<PruneResult
       // The newest record is the anchor verify starts from: ours is updated only while it is the newest.
       if (pruneId !== undefined && latestPruneId.get() === Number(pruneId)) updatePrune.run(end, throughHash, done, broken, pruneId);
       else pruneId = insertPrune.run(now().toISOString(), olderThan, end, throughHash, done, process.pid, broken).lastInsertRowid;
+      // Linked to the record before it, as written now: an edit of it later no longer hashes.
+      chainPruneRecord(store.db, pruneId);
       result.throughHash = throughHash;
     });
     options.onProgress?.(done, envelopes);

@@ -98,6 +98,43 @@ describe('syndicate evidence prune', () => {
     expect(inside.stderr).toMatch(/a head recorded before then cannot be checked any more; run `evidence verify` without --from/);
   });
 
+  it("verify names a prune whose cut-off was edited, and a faked prune (the oldest rows deleted by hand, a record of them inserted)", async () => {
+    await pruneOlderThan90Days();
+    const { prunedAt, olderThan } = withStore(home, (store) => store.db.prepare('SELECT pruned_at AS prunedAt, older_than AS olderThan FROM evidence_prunes').get()) as {
+      prunedAt: string;
+      olderThan: string;
+    };
+    // Moved back a year: `list`, `export` and `metrics` would stop warning of a window the prune reached into.
+    const edited = new Date(Date.parse(olderThan) - 365 * DAY).toISOString();
+    withStore(home, (store) => store.db.prepare('UPDATE evidence_prunes SET older_than = ?').run(edited));
+    const verify = await runCli(['evidence', 'verify', '--json'], { home });
+    expect(verify.exitCode).toBe(1);
+    expect(parseJsonDocument(verify.stdout)).toMatchObject({
+      ok: false,
+      error: {
+        code: 'check_failed',
+        message: `evidence chain broken at the prune of ${prunedAt} (record 1: envelopes older than ${edited}, rows up to #2): prune record changed`,
+        hint: expect.stringContaining('edited outside syndicate'),
+        details: { brokenAt: { seq: 2, reason: 'prune record changed', prune: { id: 1, prunedAt, olderThan: edited, throughSeq: 2 } } },
+      },
+    });
+
+    // A faked prune of the kept envelope: the rows deleted, a record written as `evidence prune` writes one, without its link.
+    withStore(home, (store) => {
+      store.db.prepare('UPDATE evidence_prunes SET older_than = ?').run(olderThan);
+      const kept = store.db.prepare('SELECT row_key, hash FROM evidence WHERE chain_seq = 3').get() as { row_key: number; hash: string };
+      store.db.prepare('DELETE FROM evidence_chunks WHERE evidence_id = ?').run(recent);
+      store.db.prepare('DELETE FROM evidence WHERE chain_seq = 3').run();
+      store.db
+        .prepare('INSERT INTO evidence_prunes (pruned_at, older_than, through_seq, through_hash, envelopes, pid) VALUES (?, ?, 3, ?, 1, ?)')
+        .run(new Date().toISOString(), new Date().toISOString(), kept.hash, process.pid);
+    });
+    const faked = await runCli(['evidence', 'verify'], { home });
+    expect(faked.exitCode).toBe(1);
+    expect(faked.stderr).toMatch(/evidence chain broken at the prune of \S+ \(record 2: envelopes older than \S+, rows up to #3\): prune record not chained/);
+    expect(faked.stderr).toContain('written outside syndicate');
+  });
+
   it('bad durations are usage errors that name the option', async () => {
     const result = await runCli(['evidence', 'prune', '--older-than', 'soon'], { home });
     expect(result.exitCode).toBe(2);

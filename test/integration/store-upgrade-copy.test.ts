@@ -24,6 +24,7 @@ const OLDER = 26;
 /** How to undo each migration after `OLDER`, newest first: a new migration must add its own. */
 const UNDO: Record<number, string> = {
   27: 'ALTER TABLE engine_processes DROP COLUMN supervisor_start_ticks; ALTER TABLE engine_processes DROP COLUMN supervisor_pid;',
+  28: 'ALTER TABLE evidence_prunes DROP COLUMN hash; ALTER TABLE evidence_prunes DROP COLUMN prev_hash;',
 };
 
 const SMALL_DISK = join(REPO_ROOT, 'test', 'helpers', 'small-disk.cjs');

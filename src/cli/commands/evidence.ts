@@ -299,10 +299,20 @@ export function evidenceCommand(): Command {
       if (!result.ok) {
         spinner.fail('evidence chain broken');
         const { brokenAt } = result;
-        const where = brokenAt.reason === 'not chained' ? `${brokenAt.evidenceId ?? '?'}, a finished row outside it` : brokenAt.evidenceId === undefined ? `#${brokenAt.seq}` : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
+        const { prune } = brokenAt;
+        const where =
+          prune !== undefined
+            ? `the prune of ${prune.prunedAt} (record ${prune.id}: envelopes older than ${prune.olderThan}, rows up to #${prune.throughSeq})`
+            : brokenAt.reason === 'not chained'
+              ? `${brokenAt.evidenceId ?? '?'}, a finished row outside it`
+              : brokenAt.evidenceId === undefined
+                ? `#${brokenAt.seq}`
+                : `#${brokenAt.seq} (${brokenAt.evidenceId})`;
         throw new CheckFailedError(`evidence chain broken at ${where}: ${brokenAt.reason}`, {
           hint:
-            brokenAt.reason === 'not chained'
+            prune !== undefined
+              ? `${pruneRecordHint(brokenAt.reason)}; its date and cut-off, and which rows were deleted, are not to be believed — prove them with an \`evidence export\` made before then (\`evidence verify --export FILE --from\` a head kept off the machine); \`evidence verify --json\` lists every prune (prunes)`
+              : brokenAt.reason === 'not chained'
               ? `every finished row is chained when it is written: this one was inserted, or taken out of the chain, outside syndicate, and \`evidence list\`, \`export\` and \`metrics\` count it; the ${counted(result.rows, 'chained row')} verified — inspect it with \`syndicate evidence show ${brokenAt.evidenceId ?? ''}\``
               : brokenAt.reason === 'pruned'
               ? `\`evidence prune\` deleted the rows up to #${result.prunedThrough?.throughSeq ?? '?'} on ${result.prunedThrough?.prunedAt ?? '?'}: a head recorded before then cannot be checked any more; run \`evidence verify\` without --from (it starts from the prune's anchor), or give a head recorded since`
@@ -897,4 +907,11 @@ function* evidenceTable(output: Output, rows: readonly EvidenceSummary[]): Pausi
     if (cells.length % ITEMS_BETWEEN_CHECKS === 0) yield;
   }
   return yield* output.tableWork(['id', 'time (utc)', 'state', 'sensitivity', 'provider', 'class', 'model', 'status', 'tokens', 'ttft/total ms', 'markers', ...(withSessions ? ['session'] : [])], cells);
+}
+
+/** What a prune record that no longer links (`evidence verify`) means, by reason. */
+function pruneRecordHint(reason: string): string {
+  if (reason === 'prune record not chained') return 'this prune record was written outside syndicate (every prune links its record to the one before): the rows it says were pruned may have been deleted by hand';
+  if (reason === 'prune record missing') return 'a prune record before this one was deleted outside syndicate';
+  return 'this prune record was edited outside syndicate after it was written';
 }

@@ -25,6 +25,7 @@ import { sessionImagesMigration } from './024-session-images.js';
 import { holdFailuresMigration } from './025-hold-failures.js';
 import { sessionMessageSensitivityMigration } from './026-session-message-sensitivity.js';
 import { engineSupervisorsMigration } from './027-engine-supervisors.js';
+import { pruneLinksMigration } from './028-prune-links.js';
 import type { SqliteDatabase } from '../store.js';
 
 /** A numbered schema change. Versions are never reused or edited once released. */
@@ -37,4 +38,4 @@ export interface Migration {
 }
 
 /** Every migration, one file each, in order. Append new ones; never renumber. */
-export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration, toolsRefusalsMigration, sessionImagesMigration, holdFailuresMigration, sessionMessageSensitivityMigration, engineSupervisorsMigration];
+export const MIGRATIONS: readonly Migration[] = [registryMigration, permitsMigration, evidenceMigration, deviationsMigration, leanPermitIndexesMigration, onePermitRowMigration, engineEventsMigration, evidenceBlocksMigration, promptCacheTokensMigration, answersByModelMigration, pricedAnswersMigration, attemptsByModelMigration, evidencePrunesMigration, sessionsMigration, engineControlMigration, engineProcessIdentityMigration, healthHoldsMigration, engineEventOutcomesMigration, healthReleasesMigration, prunesOverBreaksMigration, sessionChainsMigration, checkpointLinksMigration, toolsRefusalsMigration, sessionImagesMigration, holdFailuresMigration, sessionMessageSensitivityMigration, engineSupervisorsMigration, pruneLinksMigration];
