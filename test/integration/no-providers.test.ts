@@ -7,13 +7,16 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import Anthropic from '@anthropic-ai/sdk';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+
+const EMBEDDING_MESSAGE = 'no embedding model is registered: nothing can take an embeddings request yet (every model registered is a chat model)';
+const EMBEDDING_HINT = /register an embedding model: `syndicate provider add ollama`.*`--embeddings`.*`kind: embedding`/;
 
 const HINT = /`syndicate provider add NAME`.*`syndicate engine serve --model FILE\.gguf --register embedded`/;
 
@@ -116,6 +119,92 @@ describe('nothing registered', () => {
       const result = (await mcp.callTool({ name: 'complete', arguments: { prompt: 'Say hello' } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(toolText(result)).toMatch(/^no provider is registered: nothing can take any request yet \(no_providers\)\nhint: register one: /);
+    }, 90_000);
+  });
+});
+
+/**
+ * Chat models registered, no embedding model (`provider add anthropic`, then `embed`): nothing
+ * registered can embed, so no policy refused anything — `no_providers` (exit 2, the gateway's 503
+ * not retried) saying so and naming how to register an embedding model, not `route_denied` (exit
+ * 4, "no provider may receive this public request"), which reads as data too sensitive to send.
+ */
+describe('chat models registered, none that embeds', () => {
+  let scenario: Scenario;
+
+  beforeAll(async () => {
+    scenario = await Scenario.create();
+    const record = join(scenario.home, 'hosted.yaml');
+    writeFileSync(
+      record,
+      ['apiVersion: syndicate/v1', 'kind: Provider', 'id: hosted', 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.openai.com/v1', 'auth:', '  env: FAKE_OPENAI_KEY', 'models:', '  - id: gpt-chat', '    contextWindow: 128000', '    capabilityClass: large', '    price:', '      inputPerMTok: 1', '      outputPerMTok: 2', ''].join('\n'),
+    );
+    const registered = await scenario.cli(['provider', 'register', record]);
+    expect(registered.exitCode, registered.stderr).toBe(0);
+  }, 90_000);
+
+  afterAll(() => scenario?.cleanup());
+
+  it('embed exits 2 with no_providers naming the missing embedding model, auto or pinned to a chat model', async () => {
+    const human = await scenario.cli(['embed', 'some text']);
+    expect(human.exitCode, human.stderr).toBe(2);
+    expect(human.stderr).toContain(`error: ${EMBEDDING_MESSAGE}\nhint: `);
+    expect(human.stderr).toMatch(EMBEDDING_HINT);
+    expect(human.stderr).not.toContain('may receive');
+    const pinned = await scenario.json(['embed', '--model', 'gpt-chat', 'some text']);
+    expect(pinned.result.exitCode).toBe(2);
+    expect(pinned.document).toMatchObject({ ok: false, error: { code: 'no_providers', message: EMBEDDING_MESSAGE, details: { excluded: [{ provider: 'hosted', model: 'gpt-chat', rules: ['model_kind'] }] } } });
+    const route = await scenario.json(['route', '--format', 'openai-embeddings', '--request', '-'], { input: JSON.stringify({ model: 'auto', input: 'some text' }) });
+    expect(route.result.exitCode).toBe(2);
+    expect(route.document).toMatchObject({ ok: false, error: { code: 'no_providers', message: EMBEDDING_MESSAGE } });
+  }, 90_000);
+
+  describe('through the gateway and MCP', () => {
+    let gateway: RunningServe;
+    let token: string;
+    let mcp: Client;
+
+    beforeAll(async () => {
+      gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000);
+      token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
+      mcp = await connectMcpClient(scenario.home);
+    }, 120_000);
+
+    afterAll(async () => {
+      await mcp?.close();
+      gateway?.server.kill('SIGTERM');
+      await gateway?.server;
+    });
+
+    it('the OpenAI SDK\'s embeddings get one 503 no_providers, not retried', async () => {
+      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token });
+      const error: unknown = await client.embeddings.create({ model: 'auto', input: 'some text' }).then(
+        () => undefined,
+        (thrown: unknown) => thrown,
+      );
+      expect(error).toBeInstanceOf(OpenAI.APIError);
+      const failed = error as InstanceType<typeof OpenAI.APIError>;
+      expect(failed.status).toBe(503);
+      expect(failed.code).toBe('no_providers');
+      expect(failed.message).toContain(EMBEDDING_MESSAGE);
+      expect(failed.message).toMatch(EMBEDDING_HINT);
+      expect(failed.headers?.get('x-should-retry')).toBe('false');
+    }, 90_000);
+
+    it("Ollama's /api/embed gets the same 503", async () => {
+      const response = await fetch(`${gateway.url}/api/embed`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'auto', input: 'some text' }),
+      });
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: string }).error).toContain(EMBEDDING_MESSAGE);
+    }, 90_000);
+
+    it('MCP route_explain of an embeddings request says the same', async () => {
+      const result = (await mcp.callTool({ name: 'route_explain', arguments: { request: { model: 'auto', input: 'some text' }, format: 'openai-embeddings' } })) as CallToolResult;
+      expect(toolText(result)).toContain(EMBEDDING_MESSAGE);
+      expect(toolText(result)).not.toContain('may receive');
     }, 90_000);
   });
 });
