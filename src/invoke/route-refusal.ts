@@ -32,7 +32,7 @@ export function isPinned(request: CanonicalRequest, explicitProvider: string | u
  * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
  * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
  * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`).
- * Nothing is recorded here: the pipeline records it as a denial.
+ * Nothing is recorded here: the pipeline records it as a denial (`no_providers` as a failed attempt that called nothing).
  */
 export function routeRefusal(
   plan: RoutePlan,

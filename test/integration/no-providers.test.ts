@@ -52,6 +52,18 @@ describe('nothing registered', () => {
     expect(route.document).toMatchObject({ ok: false, error: { code: 'no_providers' } });
   }, 90_000);
 
+  it('is recorded as a failed attempt that called nothing, not a denial: no policy refused it, and metrics counts it so', async () => {
+    const { result, document } = await scenario.json(['run', 'Say hello']);
+    expect(result.exitCode).toBe(2);
+    const evidenceId = (document as { error: { details: { evidenceId: string } } }).error.details.evidenceId;
+    expect(await scenario.evidence(evidenceId)).toMatchObject({ kind: 'invocation', state: 'failed', error: { code: 'no_providers' } });
+    const metrics = await scenario.json(['metrics']);
+    const counted = metrics.document as { metrics: { requests: { failedAttempts: number; denied: number }; bySensitivity: { denied: number }[] } };
+    expect(counted.metrics.requests.denied).toBe(0);
+    expect(counted.metrics.requests.failedAttempts).toBeGreaterThan(0);
+    expect(counted.metrics.bySensitivity.every((level) => level.denied === 0)).toBe(true);
+  }, 90_000);
+
   it('embed and route say the same', async () => {
     const embed = await scenario.json(['embed', 'some text']);
     expect(embed.result.exitCode).toBe(2);
