@@ -1,3 +1,4 @@
+import { isImagePartFinding } from '../classify/index.js';
 import type { SensitivityLevel } from '../common/vocabulary.js';
 import { NoProvidersError, PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
@@ -63,7 +64,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
-          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings)}: ${summarisedExclusions(plan.excluded)}`;
+          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings) || imagesBecause(classification)}: ${summarisedExclusions(plan.excluded)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -211,6 +212,18 @@ export function summarisedModels(lines: readonly string[], groups: readonly stri
 function failedClosedBecause(findings: readonly RouteFinding[]): string {
   const failures = findings.filter((finding) => finding.detector === 'classifier.error').map((finding) => finding.reason);
   return failures.length === 0 ? '' : ` (${[...new Set(failures)].join('; ')})`;
+}
+
+/**
+ * Why the request is confidential when its images alone made it so: ` (it carries an image: …)`.
+ * Every image part is confidential whatever it shows — its pixels cannot be scanned, and screenshots
+ * and camera pictures are what it most often is — so a caller that sent a harmless picture and no
+ * sensitive word would not otherwise tell why nothing hosted may take it.
+ */
+function imagesBecause(classification: { level: SensitivityLevel; findings: readonly RouteFinding[] }): string {
+  const atLevel = classification.findings.filter((finding) => finding.level === classification.level);
+  if (atLevel.length === 0 || !atLevel.every(isImagePartFinding)) return '';
+  return ' (it carries an image: an image part is confidential whatever it shows, as screenshots and camera pictures are; a local model tagged `vision` may take it)';
 }
 
 interface RefusedSetting {
