@@ -20,6 +20,40 @@ const EMBEDDING_HINT = /register an embedding model: `syndicate provider add oll
 
 const HINT = /`syndicate provider add NAME`.*`syndicate engine serve --model FILE\.gguf --register embedded`/;
 
+/** The OpenAI SDK's error of a call the gateway answered with one 503 `no_providers`, not to be retried. */
+async function unavailableNotRetried(call: Promise<unknown>): Promise<InstanceType<typeof OpenAI.APIError>> {
+  const error: unknown = await call.then(
+    () => undefined,
+    (thrown: unknown) => thrown,
+  );
+  expect(error).toBeInstanceOf(OpenAI.APIError);
+  const failed = error as InstanceType<typeof OpenAI.APIError>;
+  expect(failed.status).toBe(503);
+  expect(failed.code).toBe('no_providers');
+  expect(failed.headers?.get('x-should-retry')).toBe('false');
+  return failed;
+}
+
+/**
+ * A gateway and an MCP client on the scenario's home, started before the tests of the describe block
+ * that calls it and stopped after them.
+ */
+function gatewayAndMcp(scenario: () => Scenario): { gateway: RunningServe; token: string; mcp: Client } {
+  const surfaces = {} as { gateway: RunningServe; token: string; mcp: Client };
+  beforeAll(async () => {
+    const { home } = scenario();
+    surfaces.gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home }, 120_000);
+    surfaces.token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
+    surfaces.mcp = await connectMcpClient(home);
+  }, 120_000);
+  afterAll(async () => {
+    await surfaces.mcp?.close();
+    surfaces.gateway?.server.kill('SIGTERM');
+    await surfaces.gateway?.server;
+  });
+  return surfaces;
+}
+
 describe('nothing registered', () => {
   let scenario: Scenario;
 
@@ -74,38 +108,16 @@ describe('nothing registered', () => {
   }, 90_000);
 
   describe('through the gateway and MCP', () => {
-    let gateway: RunningServe;
-    let token: string;
-    let mcp: Client;
-
-    beforeAll(async () => {
-      gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000);
-      token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
-      mcp = await connectMcpClient(scenario.home);
-    }, 120_000);
-
-    afterAll(async () => {
-      await mcp?.close();
-      gateway?.server.kill('SIGTERM');
-      await gateway?.server;
-    });
+    const surfaces = gatewayAndMcp(() => scenario);
 
     it('the OpenAI SDK gets one 503 no_providers, not retried', async () => {
-      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token });
-      const error: unknown = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Say hello' }] }).then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
-      expect(error).toBeInstanceOf(OpenAI.APIError);
-      const failed = error as InstanceType<typeof OpenAI.APIError>;
-      expect(failed.status).toBe(503);
-      expect(failed.code).toBe('no_providers');
+      const client = new OpenAI({ baseURL: `${surfaces.gateway.url}/v1`, apiKey: surfaces.token });
+      const failed = await unavailableNotRetried(client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'Say hello' }] }));
       expect(failed.message).toMatch(HINT);
-      expect(failed.headers?.get('x-should-retry')).toBe('false');
     }, 90_000);
 
     it('the Anthropic SDK gets the same 503', async () => {
-      const client = new Anthropic({ baseURL: gateway.url, apiKey: token });
+      const client = new Anthropic({ baseURL: surfaces.gateway.url, apiKey: surfaces.token });
       const error: unknown = await client.messages.create({ model: 'auto', max_tokens: 32, messages: [{ role: 'user', content: 'Say hello' }] }).then(
         () => undefined,
         (thrown: unknown) => thrown,
@@ -118,9 +130,9 @@ describe('nothing registered', () => {
     }, 90_000);
 
     it("Ollama's /api/chat gets a 503 naming it", async () => {
-      const response = await fetch(`${gateway.url}/api/chat`, {
+      const response = await fetch(`${surfaces.gateway.url}/api/chat`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${surfaces.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'auto', stream: false, messages: [{ role: 'user', content: 'Say hello' }] }),
       });
       expect(response.status).toBe(503);
@@ -128,7 +140,7 @@ describe('nothing registered', () => {
     }, 90_000);
 
     it('MCP complete is an error with the code and the hint', async () => {
-      const result = (await mcp.callTool({ name: 'complete', arguments: { prompt: 'Say hello' } })) as CallToolResult;
+      const result = (await surfaces.mcp.callTool({ name: 'complete', arguments: { prompt: 'Say hello' } })) as CallToolResult;
       expect(result.isError).toBe(true);
       expect(toolText(result)).toMatch(/^no provider is registered: nothing can take any request yet \(no_providers\)\nhint: register one: /);
     }, 90_000);
@@ -172,41 +184,19 @@ describe('chat models registered, none that embeds', () => {
   }, 90_000);
 
   describe('through the gateway and MCP', () => {
-    let gateway: RunningServe;
-    let token: string;
-    let mcp: Client;
-
-    beforeAll(async () => {
-      gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 120_000);
-      token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
-      mcp = await connectMcpClient(scenario.home);
-    }, 120_000);
-
-    afterAll(async () => {
-      await mcp?.close();
-      gateway?.server.kill('SIGTERM');
-      await gateway?.server;
-    });
+    const surfaces = gatewayAndMcp(() => scenario);
 
     it('the OpenAI SDK\'s embeddings get one 503 no_providers, not retried', async () => {
-      const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: token });
-      const error: unknown = await client.embeddings.create({ model: 'auto', input: 'some text' }).then(
-        () => undefined,
-        (thrown: unknown) => thrown,
-      );
-      expect(error).toBeInstanceOf(OpenAI.APIError);
-      const failed = error as InstanceType<typeof OpenAI.APIError>;
-      expect(failed.status).toBe(503);
-      expect(failed.code).toBe('no_providers');
+      const client = new OpenAI({ baseURL: `${surfaces.gateway.url}/v1`, apiKey: surfaces.token });
+      const failed = await unavailableNotRetried(client.embeddings.create({ model: 'auto', input: 'some text' }));
       expect(failed.message).toContain(EMBEDDING_MESSAGE);
       expect(failed.message).toMatch(EMBEDDING_HINT);
-      expect(failed.headers?.get('x-should-retry')).toBe('false');
     }, 90_000);
 
     it("Ollama's /api/embed gets the same 503", async () => {
-      const response = await fetch(`${gateway.url}/api/embed`, {
+      const response = await fetch(`${surfaces.gateway.url}/api/embed`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${surfaces.token}`, 'content-type': 'application/json' },
         body: JSON.stringify({ model: 'auto', input: 'some text' }),
       });
       expect(response.status).toBe(503);
@@ -214,7 +204,7 @@ describe('chat models registered, none that embeds', () => {
     }, 90_000);
 
     it('MCP route_explain of an embeddings request says the same', async () => {
-      const result = (await mcp.callTool({ name: 'route_explain', arguments: { request: { model: 'auto', input: 'some text' }, format: 'openai-embeddings' } })) as CallToolResult;
+      const result = (await surfaces.mcp.callTool({ name: 'route_explain', arguments: { request: { model: 'auto', input: 'some text' }, format: 'openai-embeddings' } })) as CallToolResult;
       expect(toolText(result)).toContain(EMBEDDING_MESSAGE);
       expect(toolText(result)).not.toContain('may receive');
     }, 90_000);

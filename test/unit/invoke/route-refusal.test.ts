@@ -8,12 +8,13 @@ function exclusion(provider: string, model: string, rule: ExclusionRule, reason:
   return { provider, model, class: 'approved_hosted', rules: [rule], reasons: [reason] };
 }
 
-function refusalOf(excluded: Exclusion[]): ReturnType<typeof routeRefusal> {
-  const plan: RoutePlan = {
+/** A plan without candidates, of a request of `level`, that left out `excluded`. */
+function planOf(excluded: Exclusion[], level: RoutePlan['sensitivity']): RoutePlan {
+  return {
     candidates: [],
     excluded,
     allowedClasses: ['local'],
-    sensitivity: 'restricted',
+    sensitivity: level,
     workflow: 'interactive',
     trustTier: 'operator',
     tasks: [],
@@ -23,8 +24,11 @@ function refusalOf(excluded: Exclusion[]): ReturnType<typeof routeRefusal> {
     policyDigest: `sha256:${'0'.repeat(64)}`,
     explanation: '',
   };
+}
+
+function refusalOf(excluded: Exclusion[]): ReturnType<typeof routeRefusal> {
   const request = canonicalRequest('auto', [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }], false, {});
-  return routeRefusal(plan, request, { level: 'restricted', findings: [] }, { providers: [], planUnpinned: () => undefined });
+  return routeRefusal(planOf(excluded, 'restricted'), request, { level: 'restricted', findings: [] }, { providers: [], planUnpinned: () => undefined });
 }
 
 describe('routeRefusal: the message of a refusal', () => {
@@ -63,21 +67,7 @@ describe('routeRefusal: why a request with an image is confidential', () => {
   function refusalFor(text: string): ReturnType<typeof routeRefusal> {
     const request = canonicalRequest('auto', [{ role: 'user', content: [{ type: 'image', mediaType: 'image/png', data: TINY_PNG }, { type: 'text', text }] }], false, {});
     const classification = classifyRequest(request, { indicatorWords: [], patterns: [] });
-    const plan: RoutePlan = {
-      candidates: [],
-      excluded: hostedOnly,
-      allowedClasses: ['local'],
-      sensitivity: classification.level,
-      workflow: 'interactive',
-      trustTier: 'operator',
-      tasks: [],
-      fallback: { order: [], maxHops: 3 },
-      failedClosed: false,
-      notes: [],
-      policyDigest: `sha256:${'0'.repeat(64)}`,
-      explanation: '',
-    };
-    return routeRefusal(plan, request, classification, { providers: [], planUnpinned: () => undefined });
+    return routeRefusal(planOf(hostedOnly, classification.level), request, classification, { providers: [], planUnpinned: () => undefined });
   }
 
   it('a plain valid PNG with a harmless question: confidential because it is an image (fail closed), and the refusal says so', () => {
