@@ -99,7 +99,8 @@ export class UnknownModelError extends SyndicateError {
 
 /**
  * Exit 2: nothing is registered that could take any request (no provider, or none active with a
- * model): the host's setup is missing, not a policy decision about this request's data — a
+ * model), or none of the kind it needs (no embedding model for an embeddings request, no chat model
+ * for a chat request): the host's setup is missing, not a policy decision about this request's data — a
  * `route_denied` with nothing excluded read as one. An HTTP client gets 503 with
  * `x-should-retry: false` (the gateway's operator must register a provider; sending again cannot help).
  */

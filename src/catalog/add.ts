@@ -1,4 +1,5 @@
 import { checkLoopbackUrl } from '../common/loopback.js';
+import { shellWord } from '../common/shell-word.js';
 import { UsageError } from '../errors.js';
 import { LOCAL_CLASS_HINT, LOCAL_CLASS_RULE } from '../registry/checks.js';
 import { missingCredential } from '../registry/credentials.js';
@@ -80,6 +81,7 @@ export async function addFromCatalog(
     if (kind === undefined) throw new UsageError(`catalog entry ${entry.name} declares no engine.kind, so it cannot be discovered`);
     discovery = await discoverModels(kind, baseUrl, {
       defaultBaseUrl: entry.record.baseUrl,
+      addCommand: addCommand(entry.name, options),
       ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
@@ -95,6 +97,13 @@ export async function addFromCatalog(
     notes.push(`${missingKey} is not set in this environment: ${record.id} is skipped by every request until it is (${keyExports([missingKey])} where syndicate runs: this shell, the gateway's, the MCP client's)`);
   }
   return { entry: entry.name, record, outcome, discovery, notes };
+}
+
+/** `syndicate provider add NAME` with the `--id` and `--base-url` it was given, as a note says to run it again. */
+function addCommand(name: string, options: AddFromCatalogOptions): string {
+  const id = options.id === undefined ? '' : ` --id ${shellWord(options.id)}`;
+  const baseUrl = options.baseUrl === undefined ? '' : ` --base-url ${shellWord(options.baseUrl)}`;
+  return `syndicate provider add ${shellWord(name)}${id}${baseUrl}`;
 }
 
 /** The catalog's API path (`/v1`) when `baseUrl` has none, else undefined: a URL with a path of its own is taken as written. */

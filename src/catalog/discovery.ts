@@ -26,6 +26,11 @@ export interface DiscoveryOptions {
   onProgress?: (text: string) => void;
   /** Where the engine listens by default (its catalog entry's base URL): named in the hint when another server answers at `baseUrl`. */
   defaultBaseUrl?: string;
+  /**
+   * The `provider add` command that asked, with the `--id` and `--base-url` it was given: what a
+   * note says to run again once the engine is restarted (default: `syndicate provider add KIND`).
+   */
+  addCommand?: string;
 }
 
 /** Context window used when the engine reports none; always noted as a guess. */
@@ -436,7 +441,7 @@ async function probeLlamaServer(context: DiscoveryContext, id: string): Promise<
   const rendered = await probe(context, `${context.root}/apply-template`, { messages: [{ role: 'user', content: 'probe' }], tools: PROBE_TOOLS });
   if (rendered.status === 200) return { tools: true, embedding: false };
   if (/requires --jinja/.test(rendered.text)) {
-    context.notes.push(`${id}: not tagged tools: llama-server runs without --jinja (POST /apply-template answered ${quoteEngine(rendered.text)}), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run \`syndicate provider add llama.cpp\` again to tag it tools`);
+    context.notes.push(`${id}: not tagged tools: llama-server runs without --jinja (POST /apply-template answered ${quoteEngine(rendered.text)}), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run \`${context.options.addCommand ?? 'syndicate provider add llama.cpp'}\` again to tag it tools`);
   } else {
     context.notes.push(`${id}: not tagged tools: whether llama-server takes tools could not be told (POST /apply-template answered ${describeAnswer(rendered)}); if it runs with --jinja, add tools to the model's tags by hand`);
   }

@@ -8,6 +8,14 @@ import { SpanIndex } from './scan.js';
 import { foldForScan, type FoldedText } from './unicode-fold.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
+
+/** How an image part's finding begins: whatever the image shows, it is confidential (its pixels cannot be scanned). */
+const IMAGE_PART_REASON = 'image part';
+
+/** Whether a finding is the classifier's for an image part of the request (not a mention of one in its text). */
+export function isImagePartFinding(finding: { detector: string; reason: string }): boolean {
+  return finding.detector === 'image' && finding.reason.startsWith(`${IMAGE_PART_REASON} (`);
+}
 /** The user's own indicator words: always scanned for, whatever the options say. */
 export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credential', 'screenshot', 'camera'];
 
@@ -111,7 +119,7 @@ class ClassificationState {
       this.findings.push({
         detector: 'image',
         level: 'confidential',
-        reason: `image part (${part.description}): screenshots, camera and photo content are confidential`,
+        reason: `${IMAGE_PART_REASON} (${part.description}): screenshots, camera and photo content are confidential`,
         location: part.location,
         span: { start: 0, end: 0 },
         excerpt: '[image]',

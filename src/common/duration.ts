@@ -52,7 +52,8 @@ export function parseDuration(text: string, what = 'duration', bounds: DurationB
     const meant = (['d', 'h', 'm', 's'] as const).filter((unit) => within(Math.round(amount * (UNITS[unit] as number))));
     const [likeliest, ...others] = meant;
     if (likeliest !== undefined) {
-      throw new UsageError(`${what} "${text.trim()}" has no unit: a bare number would be ${amountIn(number, 's')}`, {
+      // Not "would be N seconds": nothing reads it so (a wait does, with `bareNumberIsSeconds`); which unit was meant is the question.
+      throw new UsageError(`${what} "${text.trim()}" has no unit: ${orList(meant.map((unit) => amountIn(number, unit)))}?`, {
         hint: `write the unit: ${what} ${number}${likeliest} for ${amountIn(number, likeliest)}${others.length === 0 ? '' : ` (or ${others.map((unit) => `${number}${unit}`).join(', ')})`}`,
       });
     }
@@ -76,6 +77,11 @@ function amountIn(number: string, unit: 'd' | 'h' | 'm' | 's'): string {
   return `${number} ${UNIT_NAMES[unit]}${Number(number) === 1 ? '' : 's'}`;
 }
 
+/** `30 days, 30 hours or 30 minutes`. */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1) as string}`;
+}
+
 function bareNumberNote(bounds: DurationBounds): string {
   return bounds.bareNumberIsSeconds === true ? ' (a bare number is seconds)' : '';
 }
@@ -94,7 +100,7 @@ function unitExamples(bounds: DurationBounds): string {
   const maximum = bounds.maximumMs ?? MAXIMUM_DURATION_MS;
   const fitting = EXAMPLES.filter(([, milliseconds]) => milliseconds >= minimum && milliseconds <= maximum).map(([example]) => example);
   const examples = fitting.length === 0 ? [formatDuration(maximum)] : fitting;
-  return examples.length === 1 ? (examples[0] as string) : `${examples.slice(0, -1).join(', ')} or ${examples.at(-1) as string}`;
+  return orList(examples);
 }
 
 /**

@@ -1201,7 +1201,8 @@ async function readStream(
  * No candidate: when some provider the policy allows was excluded only for being down, the
  * request is not refused but unavailable (exit 5) — rate-limited (429) when the only ones it
  * could use are held back by rate limits — recorded as a failed invocation that called nothing;
- * otherwise the policy refuses it (exit 4), recorded as a denial.
+ * so is a request nothing registered could take (`no_providers`, exit 2); otherwise the policy
+ * refuses it (exit 4), recorded as a denial.
  */
 function refuseOrUnavailable(
   context: PipelineContext,
@@ -1246,6 +1247,9 @@ function refuseOrUnavailable(
     // A gateway client's request is a whole body, which `route --explain` takes as a file.
     ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
   });
+  // Nothing registered that could take it (`no_providers`): no policy refused it, so no denial —
+  // routed with nothing to call, as an unavailable request is (`metrics` counts it a failed attempt).
+  if (!(refusal instanceof PolicyRefusalError)) return refusal.withDetails({ requestId, evidenceId: recordUncalled(refusal.code, refusal.message) });
   const evidenceId = recordDenial(context.store, {
     requestId,
     caller: input.caller,

@@ -1,3 +1,4 @@
+import { isImagePartFinding } from '../classify/index.js';
 import type { SensitivityLevel } from '../common/vocabulary.js';
 import { NoProvidersError, PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
@@ -32,7 +33,7 @@ export function isPinned(request: CanonicalRequest, explicitProvider: string | u
  * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
  * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
  * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`).
- * Nothing is recorded here: the pipeline records it as a denial.
+ * Nothing is recorded here: the pipeline records it as a denial (`no_providers` as a failed attempt that called nothing).
  */
 export function routeRefusal(
   plan: RoutePlan,
@@ -41,6 +42,10 @@ export function routeRefusal(
   context: RefusalContext,
 ): PolicyRefusalError | NoProvidersError {
   if (plan.excluded.length === 0) return noProvidersError(classification);
+  // Every model registered is of the other kind (chat models only, for an embeddings request): the
+  // setup lacks a model that could take it, whatever its data — not the policy's refusal.
+  const kindMissing = missingModelKind(context.planUnpinned() ?? plan, request);
+  if (kindMissing !== undefined) return noProvidersError(classification, { kind: kindMissing, excluded: plan.excluded });
   // Some model would take it if it were shorter: clients compact a conversation (or split an
   // embeddings input) on this error (OpenAI's code, Anthropic's wording), so it must not read as a
   // permission problem.
@@ -59,7 +64,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
-          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings)}: ${summarisedExclusions(plan.excluded)}`;
+          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings) || imagesBecause(classification)}: ${summarisedExclusions(plan.excluded)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -87,18 +92,53 @@ export function routeRefusal(
   });
 }
 
+/** The commands of the quick start that register a provider, as a `no_providers` hint names them. */
+const REGISTER_COMMANDS =
+  '`syndicate provider add NAME` (an engine or API of the catalog: `syndicate provider add --list`), ' +
+  '`syndicate engine serve --model FILE.gguf --register embedded` (a GGUF model served on this host, as the quick start does) or `syndicate provider register FILE` (your own record)';
+
 /**
  * A request the router had no model to consider for: nothing registered (or nothing active), so
  * whatever its data, nothing could take it — the setup's to fix, not the policy's refusal (exit 2;
- * the gateway's 503 that is not retried). The hint names the commands of the quick start.
+ * the gateway's 503 that is not retried). The hint names the commands of the quick start. With
+ * `missing`, models are registered but none of the kind the request needs (`missingModelKind`):
+ * the message says which kind, the hint how to register one, `details.excluded` the models there are.
  */
-export function noProvidersError(classification: { level: SensitivityLevel; findings: readonly RouteFinding[] }): NoProvidersError {
+export function noProvidersError(
+  classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
+  missing?: { kind: 'embedding' | 'chat'; excluded: readonly Exclusion[] },
+): NoProvidersError {
+  const details = { sensitivity: classification.level, findings: classification.findings, excluded: missing?.excluded ?? [] };
+  if (missing?.kind === 'embedding') {
+    return new NoProvidersError('no embedding model is registered: nothing can take an embeddings request yet (every model registered is a chat model)', {
+      hint:
+        'register an embedding model: `syndicate provider add ollama` (after `ollama pull nomic-embed-text`), `syndicate provider add lmstudio` or `syndicate provider add llama.cpp` ' +
+        '(a llama-server started with `--embeddings`) register an engine\'s embedding models; or declare one `kind: embedding` on the openai wire in a record and `syndicate provider register FILE`',
+      details,
+    });
+  }
+  if (missing?.kind === 'chat') {
+    return new NoProvidersError('no chat model is registered: nothing can take a chat request yet (every model registered is an embedding model)', {
+      hint: `register a chat model: ${REGISTER_COMMANDS}`,
+      details,
+    });
+  }
   return new NoProvidersError('no provider is registered: nothing can take any request yet', {
-    hint:
-      'register one: `syndicate provider add NAME` (an engine or API of the catalog: `syndicate provider add --list`), ' +
-      '`syndicate engine serve --model FILE.gguf --register embedded` (a GGUF model served on this host, as the quick start does) or `syndicate provider register FILE` (your own record)',
-    details: { sensitivity: classification.level, findings: classification.findings, excluded: [] },
+    hint: `register one: ${REGISTER_COMMANDS}`,
+    details,
   });
+}
+
+/**
+ * The kind of model the request needs when every model the router considered (the request
+ * unpinned: every one registered and active) was left out for its kind — an embeddings request
+ * where only chat models are registered (or embedding models on the anthropic wire, which has no
+ * embeddings endpoint), a chat request where only embedding models are; undefined otherwise.
+ */
+function missingModelKind(plan: RoutePlan, request: CanonicalRequest): 'embedding' | 'chat' | undefined {
+  if (plan.candidates.length > 0 || plan.excluded.length === 0) return undefined;
+  if (!plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'))) return undefined;
+  return request.embedding === undefined ? 'chat' : 'embedding';
 }
 
 /**
@@ -172,6 +212,18 @@ export function summarisedModels(lines: readonly string[], groups: readonly stri
 function failedClosedBecause(findings: readonly RouteFinding[]): string {
   const failures = findings.filter((finding) => finding.detector === 'classifier.error').map((finding) => finding.reason);
   return failures.length === 0 ? '' : ` (${[...new Set(failures)].join('; ')})`;
+}
+
+/**
+ * Why the request is confidential when its images alone made it so: ` (it carries an image: …)`.
+ * Every image part is confidential whatever it shows — its pixels cannot be scanned, and screenshots
+ * and camera pictures are what it most often is — so a caller that sent a harmless picture and no
+ * sensitive word would not otherwise tell why nothing hosted may take it.
+ */
+function imagesBecause(classification: { level: SensitivityLevel; findings: readonly RouteFinding[] }): string {
+  const atLevel = classification.findings.filter((finding) => finding.level === classification.level);
+  if (atLevel.length === 0 || !atLevel.every(isImagePartFinding)) return '';
+  return ' (it carries an image: an image part is confidential whatever it shows, as screenshots and camera pictures are; a local model tagged `vision` may take it)';
 }
 
 interface RefusedSetting {

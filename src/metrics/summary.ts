@@ -139,6 +139,13 @@ export interface HourlyRequests {
 }
 
 /**
+ * The error code of a request nothing registered could take (`NoProvidersError`): no policy refused
+ * it. Recorded as a failed attempt that called nothing; stores written before that hold it as a
+ * denial row, counted as the failed attempt it is.
+ */
+const NOTHING_REGISTERED = 'no_providers';
+
+/**
  * A failed attempt whose caller went away (a closed stream, Ctrl-C on `run`): nothing says the
  * provider failed. Rows recovered as `interrupted` are not: nothing says who ended that process.
  */
@@ -315,6 +322,11 @@ export class MetricsAccumulator {
     }
     if (row.kind === 'denial' && row.byProbe) {
       this.probesDenied += 1;
+      return;
+    }
+    if (row.kind === 'denial' && row.errorCode === NOTHING_REGISTERED) {
+      // Written as a denial before it was recorded as what it is, a failed attempt that called nothing.
+      this.failedAttempts += 1;
       return;
     }
     if (row.kind === 'denial') {

@@ -219,7 +219,7 @@ describe('syndicate evidence (CLI)', () => {
     expect(since.stderr).toContain('invalid --since "yesterday"');
     for (const result of [bareList!, bareExport!]) {
       expect(result.exitCode, result.stderr).toBe(2);
-      expect(result.stderr).toBe('error: --since "30" has no unit: a bare number would be 30 seconds\nhint: write the unit: --since 30d for 30 days (or 30h, 30m, 30s)');
+      expect(result.stderr).toBe('error: --since "30" has no unit: 30 days, 30 hours, 30 minutes or 30 seconds?\nhint: write the unit: --since 30d for 30 days (or 30h, 30m, 30s)');
     }
     for (const result of tooFar) {
       expect(result.exitCode, result.stderr).toBe(2);

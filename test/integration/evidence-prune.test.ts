@@ -152,7 +152,7 @@ describe('syndicate evidence prune', () => {
       ok: false,
       error: {
         code: 'usage',
-        message: '--older-than "90" has no unit: a bare number would be 90 seconds',
+        message: '--older-than "90" has no unit: 90 days, 90 hours, 90 minutes or 90 seconds?',
         hint: 'write the unit: --older-than 90d for 90 days (or 90h, 90m, 90s)',
       },
     });

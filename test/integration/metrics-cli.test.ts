@@ -150,7 +150,7 @@ describe('syndicate metrics', () => {
     expect(result.exitCode, result.stderr).toBe(2);
     expect(parseJsonDocument(result.stdout)).toMatchObject({
       ok: false,
-      error: { code: 'usage', message: '--since "30" has no unit: a bare number would be 30 seconds', hint: 'write the unit: --since 30d for 30 days (or 30h, 30m, 30s)' },
+      error: { code: 'usage', message: '--since "30" has no unit: 30 days, 30 hours, 30 minutes or 30 seconds?', hint: 'write the unit: --since 30d for 30 days (or 30h, 30m, 30s)' },
     });
   });
 

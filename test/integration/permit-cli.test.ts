@@ -205,7 +205,7 @@ describe('syndicate permit', () => {
     const bareTtl = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '30']);
     expect(bareTtl.exitCode).toBe(2);
     expect(bareTtl.stdout).toBe('');
-    expect(bareTtl.stderr).toBe('error: --ttl "30" has no unit: a bare number would be 30 seconds\nhint: write the unit: --ttl 30m for 30 minutes (or 30s)');
+    expect(bareTtl.stderr).toBe('error: --ttl "30" has no unit: 30 minutes or 30 seconds?\nhint: write the unit: --ttl 30m for 30 minutes (or 30s)');
     expect((await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--sensitivity', 'secret'])).exitCode).toBe(2);
   });
 

@@ -158,14 +158,14 @@ describe('provider add: discovery from running engines through the built CLI', (
       expect(parseJsonDocument(run.stdout)).toMatchObject({ provider: { id: 'llama.cpp' }, model: 'qwen2.5-0.5b-instruct-q4_k_m' });
     });
 
-    it('without --jinja: not tagged tools, and the output says to start it with --jinja', async () => {
+    it('without --jinja: not tagged tools, and the output says to start it with --jinja and repeat the same command, --id and --base-url included', async () => {
       const llama = await engine({ kind: 'llama.cpp', models: [{ id: MODEL_PATH }], jinja: false });
-      const result = await runCli(['provider', 'add', 'llama.cpp', '--base-url', llama.baseUrl], { home });
+      const result = await runCli(['provider', 'add', 'llama.cpp', '--id', 'no-jinja', '--base-url', llama.baseUrl], { home });
       expect(result.exitCode, result.stderr).toBe(0);
       expect(result.stderr).toContain(
-        'note: qwen2.5-0.5b-instruct-q4_k_m: not tagged tools: llama-server runs without --jinja (POST /apply-template answered "tools param requires --jinja flag"), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run `syndicate provider add llama.cpp` again to tag it tools',
+        `note: qwen2.5-0.5b-instruct-q4_k_m: not tagged tools: llama-server runs without --jinja (POST /apply-template answered "tools param requires --jinja flag"), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run \`syndicate provider add llama.cpp --id no-jinja --base-url ${llama.baseUrl}\` again to tag it tools`,
       );
-      const shown = await runCli(['provider', 'show', 'llama.cpp', '--json'], { home });
+      const shown = await runCli(['provider', 'show', 'no-jinja', '--json'], { home });
       const models = (parseJsonDocument(shown.stdout) as { provider: { record: { models: { id: string; tags?: string[] }[] } } }).provider.record.models;
       expect(models).toEqual([expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m', tags: ['completions'] })]);
     });

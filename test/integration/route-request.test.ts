@@ -352,9 +352,10 @@ describe('route --request with an OpenAI Responses or embeddings body', () => {
     }
   });
 
-  it('routes an embeddings body to embedding models only (none here: refused, exit 4), and asks for --format when the body could be either', async () => {
+  it('routes an embeddings body to embedding models only (none registered here: no_providers, exit 2), and asks for --format when the body could be either', async () => {
     const embeddings = await routeJson(['--request', writeBody('embeddings.json', { model: 'auto', input: ['a', 'b'], encoding_format: 'float' })]);
-    expect(embeddings.result.exitCode).toBe(4);
+    expect(embeddings.result.exitCode).toBe(2);
+    expect(embeddings.document).toMatchObject({ ok: false, error: { code: 'no_providers' } });
     const excluded = (embeddings.document as unknown as { error: { details: PlanDocument } }).error.details.plan.excluded;
     expect(excluded.length).toBeGreaterThan(0);
     for (const exclusion of excluded) expect(exclusion.rules).toContain('model_kind');

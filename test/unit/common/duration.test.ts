@@ -24,18 +24,20 @@ describe('parseDuration', () => {
 
   it('refuses a bare number (a window or a lifetime: 30 days? 30 minutes?), naming the units it could have meant', () => {
     const error = usageError(() => parseDuration('90', '--older-than', { minimumMs: 1 }));
-    expect(error.message).toBe('--older-than "90" has no unit: a bare number would be 90 seconds');
+    expect(error.message).toBe('--older-than "90" has no unit: 90 days, 90 hours, 90 minutes or 90 seconds?');
     expect(error.hint).toBe('write the unit: --older-than 90d for 90 days (or 90h, 90m, 90s)');
     expect(parseDuration('90d', '--older-than', { minimumMs: 1 })).toBe(90 * 86_400_000);
     expect(usageError(() => parseDuration('30', '--since')).hint).toBe('write the unit: --since 30d for 30 days (or 30h, 30m, 30s)');
     // Only the units the flag's bounds allow: a permit lives at most an hour.
     const ttl = usageError(() => parseDuration('30', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 }));
-    expect(ttl.message).toBe('--ttl "30" has no unit: a bare number would be 30 seconds');
+    expect(ttl.message).toBe('--ttl "30" has no unit: 30 minutes or 30 seconds?');
     expect(ttl.hint).toBe('write the unit: --ttl 30m for 30 minutes (or 30s)');
-    expect(usageError(() => parseDuration('90', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 })).hint).toBe('write the unit: --ttl 90s for 90 seconds');
+    const ninety = usageError(() => parseDuration('90', '--ttl', { minimumMs: 1, maximumMs: 3_600_000 }));
+    expect(ninety.message).toBe('--ttl "90" has no unit: 90 seconds?');
+    expect(ninety.hint).toBe('write the unit: --ttl 90s for 90 seconds');
     // One of a unit is said in the singular.
     const one = usageError(() => parseDuration('1', '--older-than', { minimumMs: 1 }));
-    expect(one.message).toBe('--older-than "1" has no unit: a bare number would be 1 second');
+    expect(one.message).toBe('--older-than "1" has no unit: 1 day, 1 hour, 1 minute or 1 second?');
     expect(one.hint).toBe('write the unit: --older-than 1d for 1 day (or 1h, 1m, 1s)');
     expect(usageError(() => parseDuration('1.5', '--older-than', { minimumMs: 1 })).hint).toBe('write the unit: --older-than 1.5d for 1.5 days (or 1.5h, 1.5m, 1.5s)');
     // No unit would fit: the range says what would.

@@ -204,6 +204,25 @@ describe('cancelled attempts and interrupted ones', () => {
   });
 });
 
+describe('requests nothing registered could take (no_providers)', () => {
+  it('are failed attempts, not denials: no policy refused them — the denial rows of stores written before included', () => {
+    const summary = summarizeMetrics(
+      [
+        // As written now: a failed invocation that called nothing.
+        row({ state: 'failed', providerId: null, providerClass: null, model: null, errorCode: 'no_providers' }),
+        // As stores written before recorded it: a denial with that code.
+        row({ kind: 'denial', state: 'denied', providerId: null, providerClass: null, model: null, errorCode: 'no_providers' }),
+        row({ kind: 'denial', state: 'denied', providerId: null, providerClass: null, model: null, sensitivity: 'restricted', errorCode: 'route_denied' }),
+      ],
+      WINDOW,
+      SAVINGS,
+    );
+    expect(summary.requests).toMatchObject({ failedAttempts: 2, denied: 1, total: 0 });
+    expect(summary.bySensitivity.find((level) => level.level === 'public')).toMatchObject({ denied: 0 });
+    expect(summary.bySensitivity.find((level) => level.level === 'restricted')).toMatchObject({ denied: 1 });
+  });
+});
+
 describe('savings at a reference price with input-length tiers', () => {
   // Claude Haiku 5.5's price (providers/catalog/anthropic.yaml): 5× the base rates for prompts over 100,000 tokens.
   const haiku = { referenceModel: 'anthropic:claude-haiku-5-5', inputPerMTok: 0.1, outputPerMTok: 0.5, cachedInputPerMTok: 0.01, tiers: [{ aboveInputTokens: 100_000, inputPerMTok: 0.5, outputPerMTok: 2.5, cachedInputPerMTok: 0.05 }] };
