@@ -8,7 +8,6 @@ import { SpanIndex } from './scan.js';
 import { foldForScan, type FoldedText } from './unicode-fold.js';
 import type { Classification, ClassifyOptions, Detector, DetectorContext, DetectorMatch, Finding } from './types.js';
 
-
 /** How an image part's finding begins: whatever the image shows, it is confidential (its pixels cannot be scanned). */
 const IMAGE_PART_REASON = 'image part';
 
@@ -16,6 +15,7 @@ const IMAGE_PART_REASON = 'image part';
 export function isImagePartFinding(finding: { detector: string; reason: string }): boolean {
   return finding.detector === 'image' && finding.reason.startsWith(`${IMAGE_PART_REASON} (`);
 }
+
 /** The user's own indicator words: always scanned for, whatever the options say. */
 export const BUILT_IN_INDICATOR_WORDS: readonly string[] = ['password', 'credential', 'screenshot', 'camera'];
 
