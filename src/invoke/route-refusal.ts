@@ -1,6 +1,6 @@
 import { isImagePartFinding } from '../classify/index.js';
-import type { SensitivityLevel } from '../common/vocabulary.js';
-import { NoProvidersError, PolicyRefusalError, UpstreamError } from '../errors.js';
+import { modelKindOf, type SensitivityLevel } from '../common/vocabulary.js';
+import { NoProvidersError, PolicyRefusalError, UpstreamError, UsageError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -32,15 +32,17 @@ export function isPinned(request: CanonicalRequest, explicitProvider: string | u
  * The policy's refusal of a plan without candidates that no provider was only down for, as every
  * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
  * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
- * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`).
- * Nothing is recorded here: the pipeline records it as a denial (`no_providers` as a failed attempt that called nothing).
+ * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`);
+ * or, when the model the request named is of the other kind, a usage error saying so (`wrongKindNamed`).
+ * Nothing is recorded here: the pipeline records it as a denial (`no_providers` and the usage error
+ * as a failed attempt that called nothing).
  */
 export function routeRefusal(
   plan: RoutePlan,
   request: CanonicalRequest,
   classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
   context: RefusalContext,
-): PolicyRefusalError | NoProvidersError {
+): PolicyRefusalError | NoProvidersError | UsageError {
   if (plan.excluded.length === 0) return noProvidersError(classification);
   // Every model registered is of the other kind (chat models only, for an embeddings request): the
   // setup lacks a model that could take it, whatever its data — not the policy's refusal.
@@ -80,6 +82,15 @@ export function routeRefusal(
       ...whereEveryRule,
     });
   };
+  // The model the request named is of the other kind (a chat model named for embeddings): the
+  // request's to fix, whatever its data (exit 2, the gateway's 400) — not the policy's refusal.
+  const wrongKind = context.planUnpinned() === undefined ? undefined : wrongKindNamed(plan, request, context.providers);
+  if (wrongKind !== undefined) {
+    return new UsageError(wrongKind, {
+      hint: refusalHint(),
+      details: { sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded, param: 'model' },
+    });
+  }
   return new PolicyRefusalError(code, message, {
     hint: refusalHint(),
     details: {
@@ -139,6 +150,25 @@ function missingModelKind(plan: RoutePlan, request: CanonicalRequest): 'embeddin
   if (plan.candidates.length > 0 || plan.excluded.length === 0) return undefined;
   if (!plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'))) return undefined;
   return request.embedding === undefined ? 'chat' : 'embedding';
+}
+
+/**
+ * What a pinned request named when every model it named was left out for its kind (`model_kind`):
+ * `ollama:llama3.2 is a chat model: it does not take embeddings requests` (or an embedding model on
+ * a wire without embeddings: `claude:voyage is on the anthropic wire: it does not take …`); undefined otherwise.
+ */
+function wrongKindNamed(plan: RoutePlan, request: CanonicalRequest, providers: readonly RegisteredProvider[]): string | undefined {
+  if (plan.candidates.length > 0 || plan.excluded.length === 0) return undefined;
+  if (!plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'))) return undefined;
+  const embeddings = request.embedding !== undefined;
+  const what = ({ provider, model }: Exclusion): string => {
+    const record = providers.find((entry) => entry.id === provider)?.record;
+    const kind = modelKindOf(record?.models.find((entry) => entry.id === model) ?? {});
+    if (embeddings && kind === 'embedding') return `an embedding model on the ${record?.wire ?? 'anthropic'} wire, which has no embeddings endpoint`;
+    return kind === 'embedding' ? 'an embedding model' : 'a chat model';
+  };
+  const described = plan.excluded.map((exclusion) => `${exclusion.provider}:${exclusion.model} is ${what(exclusion)}`).join(', ');
+  return `${described}: ${plan.excluded.length === 1 ? 'it does' : 'they do'} not take ${embeddings ? 'embeddings' : 'chat'} requests`;
 }
 
 /**

@@ -75,7 +75,11 @@ export function clientErrorFor(error: unknown): ClientError {
   // Nothing registered behind the gateway: the operator's to fix, not the request's (a 4xx) nor
   // an outage that passes (the SDKs would retry a 503 twice, hence `x-should-retry: false`).
   if (error instanceof NoProvidersError) return { kind: 'unavailable', message: withHint(error), code: error.code, shouldRetry: false };
-  if (error instanceof UsageError) return { kind: 'invalid_request', message: error.message, code: error.code };
+  // A model named of the other kind (a chat model for embeddings): the hint names those of the right kind.
+  if (error instanceof UsageError) {
+    const param = error.details?.['param'];
+    return { kind: 'invalid_request', message: withHint(error), code: error.code, ...(typeof param === 'string' ? { param } : {}) };
+  }
   // A load or unload the engine cannot do (a single-model server's unload): asked of the wrong engine, and the hint says what does it.
   if (error instanceof EngineOperationError) {
     return { kind: 'invalid_request', message: error.hint === undefined ? error.message : `${error.message} (${error.hint})`, code: error.code };
