@@ -313,22 +313,18 @@ export function pruneThatDeleted(store: Store, id: string): PruneRecord | undefi
 }
 
 /**
- * The prune of the latest cut-off when it is after `sinceMs` (or any prune, for a window with no
- * start): a window that begins before it reads only the envelopes that prune kept, so an empty list
- * or a count of 0 there does not mean that nothing happened. Undefined when no prune reached into it.
+ * What `evidence list`, `evidence export`, `metrics` and the MCP `metrics` tool warn of a window
+ * beginning at `sinceMs` (or with no start) when the prune of the latest cut-off is after it: the
+ * window reads only the envelopes that prune kept, so an empty list or a count of 0 there does not
+ * mean that nothing happened. Undefined when no prune reached into it.
  */
-export function pruneBeforeWindow(store: Store, sinceMs: number | undefined): PruneRecord | undefined {
-  const latest = store.statement('SELECT pruned_at, older_than, through_seq FROM evidence_prunes ORDER BY older_than DESC, id DESC LIMIT 1').get() as
-    | { pruned_at: string; older_than: string; through_seq: number }
+export function prunedWindowWarning(store: Store, sinceMs: number | undefined): string | undefined {
+  const latest = store.statement('SELECT pruned_at, older_than FROM evidence_prunes ORDER BY older_than DESC, id DESC LIMIT 1').get() as
+    | { pruned_at: string; older_than: string }
     | undefined;
   if (latest === undefined || (sinceMs !== undefined && sinceMs >= Date.parse(latest.older_than))) return undefined;
-  return { prunedAt: latest.pruned_at, olderThan: latest.older_than, throughSeq: latest.through_seq };
-}
-
-/** What `evidence list`, `evidence export` and `metrics` warn of a window a prune reached into (see `pruneBeforeWindow`). */
-export function prunedWindowWarning(prune: PruneRecord): string {
   return (
-    `evidence created before ${prune.olderThan} was deleted by \`evidence prune\` on ${prune.prunedAt}: this window begins before then, ` +
+    `evidence created before ${latest.older_than} was deleted by \`evidence prune\` on ${latest.pruned_at}: this window begins before then, ` +
     'so what it held up to then is not here (an `evidence export` made before the prune holds it; `evidence verify --json` lists every prune)'
   );
 }

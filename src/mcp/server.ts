@@ -24,7 +24,7 @@ import { routeDeniedSentence, unavailableSentence } from '../invoke/route-refusa
 import { contentStopSentence, invocationSummary } from '../invoke/summary.js';
 import type { AttemptStarted, InvocationResult, PipelineContext } from '../invoke/types.js';
 import { computeMetrics, windowUntilNow } from '../metrics/index.js';
-import { pruneBeforeWindow, prunedWindowWarning } from '../evidence/retention.js';
+import { prunedWindowWarning } from '../evidence/retention.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -584,12 +584,12 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
         const metrics = computeMetrics(options.store, currentPolicy(pipeline).policy, windowUntilNow(durationMs, { session, sensitivities }));
         const { requests, tokens } = metrics;
         // A window a prune reached into counts only what it kept, as `metrics` warns.
-        const prune = pruneBeforeWindow(options.store, Date.parse(metrics.window.since));
+        const prunedWarning = prunedWindowWarning(options.store, Date.parse(metrics.window.since));
         const text =
           `${requests.total} answered: ${requests.local} local, ${requests.hosted} hosted, ${requests.denied} denied; ` +
           `${tokens.local.total} local and ${tokens.hosted.total} hosted tokens since ${metrics.window.since}` +
           (metrics.window.sensitivity === undefined ? '' : `, sensitivity ${metrics.window.sensitivity.join(',')} only`) +
-          (prune === undefined ? '' : `\n${prunedWindowWarning(prune)}`);
+          (prunedWarning === undefined ? '' : `\n${prunedWarning}`);
         return { text, structured: { metrics } };
       }),
   );

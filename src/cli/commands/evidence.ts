@@ -708,9 +708,9 @@ function headOption(given: string | undefined): { seq: number; hash: string } | 
 
 /** Warns when a prune deleted evidence the window (from `sinceMs`, or from the start) would hold: an empty answer there is not "nothing happened". */
 async function warnOfPrunedWindow(store: Store, sinceMs: number | undefined, output: Output): Promise<void> {
-  const { pruneBeforeWindow, prunedWindowWarning } = await import('../../evidence/retention.js');
-  const prune = pruneBeforeWindow(store, sinceMs);
-  if (prune !== undefined) output.warn(prunedWindowWarning(prune));
+  const { prunedWindowWarning } = await import('../../evidence/retention.js');
+  const warning = prunedWindowWarning(store, sinceMs);
+  if (warning !== undefined) output.warn(warning);
 }
 
 /** `--session` as the store knows it (a stored session's name is its id), warning of one nothing bears. */

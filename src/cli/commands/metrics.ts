@@ -49,9 +49,9 @@ export function metricsCommand(): Command {
             if (warning !== undefined) output.warn(warning);
           }
           // A window a prune reached into counts only what it kept: 0 there is not "nothing happened".
-          const { pruneBeforeWindow, prunedWindowWarning } = await import('../../evidence/retention.js');
-          const prune = pruneBeforeWindow(store, sinceMs);
-          if (prune !== undefined) output.warn(prunedWindowWarning(prune));
+          const { prunedWindowWarning } = await import('../../evidence/retention.js');
+          const warning = prunedWindowWarning(store, sinceMs);
+          if (warning !== undefined) output.warn(warning);
           const sensitivities = options.sensitivity;
           return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }), ...(sensitivities === undefined ? {} : { sensitivities }) }, signal);
         },
