@@ -147,9 +147,13 @@ export function noProvidersError(
  * embeddings endpoint), a chat request where only embedding models are; undefined otherwise.
  */
 function missingModelKind(plan: RoutePlan, request: CanonicalRequest): 'embedding' | 'chat' | undefined {
-  if (plan.candidates.length > 0 || plan.excluded.length === 0) return undefined;
-  if (!plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'))) return undefined;
+  if (!leftOutForKind(plan)) return undefined;
   return request.embedding === undefined ? 'chat' : 'embedding';
+}
+
+/** Whether the plan has no candidate and left out every model it considered (at least one) for its kind (`model_kind`). */
+function leftOutForKind(plan: RoutePlan): boolean {
+  return plan.candidates.length === 0 && plan.excluded.length > 0 && plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'));
 }
 
 /**
@@ -158,8 +162,7 @@ function missingModelKind(plan: RoutePlan, request: CanonicalRequest): 'embeddin
  * a wire without embeddings: `claude:voyage is on the anthropic wire: it does not take …`); undefined otherwise.
  */
 function wrongKindNamed(plan: RoutePlan, request: CanonicalRequest, providers: readonly RegisteredProvider[]): string | undefined {
-  if (plan.candidates.length > 0 || plan.excluded.length === 0) return undefined;
-  if (!plan.excluded.every((exclusion) => exclusion.rules.includes('model_kind'))) return undefined;
+  if (!leftOutForKind(plan)) return undefined;
   const embeddings = request.embedding !== undefined;
   const what = ({ provider, model }: Exclusion): string => {
     const record = providers.find((entry) => entry.id === provider)?.record;
