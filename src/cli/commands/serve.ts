@@ -125,6 +125,12 @@ local, a missing or empty token file refuses every request until a token is back
         return;
       }
 
+      // SIGHUP re-reads the policy and the token once the gateway runs. Before that — `systemctl
+      // reload` just after a start, a terminal closed while --start-engines waits for an engine —
+      // there is nothing to re-read yet (the gateway reads both as it starts), and node's default
+      // for the signal would end serve silently (exit 129), leaving the engines it started.
+      let reload = (): void => output.info('SIGHUP while starting: nothing to re-read yet, the gateway reads the policy and the token as it starts');
+      process.on('SIGHUP', () => reload());
       // The gateway needs init's token, permit key and policy: never half-create a home.
       const store = await context.store({ existing: true });
       if (options.startEngines === true) {
@@ -194,10 +200,11 @@ local, a missing or empty token file refuses every request until a token is back
       if (allowedHosts.length > 0) output.info(`  it also answers to Host ${allowedHosts.join(', ')}`);
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
-      process.on('SIGHUP', () => {
-        running.policy.checkNow();
-        running.token.checkNow();
-      });
+      const gateway = running;
+      reload = () => {
+        gateway.policy.checkNow();
+        gateway.token.checkNow();
+      };
       const stopSignal = await stopRequested;
       const uploading = running.uploading;
       const cutShort = await drainWithin({
