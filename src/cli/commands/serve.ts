@@ -198,6 +198,13 @@ local, a missing or empty token file refuses every request until a token is back
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
       if (corsOrigins.length > 0) output.info(`  browser pages from ${corsOrigins.join(', ')} may call it (with the token)`);
       if (allowedHosts.length > 0) output.info(`  it also answers to Host ${allowedHosts.join(', ')}`);
+      // A service's environment is not the shell's: a key file left out of the unit (systemd's
+      // `EnvironmentFile=-…` is optional) would otherwise show only as requests routed elsewhere.
+      const { listProviders } = await import('../../registry/registry.js');
+      const { providersWithoutKeys } = await import('../../registry/credentials.js');
+      for (const { provider, variable } of providersWithoutKeys(listProviders(store), process.env)) {
+        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`);
+      }
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
       const gateway = running;
