@@ -1,4 +1,4 @@
-import type { ProviderRecord } from './types.js';
+import type { ProviderRecord, RegisteredProvider } from './types.js';
 import { credentialHeaders } from '../wire/auth.js';
 
 /**
@@ -10,6 +10,18 @@ export function missingCredential(record: ProviderRecord, env: NodeJS.ProcessEnv
   const name = record.auth?.env;
   if (name === undefined) return undefined;
   return credentialOf(record, env) === undefined ? name : undefined;
+}
+
+/**
+ * The providers a request could be sent to whose key variable is not set in `env` (retired and
+ * blocked ones left out: nothing calls them), each with that variable, in the order given.
+ */
+export function providersWithoutKeys(providers: readonly RegisteredProvider[], env: NodeJS.ProcessEnv): { provider: string; variable: string }[] {
+  return providers.flatMap((provider) => {
+    if (provider.retiredAt !== null || provider.record.class === 'blocked') return [];
+    const variable = missingCredential(provider.record, env);
+    return variable === undefined ? [] : [{ provider: provider.id, variable }];
+  });
 }
 
 /**

@@ -125,6 +125,12 @@ local, a missing or empty token file refuses every request until a token is back
         return;
       }
 
+      // SIGHUP re-reads the policy and the token once the gateway runs. Before that — `systemctl
+      // reload` just after a start, a terminal closed while --start-engines waits for an engine —
+      // there is nothing to re-read yet (the gateway reads both as it starts), and node's default
+      // for the signal would end serve silently (exit 129), leaving the engines it started.
+      let reload = (): void => output.info('SIGHUP while starting: nothing to re-read yet, the gateway reads the policy and the token as it starts');
+      process.on('SIGHUP', () => reload());
       // The gateway needs init's token, permit key and policy: never half-create a home.
       const store = await context.store({ existing: true });
       if (options.startEngines === true) {
@@ -192,12 +198,20 @@ local, a missing or empty token file refuses every request until a token is back
       output.info(`  policy: ${context.home.policyPath} (edits apply to new requests within a second; SIGHUP re-reads at once)`);
       if (corsOrigins.length > 0) output.info(`  browser pages from ${corsOrigins.join(', ')} may call it (with the token)`);
       if (allowedHosts.length > 0) output.info(`  it also answers to Host ${allowedHosts.join(', ')}`);
+      // A service's environment is not the shell's: a key file left out of the unit (systemd's
+      // `EnvironmentFile=-…` is optional) would otherwise show only as requests routed elsewhere.
+      const { listProviders } = await import('../../registry/registry.js');
+      const { providersWithoutKeys } = await import('../../registry/credentials.js');
+      for (const { provider, variable } of providersWithoutKeys(listProviders(store), process.env)) {
+        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`);
+      }
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
-      process.on('SIGHUP', () => {
-        running.policy.checkNow();
-        running.token.checkNow();
-      });
+      const gateway = running;
+      reload = () => {
+        gateway.policy.checkNow();
+        gateway.token.checkNow();
+      };
       const stopSignal = await stopRequested;
       const uploading = running.uploading;
       const cutShort = await drainWithin({
