@@ -1,19 +1,19 @@
 // Start-up cost of everyday commands: median user+sys CPU and wall of each command line below,
 // run as a shell script runs them (`node bin/syndicate.js …` under /usr/bin/time), in a home
-// prepared with `init` and one local engine registered: a minimal OpenAI-wire server on loopback
-// (`run hello` is answered by it, non-streamed). `BENCH_RUNS` runs each (default 5);
-// `SYNDICATE_BIN` measures another build's launcher (e.g. a worktree of main, for a before/after).
+// prepared with `init` and one local engine registered: the gateway benchmark's OpenAI-wire
+// upstream on loopback (bench/gateway/upstream.js; it answers `run hello`, non-streamed).
+// `BENCH_RUNS` runs each (default 5); `SYNDICATE_BIN` measures another build's launcher (e.g. a worktree of main, for a before/after).
 // Prints markdown rows for bench/RESULTS.md.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startUpstream } from './gateway/upstream.js';
 
 const bin = process.env.SYNDICATE_BIN ?? fileURLToPath(new URL('../bin/syndicate.js', import.meta.url));
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const MODEL = 'bench-model';
+const MODEL = 'bench-model'; // the upstream's one model
 
 const COMMANDS = [
   ['--version'],
@@ -26,34 +26,6 @@ const COMMANDS = [
   ['policy', 'show'],
   ['metrics'],
 ];
-
-/** An OpenAI-wire engine: its model list and one non-streamed chat answer, with usage. */
-function startEngine() {
-  const server = createServer((request, response) => {
-    const chunks = [];
-    request.on('data', (chunk) => chunks.push(chunk));
-    request.on('end', () => {
-      let body;
-      if (request.method === 'GET' && request.url === '/v1/models') {
-        body = { object: 'list', data: [{ id: MODEL, object: 'model', created: 1700000000, owned_by: 'bench' }] };
-      } else if (request.method === 'POST' && request.url === '/v1/chat/completions') {
-        body = {
-          id: 'chatcmpl-bench',
-          object: 'chat.completion',
-          created: 1700000000,
-          model: MODEL,
-          choices: [{ index: 0, message: { role: 'assistant', content: 'hi there' }, finish_reason: 'stop' }],
-          usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 },
-        };
-      } else {
-        response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"message":"not found"}}');
-        return;
-      }
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    });
-  });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
-}
 
 /** One command line under /usr/bin/time: its CPU (user+sys) and wall seconds. Asynchronous, so the engine in this process answers. */
 function timeOnce(args, home) {
@@ -76,13 +48,12 @@ function timeOnce(args, home) {
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 export async function runCliStartBenchmark() {
-  const engine = await startEngine();
+  const engine = await startUpstream();
   const home = mkdtempSync(join(tmpdir(), 'syndicate-cli-start-'));
   const rows = [];
   try {
     execFileSync(process.execPath, [bin, 'init'], { env: { ...process.env, SYNDICATE_HOME: home }, stdio: 'ignore' });
     const record = join(home, 'bench-local.yaml');
-    const { port } = engine.address();
     writeFileSync(
       record,
       [
@@ -91,7 +62,7 @@ export async function runCliStartBenchmark() {
         'id: bench-local',
         'class: local',
         'wire: openai',
-        `baseUrl: http://127.0.0.1:${port}/v1`,
+        `baseUrl: ${engine.url}/v1`,
         'models:',
         `  - id: ${MODEL}`,
         '    contextWindow: 8192',
@@ -110,7 +81,7 @@ export async function runCliStartBenchmark() {
       rows.push(`| CLI start | \`syndicate ${args.join(' ')}\` (${runs} runs, median) | CPU ${cpu.toFixed(2)} s, wall ${wall.toFixed(2)} s | - | - |`);
     }
   } finally {
-    engine.close();
+    await engine.close();
     rmSync(home, { recursive: true, force: true });
   }
   return rows;
