@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const benches = ['startup.js', 'evidence.js', 'classify.js', 'classify-images.js', 'metrics.js'].filter((name) => existsSync(`${here}${name}`));
+const benches = ['startup.js', 'cli-start.js', 'evidence.js', 'classify.js', 'classify-images.js', 'metrics.js'].filter((name) => existsSync(`${here}${name}`));
 
 const cpu = cpus()[0]?.model ?? 'unknown cpu';
 console.log(`## ${new Date().toISOString().slice(0, 10)} — ${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}/${process.arch}\n`);

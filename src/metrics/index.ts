@@ -1,7 +1,8 @@
 /**
- * Metrics: Prometheus counters for the running gateway (`GatewayMetrics`), and the operator's
- * summary computed from evidence (`summarizeMetrics` / `MetricsAccumulator`, pure over rows;
- * `computeMetrics` reads them from the store one at a time).
+ * Metrics: the operator's summary computed from evidence (`summarizeMetrics` / `MetricsAccumulator`,
+ * pure over rows; `computeMetrics` reads them from the store one at a time). The running gateway's
+ * Prometheus counters (`GatewayMetrics`) are in ./prometheus.ts, imported from there: prom-client
+ * (~80 modules, ~0.1 s of CPU to load) is not for `syndicate metrics` or the MCP metrics tool.
  */
 import type { Policy } from '../policy/types.js';
 import type { Store } from '../store/store.js';
@@ -10,7 +11,6 @@ import { firstEvidenceMs, forEachMetricsRow, metricsRows, readModelLoadEvents } 
 import { savingsReference } from './savings-reference.js';
 import { MetricsAccumulator, type MetricsSummary, type MetricsWindow } from './summary.js';
 
-export { GatewayMetrics, type GatewayApi } from './prometheus.js';
 export { firstEvidenceMs, forEachMetricsRow, readMetricsRows, readModelLoadEvents } from './query.js';
 export * from './summary.js';
 

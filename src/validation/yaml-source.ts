@@ -1,4 +1,5 @@
-import { CST, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, parseDocument, Parser, type Document, type Node, type YAMLError } from 'yaml';
+import { createRequire } from 'node:module';
+import type { CST, Document, LineCounter, Node, YAMLError } from 'yaml';
 import { maskSecret } from '../classify/mask.js';
 import { counted } from '../common/counted.js';
 import { InvalidInputError, type InputProblem } from '../errors.js';
@@ -10,6 +11,20 @@ import { readInputFile } from './input-file.js';
  * from them (a JSON Lines file read as YAML gives one per token: thousands).
  */
 export const LISTED_SYNTAX_ERRORS = 5;
+
+let yamlLibrary: typeof import('yaml') | undefined;
+
+/**
+ * The yaml library, loaded on first use (~35 modules, ~90 ms of CPU at start): most commands that
+ * import this module for its problem helpers (`validateAgainstSchema`, `escapePointerSegment`)
+ * parse no YAML (`provider list`, `evidence verify`). A source to point into exists only once a
+ * text was parsed, so the library is loaded by then. Required, not imported: its entry for Node is
+ * CommonJS, the one instance an `import('yaml')` elsewhere (`policy show`) gets too.
+ */
+function yaml(): typeof import('yaml') {
+  yamlLibrary ??= createRequire(import.meta.url)('yaml') as typeof import('yaml');
+  return yamlLibrary;
+}
 
 /**
  * A parsed user-written YAML file together with what is needed to point back into it:
@@ -51,6 +66,7 @@ export interface YamlReadOptions {
  * found, never the file's text: a file read by mistake may hold secrets (`.env`, an export).
  */
 export function parseYamlText(text: string, file: string, options: YamlReadOptions = {}): ParsedYaml {
+  const { LineCounter, parseAllDocuments, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (document.errors.length > 0) {
@@ -132,6 +148,7 @@ export function escapePointerSegment(segment: string | number): string {
  * the nearest existing ancestor is used, so there is always a position to report.
  */
 export function positionOf(source: YamlSource, pointer: string, target: 'key' | 'value' = 'value'): TextPosition {
+  const { isMap, isPair, isSeq } = yaml();
   let node: unknown = source.document.contents;
   let keyNode: unknown;
   let found: unknown = node;
@@ -211,7 +228,7 @@ export function sortProblems(problems: InputProblem[]): InputProblem[] {
 }
 
 function keyText(key: unknown): string | undefined {
-  if (isScalar(key)) return String(key.value);
+  if (yaml().isScalar(key)) return String(key.value);
   return undefined;
 }
 
@@ -319,9 +336,10 @@ function unclosedOpenings(text: string): UnclosedOpening[] {
       found.push({ opening: "'", closing: "'", offset: token.offset });
     }
   };
+  const { CST: tokens, Parser } = yaml();
   for (const token of new Parser().parse(text)) {
     if (token.type !== 'document') continue;
-    CST.visit(token, (item) => {
+    tokens.visit(token, (item) => {
       inspect(item.key);
       inspect(item.value);
     });

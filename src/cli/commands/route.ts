@@ -138,7 +138,10 @@ export function routeCommand(): Command {
                 store,
                 policy,
                 { ...conditions, ...(await promptQuestion(store, policy, session, options, asked)), text: asked.text, images: imageParts(asked.parts.images), settings: asked.parts.settings },
-                { modelNaming: CLI_MODEL_NAMING, whereEveryRule },
+                // The human output never shows the prompt's token count, only a plan it cannot change when
+                // `bounded` uses the byte bound (see `RouteRequestOptions.promptEstimate`): the tokenizer
+                // (~0.3 s of CPU to load) is then not loaded. `--json` prints the count (`estimatedPromptTokens`).
+                { modelNaming: CLI_MODEL_NAMING, whereEveryRule, ...(output.json ? {} : { promptEstimate: 'bounded' as const }) },
               );
         const { plan, classification, skipped } = routed;
         if (plan.candidates.length === 0) {
