@@ -40,7 +40,7 @@ describe('serve: a hosted provider whose key is not set in its environment', () 
     const gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home, ...env }, 60_000);
     gateway.server.kill('SIGTERM');
     const result = await gateway.server;
-    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.exitCode, gateway.stderr()).toBe(0);
     return gateway.stderr();
   };
 
