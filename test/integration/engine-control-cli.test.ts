@@ -356,7 +356,7 @@ describe('routing to a cold model on a full engine (run through the pipeline)', 
     const posts = setup.engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/api/generate', '/v1/chat/completions']);
     expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
-    const evidence = await setup.scenario.evidence(document['evidenceId'] as string);
+    const evidence = setup.scenario.storedEvidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ model: 'qwen2.5-coder:7b', warm: false, evicts: ['llama3.2:latest'] });
   });
 
@@ -819,7 +819,7 @@ describe('a routed request to a vLLM asleep in sleep mode', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/sleep?level=1', '/wake_up', '/v1/chat/completions']);
-    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    const evidence = scenario.storedEvidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ warm: false });
     const metrics = await scenario.json(['metrics']);
     expect((metrics.document['metrics'] as { loadTimes: unknown[] }).loadTimes).toEqual([expect.objectContaining({ provider: 'vllm', loads: 1 })]);
