@@ -33,11 +33,15 @@ export function lastSent(engine: FakeEngine): Json {
   return JSON.parse(inferenceExchanges(engine).at(-1)!.requestBody.toString()) as Json;
 }
 
-/** The evidence `evidenceId` holds exactly the bytes of the last exchange `engine` saw. */
-export async function expectEvidenceHoldsExchange(scenario: Scenario, engine: FakeEngine, evidenceId: string): Promise<void> {
+/**
+ * The evidence `evidenceId` holds exactly the bytes of the last exchange `engine` saw: read through
+ * `evidence show --raw` (the default), or by this process from the store (`Scenario.storedRawEvidence`).
+ */
+export async function expectEvidenceHoldsExchange(scenario: Scenario, engine: FakeEngine, evidenceId: string, read: 'cli' | 'in-process' = 'cli'): Promise<void> {
   const exchange = inferenceExchanges(engine).at(-1)!;
-  expect(await scenario.rawEvidence(evidenceId, 'request')).toEqual(exchange.requestBody);
-  expect(await scenario.rawEvidence(evidenceId, 'response')).toEqual(exchange.responseBody);
+  const raw = (which: 'request' | 'response'): Promise<Buffer> | Buffer => (read === 'cli' ? scenario.rawEvidence(evidenceId, which) : scenario.storedRawEvidence(evidenceId, which));
+  expect(await raw('request')).toEqual(exchange.requestBody);
+  expect(await raw('response')).toEqual(exchange.responseBody);
 }
 
 /** A PNG chunk: its length (big-endian), type, data and a CRC (zeros: nothing here checks it). */

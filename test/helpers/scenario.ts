@@ -1,9 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
+import { readEvidence, envelopeToJson } from '../../src/evidence/index.js';
+import { resolveHome } from '../../src/home/home.js';
+import { loadPolicy } from '../../src/policy/load.js';
+import { registerProviderFiles } from '../../src/registry/register.js';
 import { listProviders } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce } from '../../src/router/shared-holds.js';
+import { sessionDetail, startSession, type StartSessionOptions } from '../../src/sessions/index.js';
+import { openStore } from '../../src/store/store.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 import { initialisedHome } from './prepared-home.js';
@@ -51,13 +57,40 @@ export class Scenario {
 
   /** Writes and registers one provider record per spec (exit 0 asserted). */
   async register(...specs: ProviderSpec[]): Promise<void> {
-    const files = specs.map((spec) => {
+    const result = await this.cli(['provider', 'register', ...this.writeProviderFiles(specs)]);
+    expect(result.exitCode, result.stderr).toBe(0);
+  }
+
+  /**
+   * As `register`, but stored by this process through the function `provider register` calls: for
+   * setups whose test is not about `provider register` (one CLI process fewer).
+   */
+  async registerInProcess(...specs: ProviderSpec[]): Promise<void> {
+    await this.registerFilesInProcess(...this.writeProviderFiles(specs));
+  }
+
+  /** Registers provider record files in this process, as `provider register FILE...` stores them (throws where it would fail). */
+  async registerFilesInProcess(...paths: string[]): Promise<void> {
+    const store = openStore(resolveHome({ home: this.home }).storePath);
+    try {
+      await registerProviderFiles(store, paths);
+    } finally {
+      store.close();
+    }
+  }
+
+  private writeProviderFiles(specs: ProviderSpec[]): string[] {
+    return specs.map((spec) => {
       const path = join(this.home, `${spec.id}.yaml`);
       writeFileSync(path, providerYaml(spec));
       return path;
     });
-    const result = await this.cli(['provider', 'register', ...files]);
-    expect(result.exitCode, result.stderr).toBe(0);
+  }
+
+  /** Starts a session in this process, as `session start` does (the home's policy, the same options): its id. */
+  startSessionInProcess(options: StartSessionOptions = {}): string {
+    const policy = loadPolicy(resolveHome({ home: this.home }).policyPath);
+    return withStore(this.home, (store) => startSession(store, policy, options).id);
   }
 
   /**
@@ -88,6 +121,37 @@ export class Scenario {
     const { result, document } = await this.json(['evidence', 'show', id]);
     expect(result.exitCode, result.stderr).toBe(0);
     return document.evidence as Record<string, unknown>;
+  }
+
+  /**
+   * The full evidence row as `evidence show --json` prints it (`evidence`), read by this process:
+   * for tests whose subject is what was recorded, not `evidence show`. A row that cannot be read
+   * whole fails the test, as that command's exit 1 would.
+   */
+  storedEvidence(id: string): Record<string, unknown> {
+    return withStore(this.home, (store) => {
+      const envelope = readEvidence(store, id);
+      expect(envelope, `no evidence row ${id}`).toBeDefined();
+      expect(envelope!.damage).toBeUndefined();
+      return JSON.parse(JSON.stringify(envelopeToJson(envelope!.record))) as Record<string, unknown>;
+    });
+  }
+
+  /** Exact bytes of a stored request or response, as `evidence show --raw` writes them, read by this process (held bytes asserted). */
+  storedRawEvidence(id: string, which: 'request' | 'response'): Buffer {
+    return withStore(this.home, (store) => {
+      const envelope = readEvidence(store, id);
+      expect(envelope, `no evidence row ${id}`).toBeDefined();
+      expect(envelope!.unreadable[which]).toBeUndefined();
+      const bytes = envelope!.record[which].body;
+      expect(bytes, `evidence ${id} holds no ${which} bytes`).not.toBeNull();
+      return Buffer.from(bytes!);
+    });
+  }
+
+  /** A stored session as `session show --json` prints it (`session`), read by this process. */
+  storedSession(idOrName: string): Record<string, unknown> {
+    return withStore(this.home, (store) => JSON.parse(JSON.stringify(sessionDetail(store, idOrName))) as Record<string, unknown>);
   }
 
   /** Exact raw bytes of a stored request or response, through `evidence show --raw`. */
@@ -171,14 +235,16 @@ async function runCliBuffer(args: string[], home: string): Promise<Buffer> {
 /**
  * One fake engine registered as `providerId` in a fresh home, for the tests of one describe block:
  * filled in by the block's beforeAll, removed by its afterAll. Tests read `setup.scenario` and
- * `setup.engine` once the block runs.
+ * `setup.engine` once the block runs. `registration`: through `provider register` (the default),
+ * or stored by this process (`Scenario.registerInProcess`).
  */
-export function registeredEngineScenario(providerId: string, engineOptions: FakeEngineOptions): { scenario: Scenario; engine: FakeEngine } {
+export function registeredEngineScenario(providerId: string, engineOptions: FakeEngineOptions, registration: 'cli' | 'in-process' = 'cli'): { scenario: Scenario; engine: FakeEngine } {
   const setup = {} as { scenario: Scenario; engine: FakeEngine };
   beforeAll(async () => {
     setup.engine = await startFakeEngine(engineOptions);
     setup.scenario = await Scenario.create();
-    await setup.scenario.register({ id: providerId, engine: setup.engine });
+    const spec = { id: providerId, engine: setup.engine };
+    await (registration === 'cli' ? setup.scenario.register(spec) : setup.scenario.registerInProcess(spec));
   });
   afterAll(async () => {
     setup.scenario?.cleanup();

@@ -14,6 +14,7 @@ import { processesMentioning } from '../helpers/processes.js';
 import { isAlive } from '../helpers/serve.js';
 import { inferenceExchanges, launchedEngineYaml, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
 import { withStore } from '../helpers/store.js';
+import { retireProvider } from '../../src/registry/registry.js';
 
 const GB = 1e9;
 
@@ -23,8 +24,11 @@ function generateRequests(engine: FakeEngine): Record<string, unknown>[] {
   return engine.exchanges.filter((exchange) => exchange.path === '/api/generate').map((exchange) => JSON.parse(exchange.requestBody.toString('utf8')) as Record<string, unknown>);
 }
 
-/** The fake Ollama registered with an 8 GB budget: llama3.2 (4 GB, priority 2, chat) and qwen2.5-coder (5 GB, priority 5, code). */
-async function registerBudgetedOllama(scenario: Scenario, engine: FakeEngine) {
+/**
+ * The fake Ollama registered with an 8 GB budget: llama3.2 (4 GB, priority 2, chat) and qwen2.5-coder
+ * (5 GB, priority 5, code), stored by this process (no test here is about `provider register`).
+ */
+async function registerBudgetedOllama(scenario: Scenario, engine: FakeEngine): Promise<void> {
   const record = [
     'apiVersion: syndicate/v1',
     'kind: Provider',
@@ -51,7 +55,7 @@ async function registerBudgetedOllama(scenario: Scenario, engine: FakeEngine) {
     'deviations: []',
   ].join('\n');
   writeFileSync(join(scenario.home, 'ollama.yaml'), `${record}\n`);
-  return scenario.cli(['provider', 'register', join(scenario.home, 'ollama.yaml')]);
+  await scenario.registerFilesInProcess(join(scenario.home, 'ollama.yaml'));
 }
 
 function startBudgetedOllama(): Promise<FakeEngine> {
@@ -74,8 +78,7 @@ function budgetedOllamaScenario(): { scenario: Scenario; engine: FakeEngine } {
   beforeEach(async () => {
     setup.engine = await startBudgetedOllama();
     setup.scenario = await Scenario.create();
-    const registered = await registerBudgetedOllama(setup.scenario, setup.engine);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await registerBudgetedOllama(setup.scenario, setup.engine);
   });
   afterEach(async () => {
     setup.scenario?.cleanup();
@@ -311,7 +314,7 @@ describe('engine load of a model larger than the whole budget', () => {
     // The coder declared at 12 GB in the 8 GB budget, re-registered over the budgeted record.
     const yaml = readFileSync(join(setup.scenario.home, 'ollama.yaml'), 'utf8').replace('vramGb: 5', 'vramGb: 12');
     writeFileSync(join(setup.scenario.home, 'ollama.yaml'), yaml);
-    expect((await setup.scenario.cli(['provider', 'register', join(setup.scenario.home, 'ollama.yaml')])).exitCode).toBe(0);
+    await setup.scenario.registerFilesInProcess(join(setup.scenario.home, 'ollama.yaml'));
     for (const force of [[], ['--force']]) {
       const { result, document } = await setup.scenario.json(['engine', 'load', 'ollama:qwen2.5-coder:7b', ...force]);
       expect(result.exitCode).toBe(4);
@@ -326,7 +329,7 @@ describe('engine load of a model larger than the whole budget', () => {
 });
 
 describe('engine load --num-ctx on an engine other than Ollama', () => {
-  const setup = registeredEngineScenario('llamacpp', { kind: 'llama.cpp' });
+  const setup = registeredEngineScenario('llamacpp', { kind: 'llama.cpp' }, 'in-process');
 
   it('is ignored with a warning (the engine keeps the context it was started with), as the Ollama face names it in x-syndicate-ignored-fields', async () => {
     const { result, document } = await setup.scenario.json(['engine', 'load', 'llamacpp:qwen2.5-0.5b-instruct-q4_k_m.gguf', '--num-ctx', '2048']);
@@ -353,7 +356,7 @@ describe('routing to a cold model on a full engine (run through the pipeline)', 
     const posts = setup.engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/api/generate', '/v1/chat/completions']);
     expect(generateRequests(setup.engine)).toEqual([{ model: 'llama3.2:latest', keep_alive: 0 }]);
-    const evidence = await setup.scenario.evidence(document['evidenceId'] as string);
+    const evidence = setup.scenario.storedEvidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ model: 'qwen2.5-coder:7b', warm: false, evicts: ['llama3.2:latest'] });
   });
 
@@ -381,8 +384,7 @@ describe('engine load and unload that the engine does not finish within --timeou
       scenario.cleanup();
       await engine.close();
     });
-    const registered = await registerBudgetedOllama(scenario, engine);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await registerBudgetedOllama(scenario, engine);
     return scenario;
   }
 
@@ -411,7 +413,7 @@ describe('engine status of an engine that does not answer', () => {
     scenario = await Scenario.create();
     const port = await freePort();
     writeFileSync(join(scenario.home, 'gone.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: gone', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama.cpp', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'gone.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'gone.yaml'));
   });
   afterAll(() => scenario?.cleanup());
 
@@ -431,9 +433,9 @@ describe('engine status of an engine that does not answer', () => {
     onTestFinished(() => new Promise<void>((resolve) => failing.close(() => resolve())));
     const port = (failing.address() as AddressInfo).port;
     writeFileSync(join(scenario.home, 'broken.yaml'), ['apiVersion: syndicate/v1', 'kind: Provider', 'id: broken', 'class: local', 'wire: openai', `baseUrl: http://127.0.0.1:${port}/v1`, 'engine:', '  kind: llama-swap', 'models:', '  - id: m', '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n'));
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'broken.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'broken.yaml'));
     onTestFinished(async () => {
-      expect((await scenario.cli(['provider', 'remove', 'broken'])).exitCode).toBe(0);
+      withStore(scenario.home, (store) => retireProvider(store, 'broken'));
     });
     const { result, document } = await scenario.json(['engine', 'status', 'broken']);
     expect(result.exitCode).toBe(1);
@@ -464,10 +466,10 @@ describe('engine status of an engine that does not answer', () => {
     const port = new URL(readProvider(scenario, 'gone')).port;
     // Retired when the test ends: the other tests meet gone alone.
     onTestFinished(async () => {
-      expect((await scenario.cli(['provider', 'remove', 'startable'])).exitCode).toBe(0);
+      withStore(scenario.home, (store) => retireProvider(store, 'startable'));
     });
     writeFileSync(join(scenario.home, 'startable.yaml'), launchedEngineYaml({ id: 'startable', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: 'llama-server', readyPath: '/health', model: 'm', contextWindow: 4096 }));
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'startable.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'startable.yaml'));
     const unload = await scenario.json(['engine', 'unload', 'startable:m']);
     expect(unload.result.exitCode).toBe(5);
     expect(unload.document['error']).toMatchObject({ code: 'engine_unreachable', hint: 'start it: `syndicate engine start startable`' });
@@ -509,12 +511,13 @@ describe('engine start and stop (engine.launch)', () => {
     ];
     const retiredPort = await freePort();
     files.push(writeRecord('retired', 'sh', ['-c', `exec "${process.execPath}" "${BIN}" engine serve --model "${modelPath}" --port ${retiredPort}`], '/health', `http://127.0.0.1:${retiredPort}/v1`));
-    const registered = await scenario.cli(['provider', 'register', ...files], { env });
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerFilesInProcess(...files);
   });
-  // Each test meets every engine stopped, whichever tests ran before it (or failed partway).
+  // Each test meets every engine stopped, whichever tests ran before it (or failed partway): each
+  // one the store records a process of is stopped through syndicate.
   afterEach(async () => {
-    await Promise.all(['embedded', 'wrapped', 'retired'].map((id) => scenario.cli(['engine', 'stop', id, '--grace', '1s'], { env })));
+    const recorded = withStore(scenario.home, (store) => store.statement('SELECT provider_id FROM engine_processes').pluck().all() as string[]);
+    await Promise.all(recorded.map((id) => scenario.cli(['engine', 'stop', id, '--grace', '1s'], { env })));
   });
   afterAll(() => scenario?.cleanup());
 
@@ -682,7 +685,7 @@ describe('engine stop of an engine whose own child outlives it', () => {
     ].join('\n');
     try {
       writeFileSync(join(scenario.home, 'router.yaml'), launchedEngineYaml({ id: 'router', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', engineScript, childScript], readyPath: '/health', model: 'm', contextWindow: 4096 }));
-      expect((await scenario.cli(['provider', 'register', join(scenario.home, 'router.yaml')])).exitCode).toBe(0);
+      await scenario.registerFilesInProcess(join(scenario.home, 'router.yaml'));
       const started = await scenario.cli(['engine', 'start', 'router']);
       expect(started.exitCode, started.stderr).toBe(0);
       expect(processesMentioning(marker)).toHaveLength(2);
@@ -703,7 +706,7 @@ describe('engine stop of an engine syndicate did not start', () => {
   beforeAll(async () => {
     engine = await startFakeEngine({ kind: 'llama.cpp' });
     scenario = await Scenario.create();
-    await scenario.register({ id: 'theirs', engine });
+    await scenario.registerInProcess({ id: 'theirs', engine });
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -725,7 +728,7 @@ describe('doctor and an engine syndicate started', () => {
     const port = await freePort();
     const server = `require('http').createServer((q, s) => { s.setHeader('content-type', 'application/json'); s.end(JSON.stringify({ object: 'list', data: [{ id: 'm' }] })); }).listen(${port}, '127.0.0.1')`;
     writeFileSync(join(scenario.home, 'tiny.yaml'), launchedEngineYaml({ id: 'tiny', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', server], readyPath: '/v1/models', model: 'm', contextWindow: 4096 }));
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'tiny.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'tiny.yaml'));
   });
   afterAll(async () => {
     await scenario?.cli(['engine', 'stop', 'tiny', '--grace', '1s']);
@@ -763,7 +766,7 @@ describe('Ctrl-C while engine start waits', () => {
     scenario = await Scenario.create();
     const port = await freePort();
     writeFileSync(join(scenario.home, 'slow.yaml'), launchedEngineYaml({ id: 'slow', baseUrl: `http://127.0.0.1:${port}/v1`, kind: 'llama.cpp', command: process.execPath, args: ['-e', `setInterval(() => {}, 1000) // ${marker}`], readyPath: '/health', model: 'm', contextWindow: 4096 }));
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'slow.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'slow.yaml'));
   });
   afterAll(() => scenario?.cleanup());
 
@@ -802,7 +805,7 @@ describe('a routed request to a vLLM asleep in sleep mode', () => {
     const model = 'Qwen/Qwen2.5-1.5B-Instruct';
     const record = ['apiVersion: syndicate/v1', 'kind: Provider', 'id: vllm', 'class: local', 'wire: openai', `baseUrl: ${engine.baseUrl}`, 'engine:', '  kind: vllm', 'models:', `  - id: ${model}`, '    contextWindow: 32768', '    capabilityClass: small', 'deviations: []'];
     writeFileSync(join(scenario.home, 'vllm.yaml'), `${record.join('\n')}\n`);
-    expect((await scenario.cli(['provider', 'register', join(scenario.home, 'vllm.yaml')])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(join(scenario.home, 'vllm.yaml'));
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -816,7 +819,7 @@ describe('a routed request to a vLLM asleep in sleep mode', () => {
     expect(result.exitCode, result.stderr).toBe(0);
     const posts = engine.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => exchange.path);
     expect(posts).toEqual(['/sleep?level=1', '/wake_up', '/v1/chat/completions']);
-    const evidence = await scenario.evidence(document['evidenceId'] as string);
+    const evidence = scenario.storedEvidence(document['evidenceId'] as string);
     expect((evidence['route'] as { chosen: Record<string, unknown> }).chosen).toMatchObject({ warm: false });
     const metrics = await scenario.json(['metrics']);
     expect((metrics.document['metrics'] as { loadTimes: unknown[] }).loadTimes).toEqual([expect.objectContaining({ provider: 'vllm', loads: 1 })]);
@@ -834,7 +837,7 @@ describe('engine unload of an engine that keeps its model while it runs', () => 
       ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: local', 'wire: openai', `baseUrl: ${baseUrl}`, 'engine:', `  kind: ${kind}`, 'models:', `  - id: ${model}`, '    contextWindow: 4096', '    capabilityClass: small', 'deviations: []', ''].join('\n');
     writeFileSync(join(scenario.home, 'solo.yaml'), record('solo', 'llama.cpp', single.baseUrl, 'solo'));
     writeFileSync(join(scenario.home, 'big.yaml'), record('big', 'vllm', vllm.baseUrl, 'Qwen/Qwen2.5-1.5B-Instruct'));
-    for (const file of ['solo.yaml', 'big.yaml']) expect((await scenario.cli(['provider', 'register', join(scenario.home, file)])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(...['solo.yaml', 'big.yaml'].map((file) => join(scenario.home, file)));
   });
   afterAll(async () => {
     scenario?.cleanup();

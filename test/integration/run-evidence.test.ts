@@ -24,7 +24,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     anthropic = await startFakeEngine({ kind: 'anthropic' });
     engines.push(llama, lmstudio, anthropic);
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
-    await scenario.register(
+    await scenario.registerInProcess(
       { id: 'llama', engine: llama },
       { id: 'studio', engine: lmstudio, deviations: ['approximate_token_counts'] },
       { id: 'claude', engine: anthropic, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
@@ -67,11 +67,11 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const exchange = inferenceExchanges(llama).at(-1)!;
     const sent = JSON.parse(exchange.requestBody.toString());
     expect(sent.stream_options).toEqual({ include_usage: true });
-    const raw = await scenario.rawEvidence(document.evidenceId, 'response');
+    const raw = scenario.storedRawEvidence(document.evidenceId, 'response');
     expect(raw).toEqual(exchange.responseBody);
     expect(raw.toString()).toContain('data: [DONE]');
     expect(raw.toString()).toContain('"timings"');
-    const envelope = (await scenario.evidence(document.evidenceId)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(document.evidenceId) as Record<string, any>;
     const chunks = envelope.response.chunks as { atMs: number; bytes: number }[];
     expect(chunks.reduce((sum, chunk) => sum + chunk.bytes, 0)).toBe(raw.length);
     for (let index = 1; index < chunks.length; index += 1) expect(chunks[index]!.atMs).toBeGreaterThanOrEqual(chunks[index - 1]!.atMs);
@@ -85,7 +85,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(document.tokens.outputTokens).toBeGreaterThan(0);
     const exchange = inferenceExchanges(lmstudio).at(-1)!;
     expect(exchange.responseBody.toString()).not.toContain('"usage":{');
-    expect(await scenario.rawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
+    expect(scenario.storedRawEvidence(document.evidenceId, 'response')).toEqual(exchange.responseBody);
   });
 
   it("a prompt quoting a tokenizer's special token (<|endoftext|>) is counted as the text it is when the engine reports no usage", async () => {
@@ -104,10 +104,10 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     const exchange = inferenceExchanges(anthropic).at(-1)!;
     expect(exchange.requestHeaders['x-api-key']).toBe(key);
     expect(exchange.requestHeaders['anthropic-version']).toBe('2023-06-01');
-    const raw = await scenario.rawEvidence(document.evidenceId, 'response');
+    const raw = scenario.storedRawEvidence(document.evidenceId, 'response');
     expect(raw).toEqual(exchange.responseBody);
     expect(raw.toString()).toContain('event: message_stop');
-    const envelope = (await scenario.evidence(document.evidenceId)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(document.evidenceId) as Record<string, any>;
     expect(envelope.request.headers['x-api-key']).toBe('[redacted]');
     expect(JSON.stringify(envelope)).not.toContain(key);
   });
@@ -192,7 +192,7 @@ describe('syndicate run: verbatim evidence and fidelity', () => {
     expect(inferenceExchanges(llama)).toHaveLength(sentBefore);
     expect((await scenario.json(['evidence', 'list', '--limit', '1000'])).document.total).toBe(rowsBefore);
     const answered = await runJson(['Name the capital of France.', '--provider', 'llama', '--no-stream', '--session', 'ci-build_7.2:a']);
-    expect((await scenario.evidence(answered.evidenceId as string)).sessionId).toBe('ci-build_7.2:a');
+    expect(scenario.storedEvidence(answered.evidenceId as string).sessionId).toBe('ci-build_7.2:a');
   });
 
   it('--max-tokens larger than the window leaves is lowered for the model, as through the gateway, and said on stderr', async () => {
@@ -240,7 +240,7 @@ describe('syndicate run: a request that fails before any call is on the chain to
     hosted = await startFakeEngine({ kind: 'anthropic' });
     live = await startFakeEngine({ kind: 'vllm' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
-    await scenario.register(
+    await scenario.registerInProcess(
       { id: 'dead', engine: gone },
       { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
       { id: 'live', engine: live },
@@ -269,7 +269,7 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(error.hint).toBe('nothing answers at dead: start the engine or fix the baseUrl in its provider record (`syndicate doctor` checks each local engine), then retry');
     const after = await rows();
     expect(after).toHaveLength(before + 1);
-    const envelope = (await scenario.evidence(error.details.evidenceId)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(error.details.evidenceId) as Record<string, any>;
     expect(envelope).toMatchObject({ kind: 'invocation', state: 'failed', requestId: error.details.requestId, permitId: null, verbatimCapture: 'none' });
     expect(envelope.error.code).toBe('inference_unavailable');
     expect(envelope.error.message).toMatch(/dead:\S+: engine unreachable/);
@@ -286,7 +286,7 @@ describe('syndicate run: a request that fails before any call is on the chain to
     expect(error.details.attempts).toHaveLength(1);
     expect(error.details.attempts[0]!.outcome).toBe('skipped');
     expect(await rows()).toHaveLength(before + 1);
-    const envelope = (await scenario.evidence(error.details.attempts[0]!.evidenceId)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(error.details.attempts[0]!.evidenceId) as Record<string, any>;
     expect(envelope).toMatchObject({ kind: 'invocation', state: 'failed', provider: { id: 'keyless', version: 1, class: 'approved_hosted' }, permitId: null, verbatimCapture: 'none' });
     expect(envelope.error).toEqual({ code: 'credential_missing', message: `${KEY} is not set, so keyless cannot be called` });
     expect(envelope.request.body).toBeNull();
@@ -341,7 +341,7 @@ describe('syndicate run: a hosted provider without its key ranks after every cal
   /** A home with a local engine and the keyless hosted provider. The policy prefers hosted: with its key set, keyless would be called first. */
   async function keylessBesideLocal(local: FakeEngine, keyless: FakeEngine): Promise<Scenario> {
     const home = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
-    await home.register({ id: 'llama', engine: local }, { id: 'keyless', engine: keyless, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    await home.registerInProcess({ id: 'llama', engine: local }, { id: 'keyless', engine: keyless, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
     return home;
   }
 
@@ -416,7 +416,7 @@ describe('syndicate run: a model the hosted provider says does not exist', () =>
     llama = await startFakeEngine({ kind: 'llama.cpp' });
     hosted = await startFakeEngine({ kind: 'anthropic' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'workflows:\n  interactive:\n    prefer: [hosted]' });
-    await scenario.register({ id: 'llama', engine: llama }, { id: 'claude', engine: hosted, class: 'approved_hosted', model: RETIRED, authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    await scenario.registerInProcess({ id: 'llama', engine: llama }, { id: 'claude', engine: hosted, class: 'approved_hosted', model: RETIRED, authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } });
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -435,8 +435,8 @@ describe('syndicate run: a model the hosted provider says does not exist', () =>
       ['claude', RETIRED, 'failed', 404],
       ['llama', defaultModel(llama), 'completed', 200],
     ]);
-    expect(await scenario.evidence(attempts[0]!.evidenceId)).toMatchObject({ state: 'failed', status: 404, error: { message: `claude answered HTTP 404: model: ${RETIRED}` } });
-    expect(await scenario.evidence(attempts[1]!.evidenceId)).toMatchObject({ state: 'completed', markers: ['fallback'] });
+    expect(scenario.storedEvidence(attempts[0]!.evidenceId)).toMatchObject({ state: 'failed', status: 404, error: { message: `claude answered HTTP 404: model: ${RETIRED}` } });
+    expect(scenario.storedEvidence(attempts[1]!.evidenceId)).toMatchObject({ state: 'completed', markers: ['fallback'] });
     expect(inferenceExchanges(hosted)).toHaveLength(hostedBefore + 1);
   });
 
@@ -463,7 +463,7 @@ describe('syndicate run: a keyless hosted candidate that fallback.maxHops cuts o
     // Both local engines answer their health probe, then HTTP 500: one hop each, and the walk ends before keyless.
     for (const engine of [first, second]) engine.setFault({ status: 500, body: '{"error":{"code":500,"message":"model crashed","type":"server_error"}}' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'fallback:\n  order: []\n  maxHops: 1' });
-    await scenario.register(
+    await scenario.registerInProcess(
       { id: 'first', engine: first },
       { id: 'second', engine: second },
       { id: 'keyless', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
@@ -512,7 +512,7 @@ describe('syndicate run: every candidate keyless, more of them than fallback.max
   beforeAll(async () => {
     hosted = await startFakeEngine({ kind: 'anthropic' });
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'], policyExtra: 'fallback:\n  order: []\n  maxHops: 0' });
-    await scenario.register(
+    await scenario.registerInProcess(
       { id: 'keyless-a', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
       { id: 'keyless-b', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
     );
@@ -541,7 +541,7 @@ describe('syndicate run: upstream failures', () => {
   beforeAll(async () => {
     engine = await startFakeEngine({ kind: 'vllm' });
     scenario = await Scenario.create();
-    await scenario.register({ id: 'vllm', engine });
+    await scenario.registerInProcess({ id: 'vllm', engine });
   });
   afterEach(async () => {
     engine.setFault('ok');
@@ -570,18 +570,6 @@ describe('syndicate run: upstream failures', () => {
     return run;
   };
 
-  for (const testCase of cases) {
-    it(`${testCase.name} => exit 5 with a clear message and the right markers`, async () => {
-      const { result, document } = await runWithFault(testCase);
-      const error = document.error as { message: string; details: { attempts: { evidenceId: string }[] } };
-      expect(error.message).toMatch(testCase.message);
-      expect(result.stderr).not.toMatch(testCase.message);
-      const evidenceId = error.details.attempts.at(-1)!.evidenceId;
-      const envelope = (await scenario.evidence(evidenceId)) as Record<string, any>;
-      expect(envelope.state).toBe('failed');
-      for (const marker of testCase.markers) expect(envelope.markers).toContain(marker);
-    });
-  }
 
   it('an engine that answers but fails: the hint says to look at its log, not to start it', async () => {
     engine.setFault({ status: 500, body: '{"object":"error","message":"boom","type":"InternalServerError","code":500}' });
@@ -599,7 +587,7 @@ describe('syndicate run: upstream failures', () => {
     const error = document.error as { hint: string; details: { attempts: { evidenceId: string }[] } };
     // The time the caller allowed ran out: the hint says how to allow more, not to start the engine.
     expect(error.hint).toBe('every candidate was still answering when the 500ms allowed ran out; allow more (`syndicate run --timeout 1s`) or ask for fewer tokens');
-    const envelope = (await scenario.evidence(error.details.attempts.at(-1)!.evidenceId)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(error.details.attempts.at(-1)!.evidenceId) as Record<string, any>;
     expect(envelope.markers).toContain('timeout');
   });
 
@@ -608,17 +596,25 @@ describe('syndicate run: upstream failures', () => {
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--provider', 'vllm', '--stream']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ answer: DEFAULT_ANSWER, markers: ['terminal_marker_missing'] });
-    const envelope = (await scenario.evidence(document.evidenceId as string)) as Record<string, any>;
+    const envelope = scenario.storedEvidence(document.evidenceId as string) as Record<string, any>;
     expect(envelope).toMatchObject({ state: 'completed', markers: ['terminal_marker_missing'], verbatimCapture: 'full' });
     expect(envelope.error).toBeNull();
   });
 
-  it('evidence verify passes over the failed rows every one of the failures above leaves', async () => {
-    // Its own failures, one of each: the tests may run in any order, this one first.
+  // One run per failure: each is checked, then evidence verify over the failed rows they left (a test
+  // of each failure and a test of verify making its own failures again ran every failure twice).
+  it(`${cases.map((testCase) => testCase.name).join(', ')} => each exits 5 with a clear message and the right markers, and evidence verify passes over the failed rows they leave`, async () => {
     for (const testCase of cases) {
-      await runWithFault(testCase);
+      const { result, document } = await runWithFault(testCase);
       engine.setFault('ok');
       await scenario.releaseHolds();
+      const error = document.error as { message: string; details: { attempts: { evidenceId: string }[] } };
+      expect(error.message, testCase.name).toMatch(testCase.message);
+      expect(result.stderr, testCase.name).not.toMatch(testCase.message);
+      const evidenceId = error.details.attempts.at(-1)!.evidenceId;
+      const envelope = scenario.storedEvidence(evidenceId) as Record<string, any>;
+      expect(envelope.state, testCase.name).toBe('failed');
+      for (const marker of testCase.markers) expect(envelope.markers, testCase.name).toContain(marker);
     }
     const result = await scenario.cli(['evidence', 'verify']);
     expect(result.exitCode, result.stderr + result.stdout).toBe(0);
@@ -638,7 +634,7 @@ describe('syndicate run: a local engine that is down and that syndicate knows ho
       file,
       launchedEngineYaml({ id: 'startable', baseUrl: `http://127.0.0.1:${await freePort()}/v1`, kind: 'llama.cpp', command: 'llama-server', readyPath: '/health', model: 'tiny', contextWindow: 4096 }),
     );
-    expect((await scenario.cli(['provider', 'register', file])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(file);
     const { result, document } = await scenario.json(['run', 'hello', '--provider', 'startable']);
     expect(result.exitCode, result.stderr).toBe(5);
     expect((document.error as { hint: string }).hint).toMatch(

@@ -62,7 +62,7 @@ async function metricsRequests(scenario: Scenario): Promise<{ failedAttempts: nu
 }
 
 describe('a run killed mid-stream', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('leaves an interrupted row with the partial bytes, counted as a failed attempt, and the chain verifies', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -82,7 +82,7 @@ describe('a run killed mid-stream', () => {
     expect(row, JSON.stringify(rows)).toBeDefined();
     expect(row!.verbatimCapture).toBe('partial');
     expect(row!.error?.message).toMatch(/^the process \(pid \d+\) making this call ended before recording its outcome$/);
-    const raw = await scenario.rawEvidence(row!.id, 'response');
+    const raw = scenario.storedRawEvidence(row!.id, 'response');
     const sent = engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)!;
     expect(raw.length).toBeGreaterThan(0);
     // What was kept is a prefix of what the engine sent, byte for byte, and not the whole of it.
@@ -96,7 +96,7 @@ describe('a run killed mid-stream', () => {
 });
 
 describe('a run killed mid-stream whose parent has not reaped it yet (a zombie)', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('is recovered as interrupted by the next command all the same: a zombie answers signal 0 but never runs again', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -133,7 +133,7 @@ describe('a run killed mid-stream whose parent has not reaped it yet (a zombie)'
 });
 
 describe('a run cancelled with Ctrl-C mid-stream', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('exits 130 after recording the attempt as cancelled by the caller, with the first-token time and the bytes so far', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -162,7 +162,7 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
     expect(row.verbatimCapture).toBe('partial');
     expect(row.markers).toContain('partial_response');
     expect(row.firstTokenMs).toBeGreaterThan(0);
-    const raw = await scenario.rawEvidence(row.id, 'response');
+    const raw = scenario.storedRawEvidence(row.id, 'response');
     const sent = engine.exchanges.filter((exchange) => exchange.method === 'POST').at(-1)!;
     expect(raw.length).toBeGreaterThan(0);
     expect(sent.responseBody.subarray(0, raw.length)).toEqual(raw);
@@ -179,7 +179,7 @@ describe('a run cancelled with Ctrl-C mid-stream', () => {
 });
 
 describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
   const env = (scenario: Scenario) => ({ SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' });
   /** Some words of ANSWER, as streamed: what was printed before the signal. */
   const partialAnswer = new RegExp(`^(?:${ANSWER.split(' ').join(' ?|')} ?)+$`);
@@ -241,7 +241,7 @@ describe('the partial answer of a run cancelled with Ctrl-C mid-stream', () => {
 });
 
 describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner cancelling the job)', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('exits 143 after recording the attempt as cancelled, and --json still prints its one error document', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -297,7 +297,7 @@ describe('a run stopped with SIGTERM mid-stream (`timeout`, `kill`, a CI runner 
 });
 
 describe('a streaming run whose reader goes away (`syndicate run … | head -c 100`)', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('cancels the call, records it as cancelled by the caller (not a provider failure) and exits 141', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -328,7 +328,7 @@ describe('a streaming run whose reader goes away (`syndicate run … | head -c 1
 });
 
 describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs', () => {
-  const setup = registeredEngineScenario('stuck', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('stuck', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   for (const [command, signal, exitCode] of [
     ['test', 'SIGINT', 130],
@@ -363,7 +363,7 @@ describe('a provider probe stopped with Ctrl-C or SIGTERM while the engine hangs
 });
 
 describe('a run cancelled with Ctrl-C whose process outlives its command (a handle slow to close)', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('says only what happened: past the 2 s deadline it did not claim to have quit before recording the call, nor print a second error document (a loaded run printed "again: quit at once … left pending" after the recorded error)', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
@@ -389,7 +389,7 @@ describe('a run cancelled with Ctrl-C whose process outlives its command (a hand
 });
 
 describe('a run cancelled with Ctrl-C while another connection holds the store busy (a backup, a long write: recording the cancellation takes longer than the 2 s stop deadline)', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: ANSWER }, 'in-process');
 
   it('waits for the store (its busy timeout is 5 s) and records the attempt as cancelled: the deadline bounds the call stopping, not the local write, and no row is left pending', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;

@@ -34,7 +34,7 @@ let scenario: Scenario;
 beforeAll(async () => {
   [claude, glm] = await Promise.all([startFakeEngine({ kind: 'anthropic', models: [{ id: CLAUDE_MODEL }] }), startFakeEngine({ kind: 'openai', models: [{ id: GLM_MODEL }] })]);
   scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
-  await scenario.register(
+  await scenario.registerInProcess(
     { id: 'claude', engine: claude, class: 'approved_hosted', model: CLAUDE_MODEL, authEnv: 'SESSION_FILTER_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } },
     { id: 'glm', engine: glm, class: 'approved_hosted', model: GLM_MODEL, authEnv: 'SESSION_FILTER_GLM_KEY', price: { inputPerMTok: 0.6, outputPerMTok: 2.2 } },
   );
@@ -55,16 +55,14 @@ function refuseNext(streamed: boolean): void {
   );
 }
 
-async function startSession(name: string, model = `claude:${CLAUDE_MODEL}`): Promise<string> {
-  const started = await scenario.json(['session', 'start', '--name', name, '--model', model]);
-  expect(started.result.exitCode, started.result.stderr).toBe(0);
-  return (started.document.session as { id: string }).id;
+/** A session named `name` started in this process, as `session start` starts it (no test here is about `session start`): its id. */
+function startSession(name: string, model = `claude:${CLAUDE_MODEL}`): string {
+  return scenario.startSessionInProcess({ name, model });
 }
 
-async function storedTurns(name: string): Promise<[number, string, string][]> {
-  const shown = await scenario.json(['session', 'show', name]);
-  expect(shown.result.exitCode, shown.result.stderr).toBe(0);
-  const messages = (shown.document.session as { messages: { turn: number; role: string; text: string }[] }).messages;
+/** The stored turns of session `name`, as `session show --json` lists them, read by this process. */
+function storedTurns(name: string): [number, string, string][] {
+  const messages = (scenario.storedSession(name) as { messages: { turn: number; role: string; text: string }[] }).messages;
   return messages.map((message) => [message.turn, message.role, message.text]);
 }
 
@@ -76,7 +74,7 @@ function lastRequestBody(engine: FakeEngine = claude): string {
 describe('run --session: an answer the provider stopped for its content', () => {
   it.each([['--no-stream'], ['--stream']])('is printed, not kept in the session (one warning on stderr says so), and the next turn does not carry it (%s)', async (streaming) => {
     const name = `filtered${streaming}`;
-    await startSession(name);
+    startSession(name);
     const first = await scenario.cli(['run', 'What is the capital of France?', '--session', name, streaming], { env });
     expect(first.exitCode, first.stderr).toBe(0);
 
@@ -91,7 +89,7 @@ describe('run --session: an answer the provider stopped for its content', () => 
       `warning: the provider stopped the answer for its content (stop reason refusal): what is printed is what the model wrote before; the turn is not kept in session ${name}: rephrase the prompt`,
     ]);
     expect(filtered.stderr).toMatch(/ · session \S+ turn not kept/);
-    expect(await storedTurns(name)).toEqual([
+    expect(storedTurns(name)).toEqual([
       [1, 'user', 'What is the capital of France?'],
       [1, 'assistant', DEFAULT_ANSWER],
     ]);
@@ -103,7 +101,7 @@ describe('run --session: an answer the provider stopped for its content', () => 
     expect(JSON.stringify(sent.messages)).not.toContain(CUT_TEXT);
     expect(sent.messages.map((message) => message.role)).toEqual(['user', 'assistant', 'user']);
     expect(third.stderr).toMatch(/ · session \S+ turn 2$/m);
-    expect((await storedTurns(name)).map(([turn, role, text]) => [turn, role, text])).toEqual([
+    expect((storedTurns(name)).map(([turn, role, text]) => [turn, role, text])).toEqual([
       [1, 'user', 'What is the capital of France?'],
       [1, 'assistant', DEFAULT_ANSWER],
       [2, 'user', 'And of Italy?'],
@@ -112,7 +110,7 @@ describe('run --session: an answer the provider stopped for its content', () => 
   }, 90_000);
 
   it('--json: `session` says the turn was not kept (turn null, kept false); the evidence records the answer under the session', async () => {
-    const id = await startSession('filteredjson');
+    const id = startSession('filteredjson');
     const first = await scenario.json(['run', 'What is the capital of France?', '--session', 'filteredjson'], { env });
     expect(first.result.exitCode, first.result.stderr).toBe(0);
     expect(first.document.session).toEqual({ id, turn: 1, kept: true });
@@ -121,18 +119,18 @@ describe('run --session: an answer the provider stopped for its content', () => 
     const { result, document } = await scenario.json(['run', FILTERED_PROMPT, '--session', 'filteredjson'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ ok: true, answer: CUT_TEXT, refusal: null, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
-    expect(await scenario.evidence(document.evidenceId as string)).toMatchObject({ state: 'completed', sessionId: id });
-    expect(await storedTurns('filteredjson')).toHaveLength(2);
+    expect(scenario.storedEvidence(document.evidenceId as string)).toMatchObject({ state: 'completed', sessionId: id });
+    expect(storedTurns('filteredjson')).toHaveLength(2);
   }, 90_000);
 
   it("Zhipu GLM's `finish_reason: \"sensitive\"` (its safety review stopped the answer) is such a stop: not kept, and the next turn does not carry it", async () => {
-    const id = await startSession('filteredglm', `glm:${GLM_MODEL}`);
+    const id = startSession('filteredglm', `glm:${GLM_MODEL}`);
     expect((await scenario.json(['run', 'What is the capital of France?', '--session', 'filteredglm'], { env })).document.session).toEqual({ id, turn: 1, kept: true });
     glm.setFault({ status: 200, body: fixture('glm-sensitive.json', 'openai') }, 1);
     const { result, document } = await scenario.json(['run', FILTERED_PROMPT, '--session', 'filteredglm', '--no-stream'], { env });
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ ok: true, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
-    expect(await storedTurns('filteredglm')).toHaveLength(2);
+    expect(storedTurns('filteredglm')).toHaveLength(2);
     const third = await scenario.json(['run', 'And of Italy?', '--session', 'filteredglm', '--no-stream'], { env });
     expect(third.document.session).toEqual({ id, turn: 2, kept: true });
     expect(lastRequestBody(glm)).not.toContain(FILTERED_PROMPT);
@@ -150,7 +148,7 @@ describe('MCP complete in a stored session: an answer the provider stopped for i
 
   it.each([['whole'], ['streamed']])('is the text content with a note that it is not kept (structured `session`: turn null, kept false), and the next turn does not carry it (%s)', async (how) => {
     const name = `mcpfiltered${how}`;
-    const id = await startSession(name);
+    const id = startSession(name);
     // With a progress token the call is streamed.
     const complete = async (prompt: string): Promise<CallToolResult> =>
       (await client.callTool({ name: 'complete', arguments: { prompt, session: name } }, CallToolResultSchema, how === 'streamed' ? { onprogress: () => {} } : {})) as CallToolResult;
@@ -166,7 +164,7 @@ describe('MCP complete in a stored session: an answer the provider stopped for i
     expect(toolText(filtered)).toBe(`${CUT_TEXT}\n\n[the provider stopped the answer for its content (stop reason refusal): the turn is not kept in session ${name}; rephrase the prompt]`);
     expect(filtered.structuredContent).toMatchObject({ answer: CUT_TEXT, finishReason: 'content_filter', session: { id, turn: null, kept: false } });
     expect((JSON.parse(lastRequestBody()) as { stream?: boolean }).stream === true).toBe(how === 'streamed');
-    expect(await storedTurns(name)).toHaveLength(2);
+    expect(storedTurns(name)).toHaveLength(2);
 
     const third = await complete('And of Italy?');
     expect(third.isError, toolText(third)).toBeFalsy();
@@ -175,7 +173,7 @@ describe('MCP complete in a stored session: an answer the provider stopped for i
     expect(sent).not.toContain(FILTERED_PROMPT);
     expect(sent).not.toContain(CUT_TEXT);
     expect(sent).toContain('What is the capital of France?');
-    expect((await storedTurns(name)).map(([turn, role]) => [turn, role])).toEqual([
+    expect((storedTurns(name)).map(([turn, role]) => [turn, role])).toEqual([
       [1, 'user'],
       [1, 'assistant'],
       [2, 'user'],

@@ -49,8 +49,7 @@ describe('syndicate run --session with --image', () => {
       writeFileSync(path, record);
       return path;
     });
-    const registered = await scenario.cli(['provider', 'register', ...paths]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerFilesInProcess(...paths);
     png = join(scenario.home, 'screen.png');
     writeFileSync(png, PNG);
   }, 90_000);
@@ -60,10 +59,9 @@ describe('syndicate run --session with --image', () => {
     await Promise.all(engines().map((engine) => engine?.close()));
   });
 
-  async function startSession(model: string): Promise<string> {
-    const { result, document } = await scenario.json(['session', 'start', '--model', model]);
-    expect(result.exitCode, result.stderr).toBe(0);
-    return (document.session as Json).id as string;
+  /** A session on `model` started in this process, as `session start` starts it (no test here is about `session start`): its id. */
+  function startSession(model: string): string {
+    return scenario.startSessionInProcess({ model });
   }
 
   async function run(args: string[]): Promise<Json> {
@@ -73,7 +71,7 @@ describe('syndicate run --session with --image', () => {
   }
 
   it("later turns send the image again in each wire's form, classified with it; session show lists it; evidence holds the bytes sent", async () => {
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     const first = await run(['What is in this screenshot?', '--image', png, '--session', id]);
     expect(first).toMatchObject({ answer: DEFAULT_ANSWER, provider: { id: 'llama' }, sensitivity: 'confidential', session: { id, turn: 1 } });
 
@@ -85,7 +83,7 @@ describe('syndicate run --session with --image', () => {
       { role: 'assistant', content: DEFAULT_ANSWER },
       { role: 'user', content: 'And what colour is it?' },
     ]);
-    await expectEvidenceHoldsExchange(scenario, llama, second.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, second.evidenceId as string, 'in-process');
 
     // The anthropic wire gets it as its own base64 image block.
     const switched = await scenario.cli(['provider', 'switch', `claude:${defaultModel(claude)}`, '--session', id], { env });
@@ -97,7 +95,7 @@ describe('syndicate run --session with --image', () => {
       role: 'user',
       content: [{ type: 'image', source: { type: 'base64', media_type: 'image/png', data: PNG.toString('base64') } }, { type: 'text', text: 'What is in this screenshot?' }],
     });
-    await expectEvidenceHoldsExchange(scenario, claude, third.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, claude, third.evidenceId as string, 'in-process');
 
     const image = { mediaType: 'image/png', size: PNG.length, sha256: sha256Hex(PNG) };
     const shown = await scenario.json(['session', 'show', id]);
@@ -110,7 +108,7 @@ describe('syndicate run --session with --image', () => {
   }, 90_000);
 
   it('a session pinned to a model not tagged vision is refused the image with a hint to switch the session, not to send the request elsewhere', async () => {
-    const id = await startSession(`studio:${defaultModel(studio)}`);
+    const id = startSession(`studio:${defaultModel(studio)}`);
     const sent = inferenceExchanges(studio).length;
     const refused = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--session', id, '--no-stream']);
     expect(refused.result.exitCode).toBe(4);
@@ -121,24 +119,24 @@ describe('syndicate run --session with --image', () => {
       `switch the session to a model tagged vision (\`syndicate provider switch PROVIDER:MODEL --session ${id}\`), tag studio:${defaultModel(studio)} \`vision\` in its provider record if it takes images, or send this prompt without --session`,
     );
     expect(inferenceExchanges(studio)).toHaveLength(sent);
-    expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toEqual([]);
+    expect((scenario.storedSession(id) as Json).messages).toEqual([]);
   }, 90_000);
 
   it('an auto session routes every later turn as a request with the image: vision models that may take its level only', async () => {
-    const id = await startSession('auto');
+    const id = startSession('auto');
     await run(['What is in this screenshot?', '--image', png, '--session', id]);
     const later = await run(['Summarise what we said.', '--session', id]);
     expect(later).toMatchObject({ sensitivity: 'confidential' });
     // Either local vision model may take it (llama and claude, by the router's ranking of the moment); no other may.
     expect(['llama', 'claude']).toContain((later.provider as Json).id);
-    const envelope = (await scenario.evidence(later.evidenceId as string)) as Json;
+    const envelope = scenario.storedEvidence(later.evidenceId as string) as Json;
     const excluded = new Map((envelope.route.excluded as Json[]).map((exclusion) => [`${exclusion.provider}:${exclusion.model}`, exclusion.reasons.join('; ')]));
     expect(excluded.get(`studio:${defaultModel(studio)}`)).toContain('request has images but the model is not tagged vision');
     expect(excluded.get(`gpt:${defaultModel(openai)}`)).toContain('confidential');
   }, 90_000);
 
   it('a session with an image is not switched where its level may not go; a switch to a model without image input drops the image turns and prints them', async () => {
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     await run(['What is in this screenshot?', '--image', png, '--session', id]);
     await run(['Thanks. What is 2+2?', '--session', id]);
 
@@ -147,13 +145,13 @@ describe('syndicate run --session with --image', () => {
     expect(hosted.document.error).toMatchObject({ code: 'session_model_not_permitted', details: { sensitivity: 'confidential' } });
 
     // A session pinned to that hosted model is refused the image itself: the prompt with it is what is confidential.
-    const pinned = await startSession(`gpt:${defaultModel(openai)}`);
+    const pinned = startSession(`gpt:${defaultModel(openai)}`);
     const refused = await scenario.json(['run', 'What is in this screenshot?', '--image', png, '--session', pinned, '--no-stream'], { env });
     expect(refused.result.exitCode).toBe(4);
     expect(refused.document.error).toMatchObject({ code: 'session_model_not_permitted' });
     expect((refused.document.error as Json).message).not.toContain('earlier turns');
     expect(inferenceExchanges(openai)).toHaveLength(0);
-    expect(((await scenario.json(['session', 'show', pinned])).document.session as Json).messages).toEqual([]);
+    expect((scenario.storedSession(pinned) as Json).messages).toEqual([]);
 
     const sent = inferenceExchanges(studio).length;
     const blind = await scenario.cli(['provider', 'switch', `studio:${defaultModel(studio)}`, '--session', id]);
@@ -168,12 +166,11 @@ describe('syndicate run --session with --image', () => {
       { role: 'assistant', content: DEFAULT_ANSWER },
       { role: 'user', content: 'And 3+3?' },
     ]);
-    const shown = await scenario.json(['session', 'show', id]);
-    expect((shown.document.session as Json).switches[0].droppedTurns).toEqual([{ turn: 1, seqs: [1, 2], excerpt: 'What is in this screenshot?', reason: 'images' }]);
+    expect((scenario.storedSession(id) as Json).switches[0].droppedTurns).toEqual([{ turn: 1, seqs: [1, 2], excerpt: 'What is in this screenshot?', reason: 'images' }]);
   }, 90_000);
 
   it('a turn whose whole conversation would be over the 32 MiB input limit as sent (earlier images base64-encoded again) is refused before anything is sent; a smaller turn goes on', async () => {
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     const scratch = mkdtempSync(join(tmpdir(), 'syndicate-large-images-'));
     try {
       // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
@@ -207,7 +204,7 @@ describe('syndicate run --session with --image', () => {
       }
       // Nothing reached the engine, and the session still holds its one turn.
       expect(inferenceExchanges(llama)).toHaveLength(sent);
-      expect(((await scenario.json(['session', 'show', id])).document.session as Json).messages).toHaveLength(2);
+      expect((scenario.storedSession(id) as Json).messages).toHaveLength(2);
 
       // A text-only turn carries the one image and fits: the bound is on the whole request, not on images kept.
       const later = await run(['Describe the first once more.', '--session', id]);
@@ -223,7 +220,7 @@ describe('syndicate run --session with --image', () => {
     const own = Buffer.concat([PNG, Buffer.from([0])]);
     const ownPath = join(scenario.home, 'own.png');
     writeFileSync(ownPath, own);
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
     const intact = await scenario.cli(['evidence', 'verify']);
     expect(intact.exitCode, intact.stderr).toBe(0);
@@ -272,7 +269,7 @@ describe('syndicate run --session with --image', () => {
     const own = Buffer.concat([PNG, Buffer.from([1, 2])]);
     const ownPath = join(scenario.home, 'both.png');
     writeFileSync(ownPath, own);
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
     const edited = Buffer.from('not the screenshot');
     const editedDigest = 'e'.repeat(64);
@@ -299,13 +296,13 @@ describe('syndicate run --session with --image', () => {
     expect(alone.document.error).not.toHaveProperty('details.sessionBreaks');
     expect(human.exitCode).toBe(1);
     expect(human.stderr).toContain(`stored session image ${editedDigest} does not hash to its digest`);
-    const other = await startSession(`llama:${defaultModel(llama)}`);
+    const other = startSession(`llama:${defaultModel(llama)}`);
     expect((await scenario.json(['session', 'delete', other])).document).toMatchObject({ images: 1 });
     expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
   }, 90_000);
 
   it("a message's image list edited into what is not JSON: run --session and provider switch refuse with the chain's error, session show shows it as stored", async () => {
-    const id = await startSession(`llama:${defaultModel(llama)}`);
+    const id = startSession(`llama:${defaultModel(llama)}`);
     await run(['What is in this screenshot?', '--image', png, '--session', id]);
     withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET images = 'not json' WHERE session_id = ? AND seq = 1").run(id));
     const sent = inferenceExchanges(llama).length;
