@@ -1,13 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { listProviders } from '../../src/registry/registry.js';
+import { listProviders, retireProvider } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
-import { holdsInForce } from '../../src/router/shared-holds.js';
+import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 import { initialisedHome } from './prepared-home.js';
-import { withStore } from './store.js';
+import { withStore, withStoreAsync } from './store.js';
 
 export interface ProviderSpec {
   id: string;
@@ -74,6 +74,26 @@ export class Scenario {
     expect(result.exitCode, result.stderr).toBe(0);
   }
 
+  /**
+   * As register, in this process (registerProviderFiles, what `provider register` runs): for a test
+   * that needs the records but tests something else, without a CLI process to start.
+   */
+  async registerInProcess(...specs: ProviderSpec[]): Promise<void> {
+    const files = specs.map((spec) => {
+      const path = join(this.home, `${spec.id}.yaml`);
+      writeFileSync(path, providerYaml(spec));
+      return path;
+    });
+    // Imported here: the files that never call this do not load the record validators for it.
+    const { registerProviderFiles } = await import('../../src/registry/register.js');
+    await withStoreAsync(this.home, (store) => registerProviderFiles(store, files));
+  }
+
+  /** Retires provider `id` in this process, as `provider remove` does (retireProvider). */
+  retireInProcess(id: string): void {
+    withStore(this.home, (store) => retireProvider(store, id));
+  }
+
   cli(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<CliResult> {
     return runCli(args, { ...options, home: this.home });
   }
@@ -107,6 +127,14 @@ export class Scenario {
     if (held.length === 0) return;
     const released = await this.cli(['provider', 'release', '--all']);
     expect(released.exitCode, released.stderr).toBe(0);
+  }
+
+  /**
+   * As releaseHolds, in this process (releaseHolds of the router, what `provider release --all`
+   * runs): for a test's own clean-up, without a CLI process to start.
+   */
+  releaseHoldsInProcess(): void {
+    withStore(this.home, (store) => releaseHolds(store, listProviders(store).map((provider) => ({ provider, everyModel: true })), 'every'));
   }
 
   cleanup(): void {
