@@ -2,8 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { listProviders, retireProvider } from '../../src/registry/registry.js';
+import { resolveHome } from '../../src/home/home.js';
+import type { Policy } from '../../src/policy/types.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
+import type { StartSessionOptions } from '../../src/sessions/index.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 import { initialisedHome } from './prepared-home.js';
@@ -92,6 +95,18 @@ export class Scenario {
   /** Retires provider `id` in this process, as `provider remove` does (retireProvider). */
   retireInProcess(id: string): void {
     withStore(this.home, (store) => retireProvider(store, id));
+  }
+
+  /** The home's policy, loaded in this process as the commands load it. */
+  async policy(): Promise<Policy> {
+    const { loadPolicy } = await import('../../src/policy/load.js');
+    return loadPolicy(resolveHome({ home: this.home }).policyPath);
+  }
+
+  /** A session started in this process (startSession, what `session start` runs), for a test of something else: its id. */
+  async startSessionInProcess(options: StartSessionOptions = {}): Promise<string> {
+    const [{ startSession }, policy] = await Promise.all([import('../../src/sessions/index.js'), this.policy()]);
+    return withStore(this.home, (store) => startSession(store, policy, options).id);
   }
 
   cli(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<CliResult> {

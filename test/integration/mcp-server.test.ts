@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approveEnvelopeCheckpoint, deleteSession, switchSessionModel } from '../../src/sessions/index.js';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { toolText } from '../helpers/mcp.js';
@@ -141,9 +142,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
   });
 
   it("complete: a stored session's conversation is continued on its model and the turn appended, as `run --session`; its envelope holds", { timeout: 90_000 }, async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`, '--system', 'Answer in one word.']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-small', model: `llama:${defaultModel(llama)}`, systemPrompt: 'Answer in one word.' });
     const hostedBefore = inferenceExchanges(anthropic).length;
 
     // The session decides provider, model and system prompt: naming them is refused, nothing is sent.
@@ -177,8 +176,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((shown.document.session as { messages: unknown[] }).messages).toHaveLength(4);
 
     // Switched above its approved class, the envelope is invalidated: refused until approved, the session unchanged.
-    const switched = await scenario.json(['provider', 'switch', `claude:${defaultModel(anthropic)}`, '--session', sessionId]);
-    expect(switched.result.exitCode, switched.result.stderr).toBe(0);
+    // As `provider switch` and `session approve` do (set up in this process: sessions-cli tests the commands).
+    const policy = await scenario.policy();
+    const switched = await withStoreAsync(scenario.home, (store) => switchSessionModel(store, policy, sessionId, `claude:${defaultModel(anthropic)}`));
+    expect(switched.invalidatedEnvelope).toBe(true);
     const refused = await call('complete', { prompt: 'And of Spain?', session: 'mcp-small' });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toContain('(session_envelope_invalidated)');
@@ -188,7 +189,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((after.document.session as { messages: unknown[] }).messages).toHaveLength(4);
 
     // Approved on the hosted model, a restricted prompt is refused; the hint names the tool's argument, not run's flag.
-    expect((await scenario.json(['session', 'approve', sessionId])).result.exitCode).toBe(0);
+    withStore(scenario.home, (store) => approveEnvelopeCheckpoint(store, policy, sessionId));
     const restricted = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-small' });
     expect(restricted.isError).toBe(true);
     expect(text(restricted)).toContain('(session_model_not_permitted)');
@@ -210,9 +211,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
   });
 
   it('complete and route_explain refuse a stored session whose conversation was edited outside syndicate: nothing is sent', async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-tampered', '--model', `llama:${defaultModel(llama)}`]);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-tampered', model: `llama:${defaultModel(llama)}` });
     const first = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-tampered' });
     expect(first.isError, text(first)).toBeFalsy();
     withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET role = 'user' WHERE session_id = ? AND seq = 2").run(sessionId));
@@ -229,14 +228,12 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const denials = await scenario.json(['evidence', 'list', '--session', sessionId, '--state', 'denied']);
     expect(denials.document.evidence).toEqual([expect.objectContaining({ kind: 'denial', caller: 'mcp', error: expect.objectContaining({ code: 'session_chain_broken' }) })]);
     // Deleted, its chain no longer stands in the way of `evidence verify`.
-    expect((await scenario.cli(['session', 'delete', sessionId])).exitCode).toBe(0);
+    withStore(scenario.home, (store) => deleteSession(store, sessionId));
   });
 
   it("route_explain with a stored session routes the question `complete` would send in it: its model, its system prompt, the conversation so far", async () => {
     // An auto session whose conversation holds a secret: every later turn carries it, so only local models may take it.
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-auto-secret']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-auto-secret' });
     const first = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-auto-secret' });
     expect(first.structuredContent).toMatchObject({ sensitivity: 'restricted', provider: { id: 'llama' }, session: { id: sessionId, turn: 1 } });
 
@@ -253,7 +250,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
 
     // A pinned session: its model alone, as `complete` would send it; naming another is refused as `complete` refuses it.
     const local = `llama:${defaultModel(llama)}`;
-    expect((await scenario.json(['session', 'start', '--name', 'mcp-pinned', '--model', local, '--system', 'Answer in one word.'])).result.exitCode).toBe(0);
+    await scenario.startSessionInProcess({ name: 'mcp-pinned', model: local, systemPrompt: 'Answer in one word.' });
     const pinned = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-pinned' });
     expect(pinned.isError, text(pinned)).toBeFalsy();
     const candidates = (pinned.structuredContent as { plan: { candidates: { provider: string; model: string }[] } }).plan.candidates;

@@ -4,15 +4,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { resolveHome } from '../../src/home/home.js';
-import { loadPolicy } from '../../src/policy/load.js';
-import { startSession, switchSessionModel } from '../../src/sessions/index.js';
+import { switchSessionModel } from '../../src/sessions/index.js';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { toolText } from '../helpers/mcp.js';
 import { PNG, sparsePngs, WEATHER_TOOL } from '../helpers/request-options.js';
 import { defaultModel, Scenario } from '../helpers/scenario.js';
-import { withStore, withStoreAsync } from '../helpers/store.js';
+import { withStoreAsync } from '../helpers/store.js';
 
 /**
  * `route` says what `run` would do: for each input of a table, `route --json` and `run --json`
@@ -52,14 +50,6 @@ async function mcpClient(scenario: Scenario, keys: Record<string, string> = KEYS
   const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
   await client.connect(new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', ...keys }, stderr: 'pipe' }));
   return client;
-}
-
-/**
- * A session started in the scenario's home (`model`: `provider:model`, default auto), its id: set up
- * in this process, as `session start` does (sessions-cli tests the command).
- */
-function startedSession(scenario: Scenario, model = 'auto'): string {
-  return withStore(scenario.home, (store) => startSession(store, loadPolicy(resolveHome({ home: scenario.home }).policyPath), { model }).id);
 }
 
 /** `route ARGS` and `run --no-stream ARGS` on the same input, `route` first. */
@@ -151,7 +141,7 @@ describe('route and run agree on the same input', () => {
   }, 90_000);
 
   it('a session whose earlier turn holds a secret: route classifies its conversation as run sends it (it stays local)', async () => {
-    const session = startedSession(scenario);
+    const session = await scenario.startSessionInProcess();
     const first = await both(scenario, ['--session', session, SECRET]);
     expect(first.route).toEqual(first.run);
     expect(first.run).toEqual({ exitCode: 0, provider: 'ollama' });
@@ -173,16 +163,17 @@ describe('route and run agree on the same input', () => {
   }, 90_000);
 
   it('a session refuses what run refuses: --provider with --session is a usage error', async () => {
-    const session = startedSession(scenario);
+    const session = await scenario.startSessionInProcess();
     const { route, run } = await both(scenario, ['--session', session, '--provider', 'ollama', 'say hello']);
     expect(route).toEqual(run);
     expect(run).toEqual({ exitCode: 2, code: 'usage' });
   }, 90_000);
 
   it('a session with an invalidated envelope and an oversized prompt: the envelope first (exit 4), as run', async () => {
-    const session = startedSession(scenario, local);
+    const session = await scenario.startSessionInProcess({ model: local });
     // As `provider switch claude:… --session` does: to a class above the one the envelope approved.
-    const switched = await withStoreAsync(scenario.home, (store) => switchSessionModel(store, loadPolicy(resolveHome({ home: scenario.home }).policyPath), session, `claude:${OPUS}`));
+    const policy = await scenario.policy();
+    const switched = await withStoreAsync(scenario.home, (store) => switchSessionModel(store, policy, session, `claude:${OPUS}`));
     expect(switched.invalidatedEnvelope).toBe(true);
     const { route, run } = await both(scenario, ['--session', session, 'what is this?', '--image', files.largeImage]);
     expect(route).toEqual(run);
