@@ -4,10 +4,11 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { readEvidence, envelopeToJson } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { loadPolicy } from '../../src/policy/load.js';
+import type { Policy } from '../../src/policy/types.js';
 import { registerProviderFiles } from '../../src/registry/register.js';
-import { listProviders } from '../../src/registry/registry.js';
+import { listProviders, retireProvider } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
-import { holdsInForce } from '../../src/router/shared-holds.js';
+import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
 import { sessionDetail, startSession, type StartSessionOptions } from '../../src/sessions/index.js';
 import { openStore } from '../../src/store/store.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
@@ -89,7 +90,7 @@ export class Scenario {
 
   /** Starts a session in this process, as `session start` does (the home's policy, the same options): its id. */
   startSessionInProcess(options: StartSessionOptions = {}): string {
-    const policy = loadPolicy(resolveHome({ home: this.home }).policyPath);
+    const policy = this.policy();
     return withStore(this.home, (store) => startSession(store, policy, options).id);
   }
 
@@ -105,6 +106,16 @@ export class Scenario {
     });
     const result = await this.cli(['provider', 'register', ...files]);
     expect(result.exitCode, result.stderr).toBe(0);
+  }
+
+  /** Retires provider `id` in this process, as `provider remove` does (retireProvider). */
+  retireInProcess(id: string): void {
+    withStore(this.home, (store) => retireProvider(store, id));
+  }
+
+  /** The home's policy, loaded in this process as the commands load it. */
+  policy(): Policy {
+    return loadPolicy(resolveHome({ home: this.home }).policyPath);
   }
 
   cli(args: string[], options: Omit<RunCliOptions, 'home'> = {}): Promise<CliResult> {
@@ -171,6 +182,14 @@ export class Scenario {
     if (held.length === 0) return;
     const released = await this.cli(['provider', 'release', '--all']);
     expect(released.exitCode, released.stderr).toBe(0);
+  }
+
+  /**
+   * As releaseHolds, in this process (releaseHolds of the router, what `provider release --all`
+   * runs): for a test's own clean-up, without a CLI process to start.
+   */
+  releaseHoldsInProcess(): void {
+    withStore(this.home, (store) => releaseHolds(store, listProviders(store).map((provider) => ({ provider, everyModel: true })), 'every'));
   }
 
   cleanup(): void {

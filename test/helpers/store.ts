@@ -10,3 +10,13 @@ export function withStore<T>(home: string, work: (store: Store) => T): T {
     store.close();
   }
 }
+
+/** As withStore, for `work` that returns a promise: the store is closed once it settles. */
+export async function withStoreAsync<T>(home: string, work: (store: Store) => Promise<T>): Promise<T> {
+  const store = openStore(resolveHome({ home }).storePath);
+  try {
+    return await work(store);
+  } finally {
+    store.close();
+  }
+}

@@ -25,33 +25,25 @@ describe('CLI basics', () => {
     expect(result.stdout.split('-V, --version')).toHaveLength(2);
   });
 
-  it('exits 2 on an unknown command, with a JSON error document under --json', async () => {
-    const [human, json] = await Promise.all([runCli(['frobnicate']), runCli(['--json', 'frobnicate'])]);
-    expect(human.exitCode).toBe(2);
-    expect(human.stdout).toBe('');
-    expect(human.stderr).toContain("unknown command 'frobnicate'");
-    expect(json.exitCode).toBe(2);
-    const document = parseJsonDocument(json.stdout);
-    expect(document).toMatchObject({ ok: false, error: { code: 'usage' } });
-  });
-
+  // An unknown command (exit 2, a JSON error document under --json) is the first case.
   it('--json prints an error once, as the document on stdout: nothing on stderr, the exit code unchanged', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
     const policy = join(temporary.home, 'policy.yaml');
     writeFileSync(policy, 'apiVersion: syndicate/v1\nkind: Policy\nsensitivity:\n  public: [everywhere]\n');
-    const cases: { args: string[]; exitCode: number; code: string }[] = [
-      { args: ['frobnicate'], exitCode: 2, code: 'usage' },
+    const cases: { args: string[]; exitCode: number; code: string; said?: string }[] = [
+      { args: ['frobnicate'], exitCode: 2, code: 'usage', said: "unknown command 'frobnicate'" },
       { args: ['policy', 'check', policy], exitCode: 3, code: 'invalid_input' },
       { args: ['--home', join(temporary.home, 'typo'), 'evidence', 'list'], exitCode: 6, code: 'store_failure' },
     ];
     // Independent of each other: run at once.
     await Promise.all(
-      cases.map(async ({ args, exitCode, code }) => {
+      cases.map(async ({ args, exitCode, code, said }) => {
         const [human, json] = await Promise.all([runCli(args), runCli(['--json', ...args])]);
         expect(human.exitCode, args.join(' ')).toBe(exitCode);
         expect(human.stdout, args.join(' ')).toBe('');
         expect(human.stderr, args.join(' ')).toMatch(/^error: /);
+        if (said !== undefined) expect(human.stderr, args.join(' ')).toContain(said);
         expect(json.exitCode, args.join(' ')).toBe(exitCode);
         expect(parseJsonDocument(json.stdout), args.join(' ')).toMatchObject({ ok: false, error: { code, message: expect.any(String), hint: expect.any(String) } });
         expect(json.stderr, args.join(' ')).toBe('');
@@ -211,11 +203,16 @@ describe('CLI basics', () => {
   });
 
   it('doctor passes after init and fails (exit 1) when the key is world-readable or missing', async () => {
-    const temporary = makeTempHome();
+    const empty = makeTempHome();
+    try {
+      const before = await runCli(['doctor'], { home: empty.home });
+      expect(before.exitCode).toBe(1);
+    } finally {
+      empty.cleanup();
+    }
+    // A home as `syndicate init` leaves it.
+    const temporary = await initialisedHome();
     cleanup = temporary.cleanup;
-    const before = await runCli(['doctor'], { home: temporary.home });
-    expect(before.exitCode).toBe(1);
-    await runCli(['init'], { home: temporary.home });
     const healthy = await runCli(['doctor', '--json'], { home: temporary.home });
     expect(healthy.exitCode).toBe(0);
     expect(parseJsonDocument(healthy.stdout).ok).toBe(true);
@@ -260,9 +257,13 @@ describe('CLI basics', () => {
 
   it('doctor with several failed checks: the summary says how many and names each, with each one\'s hint — the same on stderr and in --json', async () => {
     const temporary = makeTempHome();
-    cleanup = temporary.cleanup;
-    const home = join(temporary.home, 'three');
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    // A home as `syndicate init` leaves it, apart from the directory `none` below.
+    const initialised = await initialisedHome();
+    cleanup = () => {
+      initialised.cleanup();
+      temporary.cleanup();
+    };
+    const { home } = initialised;
     const keyPath = join(home, 'permit.key');
     const policyPath = join(home, 'policy.yaml');
     chmodSync(home, 0o777);

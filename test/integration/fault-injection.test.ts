@@ -33,10 +33,10 @@ describe('fault injection: sensitive data never leaves the machine', () => {
       { id: 'hosted', engine: recorder, class: 'approved_hosted', authEnv: 'FAKE_HOSTED_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
     );
   });
-  afterEach(async () => {
+  afterEach(() => {
     local.setFault('ok');
     // A 429 or a reset holds the local engine back (2 s, 5 s) for later runs: each case meets its own fault.
-    await scenario.releaseHolds();
+    scenario.releaseHoldsInProcess();
   });
   afterAll(async () => {
     scenario?.cleanup();

@@ -1,9 +1,10 @@
 import { execa } from 'execa';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { resolveHome } from '../../src/home/home.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readGatewayToken, resolveHome } from '../../src/home/home.js';
 import { BIN, makeTempHome, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 import { isAlive, startServe } from '../helpers/serve.js';
 import { withStore } from '../helpers/store.js';
@@ -25,6 +26,19 @@ function hasMapped(pid: number, path: string): boolean {
 }
 
 describe('evidence verify stopped on a big store', () => {
+  // Seeded once (40 000 chained rows: CPU work), copied for each test: each stops and verifies its own copy.
+  let seeded: { home: string; cleanup: () => void } | undefined;
+  beforeAll(async () => {
+    seeded = await initialisedHome('syndicate-verify-seeded-');
+    withStore(seeded.home, (store) => {
+      const seed = store.db.transaction((count: number) => {
+        for (let index = 0; index < count; index += 1) seedCompleted(store);
+      });
+      for (let done = 0; done < VERIFY_ROWS; done += 5000) seed(5000);
+    });
+  }, 180_000);
+  afterAll(() => seeded?.cleanup());
+
   for (const [signal, exitCode, said] of [
     ['SIGINT', 130, 'cancelled by the operator (Ctrl-C) before `evidence verify` ended'],
     ['SIGTERM', 143, 'terminated (SIGTERM) before `evidence verify` ended'],
@@ -34,13 +48,7 @@ describe('evidence verify stopped on a big store', () => {
     it(`${signal} stops it within a page of rows (it used to walk the whole chain first), exit ${exitCode}, and a later verify still passes`, { timeout: 180_000 }, async () => {
       const { home, cleanup } = makeTempHome('syndicate-verify-interrupt-');
       try {
-        expect((await runCli(['init'], { home })).exitCode).toBe(0);
-        withStore(home, (store) => {
-          const seed = store.db.transaction((count: number) => {
-            for (let index = 0; index < count; index += 1) seedCompleted(store);
-          });
-          for (let done = 0; done < VERIFY_ROWS; done += 5000) seed(5000);
-        });
+        cpSync(seeded!.home, home, { recursive: true });
         const storePath = resolveHome({ home }).storePath;
         const child = execa('node', [BIN, 'evidence', 'verify'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false });
         await expect.poll(() => hasMapped(child.pid!, storePath), { timeout: 60_000, interval: 5 }).toBe(true);
@@ -87,6 +95,11 @@ async function newestRow(scenario: Scenario): Promise<ListedRow> {
   return (document.evidence as ListedRow[])[0]!;
 }
 
+/** The token the home's gateway accepts, as `serve --print-token` prints it (read here: no process to start for it). */
+function gatewayToken(scenario: Scenario): string {
+  return readGatewayToken(resolveHome({ home: scenario.home }).gatewayTokenPath);
+}
+
 /** Sends a streamed chat request to the gateway and resolves once its first bytes arrived. */
 async function startGatewayStream(url: string, token: string, signal?: AbortSignal): Promise<ReadableStreamDefaultReader<Uint8Array>> {
   const response = await fetch(`${url}/v1/chat/completions`, {
@@ -124,7 +137,7 @@ describe('syndicate serve stopped while a slow stream is in flight', () => {
   ] as const) {
     it(`${signals.join(' then ')}: the stream is cancelled upstream and recorded as such (${why}), serve exits ${exitCode} promptly and the chain verifies`, { timeout: 90_000 }, async () => {
       const { scenario, engine } = setup;
-      const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+      const token = gatewayToken(scenario);
       const { server, url, waitForStderr } = await startServe(['serve', '--port', '0', '--drain-timeout', signals.length === 1 ? '1s' : '60s'], { SYNDICATE_HOME: scenario.home });
       // The first frame at once, the next ones 10 s apart: the rest of the answer takes longer than
       // this test may run, so it is still streaming whatever the signals' handling takes.
@@ -159,7 +172,7 @@ describe('syndicate serve stopped while a slow stream is in flight', () => {
 
   it('a client that goes away mid-stream: the upstream call is aborted at once and recorded as the caller\'s cancellation', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
-    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const token = gatewayToken(scenario);
     const { server, url } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home });
     try {
       engine.setFault({ slowStreamMs: 400 });

@@ -4,13 +4,14 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { approveEnvelopeCheckpoint, deleteSession, switchSessionModel } from '../../src/sessions/index.js';
 import { BIN, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { toolText } from '../helpers/mcp.js';
 import { freePort } from '../helpers/ports.js';
 import { defaultModel, inferenceExchanges, registeredEngineScenario, Scenario } from '../helpers/scenario.js';
-import { withStore } from '../helpers/store.js';
+import { withStore, withStoreAsync } from '../helpers/store.js';
 
 const SECRET = 's3cretPassw0rd';
 const RESTRICTED_PROMPT = `Why does this fail? postgres://admin:${SECRET}@db.internal:5432/prod`;
@@ -141,9 +142,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
   });
 
   it("complete: a stored session's conversation is continued on its model and the turn appended, as `run --session`; its envelope holds", { timeout: 90_000 }, async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-small', '--model', `llama:${defaultModel(llama)}`, '--system', 'Answer in one word.']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-small', model: `llama:${defaultModel(llama)}`, systemPrompt: 'Answer in one word.' });
     const hostedBefore = inferenceExchanges(anthropic).length;
 
     // The session decides provider, model and system prompt: naming them is refused, nothing is sent.
@@ -177,8 +176,10 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((shown.document.session as { messages: unknown[] }).messages).toHaveLength(4);
 
     // Switched above its approved class, the envelope is invalidated: refused until approved, the session unchanged.
-    const switched = await scenario.json(['provider', 'switch', `claude:${defaultModel(anthropic)}`, '--session', sessionId]);
-    expect(switched.result.exitCode, switched.result.stderr).toBe(0);
+    // As `provider switch` and `session approve` do (set up in this process: sessions-cli tests the commands).
+    const policy = scenario.policy();
+    const switched = await withStoreAsync(scenario.home, (store) => switchSessionModel(store, policy, sessionId, `claude:${defaultModel(anthropic)}`));
+    expect(switched.invalidatedEnvelope).toBe(true);
     const refused = await call('complete', { prompt: 'And of Spain?', session: 'mcp-small' });
     expect(refused.isError).toBe(true);
     expect(text(refused)).toContain('(session_envelope_invalidated)');
@@ -188,7 +189,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     expect((after.document.session as { messages: unknown[] }).messages).toHaveLength(4);
 
     // Approved on the hosted model, a restricted prompt is refused; the hint names the tool's argument, not run's flag.
-    expect((await scenario.json(['session', 'approve', sessionId])).result.exitCode).toBe(0);
+    withStore(scenario.home, (store) => approveEnvelopeCheckpoint(store, policy, sessionId));
     const restricted = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-small' });
     expect(restricted.isError).toBe(true);
     expect(text(restricted)).toContain('(session_model_not_permitted)');
@@ -210,9 +211,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
   });
 
   it('complete and route_explain refuse a stored session whose conversation was edited outside syndicate: nothing is sent', async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-tampered', '--model', `llama:${defaultModel(llama)}`]);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-tampered', model: `llama:${defaultModel(llama)}` });
     const first = await call('complete', { prompt: 'Name the capital of France.', session: 'mcp-tampered' });
     expect(first.isError, text(first)).toBeFalsy();
     withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET role = 'user' WHERE session_id = ? AND seq = 2").run(sessionId));
@@ -229,14 +228,12 @@ describe('syndicate mcp: the MCP server over stdio', () => {
     const denials = await scenario.json(['evidence', 'list', '--session', sessionId, '--state', 'denied']);
     expect(denials.document.evidence).toEqual([expect.objectContaining({ kind: 'denial', caller: 'mcp', error: expect.objectContaining({ code: 'session_chain_broken' }) })]);
     // Deleted, its chain no longer stands in the way of `evidence verify`.
-    expect((await scenario.cli(['session', 'delete', sessionId])).exitCode).toBe(0);
+    withStore(scenario.home, (store) => deleteSession(store, sessionId));
   });
 
   it("route_explain with a stored session routes the question `complete` would send in it: its model, its system prompt, the conversation so far", async () => {
     // An auto session whose conversation holds a secret: every later turn carries it, so only local models may take it.
-    const started = await scenario.json(['session', 'start', '--name', 'mcp-auto-secret']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
+    const sessionId = await scenario.startSessionInProcess({ name: 'mcp-auto-secret' });
     const first = await call('complete', { prompt: RESTRICTED_PROMPT, session: 'mcp-auto-secret' });
     expect(first.structuredContent).toMatchObject({ sensitivity: 'restricted', provider: { id: 'llama' }, session: { id: sessionId, turn: 1 } });
 
@@ -253,7 +250,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
 
     // A pinned session: its model alone, as `complete` would send it; naming another is refused as `complete` refuses it.
     const local = `llama:${defaultModel(llama)}`;
-    expect((await scenario.json(['session', 'start', '--name', 'mcp-pinned', '--model', local, '--system', 'Answer in one word.'])).result.exitCode).toBe(0);
+    await scenario.startSessionInProcess({ name: 'mcp-pinned', model: local, systemPrompt: 'Answer in one word.' });
     const pinned = await call('route_explain', { prompt: 'Name the capital of France.', session: 'mcp-pinned' });
     expect(pinned.isError, text(pinned)).toBeFalsy();
     const candidates = (pinned.structuredContent as { plan: { candidates: { provider: string; model: string }[] } }).plan.candidates;
@@ -420,7 +417,8 @@ describe('syndicate mcp: the MCP server over stdio', () => {
         '',
       ].join('\n'),
     );
-    expect((await scenario.cli(['provider', 'register', opusFile])).exitCode).toBe(0);
+    const { registerProviderFiles } = await import('../../src/registry/register.js');
+    await withStoreAsync(scenario.home, (store) => registerProviderFiles(store, [opusFile]));
     try {
       const before = inferenceExchanges(llama).length + inferenceExchanges(anthropic).length;
       const body = {
@@ -454,7 +452,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect((free.structuredContent as { plan: { candidates: { provider: string }[] } }).plan.candidates.map((entry) => entry.provider)).toContain('opus');
       expect(inferenceExchanges(llama).length + inferenceExchanges(anthropic).length).toBe(before);
     } finally {
-      expect((await scenario.cli(['provider', 'remove', 'opus'])).exitCode).toBe(0);
+      scenario.retireInProcess('opus');
     }
   });
 
@@ -493,7 +491,7 @@ describe('syndicate mcp: the MCP server over stdio', () => {
   it('route_explain: a request only a down engine may take is unavailable (start it), not refused by the policy, as `route` says', async () => {
     const stopped = await startFakeEngine({ kind: 'llama.cpp' });
     await stopped.close();
-    await scenario.register({ id: 'gone', engine: stopped });
+    await scenario.registerInProcess({ id: 'gone', engine: stopped });
     try {
       const explained = await call('route_explain', { prompt: RESTRICTED_PROMPT, provider: 'gone' });
       expect(explained.isError, text(explained)).toBeFalsy();
@@ -502,15 +500,14 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       const routed = await scenario.json(['route', RESTRICTED_PROMPT, '--provider', 'gone']);
       expect(routed.document.error).toMatchObject({ code: 'inference_unavailable' });
     } finally {
-      const removed = await scenario.cli(['provider', 'remove', 'gone']);
-      expect(removed.exitCode, removed.stderr).toBe(0);
+      scenario.retireInProcess('gone');
     }
   });
 
   it('route_explain lists the holds that kept a target of the route out, as `route --json` does', async () => {
     // A hosted API where nothing listens: a run's call finds nothing answering and records the hold.
     const unreached = { kind: 'openai', baseUrl: `http://127.0.0.1:${await freePort()}/v1` } as FakeEngine;
-    await scenario.register({ id: 'unreached', engine: unreached, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } });
+    await scenario.registerInProcess({ id: 'unreached', engine: unreached, class: 'approved_hosted', authEnv: 'FAKE_ANTHROPIC_KEY', price: { inputPerMTok: 3, outputPerMTok: 15 } });
     const keys = { FAKE_ANTHROPIC_KEY: 'sk-ant-fake-key' };
     try {
       expect((await scenario.cli(['run', 'Name the capital of France.', '--provider', 'unreached'], { env: keys })).exitCode).toBe(5);
@@ -524,9 +521,8 @@ describe('syndicate mcp: the MCP server over stdio', () => {
       expect(structured.holds.map(withoutTime)).toEqual((routed.document.error as { details: { holds: { retryInSeconds: number }[] } }).details.holds.map(withoutTime));
     } finally {
       // Its hold outlives the provider (30 s): the tests after this one would list it beside their routes.
-      await scenario.releaseHolds();
-      const removed = await scenario.cli(['provider', 'remove', 'unreached']);
-      expect(removed.exitCode, removed.stderr).toBe(0);
+      scenario.releaseHoldsInProcess();
+      scenario.retireInProcess('unreached');
     }
   });
 
@@ -618,171 +614,171 @@ function rawServer(home: string): { write(line: string): void; answers(): Record
   };
 }
 
-describe('syndicate mcp: a client that goes away mid-call', () => {
+// One home and engine for the describes below (each resets the faults it sets): one registration, not one per describe.
+describe('syndicate mcp on a home with one local engine', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
+  afterEach(() => setup.engine?.setFault('ok'));
 
-  it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', { timeout: 90_000 }, async () => {
+  describe('syndicate mcp: a client that goes away mid-call', () => {
+    it('with --json, an error before the server starts goes to stderr as the JSON document: stdout carries only the protocol', { timeout: 90_000 }, async () => {
 
-    const { scenario } = setup;
-    // The MCP client starts the server in its own environment (its configuration's `env`): a bare
-    // `syndicate init` typed in a shell would create another home, so the hint names this one.
-    const missing = join(scenario.home, 'never-initialised');
-    const neverInitialised = await runCli(['--json', 'mcp'], { home: missing, input: '' });
-    expect(neverInitialised.exitCode).toBe(6);
-    expect(neverInitialised.stdout).toBe('');
-    expect(JSON.parse(neverInitialised.stderr)).toMatchObject({
-      ok: false,
-      error: {
-        code: 'store_failure',
-        hint: `the MCP client set SYNDICATE_HOME to ${missing}, which init never created: create it with \`syndicate init --home ${missing}\`, or set SYNDICATE_HOME in the MCP client's configuration (its \`env\`) to the home \`syndicate init\` created`,
-      },
+      const { scenario } = setup;
+      // The MCP client starts the server in its own environment (its configuration's `env`): a bare
+      // `syndicate init` typed in a shell would create another home, so the hint names this one.
+      const missing = join(scenario.home, 'never-initialised');
+      const neverInitialised = await runCli(['--json', 'mcp'], { home: missing, input: '' });
+      expect(neverInitialised.exitCode).toBe(6);
+      expect(neverInitialised.stdout).toBe('');
+      expect(JSON.parse(neverInitialised.stderr)).toMatchObject({
+        ok: false,
+        error: {
+          code: 'store_failure',
+          hint: `the MCP client set SYNDICATE_HOME to ${missing}, which init never created: create it with \`syndicate init --home ${missing}\`, or set SYNDICATE_HOME in the MCP client's configuration (its \`env\`) to the home \`syndicate init\` created`,
+        },
+      });
+      // Without SYNDICATE_HOME (the client passes none of the shell's XDG variables either), the default home of its environment.
+      const defaultHome = join(scenario.home, 'elsewhere', '.local', 'share', 'syndicate');
+      const withoutVariable = await runCli(['--json', 'mcp'], { env: { HOME: join(scenario.home, 'elsewhere'), SYNDICATE_HOME: undefined, XDG_DATA_HOME: undefined, XDG_CONFIG_HOME: undefined }, input: '' });
+      expect(withoutVariable.exitCode).toBe(6);
+      expect(JSON.parse(withoutVariable.stderr)).toMatchObject({ error: { hint: expect.stringMatching(new RegExp(`^in the MCP client's environment \\(no SYNDICATE_HOME\\) the home is ${defaultHome}, which init never created: create it with \`syndicate init --home ${defaultHome}\``)) } });
+      // `serve` and every other command run in the operator's own shell: there a bare `syndicate init` finds the same home.
+      const serve = await runCli(['--json', 'serve', '--port', '0'], { home: missing });
+      expect(JSON.parse(serve.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
+      const unknownTier = await runCli(['mcp', '--trust-tier', 'nobody', '--json'], { home: scenario.home, input: '' });
+      expect(unknownTier.exitCode).toBe(2);
+      expect(unknownTier.stdout).toBe('');
+      expect(JSON.parse(unknownTier.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown trust tier "nobody"' } });
+      const badFlag = await runCli(['--json', 'mcp', '--bogus'], { home: scenario.home, input: '' });
+      expect(badFlag.exitCode).toBe(2);
+      expect(badFlag.stdout).toBe('');
+      // Every other command keeps its error document on stdout.
+      const run = await runCli(['--json', 'run', 'hi'], { home: join(scenario.home, 'never-initialised') });
+      expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
     });
-    // Without SYNDICATE_HOME (the client passes none of the shell's XDG variables either), the default home of its environment.
-    const defaultHome = join(scenario.home, 'elsewhere', '.local', 'share', 'syndicate');
-    const withoutVariable = await runCli(['--json', 'mcp'], { env: { HOME: join(scenario.home, 'elsewhere'), SYNDICATE_HOME: undefined, XDG_DATA_HOME: undefined, XDG_CONFIG_HOME: undefined }, input: '' });
-    expect(withoutVariable.exitCode).toBe(6);
-    expect(JSON.parse(withoutVariable.stderr)).toMatchObject({ error: { hint: expect.stringMatching(new RegExp(`^in the MCP client's environment \\(no SYNDICATE_HOME\\) the home is ${defaultHome}, which init never created: create it with \`syndicate init --home ${defaultHome}\``)) } });
-    // `serve` and every other command run in the operator's own shell: there a bare `syndicate init` finds the same home.
-    const serve = await runCli(['--json', 'serve', '--port', '0'], { home: missing });
-    expect(JSON.parse(serve.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure', hint: 'run `syndicate init` first' } });
-    const unknownTier = await runCli(['mcp', '--trust-tier', 'nobody', '--json'], { home: scenario.home, input: '' });
-    expect(unknownTier.exitCode).toBe(2);
-    expect(unknownTier.stdout).toBe('');
-    expect(JSON.parse(unknownTier.stderr)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown trust tier "nobody"' } });
-    const badFlag = await runCli(['--json', 'mcp', '--bogus'], { home: scenario.home, input: '' });
-    expect(badFlag.exitCode).toBe(2);
-    expect(badFlag.stdout).toBe('');
-    // Every other command keeps its error document on stdout.
-    const run = await runCli(['--json', 'run', 'hi'], { home: join(scenario.home, 'never-initialised') });
-    expect(JSON.parse(run.stdout)).toMatchObject({ ok: false, error: { code: 'store_failure' } });
-  });
 
-  it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', { timeout: 90_000 }, async () => {
-    const server = rawServer(setup.scenario.home);
-    server.write('this is not json');
-    server.write('{"hello": "world"}');
-    server.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }));
-    await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
-    const [parse, invalid, initialized] = server.answers();
-    expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
-    expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
-    expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'syndicate' } } });
-    expect(await server.end()).toBe(0);
-  });
+    it('a line that is not JSON gets a Parse error (-32700) and JSON that is not JSON-RPC an Invalid Request (-32600), id null; the session goes on', { timeout: 90_000 }, async () => {
+      const server = rawServer(setup.scenario.home);
+      server.write('this is not json');
+      server.write('{"hello": "world"}');
+      server.write(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } }));
+      await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
+      const [parse, invalid, initialized] = server.answers();
+      expect(parse).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32700, message: expect.stringMatching(/^Parse error: /) } });
+      expect(invalid).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+      expect(initialized).toMatchObject({ jsonrpc: '2.0', id: 1, result: { serverInfo: { name: 'syndicate' } } });
+      expect(await server.end()).toBe(0);
+    });
 
-  it('a tool call with `arguments: null` (a Go, Java or C# client with no arguments to send) is a call without arguments, not an Internal error (-32603)', { timeout: 90_000 }, async () => {
-    const server = rawServer(setup.scenario.home);
-    const send = (message: object): void => server.write(JSON.stringify({ jsonrpc: '2.0', ...message }));
-    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
-    send({ method: 'notifications/initialized' });
-    send({ id: 2, method: 'tools/call', params: { name: 'providers', arguments: null } });
-    send({ id: 3, method: 'tools/call', params: { name: 'classify', arguments: null } });
-    await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
-    const answers = new Map(server.answers().map((answer) => [answer.id, answer as { result?: CallToolResult }]));
-    // The tool that takes none answers; the one that needs some says which, as a tool error the agent can act on.
-    expect(answers.get(2)).toMatchObject({ result: { structuredContent: { providers: [{ id: 'llama' }] } } });
-    expect(answers.get(2)).not.toHaveProperty('error');
-    expect(answers.get(3)).toMatchObject({ result: { isError: true } });
-    expect(toolText(answers.get(3)!.result!)).toMatch(/Invalid arguments for tool classify: .* at text/);
-    expect(await server.end()).toBe(0);
-  });
+    it('a tool call with `arguments: null` (a Go, Java or C# client with no arguments to send) is a call without arguments, not an Internal error (-32603)', { timeout: 90_000 }, async () => {
+      const server = rawServer(setup.scenario.home);
+      const send = (message: object): void => server.write(JSON.stringify({ jsonrpc: '2.0', ...message }));
+      send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+      send({ method: 'notifications/initialized' });
+      send({ id: 2, method: 'tools/call', params: { name: 'providers', arguments: null } });
+      send({ id: 3, method: 'tools/call', params: { name: 'classify', arguments: null } });
+      await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
+      const answers = new Map(server.answers().map((answer) => [answer.id, answer as { result?: CallToolResult }]));
+      // The tool that takes none answers; the one that needs some says which, as a tool error the agent can act on.
+      expect(answers.get(2)).toMatchObject({ result: { structuredContent: { providers: [{ id: 'llama' }] } } });
+      expect(answers.get(2)).not.toHaveProperty('error');
+      expect(answers.get(3)).toMatchObject({ result: { isError: true } });
+      expect(toolText(answers.get(3)!.result!)).toMatch(/Invalid arguments for tool classify: .* at text/);
+      expect(await server.end()).toBe(0);
+    });
 
-  it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', { timeout: 90_000 }, async () => {
+    it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', { timeout: 90_000 }, async () => {
 
-    const { scenario, engine: llama } = setup;
-    // Frames 1 s apart: the answers go on well past the client going away (at 300 ms apart they
-    // ended ~2 s in, short of what a loaded machine may take to get there), and each frame after it
-    // is a write for the server to find stdout closed by.
-    llama.setFault({ slowStreamMs: 1_000 });
-    const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
-    let stderr = '';
-    server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    let stdout = '';
-    server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    const progressed = (): number[] =>
-      [...new Set(stdout.split('\n').slice(0, -1).flatMap((line) => {
-        const message = JSON.parse(line) as { method?: string; params?: { progressToken?: number } };
-        return message.method === 'notifications/progress' && message.params?.progressToken !== undefined ? [message.params.progressToken] : [];
-      }))].sort();
-    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
-    send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
-    send({ method: 'notifications/initialized' });
-    // Calls with a progress token: the server writes to stdout while they stream.
-    for (let index = 0; index < 3; index += 1) {
-      send({ id: 10 + index, method: 'tools/call', params: { name: 'complete', arguments: { prompt: `slow answer ${index}` }, _meta: { progressToken: index } } });
-    }
-    // 10 s was short: a loaded machine (load 12 on two cores) had the server send none of them by then.
-    await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(3);
-    // Each call has written to stdout while in flight (not a fixed 400 ms for it).
-    await expect.poll(progressed, { timeout: 60_000, interval: 20 }).toEqual([0, 1, 2]);
-    server.stdout.destroy();
-    expect(await exited).toBe(0);
-    expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 calls in flight/);
-    llama.setFault('ok');
-
-    const { document } = await scenario.json(['evidence', 'list', '--limit', '3']);
-    const rows = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
-    expect(rows).toHaveLength(3);
-    for (const row of rows) {
-      expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
-      expect(row.error.message).toMatch(/client went away/);
-    }
-  });
-});
-
-describe('syndicate mcp: a script piping its requests in', () => {
-  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
-
-  it('a request sequence piped in (`printf … | syndicate mcp`: stdin ends right after the last line) gets every answer, a slow completion included, then it exits 0', { timeout: 90_000 }, async () => {
-    const { scenario, engine: llama } = setup;
-    // Frames 200 ms apart: the completion is still streaming well after stdin ended.
-    llama.setFault({ slowStreamMs: 200 });
-    const before = inferenceExchanges(llama).length;
-    const input = [
-      { id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } },
-      { method: 'notifications/initialized' },
-      { id: 2, method: 'tools/list' },
-      { id: 3, method: 'tools/call', params: { name: 'complete', arguments: { prompt: 'Name the capital of France.', provider: 'llama' } } },
-    ]
-      .map((message) => `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`)
-      .join('');
-    const piped = await runCli(['mcp'], { home: scenario.home, input, timeoutMs: 80_000 });
-    llama.setFault('ok');
-    expect(piped.exitCode, piped.stderr).toBe(0);
-    const answers = piped.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { id?: number; result?: { tools?: unknown[]; isError?: boolean; content?: { text: string }[] } });
-    expect(answers.map((answer) => answer.id), piped.stdout).toEqual([1, 2, 3]);
-    expect(answers[1]!.result?.tools?.length).toBeGreaterThan(0);
-    expect(answers[2]!.result?.isError, piped.stdout).toBeFalsy();
-    expect(answers[2]!.result?.content?.[0]?.text).toBe(DEFAULT_ANSWER);
-    expect(inferenceExchanges(llama).length).toBe(before + 1);
-    // Nothing was left in flight to cancel.
-    expect(piped.stderr).toMatch(/stopping \(the client closed stdin\)$/);
-    const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
-    expect((document.evidence as { state: string; caller: string }[])[0]).toMatchObject({ state: 'completed', caller: 'mcp' });
-  });
-});
-
-describe('syndicate mcp: stopped by the operator mid-call', () => {
-  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
-
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, { timeout: 90_000 }, async () => {
       const { scenario, engine: llama } = setup;
-      llama.setFault('hang');
-      const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
-      const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
-      await client.connect(transport);
-      const before = inferenceExchanges(llama).length;
-      const pending = client.callTool({ name: 'complete', arguments: { prompt: `hang until ${signal}` } }).catch((error: unknown) => error);
-      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(before + 1);
-      process.kill(transport.pid!, signal);
-      await pending;
+      // Frames 1 s apart: the answers go on well past the client going away (at 300 ms apart they
+      // ended ~2 s in, short of what a loaded machine may take to get there), and each frame after it
+      // is a write for the server to find stdout closed by.
+      llama.setFault({ slowStreamMs: 1_000 });
+      const server = spawn(process.execPath, [BIN, 'mcp'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', PATH: process.env.PATH ?? '' } });
+      let stderr = '';
+      server.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      let stdout = '';
+      server.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      const progressed = (): number[] =>
+        [...new Set(stdout.split('\n').slice(0, -1).flatMap((line) => {
+          const message = JSON.parse(line) as { method?: string; params?: { progressToken?: number } };
+          return message.method === 'notifications/progress' && message.params?.progressToken !== undefined ? [message.params.progressToken] : [];
+        }))].sort();
+      const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+      const send = (message: object): boolean => server.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+      send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+      send({ method: 'notifications/initialized' });
+      // Calls with a progress token: the server writes to stdout while they stream.
+      for (let index = 0; index < 3; index += 1) {
+        send({ id: 10 + index, method: 'tools/call', params: { name: 'complete', arguments: { prompt: `slow answer ${index}` }, _meta: { progressToken: index } } });
+      }
+      // 10 s was short: a loaded machine (load 12 on two cores) had the server send none of them by then.
+      await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(3);
+      // Each call has written to stdout while in flight (not a fixed 400 ms for it).
+      await expect.poll(progressed, { timeout: 60_000, interval: 20 }).toEqual([0, 1, 2]);
+      server.stdout.destroy();
+      expect(await exited).toBe(0);
+      expect(stderr).toMatch(/stopping \(the client closed stdout\): cancelling 3 calls in flight/);
       llama.setFault('ok');
-      await client.close();
-      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
-      const [row] = document.evidence as { state: string; error: { code: string; message: string } }[];
-      expect(row).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: `the MCP server stopped (it received ${signal}) before the answer ended` } });
+
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '3']);
+      const rows = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
+      expect(rows).toHaveLength(3);
+      for (const row of rows) {
+        expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
+        expect(row.error.message).toMatch(/client went away/);
+      }
     });
-  }
+  });
+
+  describe('syndicate mcp: a script piping its requests in', () => {
+    it('a request sequence piped in (`printf … | syndicate mcp`: stdin ends right after the last line) gets every answer, a slow completion included, then it exits 0', { timeout: 90_000 }, async () => {
+      const { scenario, engine: llama } = setup;
+      // Frames 200 ms apart: the completion is still streaming well after stdin ended.
+      llama.setFault({ slowStreamMs: 200 });
+      const before = inferenceExchanges(llama).length;
+      const input = [
+        { id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } },
+        { method: 'notifications/initialized' },
+        { id: 2, method: 'tools/list' },
+        { id: 3, method: 'tools/call', params: { name: 'complete', arguments: { prompt: 'Name the capital of France.', provider: 'llama' } } },
+      ]
+        .map((message) => `${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`)
+        .join('');
+      const piped = await runCli(['mcp'], { home: scenario.home, input, timeoutMs: 80_000 });
+      llama.setFault('ok');
+      expect(piped.exitCode, piped.stderr).toBe(0);
+      const answers = piped.stdout.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { id?: number; result?: { tools?: unknown[]; isError?: boolean; content?: { text: string }[] } });
+      expect(answers.map((answer) => answer.id), piped.stdout).toEqual([1, 2, 3]);
+      expect(answers[1]!.result?.tools?.length).toBeGreaterThan(0);
+      expect(answers[2]!.result?.isError, piped.stdout).toBeFalsy();
+      expect(answers[2]!.result?.content?.[0]?.text).toBe(DEFAULT_ANSWER);
+      expect(inferenceExchanges(llama).length).toBe(before + 1);
+      // Nothing was left in flight to cancel.
+      expect(piped.stderr).toMatch(/stopping \(the client closed stdin\)$/);
+      const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+      expect((document.evidence as { state: string; caller: string }[])[0]).toMatchObject({ state: 'completed', caller: 'mcp' });
+    });
+  });
+
+  describe('syndicate mcp: stopped by the operator mid-call', () => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      it(`${signal} cancels the calls in flight; their evidence names the signal, not the client`, { timeout: 90_000 }, async () => {
+        const { scenario, engine: llama } = setup;
+        llama.setFault('hang');
+        const transport = new StdioClientTransport({ command: process.execPath, args: [BIN, 'mcp'], cwd: REPO_ROOT, env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1' }, stderr: 'pipe' });
+        const client = new Client({ name: 'syndicate-test', version: '1.0.0' });
+        await client.connect(transport);
+        const before = inferenceExchanges(llama).length;
+        const pending = client.callTool({ name: 'complete', arguments: { prompt: `hang until ${signal}` } }).catch((error: unknown) => error);
+        await expect.poll(() => inferenceExchanges(llama).length, { timeout: 60_000 }).toBe(before + 1);
+        process.kill(transport.pid!, signal);
+        await pending;
+        llama.setFault('ok');
+        await client.close();
+        const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
+        const [row] = document.evidence as { state: string; error: { code: string; message: string } }[];
+        expect(row).toMatchObject({ state: 'failed', error: { code: 'interrupted', message: `the MCP server stopped (it received ${signal}) before the answer ended` } });
+      });
+    }
+  });
 });

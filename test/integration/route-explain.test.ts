@@ -1,9 +1,13 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerProviderFiles } from '../../src/registry/register.js';
+import { retireProvider } from '../../src/registry/registry.js';
 import { freePort } from '../helpers/ports.js';
-import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
+import { withStore, withStoreAsync } from '../helpers/store.js';
 
 /**
  * `syndicate route --explain` for a table of scenarios, through the built CLI, with providers
@@ -38,13 +42,12 @@ function writeRecord(name: string, yaml: string): string {
 }
 
 beforeAll(async () => {
-  const temporary = makeTempHome('syndicate-route-');
+  const temporary = await initialisedHome('syndicate-route-');
   home = temporary.home;
   cleanupHome = temporary.cleanup;
   // Ollama reports the first model resident at start: llama3.2:3b is warm, qwen2.5-coder:7b is cold.
   ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }] });
   deadPort = await freePort();
-  expect((await runCli(['init'], { home })).exitCode).toBe(0);
   const files = [
     writeRecord(
       'ollama',
@@ -148,8 +151,8 @@ models:
 `,
     ),
   ];
-  const registered = await runCli(['provider', 'register', ...files], { home });
-  expect(registered.exitCode, registered.stderr).toBe(0);
+  // Registered in this process, as `provider register` does: the CLI's part is what the tests run.
+  await withStoreAsync(home, (store) => registerProviderFiles(store, files));
 }, 120_000);
 
 afterAll(async () => {
@@ -410,6 +413,8 @@ describe('syndicate route --explain scenarios', () => {
   });
 
   it('only probes the local engines (metadata endpoints), never inference', async () => {
+    // A route of its own: run first (vitest may shuffle), the test found nothing sent and failed.
+    expect((await route(['--workflow', 'batch', 'summarise the meeting notes from Tuesday'])).exitCode).toBe(0);
     const paths = ollama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`);
     expect(paths.length).toBeGreaterThan(0);
     expect(paths.every((path) => path === 'GET /v1/models' || path === 'GET /api/ps')).toBe(true);
@@ -466,10 +471,9 @@ describe('syndicate route --explain scenarios', () => {
 
 describe('a retired provider asked for by name', () => {
   it('is refused once, by `route`, `run` and `provider test` alike (exit 4), without listing every other provider', async () => {
-    const temporary = makeTempHome('syndicate-retired-');
+    const temporary = await initialisedHome('syndicate-retired-');
     try {
       const directory = temporary.home;
-      expect((await runCli(['init'], { home: directory })).exitCode).toBe(0);
       const records = ['old', 'other'].map((id) => {
         const path = join(directory, `${id}.yaml`);
         writeFileSync(
@@ -478,8 +482,9 @@ describe('a retired provider asked for by name', () => {
         );
         return path;
       });
-      expect((await runCli(['provider', 'register', ...records], { home: directory })).exitCode).toBe(0);
-      expect((await runCli(['provider', 'remove', 'old'], { home: directory })).exitCode).toBe(0);
+      // Set up in this process, as `provider register` and `provider remove old` do: what the CLI says of them is tested elsewhere.
+      await withStoreAsync(directory, (store) => registerProviderFiles(store, records));
+      withStore(directory, (store) => retireProvider(store, 'old'));
       for (const args of [['route', '--explain', '--provider', 'old', 'hi'], ['run', '--provider', 'old', 'hi'], ['provider', 'test', 'old']]) {
         const result = await runCli(args, { home: directory });
         expect(result.exitCode, args.join(' ')).toBe(4);

@@ -4,11 +4,13 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { switchSessionModel } from '../../src/sessions/index.js';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { toolText } from '../helpers/mcp.js';
 import { PNG, sparsePngs, WEATHER_TOOL } from '../helpers/request-options.js';
 import { defaultModel, Scenario } from '../helpers/scenario.js';
+import { withStoreAsync } from '../helpers/store.js';
 
 /**
  * `route` says what `run` would do: for each input of a table, `route --json` and `run --json`
@@ -88,7 +90,6 @@ describe('route and run agree on the same input', () => {
     { name: 'a sensitivity hint keeps it local', args: () => ['say hello', '--sensitivity', 'confidential'], expected: { exitCode: 0, provider: 'ollama' } },
     { name: 'a --provider pin', args: () => ['say hello', '--provider', 'ollama'], expected: { exitCode: 0, provider: 'ollama' } },
     { name: 'a --provider id:model pin', args: () => ['say hello', '--provider', local], expected: { exitCode: 0, provider: 'ollama' } },
-    { name: 'a pin the policy refuses', args: () => [SECRET, '--provider', 'claude'], expected: { exitCode: 4, code: 'route_denied' } },
     { name: 'a --model pin', args: () => ['say hello', '--model', local], expected: { exitCode: 0, provider: 'ollama' } },
     { name: 'tools go to the model tagged tools', args: () => ['weather in Paris?', '--tools', files.tools], expected: { exitCode: 0, provider: 'claude' } },
     { name: 'tools on a local pin not tagged tools', args: () => ['weather in Paris?', '--tools', files.tools, '--provider', 'ollama'], expected: { exitCode: 4, code: 'route_denied' } },
@@ -140,9 +141,7 @@ describe('route and run agree on the same input', () => {
   }, 90_000);
 
   it('a session whose earlier turn holds a secret: route classifies its conversation as run sends it (it stays local)', async () => {
-    const started = await scenario.json(['session', 'start']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const session = (started.document.session as { id: string }).id;
+    const session = await scenario.startSessionInProcess();
     const first = await both(scenario, ['--session', session, SECRET]);
     expect(first.route).toEqual(first.run);
     expect(first.run).toEqual({ exitCode: 0, provider: 'ollama' });
@@ -164,18 +163,18 @@ describe('route and run agree on the same input', () => {
   }, 90_000);
 
   it('a session refuses what run refuses: --provider with --session is a usage error', async () => {
-    const started = await scenario.json(['session', 'start']);
-    const session = (started.document.session as { id: string }).id;
+    const session = await scenario.startSessionInProcess();
     const { route, run } = await both(scenario, ['--session', session, '--provider', 'ollama', 'say hello']);
     expect(route).toEqual(run);
     expect(run).toEqual({ exitCode: 2, code: 'usage' });
   }, 90_000);
 
   it('a session with an invalidated envelope and an oversized prompt: the envelope first (exit 4), as run', async () => {
-    const started = await scenario.json(['session', 'start', '--model', local]);
-    const session = (started.document.session as { id: string }).id;
-    const switched = await scenario.cli(['provider', 'switch', `claude:${OPUS}`, '--session', session], { env: KEYS });
-    expect(switched.exitCode, switched.stderr).toBe(0);
+    const session = await scenario.startSessionInProcess({ model: local });
+    // As `provider switch claude:… --session` does: to a class above the one the envelope approved.
+    const policy = scenario.policy();
+    const switched = await withStoreAsync(scenario.home, (store) => switchSessionModel(store, policy, session, `claude:${OPUS}`));
+    expect(switched.invalidatedEnvelope).toBe(true);
     const { route, run } = await both(scenario, ['--session', session, 'what is this?', '--image', files.largeImage]);
     expect(route).toEqual(run);
     expect(run).toEqual({ exitCode: 4, code: 'session_envelope_invalidated' });
@@ -196,10 +195,10 @@ describe('route and run agree when every model is held back by a rate limit', ()
     );
   }, 90_000);
 
-  afterEach(async () => {
+  afterEach(() => {
     claude.setFault('ok');
     ollama.setFault('ok');
-    await scenario.releaseHolds();
+    scenario.releaseHoldsInProcess();
   });
 
   afterAll(async () => {
