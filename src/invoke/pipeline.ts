@@ -1247,7 +1247,7 @@ function refuseOrUnavailable(
     // A gateway client's request is a whole body, which `route --explain` takes as a file.
     ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
   });
-  // Nothing registered that could take it (`no_providers`), or a model of the other kind named (a usage error): no policy refused it, so no denial —
+  // Nothing registered that could take it (`no_providers`), or a model of the other kind named (`model_kind`, a usage error): no policy refused it, so no denial —
   // routed with nothing to call, as an unavailable request is (`metrics` counts it a failed attempt).
   if (!(refusal instanceof PolicyRefusalError)) return refusal.withDetails({ requestId, evidenceId: recordUncalled(refusal.code, refusal.message) });
   const evidenceId = recordDenial(context.store, {
