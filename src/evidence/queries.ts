@@ -10,6 +10,8 @@ import { ChunkLedger, CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ 
 import type {
   ChunkTiming,
   EvidenceKind,
+  EvidenceLevelSource,
+  EvidenceListRow,
   EvidenceMarker,
   EvidenceRecord,
   EvidenceState,
@@ -92,19 +94,25 @@ interface FullRow extends SummaryRow {
 }
 
 /** Rows without their bytes, newest first. */
-export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceListRow[] {
   return [...evidenceSummaries(store, options)];
 }
 
+/**
+ * The route's `levelSources` alone, read by SQLite (`evidence list` never parses a whole route); null
+ * for a route that is not JSON (edited outside syndicate: `evidence show` says how) or has none.
+ */
+const LEVEL_SOURCES_COLUMN = "CASE WHEN json_valid(route_json) THEN json_extract(route_json, '$.levelSources') END AS level_sources_json";
+
 /** `listEvidence` one row at a time, read as it goes (`evidence list --limit 100000` can pause between rows for a signal). */
-export function* evidenceSummaries(store: Store, options: ListEvidenceOptions = {}): Generator<EvidenceSummary, void, undefined> {
+export function* evidenceSummaries(store: Store, options: ListEvidenceOptions = {}): Generator<EvidenceListRow, void, undefined> {
   const { where, parameters } = evidenceFilter(options);
   const limit = options.limit === undefined ? '' : ' LIMIT ?';
   if (options.limit !== undefined) parameters.push(options.limit);
   const rows = store.db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
-    .iterate(...parameters) as IterableIterator<SummaryRow>;
-  for (const row of rows) yield toSummary(row);
+    .prepare(`SELECT ${SUMMARY_COLUMNS}, ${LEVEL_SOURCES_COLUMN} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
+    .iterate(...parameters) as IterableIterator<SummaryRow & { level_sources_json: string | null }>;
+  for (const row of rows) yield { ...toSummary(row), levelSources: readStoredJson(row.level_sources_json, LEVEL_SOURCES, null) };
 }
 
 /** How many rows `listEvidence` would give without a limit. */
@@ -512,6 +520,19 @@ const WARNINGS: StoredShape<WireWarning[]> = {
   description: 'a list of warnings {setting, message}',
   accepts: (value): value is WireWarning[] =>
     Array.isArray(value) && value.every((warning) => isRecord(warning) && typeof warning['setting'] === 'string' && typeof warning['message'] === 'string'),
+};
+const LEVEL_SOURCES: StoredShape<EvidenceLevelSource[]> = {
+  description: 'a list of level sources {detector, reason, locations}',
+  accepts: (value): value is EvidenceLevelSource[] =>
+    Array.isArray(value) &&
+    value.every(
+      (source) =>
+        isRecord(source) &&
+        typeof source['detector'] === 'string' &&
+        typeof source['reason'] === 'string' &&
+        Array.isArray(source['locations']) &&
+        source['locations'].every((location) => typeof location === 'string'),
+    ),
 };
 const HEADERS: StoredShape<Record<string, string>> = {
   description: 'headers {name: value}',

@@ -210,6 +210,25 @@ export interface EvidenceSummary {
   sessionId: string | null;
 }
 
+/**
+ * What set a row's sensitivity, as its route recorded it (`route.levelSources` in `evidence show
+ * --json` and `export`): each detector whose findings are at that level with where (never the matched
+ * text), or `caller`.
+ */
+export interface EvidenceLevelSource {
+  detector: string;
+  reason: string;
+  locations: string[];
+}
+
+/**
+ * One row as `evidence list` lists it: the summary with what set its sensitivity (`route.levelSources`);
+ * null when its route recorded none (a probe, a permit check, a row written before they were recorded).
+ */
+export interface EvidenceListRow extends EvidenceSummary {
+  levelSources: EvidenceLevelSource[] | null | UnparsedValue;
+}
+
 /** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */
 export interface ChunkTiming {
   atMs: number;

@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, EvidencePrunedError, ExitCode, InterruptedError, UsageError } from '../../errors.js';
-import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
+import type { EvidenceListRow, EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import { isRecord } from '../../wire/json.js';
@@ -73,7 +73,7 @@ export function evidenceCommand(): Command {
         async (signal) => {
           const store = await context.store({ existing: true });
           await filterBySession(store, filters, session, output);
-          const read: EvidenceSummary[] = [];
+          const read: EvidenceListRow[] = [];
           for await (const row of pausing(evidenceSummaries(store, filters), signal)) read.push(row);
           if (read.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
             // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).

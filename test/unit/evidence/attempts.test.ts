@@ -372,6 +372,23 @@ describe('evidence attempts', () => {
     expect(listEvidence(store)[0]).not.toHaveProperty('request');
   });
 
+  it("lists each row's level sources as its route recorded them (route.levelSources), null without them", () => {
+    const levelSources = [{ detector: 'operator.pattern', reason: "operator pattern 'hosts'", locations: ['messages[0].content[0]'] }];
+    const uncalled = (requestId: string, route: unknown): string =>
+      recordUncalledAttempt(store, { requestId, hop: 0, kind: 'invocation', caller: 'cli', sensitivity: 'confidential', route, streamed: false, markers: [], error: { code: 'inference_unavailable', message: 'down' } });
+    const withSources = uncalled('req_sources', { sensitivity: 'confidential', levelSources, excluded: [] });
+    const withoutSources = uncalled('req_none', { chosen: { provider: 'anthropic', model: 'claude' } });
+    const edited = uncalled('req_edited', { levelSources });
+    store.db.prepare('UPDATE evidence SET route_json = ? WHERE id = ?').run('{not json', edited);
+    const denial = seedDenial(store);
+    const listed = new Map(listEvidence(store).map((row) => [row.id, row.levelSources]));
+    expect(listed.get(withSources)).toEqual(levelSources);
+    expect(listed.get(withoutSources)).toBeNull();
+    // A route edited outside syndicate is `evidence show`'s to explain: the list still lists the row.
+    expect(listed.get(edited)).toBeNull();
+    expect(listed.get(denial)).toBeNull();
+  });
+
   it('counts approximate tokens with a real tokenizer', () => {
     expect(approximateTokens('')).toBe(0);
     const count = approximateTokens('The quick brown fox jumps over the lazy dog.');
