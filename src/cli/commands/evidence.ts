@@ -802,6 +802,12 @@ function levelSourcesOf(route: unknown): string | undefined {
   return becauseText(sources);
 }
 
+/** What an earlier syndicate stored for a row presented otherwise (`recordedAs`): nothing was registered, nothing called. */
+function recordedAsNote(record: EvidenceSummary): string {
+  if (record.recordedAs === undefined) return '';
+  return `, nothing called (recorded as ${record.recordedAs.kind}, state ${record.recordedAs.state}, by an earlier syndicate; metrics counts it a failed attempt)`;
+}
+
 /** Up to this many models its route left out are named by `evidence show`; `--json` has them all (`route.excluded`). */
 const SHOWN_EXCLUSIONS = 5;
 
@@ -827,7 +833,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
   const none = '-';
   const fields: [string, string][] = [
     ['id', record.id],
-    ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}`],
+    ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}${recordedAsNote(record)}`],
     ['kind', record.kind === 'permit_check' ? `${record.kind} (permit issue or verify on its own: no request)` : `${record.kind}, request ${record.requestId} hop ${record.hop}`],
     ['time', `${record.createdAt} → ${record.finishedAt ?? none}`],
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],
