@@ -87,11 +87,10 @@ interface Evaluation {
   firstTokenSource: string | undefined;
   failedCalls: number | undefined;
   /**
-   * What `prefer: fastest` knows of its first token, ranked before `latencyKey`: 0 a measured
-   * expectation (its answers' first token, a cold model's load time added), 1 only part of one — no
-   * answer on record (a cold model's load time alone, or nothing), or a cold model whose load time is
-   * unknown —, 2 its recent calls all failed. A model does not rank before measured ones for being
-   * unmeasured, nor a cold one for its load being unknown.
+   * How `prefer: fastest` ranks it before `latencyKey`: 0 by its expected first token — measured, a
+   * cold model's known load time, or unknown (a model never tried ranks as fast: it gets its chance
+   * to be measured) —, 1 a cold model whose load time is unknown (its first token waits on a load of
+   * any length: after every model of standing 0), 2 its recent calls all failed.
    */
   latencyStanding: 0 | 1 | 2;
   latencyKey: number;
@@ -304,8 +303,8 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       expectedFirstTokenMs: latency.expectedMs,
       firstTokenSource: latency.source,
       failedCalls: latency.failedCalls,
-      // Unknown ranks after every known expectation (among unknowns, by what was seen, then loaded before cold); all failed, last.
-      latencyStanding: latency.failedCalls !== undefined ? 2 : latency.measured && latency.loadUnknown !== true ? 0 : 1,
+      // Unknown ranks as fast (a model never tried gets its chance), but not a load of unknown length; all failed, last.
+      latencyStanding: latency.failedCalls !== undefined ? 2 : latency.loadUnknown === true ? 1 : 0,
       latencyKey: latency.expectedMs ?? 0,
       measured: latency.measured,
       loadUnknown: latency.loadUnknown === true,
@@ -703,8 +702,8 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
     if (preference === 'local') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 0 : 1));
     else if (preference === 'hosted') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 1 : 0));
     else if (preference === 'cheapest') keys.push((evaluation) => evaluation.estimatedCostUsd);
-    // As fast as far as is known: measured expectations first (a cold model's load counted), then the
-    // models of unknown delay (never answered, or cold with an unknown load time), loaded before cold.
+    // As fast as far as is known: a cold model whose load time is unknown after the others (its load
+    // may take any time), then loaded before cold.
     else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyStanding, (evaluation) => evaluation.latencyKey, coldness);
     else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
   }
@@ -735,11 +734,11 @@ function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['pref
 function firstTokenReason(evaluation: Evaluation): string {
   const { expectedFirstTokenMs, firstTokenSource, failedCalls, loadUnknown, measured } = evaluation;
   if (failedCalls !== undefined) return `no answer in its last ${failedCalls} call${failedCalls === 1 ? '' : 's'}, all failed: ranked as slowest`;
-  const ranked = ': ranked after the models whose first token is measured';
-  if (expectedFirstTokenMs === undefined) return `no known first-token delay${loadUnknown ? ' (cold, its load time unknown)' : ''}${ranked}`;
+  const ranked = ': ranked after the models whose first token does not wait on a load of unknown time';
+  if (expectedFirstTokenMs === undefined) return loadUnknown ? `no known first-token delay (cold, its load time unknown)${ranked}` : 'no known first-token delay: ranked as fast, so that it is measured';
   const expected = `expected first token ${expectedFirstTokenMs} ms${firstTokenSource === undefined ? '' : ` (${firstTokenSource})`}`;
   if (loadUnknown) return `${expected} plus a load of unknown time (cold)${ranked}`;
-  if (!measured) return `${expected}: its load time alone, no answer on record${ranked}`;
+  if (!measured) return `${expected}: its load time alone, no answer on record`;
   return expected;
 }
 
