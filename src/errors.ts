@@ -72,8 +72,21 @@ export class CheckFailedError extends SyndicateError {
 
 /** Exit 2: unknown command, bad flag or bad argument. */
 export class UsageError extends SyndicateError {
+  /** `code` is for subclasses that name one kind of usage error (`ModelKindError`). */
+  constructor(message: string, options?: SyndicateErrorOptions, code = 'usage') {
+    super(code, ExitCode.usage, message, options);
+  }
+}
+
+/**
+ * Exit 2 (the gateway's 400 on `param: model`), code `model_kind`: the request named a model of the
+ * other kind — a chat model for embeddings, an embedding model for a chat request. The request's to
+ * fix, whatever its data, not the policy's refusal; the same code as the Ollama face's own 400 for a
+ * model without the completion capability.
+ */
+export class ModelKindError extends UsageError {
   constructor(message: string, options?: SyndicateErrorOptions) {
-    super('usage', ExitCode.usage, message, options);
+    super(message, options, 'model_kind');
   }
 }
 

@@ -1,15 +1,18 @@
 import type { ProviderClass, SensitivityLevel } from '../common/vocabulary.js';
 import type { Statement } from 'better-sqlite3';
 import { CheckFailedError, StoreError } from '../errors.js';
-import { ANY_JSON, readStoredJson, type StoredShape } from '../store/json-columns.js';
+import { ANY_JSON, readStoredJson, storedJsonMemberSql, type StoredShape } from '../store/json-columns.js';
 import type { Store } from '../store/store.js';
 import type { WireWarning } from '../wire/canonical.js';
 import { isRecord } from '../wire/json.js';
 import { evidenceBlocks } from './blocks.js';
 import { ChunkLedger, CHUNK_KEY_SPAN, HASHED_COLUMNS, hashedValues, REQUEST_SEQ } from './chain.js';
+import { isUncalledRecordedAsDenial, NOTHING_REGISTERED, PROBE_CALLER } from './types.js';
 import type {
   ChunkTiming,
   EvidenceKind,
+  EvidenceLevelSource,
+  EvidenceListRow,
   EvidenceMarker,
   EvidenceRecord,
   EvidenceState,
@@ -92,24 +95,47 @@ interface FullRow extends SummaryRow {
 }
 
 /** Rows without their bytes, newest first. */
-export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceSummary[] {
+export function listEvidence(store: Store, options: ListEvidenceOptions = {}): EvidenceListRow[] {
   return [...evidenceSummaries(store, options)];
 }
 
+/**
+ * The route's `levelSources` alone, read by SQLite (`evidence list` never parses a whole route); null
+ * for a route that is not JSON (edited outside syndicate: `evidence show` says how) or has none.
+ */
+const LEVEL_SOURCES_COLUMN = `${storedJsonMemberSql('route_json', '$.levelSources')} AS level_sources_json`;
+
 /** `listEvidence` one row at a time, read as it goes (`evidence list --limit 100000` can pause between rows for a signal). */
-export function* evidenceSummaries(store: Store, options: ListEvidenceOptions = {}): Generator<EvidenceSummary, void, undefined> {
-  const { where, parameters } = evidenceFilter(options);
+export function* evidenceSummaries(store: Store, options: ListEvidenceOptions = {}): Generator<EvidenceListRow, void, undefined> {
+  const { where, parameters } = evidenceFilter(options, { presentedState: true });
   const limit = options.limit === undefined ? '' : ' LIMIT ?';
   if (options.limit !== undefined) parameters.push(options.limit);
   const rows = store.db
-    .prepare(`SELECT ${SUMMARY_COLUMNS} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
-    .iterate(...parameters) as IterableIterator<SummaryRow>;
-  for (const row of rows) yield toSummary(row);
+    .prepare(`SELECT ${SUMMARY_COLUMNS}, ${LEVEL_SOURCES_COLUMN} FROM evidence${where} ORDER BY created_at DESC, rowid DESC${limit}`)
+    .iterate(...parameters) as IterableIterator<SummaryRow & { level_sources_json: string | null }>;
+  for (const row of rows) yield { ...presented(toSummary(row)), levelSources: readStoredJson(row.level_sources_json, LEVEL_SOURCES, null) };
+}
+
+/**
+ * `isUncalledRecordedAsDenial` in SQL over the evidence table: a denial row, not a probe's, whose
+ * error code is `no_providers` — what `evidence list --state failed` lists and `--state denied` does not.
+ */
+const UNCALLED_RECORDED_AS_DENIAL_SQL = `(kind = 'denial' AND caller <> '${PROBE_CALLER}' AND coalesce(${storedJsonMemberSql('error_json', '$.code')}, '') = '${NOTHING_REGISTERED}')`;
+
+/**
+ * The row as `evidence list` and `show` present it: a request nothing registered could take that an
+ * earlier syndicate wrote as a denial is the failed attempt that called nothing it is, as `metrics`
+ * counts it, its stored kind and state in `recordedAs`; any other row as stored.
+ */
+function presented<T extends EvidenceSummary>(summary: T): T {
+  const errorCode = summary.error !== null && 'code' in summary.error ? summary.error.code : undefined;
+  if (!isUncalledRecordedAsDenial({ kind: summary.kind, errorCode, byProbe: summary.caller === PROBE_CALLER })) return summary;
+  return { ...summary, kind: 'invocation', state: 'failed', recordedAs: { kind: summary.kind, state: summary.state } };
 }
 
 /** How many rows `listEvidence` would give without a limit. */
 export function countEvidence(store: Store, options: Omit<ListEvidenceOptions, 'limit'> = {}): number {
-  const { where, parameters } = evidenceFilter(options);
+  const { where, parameters } = evidenceFilter(options, { presentedState: true });
   return store.db.prepare(`SELECT COUNT(*) FROM evidence${where}`).pluck(true).get(...parameters) as number;
 }
 
@@ -118,8 +144,11 @@ export function hasEvidenceOfProvider(store: Store, providerId: string): boolean
   return store.db.prepare('SELECT 1 FROM evidence WHERE provider_id = ? LIMIT 1').get(providerId) !== undefined;
 }
 
-/** The WHERE clause (empty, or with its leading space) and its parameters for the filters of `options`. */
-function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: string; parameters: (string | number)[] } {
+/**
+ * The WHERE clause (empty, or with its leading space) and its parameters for the filters of `options`.
+ * With `presentedState`, `state` is the state as `evidence list` presents it (`presented`); else as stored (`export`).
+ */
+function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>, { presentedState = false } = {}): { where: string; parameters: (string | number)[] } {
   const conditions: string[] = [];
   const parameters: (string | number)[] = [];
   if (options.since !== undefined) {
@@ -130,9 +159,14 @@ function evidenceFilter(options: Omit<ListEvidenceOptions, 'limit'>): { where: s
     conditions.push('created_at < ?');
     parameters.push(new Date(options.until).toISOString());
   }
+  const presentedAs = presentedState ? ({ failed: ` OR ${UNCALLED_RECORDED_AS_DENIAL_SQL}`, denied: ` AND NOT ${UNCALLED_RECORDED_AS_DENIAL_SQL}` } as Record<string, string>)[options.state ?? ''] : undefined;
+  if (presentedAs !== undefined) {
+    conditions.push(`(state = ?${presentedAs})`);
+    parameters.push(options.state as string);
+  }
   const equal: [column: string, value: string | undefined][] = [
     ['provider_id', options.provider],
-    ['state', options.state],
+    ['state', presentedAs === undefined ? options.state : undefined],
     ['session_id', options.session],
   ];
   for (const [column, value] of equal) {
@@ -186,7 +220,7 @@ export function readEvidence(store: Store, evidenceId: string): ReadEnvelope | u
   const row = selectRow(store, evidenceId);
   if (row === undefined) return undefined;
   const stored = storedChunks(store, chunksOfRow(store), row);
-  return { record: toRecord(row, stored.chunks), ...unreadableBodies(stored.unreadable) };
+  return { record: presented(toRecord(row, stored.chunks)), ...unreadableBodies(stored.unreadable) };
 }
 
 function selectRow(store: Store, evidenceId: string): FullRow | undefined {
@@ -512,6 +546,19 @@ const WARNINGS: StoredShape<WireWarning[]> = {
   description: 'a list of warnings {setting, message}',
   accepts: (value): value is WireWarning[] =>
     Array.isArray(value) && value.every((warning) => isRecord(warning) && typeof warning['setting'] === 'string' && typeof warning['message'] === 'string'),
+};
+const LEVEL_SOURCES: StoredShape<EvidenceLevelSource[]> = {
+  description: 'a list of level sources {detector, reason, locations}',
+  accepts: (value): value is EvidenceLevelSource[] =>
+    Array.isArray(value) &&
+    value.every(
+      (source) =>
+        isRecord(source) &&
+        typeof source['detector'] === 'string' &&
+        typeof source['reason'] === 'string' &&
+        Array.isArray(source['locations']) &&
+        source['locations'].every((location) => typeof location === 'string'),
+    ),
 };
 const HEADERS: StoredShape<Record<string, string>> = {
   description: 'headers {name: value}',

@@ -20,6 +20,20 @@ export type EvidenceKind = (typeof EVIDENCE_KINDS)[number];
 export const PROBE_CALLER = 'probe';
 
 /**
+ * The error code of a request nothing registered could take (`NoProvidersError`): no policy refused
+ * it. Recorded as a failed invocation attempt that called nothing; stores written before that hold it
+ * as a denial row (kind `denial`, state `denied`), which `metrics`, `evidence list` and `evidence show`
+ * present as the failed attempt it is (`isUncalledRecordedAsDenial`) — the row itself, hash-chained,
+ * stays as written, and `export` gives it so.
+ */
+export const NOTHING_REGISTERED = 'no_providers';
+
+/** Whether a row is a request nothing registered could take that an earlier syndicate wrote as a denial (`NOTHING_REGISTERED`). */
+export function isUncalledRecordedAsDenial(row: { kind: string; errorCode: string | null | undefined; byProbe: boolean }): boolean {
+  return row.kind === 'denial' && !row.byProbe && row.errorCode === NOTHING_REGISTERED;
+}
+
+/**
  * Life of a row. `pending` is written before the upstream call; `completed` / `failed` after it;
  * `interrupted` when the writing process died before finishing (bytes captured so far are kept);
  * `denied` for refusals, which never reach an upstream. Every state but `pending` is chained.
@@ -208,6 +222,32 @@ export interface EvidenceSummary {
   error: { code: string; message: string } | null | UnparsedValue;
   /** The session the request named (a stored session's id, `x-syndicate-session`, an agent's own session id). */
   sessionId: string | null;
+  /**
+   * Set when `kind` and `state` are not those stored: a request nothing registered could take that
+   * an earlier syndicate wrote as a denial, presented by `evidence list` and `show` as the failed
+   * attempt that called nothing it is, as `metrics` counts it (`isUncalledRecordedAsDenial`); these
+   * are the stored values (`export` gives the row as stored).
+   */
+  recordedAs?: { kind: EvidenceKind; state: EvidenceState };
+}
+
+/**
+ * What set a row's sensitivity, as its route recorded it (`route.levelSources` in `evidence show
+ * --json` and `export`): each detector whose findings are at that level with where (never the matched
+ * text), or `caller`.
+ */
+export interface EvidenceLevelSource {
+  detector: string;
+  reason: string;
+  locations: string[];
+}
+
+/**
+ * One row as `evidence list` lists it: the summary with what set its sensitivity (`route.levelSources`);
+ * null when its route recorded none (a probe, a permit check, a row written before they were recorded).
+ */
+export interface EvidenceListRow extends EvidenceSummary {
+  levelSources: EvidenceLevelSource[] | null | UnparsedValue;
 }
 
 /** One response chunk's timing: milliseconds since the request was sent, and its length in bytes. */

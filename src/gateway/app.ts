@@ -219,6 +219,30 @@ function routeKeyOf(path: string): string {
   return path.startsWith(MODEL_PATH_PREFIX) ? MODEL_PATH_PREFIX : path;
 }
 
+/** The Ollama face's paths: what an Ollama client may send with a trailing slash (`ollamaTrailingSlashRedirect`). */
+const OLLAMA_PATH_PREFIX = '/api/';
+
+/**
+ * Ollama's router (gin, `RedirectTrailingSlash` on) answers a path one trailing slash away from a
+ * route of the same method with a redirect to that route: 301 for GET, 307 (the method and body kept)
+ * for any other. The same for the Ollama face's routes (`GET /api/tags/` → `/api/tags`), after the
+ * token is checked; undefined for any other path, and for a method the route does not take (a 404, as gin's).
+ */
+function ollamaTrailingSlashRedirect(call: GatewayCall, routes: ReadonlyMap<string, readonly Route[]>): GatewayReply | undefined {
+  const { path, method } = call;
+  if (!path.startsWith(OLLAMA_PATH_PREFIX) || !path.endsWith('/') || path.length <= OLLAMA_PATH_PREFIX.length) return undefined;
+  const target = path.slice(0, -1);
+  const taken = routes.get(target)?.some((route) => route.method === method || (method === 'HEAD' && route.method === 'GET'));
+  if (taken !== true) return undefined;
+  const query = call.query === undefined || call.query.size === 0 ? '' : `?${call.query.toString()}`;
+  const location = `${target}${query}`;
+  // Go's http.Redirect writes a short HTML body for GET, none for other methods (gin's 307 for HEAD too).
+  if (method === 'GET') {
+    return { status: 301, headers: { location, 'content-type': 'text/html; charset=utf-8' }, body: `<a href="${location.replaceAll('&', '&amp;').replaceAll('"', '&#34;')}">Moved Permanently</a>.\n\n` };
+  }
+  return { status: 307, headers: { location }, body: '' };
+}
+
 function modelIdOf(path: string): string {
   const encoded = path.slice(MODEL_PATH_PREFIX.length);
   try {
@@ -667,6 +691,11 @@ export function createGateway(options: GatewayOptions): Gateway {
           `${call.method} ${path}: the gateway serves the models its provider records declare and manages none: pull, create, copy, push or delete a model on the engine itself (\`ollama pull NAME\` where Ollama runs), then \`syndicate provider add ollama\` registers what it serves; GET /api/tags lists the models the gateway serves`,
           { code: 'not_found' },
         );
+      }
+      const redirect = candidates === undefined ? ollamaTrailingSlashRedirect(call, routes) : undefined;
+      if (redirect !== undefined) {
+        record?.replied(redirect.status);
+        return redirect;
       }
       if (candidates === undefined) {
         throw new GatewayRequestError('not_found', `no route ${call.method} ${path}${baseUrlClue(path, call.header('host'), (other) => routes.has(routeKeyOf(other)))}; the gateway serves /v1/chat/completions, /v1/completions, /v1/responses[/input_tokens], /v1/embeddings, /v1/messages[/count_tokens], /v1/models[/{id}], Ollama's /api/chat, /api/generate, /api/embed, /api/embeddings, /api/tags, /api/ps, /api/show, /api/version and GET /, ${options.mcp === undefined ? '' : 'the MCP server at /mcp, '}/metrics and /healthz`, {

@@ -1,5 +1,5 @@
 import type { SensitivityLevel, WorkflowClass } from '../common/vocabulary.js';
-import { UpstreamError, type NoProvidersError, type PolicyRefusalError, type UsageError } from '../errors.js';
+import { UpstreamError, type ModelKindError, type NoProvidersError, type PolicyRefusalError } from '../errors.js';
 import type { Policy } from '../policy/types.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { listProviders } from '../registry/registry.js';
@@ -86,7 +86,7 @@ export interface RouteExplanation extends RoutedRequest {
    * The refusal `run`, the gateway and MCP `complete` give a plan without candidates that no
    * provider was only down for (`routeRefusal`): its code, the request field at fault, message and hint.
    */
-  refusal(): PolicyRefusalError | NoProvidersError | UsageError;
+  refusal(): PolicyRefusalError | NoProvidersError | ModelKindError;
 }
 
 /**

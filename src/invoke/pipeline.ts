@@ -175,7 +175,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     });
     named.withDetails({ requestId, evidenceId });
   }
-  if (named !== undefined) throw named;
+  // A provider nothing registered serves: nothing recorded, but the caller still gets the request's id (the gateway's `x-request-id`).
+  if (named !== undefined) throw named.withDetails({ requestId });
   const contradiction = presentedPermit === undefined ? undefined : permitContradiction(presentedPermit, input.provider, input.request.model, providers);
   if (contradiction !== undefined) {
     const evidenceId = deny(context, input, requestId, undefined, contradiction, { permitToken: input.permitToken });
@@ -222,7 +223,8 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
   if (first === undefined) {
     // Routing has just probed the local engines: the hint can say which are down.
     const unknown = unknownModelOf(request.model, providers, explicitProvider, unservableReason(context.env, context.health), input.modelNaming);
-    if (unknown !== undefined) throw unknown;
+    // Nothing recorded, but the request's id as every answer carries it (the gateway's `x-request-id`, what an agent logs).
+    if (unknown !== undefined) throw unknown.withDetails({ requestId });
     const pinned = isPinned(request, explicitProvider);
     throw refuseOrUnavailable(context, input, requestId, classification, plan, pinned, {
       providers,
@@ -1247,7 +1249,7 @@ function refuseOrUnavailable(
     // A gateway client's request is a whole body, which `route --explain` takes as a file.
     ...(input.caller === 'gateway' ? { whereEveryRule: "`syndicate route --explain --request BODY.json` (the request's JSON body) shows every rule" } : {}),
   });
-  // Nothing registered that could take it (`no_providers`), or a model of the other kind named (a usage error): no policy refused it, so no denial —
+  // Nothing registered that could take it (`no_providers`), or a model of the other kind named (`model_kind`, a usage error): no policy refused it, so no denial —
   // routed with nothing to call, as an unavailable request is (`metrics` counts it a failed attempt).
   if (!(refusal instanceof PolicyRefusalError)) return refusal.withDetails({ requestId, evidenceId: recordUncalled(refusal.code, refusal.message) });
   const evidenceId = recordDenial(context.store, {

@@ -1,6 +1,6 @@
 import { isImagePartFinding } from '../classify/index.js';
 import { modelKindOf, type SensitivityLevel } from '../common/vocabulary.js';
-import { NoProvidersError, PolicyRefusalError, UpstreamError, UsageError } from '../errors.js';
+import { ModelKindError, NoProvidersError, PolicyRefusalError, UpstreamError } from '../errors.js';
 import { permitIssueCommand, scopeDifferences } from '../permits/index.js';
 import type { PermitPayload } from '../permits/token.js';
 import type { RegisteredProvider } from '../registry/types.js';
@@ -33,7 +33,7 @@ export function isPinned(request: CanonicalRequest, explicitProvider: string | u
  * surface reports it (`run`, the gateway, MCP `complete`, `route`): too long for every model it may
  * use (`context_length_exceeded`), a setting every model it may use refuses (`refusedRequestSetting`),
  * or `route_denied`; or, when the plan considered no model at all, `no_providers` (`noProvidersError`);
- * or, when the model the request named is of the other kind, a usage error saying so (`wrongKindNamed`).
+ * or, when the model the request named is of the other kind, `model_kind`, a usage error saying so (`wrongKindNamed`).
  * Nothing is recorded here: the pipeline records it as a denial (`no_providers` and the usage error
  * as a failed attempt that called nothing).
  */
@@ -42,7 +42,7 @@ export function routeRefusal(
   request: CanonicalRequest,
   classification: { level: SensitivityLevel; findings: readonly RouteFinding[] },
   context: RefusalContext,
-): PolicyRefusalError | NoProvidersError | UsageError {
+): PolicyRefusalError | NoProvidersError | ModelKindError {
   if (plan.excluded.length === 0) return noProvidersError(classification);
   // Every model registered is of the other kind (chat models only, for an embeddings request): the
   // setup lacks a model that could take it, whatever its data — not the policy's refusal.
@@ -86,7 +86,7 @@ export function routeRefusal(
   // request's to fix, whatever its data (exit 2, the gateway's 400) — not the policy's refusal.
   const wrongKind = context.planUnpinned() === undefined ? undefined : wrongKindNamed(plan, request, context.providers);
   if (wrongKind !== undefined) {
-    return new UsageError(wrongKind, {
+    return new ModelKindError(wrongKind, {
       hint: refusalHint(),
       details: { sensitivity: classification.level, findings: classification.findings, excluded: plan.excluded, param: 'model' },
     });

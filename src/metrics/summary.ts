@@ -1,5 +1,5 @@
 import { SENSITIVITY_LEVELS, type SensitivityLevel } from '../common/vocabulary.js';
-import type { EvidenceKind, EvidenceState } from '../evidence/types.js';
+import { isUncalledRecordedAsDenial, type EvidenceKind, type EvidenceState } from '../evidence/types.js';
 import type { Policy } from '../policy/types.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { PriceTier } from '../registry/types.js';
@@ -137,13 +137,6 @@ export interface HourlyRequests {
   local: number;
   hosted: number;
 }
-
-/**
- * The error code of a request nothing registered could take (`NoProvidersError`): no policy refused
- * it. Recorded as a failed attempt that called nothing; stores written before that hold it as a
- * denial row, counted as the failed attempt it is.
- */
-const NOTHING_REGISTERED = 'no_providers';
 
 /**
  * A failed attempt whose caller went away (a closed stream, Ctrl-C on `run`): nothing says the
@@ -324,7 +317,7 @@ export class MetricsAccumulator {
       this.probesDenied += 1;
       return;
     }
-    if (row.kind === 'denial' && row.errorCode === NOTHING_REGISTERED) {
+    if (isUncalledRecordedAsDenial(row)) {
       // Written as a denial before it was recorded as what it is, a failed attempt that called nothing.
       this.failedAttempts += 1;
       return;

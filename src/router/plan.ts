@@ -86,7 +86,18 @@ interface Evaluation {
   expectedFirstTokenMs: number | undefined;
   firstTokenSource: string | undefined;
   failedCalls: number | undefined;
+  /**
+   * How `prefer: fastest` ranks it before `latencyKey`: 0 by its expected first token — measured, a
+   * cold model's known load time, or unknown (a model never tried ranks as fast: it gets its chance
+   * to be measured) —, 1 a cold model whose load time is unknown (its first token waits on a load of
+   * any length: after every model of standing 0), 2 its recent calls all failed.
+   */
+  latencyStanding: 0 | 1 | 2;
   latencyKey: number;
+  /** Its first token was seen (`FirstTokenEstimate.measured`). */
+  measured: boolean;
+  /** A local model its engine must load first, whose load time is not known (`estimateFirstToken`). */
+  loadUnknown: boolean;
   warm: boolean | undefined;
   /** The window holds the prompt but not the requested output: the max output sent instead. */
   loweredMaxTokens: number | undefined;
@@ -292,8 +303,11 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       expectedFirstTokenMs: latency.expectedMs,
       firstTokenSource: latency.source,
       failedCalls: latency.failedCalls,
-      // Unknown ranks as fast (a model never tried gets its chance); one whose recent calls all failed, as slowest.
-      latencyKey: latency.expectedMs ?? (latency.failedCalls === undefined ? 0 : Number.MAX_SAFE_INTEGER),
+      // Unknown ranks as fast (a model never tried gets its chance), but not a load of unknown length; all failed, last.
+      latencyStanding: latency.failedCalls !== undefined ? 2 : latency.loadUnknown === true ? 1 : 0,
+      latencyKey: latency.expectedMs ?? 0,
+      measured: latency.measured,
+      loadUnknown: latency.loadUnknown === true,
       warm: latency.warm,
       loweredMaxTokens,
       defaultMaxTokens,
@@ -622,6 +636,10 @@ interface FirstTokenEstimate {
   warm: boolean | undefined;
   /** Its recent calls all failed (and it answered none): how many, so that it does not rank as fast. */
   failedCalls: number | undefined;
+  /** Its first token was seen (this process's last answer, or answers in evidence): `expectedMs` is more than a load time. */
+  measured: boolean;
+  /** A cold local model whose load time is unknown: `expectedMs` (when seen) leaves the load out. */
+  loadUnknown?: boolean;
 }
 
 /**
@@ -640,7 +658,8 @@ function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, 
         ? { ms: Math.round(recent.medianMs), source: `median of its last ${recent.answers} answer${recent.answers === 1 ? '' : 's'}` }
         : undefined;
   const failedCalls = observed === undefined && recent !== undefined && recent.calls > 0 && recent.failures === recent.calls ? recent.failures : undefined;
-  const estimate = (note: string | undefined, warm: boolean | undefined): FirstTokenEstimate => ({ expectedMs: observed?.ms, source: observed?.source, note, warm, failedCalls });
+  const measured = observed !== undefined;
+  const estimate = (note: string | undefined, warm: boolean | undefined): FirstTokenEstimate => ({ expectedMs: observed?.ms, source: observed?.source, note, warm, failedCalls, measured });
   if (provider.record.class !== 'local') return estimate(undefined, undefined);
   const resident = context.warm?.[provider.id];
   if (resident === undefined) return estimate('warm state unknown: no cold-start time counted', undefined);
@@ -648,7 +667,7 @@ function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, 
   const seen = context.coldStartMs?.(provider.id, model.id);
   const declaredSeconds = provider.record.engine?.launch?.coldStartSeconds;
   const coldStartMs = seen?.ms ?? (declaredSeconds === undefined ? undefined : Math.round(declaredSeconds * 1000));
-  if (coldStartMs === undefined) return estimate('model is cold; its load time is unknown', false);
+  if (coldStartMs === undefined) return { ...estimate('model is cold; its load time is unknown', false), loadUnknown: true };
   const what =
     seen === undefined
       ? `declared load time ${coldStartMs} ms`
@@ -661,6 +680,7 @@ function estimateFirstToken(provider: RegisteredProvider, model: ProviderModel, 
     note: `model is cold: ${what} counts against the first-token budget`,
     warm: false,
     failedCalls,
+    measured,
   };
 }
 
@@ -682,8 +702,9 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
     if (preference === 'local') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 0 : 1));
     else if (preference === 'hosted') keys.push((evaluation) => (evaluation.provider.record.class === 'local' ? 1 : 0));
     else if (preference === 'cheapest') keys.push((evaluation) => evaluation.estimatedCostUsd);
-    // As fast as far as is known: a model its engine must load first is not (its load time unknown counts as none).
-    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyKey, coldness);
+    // As fast as far as is known: a cold model whose load time is unknown after the others (its load
+    // may take any time), then loaded before cold.
+    else if (preference === 'fastest') keys.push((evaluation) => evaluation.latencyStanding, (evaluation) => evaluation.latencyKey, coldness);
     else if (preference === 'priority') keys.push((evaluation) => -(evaluation.model.priority ?? 0));
   }
   if (!prefer.includes('priority')) keys.push((evaluation) => -(evaluation.model.priority ?? 0));
@@ -711,10 +732,14 @@ function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['pref
 }
 
 function firstTokenReason(evaluation: Evaluation): string {
-  const { expectedFirstTokenMs, firstTokenSource, failedCalls } = evaluation;
-  if (expectedFirstTokenMs !== undefined) return `expected first token ${expectedFirstTokenMs} ms${firstTokenSource === undefined ? '' : ` (${firstTokenSource})`}`;
+  const { expectedFirstTokenMs, firstTokenSource, failedCalls, loadUnknown, measured } = evaluation;
   if (failedCalls !== undefined) return `no answer in its last ${failedCalls} call${failedCalls === 1 ? '' : 's'}, all failed: ranked as slowest`;
-  return 'no known first-token delay';
+  const ranked = ': ranked after the models whose first token does not wait on a load of unknown time';
+  if (expectedFirstTokenMs === undefined) return loadUnknown ? `no known first-token delay (cold, its load time unknown)${ranked}` : 'no known first-token delay: ranked as fast, so that it is measured';
+  const expected = `expected first token ${expectedFirstTokenMs} ms${firstTokenSource === undefined ? '' : ` (${firstTokenSource})`}`;
+  if (loadUnknown) return `${expected} plus a load of unknown time (cold)${ranked}`;
+  if (!measured) return `${expected}: its load time alone, no answer on record`;
+  return expected;
 }
 
 interface ModelSelection {

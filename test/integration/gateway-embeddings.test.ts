@@ -392,8 +392,8 @@ describe('POST /v1/embeddings with the official openai client', () => {
     expect(counted(after, 'completed', 'local')).toBe(counted(before, 'completed', 'local') + 1);
     expect(counted(after, 'completed', 'approved_hosted')).toBe(counted(before, 'completed', 'approved_hosted') + 1);
     expect(after.get(inputTokens)).toBeGreaterThan(before.get(inputTokens) ?? 0);
-    // A chat model named for embeddings is the request's mistake (`usage`), not a denial.
-    expect(counted(after, 'usage')).toBe(counted(before, 'usage') + 1);
+    // A chat model named for embeddings is the request's mistake (`model_kind`), not a denial.
+    expect(counted(after, 'model_kind')).toBe(counted(before, 'model_kind') + 1);
     expect(counted(after, 'route_denied')).toBe(counted(before, 'route_denied'));
   });
 });

@@ -452,6 +452,25 @@ describe('model listing and version', () => {
     expect((await fetch(`${main.url}/api/version`)).status).toBe(401);
   });
 
+  it('redirects an Ollama path with one trailing slash to the route, as Ollama (gin) does: 301 for GET, 307 for other methods; behind the token', async () => {
+    const authorization = { authorization: `Bearer ${TEST_TOKEN}` };
+    const tags = await fetch(`${main.url}/api/tags/?verbose=true`, { headers: authorization, redirect: 'manual' });
+    expect(tags.status).toBe(301);
+    expect(tags.headers.get('location')).toBe('/api/tags?verbose=true');
+    // A client that follows it (fetch keeps the token on the same origin) gets the list.
+    const followed = await fetch(`${main.url}/api/tags/`, { headers: authorization });
+    expect(followed.status).toBe(200);
+    expect(((await followed.json()) as { models: unknown[] }).models.length).toBeGreaterThan(0);
+    const chat = await fetch(`${main.url}/api/chat/`, { method: 'POST', headers: authorization, body: '{}', redirect: 'manual' });
+    expect(chat.status).toBe(307);
+    expect(chat.headers.get('location')).toBe('/api/chat');
+    // A method the route does not take, a path of no route, no token: as before.
+    expect((await fetch(`${main.url}/api/tags/`, { method: 'POST', headers: authorization, redirect: 'manual' })).status).toBe(404);
+    expect((await fetch(`${main.url}/api/nothing/`, { headers: authorization, redirect: 'manual' })).status).toBe(404);
+    expect((await fetch(`${main.url}/v1/models/`, { headers: authorization, redirect: 'manual' })).status).not.toBe(301);
+    expect((await fetch(`${main.url}/api/tags/`, { redirect: 'manual' })).status).toBe(401);
+  });
+
   it('answers the model management Ollama clients offer (Open WebUI’s pull and delete, ollama-js) with a 404 saying where models are managed, not "no route"', async () => {
     const ollamaClient = client(main);
     // Each called in turn and its rejection caught at once (made all up front, the later ones rejected unhandled).

@@ -221,11 +221,15 @@ describe('OpenAI client', () => {
     expect(notFound.param).toBe('model');
     expect(notFound.message).toContain('unknown model "gpt-4o": no registered model or alias matches');
     expect(notFound.message).toContain(`send model "auto" to let the policy choose, or one of: claude:${CLAUDE_MODEL}, ollama:${OLLAMA_MODEL}, small;`);
+    // Its request id, as every other answer of the pipeline carries it (what an agent logs).
+    expect(notFound.requestID).toMatch(/^req_/);
+    expect(notFound.headers.get('request-id')).toBe(notFound.requestID);
     const anthropicError = await anthropicClient(main)
       .messages.create({ model: 'claude-opus-4-1', max_tokens: 64, messages: [{ role: 'user', content: 'hello' }] })
       .catch((caught: unknown) => caught);
     expect(anthropicError).toBeInstanceOf(Anthropic.NotFoundError);
     expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
+    expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).requestID).toMatch(/^req_/);
     expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
     await main.settled();
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);

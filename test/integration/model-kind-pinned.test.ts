@@ -1,17 +1,19 @@
 /**
  * A request naming a model of the other kind (a chat model for embeddings, an embedding model for
  * a chat request) while models of the right kind are registered: the caller's to fix, whatever
- * its data — a usage error naming the model and what it is (exit 2; the gateway's 400
- * `invalid_request_error`, `param: model`), its hint naming the models of the right kind, recorded
+ * its data — a usage error of its own code, `model_kind`, naming the model and what it is (exit 2;
+ * the gateway's 400 `invalid_request_error`, `param: model`, OpenAI's `code: model_kind`), its hint naming the models of the right kind, recorded
  * as an attempt that called nothing — not `route_denied` (exit 4, 403 "no provider may receive this
  * public request"), which reads as a privacy refusal.
  */
 import Anthropic from '@anthropic-ai/sdk';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
 
@@ -82,7 +84,7 @@ describe('a named model of the wrong kind', () => {
     expect(human.stderr).not.toContain('may receive');
     const { result, document } = await scenario.json(['embed', '--model', `ollama:${CHAT}`, 'hello']);
     expect(result.exitCode).toBe(2);
-    expect(document).toMatchObject({ ok: false, error: { code: 'usage', message: CHAT_NAMED, details: { param: 'model', excluded: [{ provider: 'ollama', model: CHAT, rules: ['model_kind'] }] } } });
+    expect(document).toMatchObject({ ok: false, error: { code: 'model_kind', message: CHAT_NAMED, details: { param: 'model', excluded: [{ provider: 'ollama', model: CHAT, rules: ['model_kind'] }] } } });
     expect(inferenceExchanges(ollama).length).toBe(before);
   }, 90_000);
 
@@ -93,13 +95,13 @@ describe('a named model of the wrong kind', () => {
     expect(human.stderr).toContain(`ollama:${CHAT} may take it`);
     const { document } = await scenario.json(['run', '--model', `ollama:${EMBED}`, 'Say hello']);
     const evidenceId = (document as { error: { details: { evidenceId: string } } }).error.details.evidenceId;
-    expect(await scenario.evidence(evidenceId)).toMatchObject({ kind: 'invocation', state: 'failed', error: { code: 'usage', message: EMBED_NAMED } });
+    expect(await scenario.evidence(evidenceId)).toMatchObject({ kind: 'invocation', state: 'failed', error: { code: 'model_kind', message: EMBED_NAMED } });
   }, 90_000);
 
   it('route says the same, exit 2', async () => {
     const route = await scenario.json(['route', '--format', 'openai-embeddings', '--request', '-'], { input: JSON.stringify({ model: `ollama:${CHAT}`, input: 'hello' }) });
     expect(route.result.exitCode).toBe(2);
-    expect(route.document).toMatchObject({ ok: false, error: { code: 'usage', message: CHAT_NAMED } });
+    expect(route.document).toMatchObject({ ok: false, error: { code: 'model_kind', message: CHAT_NAMED } });
   }, 90_000);
 
   it("the OpenAI SDK's embeddings and chat get a 400 invalid_request_error on param model, naming the model and the one to use", async () => {
@@ -109,6 +111,7 @@ describe('a named model of the wrong kind', () => {
     const embedError = embed as InstanceType<typeof OpenAI.BadRequestError>;
     expect(embedError.status).toBe(400);
     expect(embedError.param).toBe('model');
+    expect(embedError.code).toBe('model_kind');
     expect((embedError.error as { type?: string }).type).toBe('invalid_request_error');
     expect(embedError.message).toContain(CHAT_NAMED);
     expect(embedError.message).toContain(`ollama:${EMBED} may take it`);
@@ -116,6 +119,7 @@ describe('a named model of the wrong kind', () => {
     const chat = await thrown(client.chat.completions.create({ model: `ollama:${EMBED}`, messages: [{ role: 'user', content: 'hi' }] }));
     expect(chat).toBeInstanceOf(OpenAI.BadRequestError);
     expect((chat as Error).message).toContain(EMBED_NAMED);
+    expect((chat as InstanceType<typeof OpenAI.BadRequestError>).code).toBe('model_kind');
   }, 90_000);
 
   it("the Anthropic SDK and Ollama's /api/embed get the same 400", async () => {
@@ -132,5 +136,16 @@ describe('a named model of the wrong kind', () => {
     });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { error: string }).error).toContain(CHAT_NAMED);
+  }, 90_000);
+
+  it("MCP complete's error result names the code model_kind", async () => {
+    const client = await connectMcpClient(scenario.home);
+    try {
+      const result = (await client.callTool({ name: 'complete', arguments: { prompt: 'Say hello', model: `ollama:${EMBED}` } })) as CallToolResult;
+      expect(result.isError).toBe(true);
+      expect(toolText(result)).toContain(`${EMBED_NAMED} (model_kind)`);
+    } finally {
+      await client.close();
+    }
   }, 90_000);
 });

@@ -63,6 +63,11 @@ describe('policy decisions: what set the level, in the explanation and the evide
     expect((evidence.route as { levelSources: unknown }).levelSources).toEqual([
       { detector: 'operator.pattern', reason: "operator pattern 'internal-hostnames'", locations: ['messages[0].content[0]'] },
     ]);
+    // `evidence list --json` carries the same level sources on the row, without the text.
+    const listed = await setup.scenario.json(['evidence', 'list', '--limit', '1000']);
+    const row = (listed.document.evidence as { id: string; levelSources: unknown }[]).find((entry) => entry.id === document.evidenceId);
+    expect(row?.levelSources).toEqual((evidence.route as { levelSources: unknown }).levelSources);
+    expect(listed.result.stdout).not.toContain('db01');
     const shown = await setup.scenario.cli(['evidence', 'show', document.evidenceId as string]);
     expect(shown.stdout).toMatch(/^because +operator pattern 'internal-hostnames' \(operator\.pattern at messages\[0\]\.content\[0\]\)$/m);
     expect(shown.stdout).toMatch(/^left out +claude:claude-sonnet-4-20250514: class approved_hosted may not receive confidential data/m);

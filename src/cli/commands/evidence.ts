@@ -3,7 +3,7 @@ import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AtomicFile } from '../../common/atomic-file.js';
 import { CheckFailedError, EvidencePrunedError, ExitCode, InterruptedError, UsageError } from '../../errors.js';
-import type { EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
+import type { EvidenceListRow, EvidenceRecord, EvidenceSummary, ExportedEnvelope, ExportFilter, ListEvidenceOptions, UnparsedValue, UnreadableBodies } from '../../evidence/index.js';
 import type { PruneResult } from '../../evidence/retention.js';
 import { isUnparsedValue } from '../../store/json-columns.js';
 import { isRecord } from '../../wire/json.js';
@@ -73,7 +73,7 @@ export function evidenceCommand(): Command {
         async (signal) => {
           const store = await context.store({ existing: true });
           await filterBySession(store, filters, session, output);
-          const read: EvidenceSummary[] = [];
+          const read: EvidenceListRow[] = [];
           for await (const row of pausing(evidenceSummaries(store, filters), signal)) read.push(row);
           if (read.length === 0 && filters.provider !== undefined && !hasEvidenceOfProvider(store, filters.provider)) {
             // Most likely a mistyped id: say so, as every command given an unknown provider does (a retired one is known).
@@ -802,6 +802,12 @@ function levelSourcesOf(route: unknown): string | undefined {
   return becauseText(sources);
 }
 
+/** What an earlier syndicate stored for a row presented otherwise (`recordedAs`): nothing was registered, nothing called. */
+function recordedAsNote(record: EvidenceSummary): string {
+  if (record.recordedAs === undefined) return '';
+  return `, nothing called (recorded as ${record.recordedAs.kind}, state ${record.recordedAs.state}, by an earlier syndicate; metrics counts it a failed attempt)`;
+}
+
 /** Up to this many models its route left out are named by `evidence show`; `--json` has them all (`route.excluded`). */
 const SHOWN_EXCLUSIONS = 5;
 
@@ -827,7 +833,7 @@ function printRecord(output: Output, record: EvidenceRecord, unreadable: Unreada
   const none = '-';
   const fields: [string, string][] = [
     ['id', record.id],
-    ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}`],
+    ['state', `${colorState(output, record.state)}${record.chainSeq === null ? ' (not chained yet)' : ` (chain #${record.chainSeq})`}${recordedAsNote(record)}`],
     ['kind', record.kind === 'permit_check' ? `${record.kind} (permit issue or verify on its own: no request)` : `${record.kind}, request ${record.requestId} hop ${record.hop}`],
     ['time', `${record.createdAt} → ${record.finishedAt ?? none}`],
     ['provider', `${formatProvider(record) ?? none}${record.provider.class === null ? '' : ` (${record.provider.class})`}, model ${record.model ?? none}`],

@@ -157,7 +157,7 @@ export function routeCommand(): Command {
           const refusal = routed.refusal();
           const [{ PolicyRefusalError }, { routeDeniedSentence }] = await Promise.all([import('../../errors.js'), import('../../invoke/route-refusal.js')]);
           const details = routeErrorDetails(routed);
-          // Nothing registered (`no_providers`, exit 2), or a model of the other kind named (`usage`, exit 2): no policy refused it.
+          // Nothing registered (`no_providers`, exit 2), or a model of the other kind named (`model_kind`, exit 2): no policy refused it.
           if (!(refusal instanceof PolicyRefusalError)) throw refusal.withDetails(details);
           const param = refusal.details?.['param'];
           // The policy's own refusal is said shortly: the plan (`--explain`, `details.plan`) lists every model left out.

@@ -6,10 +6,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   beginAttempt,
   completeAttempt,
+  countEvidence,
   createRecorder,
+  exportEvidence,
   getEvidence,
   isProcessAlive,
   listEvidence,
+  readEvidence,
+  recordDenial,
   recordUncalledAttempt,
   recoverInterrupted,
   verifyChain,
@@ -370,6 +374,42 @@ describe('evidence attempts', () => {
     expect(listEvidence(store, { since: base + 1000 })).toHaveLength(2);
     expect(listEvidence(store, { limit: 1 })).toHaveLength(1);
     expect(listEvidence(store)[0]).not.toHaveProperty('request');
+  });
+
+  it("lists each row's level sources as its route recorded them (route.levelSources), null without them", () => {
+    const levelSources = [{ detector: 'operator.pattern', reason: "operator pattern 'hosts'", locations: ['messages[0].content[0]'] }];
+    const uncalled = (requestId: string, route: unknown): string =>
+      recordUncalledAttempt(store, { requestId, hop: 0, kind: 'invocation', caller: 'cli', sensitivity: 'confidential', route, streamed: false, markers: [], error: { code: 'inference_unavailable', message: 'down' } });
+    const withSources = uncalled('req_sources', { sensitivity: 'confidential', levelSources, excluded: [] });
+    const withoutSources = uncalled('req_none', { chosen: { provider: 'anthropic', model: 'claude' } });
+    const edited = uncalled('req_edited', { levelSources });
+    store.db.prepare('UPDATE evidence SET route_json = ? WHERE id = ?').run('{not json', edited);
+    const denial = seedDenial(store);
+    const listed = new Map(listEvidence(store).map((row) => [row.id, row.levelSources]));
+    expect(listed.get(withSources)).toEqual(levelSources);
+    expect(listed.get(withoutSources)).toBeNull();
+    // A route edited outside syndicate is `evidence show`'s to explain: the list still lists the row.
+    expect(listed.get(edited)).toBeNull();
+    expect(listed.get(denial)).toBeNull();
+  });
+
+  it('presents a no_providers row an earlier syndicate wrote as a denial as the failed attempt metrics counts, and exports it as stored', () => {
+    // Before `no_providers` was recorded as a failed attempt that called nothing, it was a denial row.
+    const old = recordDenial(store, { requestId: 'req_old', caller: 'cli', reasonCode: 'no_providers', message: 'no provider is registered', sensitivity: 'public' });
+    const denial = seedDenial(store);
+    const listed = listEvidence(store).find((row) => row.id === old);
+    expect(listed).toMatchObject({ kind: 'invocation', state: 'failed', recordedAs: { kind: 'denial', state: 'denied' }, error: { code: 'no_providers' } });
+    expect(listEvidence(store).find((row) => row.id === denial)).not.toHaveProperty('recordedAs');
+    expect(listEvidence(store, { state: 'failed' }).map((row) => row.id)).toEqual([old]);
+    expect(listEvidence(store, { state: 'denied' }).map((row) => row.id)).toEqual([denial]);
+    expect(countEvidence(store, { state: 'failed' })).toBe(1);
+    expect(countEvidence(store, { state: 'denied' })).toBe(1);
+    expect(readEvidence(store, old)?.record).toMatchObject({ kind: 'invocation', state: 'failed', recordedAs: { kind: 'denial', state: 'denied' } });
+    // The row is kept as written: the chain verifies, and the export (which `verify --export` proves) gives it as stored.
+    expect(verifyChain(store)).toMatchObject({ ok: true, rows: 2 });
+    const exported = [...exportEvidence(store, { state: 'denied' })].map((line) => JSON.parse(line.json) as { id?: string; kind?: string; state?: string; recordedAs?: unknown });
+    expect(exported.find((line) => line.id === old)).toMatchObject({ kind: 'denial', state: 'denied' });
+    expect(exported.find((line) => line.id === old)).not.toHaveProperty('recordedAs');
   });
 
   it('counts approximate tokens with a real tokenizer', () => {

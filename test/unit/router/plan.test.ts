@@ -681,9 +681,27 @@ describe('latency budget and cold starts', () => {
       expect(order(plan), workflow).toEqual(['ollama:b-warm', 'ollama:a-cold']);
       expect(plan.candidates[1]?.reasons, workflow).toContain('model is cold; its load time is unknown');
     }
-    // A faster model on record still wins, cold or not, and priority still decides for workflows that rank by it first.
+    // A cold model whose load time is unknown is not faster for its warm answers on record: its next
+    // first token adds a load of unknown length, so the loaded model, measured, comes first.
     const slowWarm = planRoute(input({ workflow: 'interactive' }), context([ollama], { ...resident, firstTokens: (_provider, model) => (model === 'b-warm' ? { medianMs: 900, answers: 3, calls: 3, failures: 0 } : { medianMs: 100, answers: 3, calls: 3, failures: 0 }) }));
-    expect(order(slowWarm)).toEqual(['ollama:a-cold', 'ollama:b-warm']);
+    expect(order(slowWarm)).toEqual(['ollama:b-warm', 'ollama:a-cold']);
+    expect(slowWarm.candidates[1]?.reasons).toContain('expected first token 100 ms (median of its last 3 answers) plus a load of unknown time (cold): ranked after the models whose first token does not wait on a load of unknown time');
+    // With its load time known, the cold model's expectation is whole: the faster one on record wins, cold or not.
+    const known = planRoute(input({ workflow: 'interactive' }), context([ollama], { ...resident, coldStartMs: () => ({ ms: 300, source: 'recorded' }), firstTokens: (_provider, model) => (model === 'b-warm' ? { medianMs: 900, answers: 3, calls: 3, failures: 0 } : { medianMs: 100, answers: 3, calls: 3, failures: 0 }) }));
+    expect(order(known)).toEqual(['ollama:a-cold', 'ollama:b-warm']);
+  });
+
+  it('prefer fastest: a cold model with no first token on record does not rank before a warm one measured fast; route --explain says why', () => {
+    const ollama = provider({ id: 'ollama', engine: { kind: 'ollama' }, models: [{ id: 'a-cold' }, { id: 'b-warm' }] });
+    const plan = planRoute(input({ workflow: 'interactive' }), context([ollama], { warm: { ollama: ['b-warm'] }, firstTokens: (_provider, model) => (model === 'b-warm' ? { medianMs: 300, answers: 5, calls: 5, failures: 0 } : undefined) }));
+    expect(order(plan)).toEqual(['ollama:b-warm', 'ollama:a-cold']);
+    expect(plan.candidates[0]?.reasons).toContain('expected first token 300 ms (median of its last 5 answers)');
+    expect(plan.candidates[1]?.reasons).toContain('no known first-token delay (cold, its load time unknown): ranked after the models whose first token does not wait on a load of unknown time');
+    expect(plan.explanation).toContain('ranked after the models whose first token does not wait on a load of unknown time');
+    // Loaded but never answered: it ranks as fast, so that it gets its chance to be measured.
+    const unmeasured = planRoute(input({ workflow: 'interactive' }), context([ollama], { warm: { ollama: ['a-cold', 'b-warm'] }, firstTokens: (_provider, model) => (model === 'b-warm' ? { medianMs: 300, answers: 5, calls: 5, failures: 0 } : undefined) }));
+    expect(order(unmeasured)).toEqual(['ollama:a-cold', 'ollama:b-warm']);
+    expect(unmeasured.candidates[0]?.reasons).toContain('no known first-token delay: ranked as fast, so that it is measured');
   });
 
   it('a warm model counts no load time; batch work has no first-token budget', () => {
