@@ -696,8 +696,14 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
       const difference = key(a) - key(b);
       if (difference !== 0) return difference;
     }
-    return a.provider.id.localeCompare(b.provider.id) || a.model.id.localeCompare(b.model.id);
+    // Ties: provider id, then model id, in code-unit order — never the process's locale (LANG), which
+    // would let a gateway and a `route` started under different locales choose different models.
+    return compareCodeUnits(a.provider.id, b.provider.id) || compareCodeUnits(a.model.id, b.model.id);
   });
+}
+
+function compareCodeUnits(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['prefer']): string[] {
