@@ -60,6 +60,34 @@ export function attemptQueue(plan: RoutePlan, permittedClass: ProviderClass): At
 }
 
 /**
+ * `attemptQueue` when every call fails in a way that counts against its whole provider (a 5xx that
+ * names no model, a reset, nothing answering: the usual failures of a local engine): after each
+ * call its provider's other models move behind the other providers (`deferProvider`), as the
+ * invoke pipeline's walk moves them. What `route --explain` says beside the plain order when the
+ * two differ.
+ */
+export function attemptQueueAfterProviderFailures(plan: RoutePlan, permittedClass: ProviderClass): AttemptQueue {
+  let walk = fallbackWalk(plan, permittedClass);
+  const limit = Math.max(0, plan.fallback.maxHops) + 1;
+  const queue: AttemptQueue = { attempts: [], passedOver: [], beyondMaxHops: [] };
+  const deferred = new Set<string>();
+  for (let index = 0; index < walk.length; index += 1) {
+    const candidate = walk[index] as Candidate;
+    if (queue.attempts.length >= limit) return { ...queue, beyondMaxHops: walk.slice(index) };
+    if (queue.attempts.length > 0 && candidate.missingKey !== undefined) {
+      queue.passedOver.push(candidate);
+      continue;
+    }
+    queue.attempts.push(candidate);
+    if (!deferred.has(candidate.provider)) {
+      deferred.add(candidate.provider);
+      walk = deferProvider(walk, index + 1, candidate.provider);
+    }
+  }
+  return queue;
+}
+
+/**
  * The candidates a walk may call, in the order `attemptQueue` gives them, with no hop limit: the
  * invoke pipeline walks this and counts the hops itself, for a candidate a hold keeps out (one
  * that came into force during the walk) is passed over without using one (`deferProvider`).

@@ -24,7 +24,7 @@ import { findDeclaredModel, findNamedModel, sameModelOnEngine } from '../registr
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
-import { attemptQueue, widestClass } from './fallback.js';
+import { attemptQueue, attemptQueueAfterProviderFailures, widestClass, type AttemptQueue } from './fallback.js';
 import { unavailabilityOfExclusions } from './hints.js';
 import { heldBack } from './holds.js';
 import { remoteMediaVerdict } from './remote-media.js';
@@ -717,8 +717,14 @@ function rankEvaluations(evaluations: Evaluation[], prefer: WorkflowPreference['
       const difference = key(a) - key(b);
       if (difference !== 0) return difference;
     }
-    return a.provider.id.localeCompare(b.provider.id) || a.model.id.localeCompare(b.model.id);
+    // Ties: provider id, then model id, in code-unit order — never the process's locale (LANG), which
+    // would let a gateway and a `route` started under different locales choose different models.
+    return compareCodeUnits(a.provider.id, b.provider.id) || compareCodeUnits(a.model.id, b.model.id);
   });
+}
+
+function compareCodeUnits(left: string, right: string): number {
+  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 function rankingReasons(evaluation: Evaluation, prefer: WorkflowPreference['prefer']): string[] {
@@ -935,16 +941,30 @@ function explain(plan: RoutePlan, context: ExplainContext): string {
 function fallbackWalk(plan: RoutePlan): string | undefined {
   const [first] = plan.candidates;
   if (first === undefined) return undefined;
-  const { attempts, passedOver, beyondMaxHops } = attemptQueue(plan, widestClass(plan.allowedClasses, first.class));
-  const reordered = attempts.some((candidate, index) => candidate !== plan.candidates[index]);
-  if (!reordered && beyondMaxHops.length === 0) return undefined;
+  const permittedClass = widestClass(plan.allowedClasses, first.class);
+  const queue = attemptQueue(plan, permittedClass);
+  const reordered = queue.attempts.some((candidate, index) => candidate !== plan.candidates[index]);
+  // A failure of a whole provider moves its other models behind the other providers: said when that changes the calls.
+  const afterProviderFailures = attemptQueueAfterProviderFailures(plan, permittedClass);
+  const deferralChanges = afterProviderFailures.attempts.some((candidate, index) => candidate !== queue.attempts[index]);
+  const lines: string[] = [];
+  if (reordered || queue.beyondMaxHops.length > 0) lines.push(`calls in this order: ${describeQueue(plan, queue)}`);
+  if (deferralChanges) {
+    lines.push(`calls if each fails for its whole provider (HTTP 5xx naming no model, a reset, nothing answering), whose other models then go behind the other providers: ${describeQueue(plan, afterProviderFailures)}`);
+  }
+  return lines.length === 0 ? undefined : lines.join('\n');
+}
+
+function describeQueue(plan: RoutePlan, { attempts, passedOver, beyondMaxHops }: AttemptQueue): string {
   const name = (candidate: Candidate): string => `${candidate.provider}:${candidate.model}`;
+  const [first] = attempts;
+  if (first === undefined) return '(none)';
   const fallbacks = attempts.slice(1).map((candidate) => `${name(candidate)}${plan.fallback.order.includes(candidate.provider) ? ' (fallback.order)' : ''}`);
   const tried = fallbacks.length === 0 ? `${name(first)} only` : `${name(first)}, then on failure ${fallbacks.join(', ')}`;
   // Those whose key is not set are passed over without a hop (their own lines under the plan say so).
   const keyless = passedOver.length === 0 ? '' : `; not called, no key: ${passedOver.map(name).join(', ')}`;
   const untried = beyondMaxHops.length === 0 ? '' : `; never tried (fallback.maxHops ${plan.fallback.maxHops}): ${beyondMaxHops.map(name).join(', ')}`;
-  return `calls in this order: ${tried}${keyless}${untried}`;
+  return `${tried}${keyless}${untried}`;
 }
 
 function formatList(items: readonly string[]): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { attemptQueue, deferProvider, fallbackCandidates, fallbackWalk } from '../../../src/router/fallback.js';
+import { attemptQueue, attemptQueueAfterProviderFailures, deferProvider, fallbackCandidates, fallbackWalk } from '../../../src/router/fallback.js';
 import type { Candidate, RoutePlan } from '../../../src/router/types.js';
 
 function candidate(rank: number, provider: string, providerClass: Candidate['class']): Candidate {
@@ -131,5 +131,24 @@ describe('deferProvider', () => {
     const walk = fallbackWalk(plan([opus, sonnet, gpt, local, glm]), 'approved_hosted');
     expect(ids(walk)).not.toContain('glm:glm-4');
     expect(ids(deferProvider(walk, 1, 'anthropic')).sort()).toEqual(ids(walk).sort());
+  });
+});
+
+describe('attemptQueueAfterProviderFailures', () => {
+  const model = (rank: number, provider: string, name: string, missingKey?: string): Candidate => ({ ...candidate(rank, provider, provider === 'ollama' ? 'local' : 'approved_hosted'), model: name, ...(missingKey === undefined ? {} : { missingKey }) });
+
+  it('moves each failed provider\'s other models behind the other providers, as the pipeline walk does, within maxHops', () => {
+    const walked = plan([model(1, 'ollama', 'a'), model(2, 'ollama', 'b'), model(3, 'openai', 'c'), model(4, 'openai', 'd'), model(5, 'anthropic', 'e')]);
+    const queue = attemptQueueAfterProviderFailures(walked, 'restricted_hosted');
+    expect(queue.attempts.map((item) => item.model)).toEqual(['a', 'c', 'e', 'b']);
+    expect(queue.beyondMaxHops.map((item) => item.model)).toEqual(['d']);
+    expect(attemptQueue(walked, 'restricted_hosted').attempts.map((item) => item.model)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('passes over a keyless candidate without a hop and leaves it last', () => {
+    const walked = plan([model(1, 'ollama', 'a'), model(2, 'ollama', 'b'), model(3, 'anthropic', 'e', 'ANTHROPIC_API_KEY')]);
+    const queue = attemptQueueAfterProviderFailures(walked, 'restricted_hosted');
+    expect(queue.attempts.map((item) => item.model)).toEqual(['a', 'b']);
+    expect(queue.passedOver.map((item) => item.model)).toEqual(['e']);
   });
 });
