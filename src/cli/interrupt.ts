@@ -71,6 +71,26 @@ export function recordingCancellation(): boolean {
   return recording;
 }
 
+let commandStopsItself = false;
+
+/**
+ * For a command that stops gracefully on SIGINT and SIGTERM itself (`serve`, `engine serve` and
+ * `mcp` drain): removes the entry point's SIGINT handler (which exits at once) and lets the entry
+ * point leave a first SIGTERM to the command's own listener. Called just before the command adds its
+ * listeners. Only a command that called this is left its SIGTERM: a listener a dependency adds
+ * (signal-exit, loaded by node-llama-cpp's lock files while `doctor` checks the embedded engine)
+ * does nothing when it is not alone, so a SIGTERM left to it would be ignored.
+ */
+export function takeOverStopSignals(): void {
+  process.removeAllListeners('SIGINT');
+  commandStopsItself = true;
+}
+
+/** Whether the command stops on SIGTERM itself (`takeOverStopSignals`). */
+export function stopsOnSigtermItself(): boolean {
+  return commandStopsItself;
+}
+
 /** Whether cancellable work is running and has not been told to stop yet. */
 export function hasCancellableWork(): boolean {
   return active !== undefined && !active.signal.aborted;

@@ -9,6 +9,7 @@ import {
   recordingCancellation,
   reportStoppedAtOnce,
   stoppingNote,
+  stopsOnSigtermItself,
   type StopSignal,
 } from './interrupt.js';
 import { endOpenLines } from './open-lines.js';
@@ -131,8 +132,9 @@ function stop(signal: StopSignal): void {
 }
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => {
-  // Commands that drain on SIGTERM (`serve`, `engine serve`) listen for it themselves.
-  if (interrupts === 0 && !hasCancellableWork() && process.listenerCount('SIGTERM') > 1) return;
+  // Commands that drain on SIGTERM (`serve`, `engine serve`, `mcp`) listen for it themselves; a
+  // dependency's listener (signal-exit) is no such command's and stops nothing.
+  if (interrupts === 0 && !hasCancellableWork() && stopsOnSigtermItself() && process.listenerCount('SIGTERM') > 1) return;
   stop('SIGTERM');
 });
 
