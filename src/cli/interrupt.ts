@@ -138,8 +138,17 @@ export function cancelForClosedOutput(): boolean {
   return true;
 }
 
-/** The error and hint for an answer whose reader went away after its call ended, set by the command printing it. */
-let answerBeingPrinted: { message: string; hint: string } | undefined;
+/**
+ * An answer whose call has ended, being printed: the error and hint for when its reader goes away,
+ * and `kept`, where the whole answer stays (its evidence) for any other stdout failure.
+ */
+export interface AnswerBeingPrinted {
+  message: string;
+  hint: string;
+  kept: string;
+}
+
+let answerBeingPrinted: AnswerBeingPrinted | undefined;
 
 /**
  * Called by a command before it prints an answer whose call has ended (`run` without `--stream`,
@@ -147,12 +156,12 @@ let answerBeingPrinted: { message: string; hint: string } | undefined;
  * is all written (`syndicate run … | head -1`), the entry point prints `report` and exits 141 as
  * for a streamed answer cut short — the call is recorded (completed), but its answer was lost.
  */
-export function printingAnswer(report: { message: string; hint: string }): void {
+export function printingAnswer(report: AnswerBeingPrinted): void {
   answerBeingPrinted = report;
 }
 
 /** The report `printingAnswer` set, for the entry point when stdout's reader went away; undefined when no answer was being printed. */
-export function answerLostReport(): { message: string; hint: string } | undefined {
+export function answerLostReport(): AnswerBeingPrinted | undefined {
   return answerBeingPrinted;
 }
 
