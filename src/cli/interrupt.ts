@@ -71,6 +71,26 @@ export function recordingCancellation(): boolean {
   return recording;
 }
 
+let commandStopsItself = false;
+
+/**
+ * For a command that stops gracefully on SIGINT and SIGTERM itself (`serve`, `engine serve` and
+ * `mcp` drain): removes the entry point's SIGINT handler (which exits at once) and lets the entry
+ * point leave a first SIGTERM to the command's own listener. Called just before the command adds its
+ * listeners. Only a command that called this is left its SIGTERM: a listener a dependency adds
+ * (signal-exit, loaded by node-llama-cpp's lock files while `doctor` checks the embedded engine)
+ * does nothing when it is not alone, so a SIGTERM left to it would be ignored.
+ */
+export function takeOverStopSignals(): void {
+  process.removeAllListeners('SIGINT');
+  commandStopsItself = true;
+}
+
+/** Whether the command stops on SIGTERM itself (`takeOverStopSignals`). */
+export function stopsOnSigtermItself(): boolean {
+  return commandStopsItself;
+}
+
 /** Whether cancellable work is running and has not been told to stop yet. */
 export function hasCancellableWork(): boolean {
   return active !== undefined && !active.signal.aborted;
@@ -118,8 +138,17 @@ export function cancelForClosedOutput(): boolean {
   return true;
 }
 
-/** The error and hint for an answer whose reader went away after its call ended, set by the command printing it. */
-let answerBeingPrinted: { message: string; hint: string } | undefined;
+/**
+ * An answer whose call has ended, being printed: the error and hint for when its reader goes away,
+ * and `kept`, where the whole answer stays (its evidence) for any other stdout failure.
+ */
+export interface AnswerBeingPrinted {
+  message: string;
+  hint: string;
+  kept: string;
+}
+
+let answerBeingPrinted: AnswerBeingPrinted | undefined;
 
 /**
  * Called by a command before it prints an answer whose call has ended (`run` without `--stream`,
@@ -127,12 +156,12 @@ let answerBeingPrinted: { message: string; hint: string } | undefined;
  * is all written (`syndicate run … | head -1`), the entry point prints `report` and exits 141 as
  * for a streamed answer cut short — the call is recorded (completed), but its answer was lost.
  */
-export function printingAnswer(report: { message: string; hint: string }): void {
+export function printingAnswer(report: AnswerBeingPrinted): void {
   answerBeingPrinted = report;
 }
 
 /** The report `printingAnswer` set, for the entry point when stdout's reader went away; undefined when no answer was being printed. */
-export function answerLostReport(): { message: string; hint: string } | undefined {
+export function answerLostReport(): AnswerBeingPrinted | undefined {
   return answerBeingPrinted;
 }
 

@@ -9,6 +9,7 @@ import {
   recordingCancellation,
   reportStoppedAtOnce,
   stoppingNote,
+  stopsOnSigtermItself,
   type StopSignal,
 } from './interrupt.js';
 import { endOpenLines } from './open-lines.js';
@@ -51,9 +52,11 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     // Any other failure leaves stdout unwritable (a full disk under `> evidence.jsonl`, an I/O
     // error): one error as `--output` reports its file's (exit 2), never a stack trace with exit 1,
     // which a script reads as a check that found a problem.
+    // An answer whose call ended (`run --json > out.json` on a full disk) is kept by its evidence: say which.
+    const answer = answerLostReport();
     process.stderr.write(
       `error: cannot write stdout: ${error.message.replace(/, write$/, '')}\n` +
-        'hint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere\n',
+        `hint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere${answer === undefined ? '' : `; ${answer.kept}`}\n`,
     );
     process.exit(ExitCode.usage);
   }
@@ -131,8 +134,9 @@ function stop(signal: StopSignal): void {
 }
 process.on('SIGINT', () => stop('SIGINT'));
 process.on('SIGTERM', () => {
-  // Commands that drain on SIGTERM (`serve`, `engine serve`) listen for it themselves.
-  if (interrupts === 0 && !hasCancellableWork() && process.listenerCount('SIGTERM') > 1) return;
+  // Commands that drain on SIGTERM (`serve`, `engine serve`, `mcp`) listen for it themselves; a
+  // dependency's listener (signal-exit) is no such command's and stops nothing.
+  if (interrupts === 0 && !hasCancellableWork() && stopsOnSigtermItself() && process.listenerCount('SIGTERM') > 1) return;
   stop('SIGTERM');
 });
 

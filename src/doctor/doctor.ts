@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { counted } from '../common/counted.js';
 import { shellWord } from '../common/shell-word.js';
-import { StoreError } from '../errors.js';
+import { StoreError, UsageError } from '../errors.js';
 import { checkDirectories, fixesOf, checkGatewayToken, checkPermitKey, checkPolicyFile, checkStoreCompanionFiles, checkStoreFile, currentUserId, type HomeCheck } from '../home/checks.js';
 import { initCommandFor, type HomePaths } from '../home/home.js';
 import { SAVINGS_REFERENCE_FIX, savingsReference } from '../metrics/savings-reference.js';
@@ -35,7 +35,15 @@ const MINIMUM_NODE = [20, 19] as const;
  */
 async function checkEmbeddedEngine(): Promise<DoctorCheck[]> {
   const { abandonedInstalls, engineDirectory } = await import('../engines/runtime.js');
-  const abandoned = abandonedInstalls(engineDirectory());
+  let directory: string;
+  try {
+    directory = engineDirectory();
+  } catch (error) {
+    // No home directory to find it under (HOME unset, a uid with no password entry): the engine is optional.
+    if (!(error instanceof UsageError)) throw error;
+    return [{ name: 'embedded engine', status: 'warn', detail: `not looked for: ${error.message}`, ...(error.hint === undefined ? {} : { hint: error.hint }) }];
+  }
+  const abandoned = abandonedInstalls(directory);
   const leftovers: DoctorCheck[] =
     abandoned.length === 0
       ? []

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -9,6 +9,7 @@ import { ENGINE_BACKENDS, type EngineBackend, type EngineGpuChoice } from './bac
 import type { Llama, NodeLlamaCppModule } from './node-llama-cpp.js';
 import { isProcessAlive } from '../common/process-alive.js';
 import { shellWord } from '../common/shell-word.js';
+import { userHomeDirectory } from '../common/user-home.js';
 
 /**
  * Where the embedded engine (node-llama-cpp, llama.cpp's prebuilt binaries) comes from.
@@ -165,7 +166,8 @@ export function engineDirectory(env: Environment = process.env): string {
   if (override !== undefined && override !== '') return resolve(override);
   // The XDG spec makes a relative value invalid: it is ignored, as for the data and config homes.
   const xdgCache = env['XDG_CACHE_HOME'];
-  const cacheRoot = xdgCache !== undefined && isAbsolute(xdgCache) ? xdgCache : join(env['HOME'] ?? homedir(), '.cache');
+  const cacheRoot =
+    xdgCache !== undefined && isAbsolute(xdgCache) ? xdgCache : join(userHomeDirectory(env, 'set SYNDICATE_ENGINE_DIR to the embedded engine\'s directory (or HOME, or an absolute XDG_CACHE_HOME)'), '.cache');
   return join(cacheRoot, 'syndicate', 'engine', `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`);
 }
 

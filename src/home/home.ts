@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileIfAbsent } from '../common/atomic-file.js';
 import { shellWord } from '../common/shell-word.js';
+import { userHomeDirectory } from '../common/user-home.js';
 import { StoreError, UsageError } from '../errors.js';
 import { refuseUntrustedFile } from './access.js';
 
@@ -57,17 +57,19 @@ export function resolveHome(options: { home?: string | undefined; env?: NodeJS.P
     dataDir = configDir = resolve(env.SYNDICATE_HOME);
     source = 'env';
   } else {
-    const userHome = env.HOME ?? homedir();
+    // Looked up only for a default a variable does not replace: absolute XDG_DATA_HOME and XDG_CONFIG_HOME need no home directory.
+    const userHome = (): string =>
+      userHomeDirectory(env, 'give --home DIR or set SYNDICATE_HOME (or HOME, or absolute XDG_DATA_HOME and XDG_CONFIG_HOME)');
     // Unset, empty or relative (invalid by the XDG Base Directory spec, so ignored): the default.
-    const base = (name: IgnoredVariable['name'], fallback: string): string => {
+    const base = (name: IgnoredVariable['name'], fallback: () => string): string => {
       const value = env[name];
-      if (value === undefined || value === '') return fallback;
-      if (isAbsolute(value)) return value;
-      ignoredVariables.push({ name, value, usedInstead: fallback });
-      return fallback;
+      if (value !== undefined && isAbsolute(value)) return value;
+      const usedInstead = fallback();
+      if (value !== undefined && value !== '') ignoredVariables.push({ name, value, usedInstead });
+      return usedInstead;
     };
-    dataDir = join(base('XDG_DATA_HOME', join(userHome, '.local', 'share')), 'syndicate');
-    configDir = join(base('XDG_CONFIG_HOME', join(userHome, '.config')), 'syndicate');
+    dataDir = join(base('XDG_DATA_HOME', () => join(userHome(), '.local', 'share')), 'syndicate');
+    configDir = join(base('XDG_CONFIG_HOME', () => join(userHome(), '.config')), 'syndicate');
     source = 'xdg';
   }
   return {

@@ -17,6 +17,9 @@ import { binaryPackagesFor, ENGINE_PACKAGE_NAME, NODE_LLAMA_CPP_VERSION } from '
  * node-llama-cpp's `stopOnAbortSignal` does) at the next token once its signal aborts.
  * `FAKE_LLAMA_LOG=<file>` appends a line to that file for each generation begun: what a test reads
  * to tell that a refused request generated nothing.
+ * `FAKE_LLAMA_SIGNAL_EXIT=1` makes `getLlama` add the SIGINT, SIGTERM and SIGHUP listeners the real
+ * one leaves behind (signal-exit 3, loaded by the proper-lockfile it locks its binaries with): each
+ * does nothing unless it is the signal's only listener, when it sends the signal again.
  */
 const FAKE_MODULE = `
 import { appendFileSync } from 'node:fs';
@@ -24,6 +27,14 @@ const tokens = (text) => Array.from({ length: Math.max(1, Math.ceil(String(text)
 const tokenizer = Object.assign((text) => tokens(text), { detokenize: () => '', isSpecialToken: () => false, isEogToken: () => false });
 export async function getLlama(options = {}) {
   if (process.env.FAKE_LLAMA_FAIL) throw new Error(process.env.FAKE_LLAMA_FAIL);
+  if (process.env.FAKE_LLAMA_SIGNAL_EXIT) {
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+      const listener = () => {
+        if (process.listeners(signal).length === 1) process.kill(process.pid, signal);
+      };
+      process.on(signal, listener);
+    }
+  }
   const gpus = (process.env.FAKE_LLAMA_GPUS ?? '').split(',').filter((name) => name !== '');
   const asked = options.gpu ?? 'auto';
   return {

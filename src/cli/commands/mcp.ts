@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { InterruptedError } from '../../errors.js';
 import { contextFor } from '../context.js';
-import { exitCodeFor } from '../interrupt.js';
+import { exitCodeFor, takeOverStopSignals } from '../interrupt.js';
 import { counted } from '../output.js';
 import { reportPolicyChange } from '../policy-change.js';
 import { reportRegistryWarmUp } from '../registry-warm-up.js';
@@ -68,7 +68,7 @@ Examples:
       const requests = followRequests(transport);
       // Stops on whichever comes first: the client closing stdin (once every request it sent before is
       // answered), the transport closing, SIGTERM or Ctrl-C.
-      process.removeAllListeners('SIGINT');
+      takeOverStopSignals();
       const stopped = new Promise<string>((resolve) => {
         const closedStdin = 'the client closed stdin';
         // The MCP stdio shutdown, or `printf '%s\n' … | syndicate mcp`: stdin ends right after the

@@ -152,10 +152,8 @@ Examples:
       }
       spinner?.stop();
       const { response } = result;
-      printingAnswer({
-        message: 'stdout was closed (its reader went away) before the answer was all written',
-        hint: output.forHome(`the call completed and its evidence ${result.evidenceId} keeps the whole answer: \`syndicate evidence show ${result.evidenceId}\`; read the whole output`),
-      });
+      const kept = output.forHome(`the call completed and its evidence ${result.evidenceId} keeps the whole answer: \`syndicate evidence show ${result.evidenceId}\``);
+      printingAnswer({ message: 'stdout was closed (its reader went away) before the answer was all written', hint: `${kept}; read the whole output`, kept });
       if (output.json) {
         const { invocationSummary } = await import('../../invoke/summary.js');
         output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });

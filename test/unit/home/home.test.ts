@@ -1,6 +1,8 @@
 /** `resolveHome`: where syndicate keeps its files, from --home, $SYNDICATE_HOME or the XDG variables. */
-import { join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { engineDirectory, NODE_LLAMA_CPP_VERSION } from '../../../src/engines/runtime.js';
 import { commandsForHome, resolveHome } from '../../../src/home/home.js';
 
 describe('resolveHome', () => {
@@ -25,6 +27,15 @@ describe('resolveHome', () => {
     const env = { HOME: '/home/me', SYNDICATE_HOME: 'state', XDG_DATA_HOME: 'data' };
     expect(resolveHome({ env })).toMatchObject({ source: 'env', dataDir: resolve('state'), configDir: resolve('state'), ignoredVariables: [] });
     expect(resolveHome({ home: 'elsewhere', env })).toMatchObject({ source: 'flag', storePath: join(resolve('elsewhere'), 'syndicate.db'), ignoredVariables: [] });
+  });
+});
+
+describe('resolveHome: an empty $HOME', () => {
+  it("is not the current directory: the user's home from the password database, as os.homedir() takes it (the home was .local/share/syndicate under wherever the command ran)", () => {
+    const home = resolveHome({ env: { HOME: '' } });
+    expect(home).toMatchObject({ dataDir: join(userInfo().homedir, '.local', 'share', 'syndicate'), configDir: join(userInfo().homedir, '.config', 'syndicate') });
+    expect(isAbsolute(home.storePath)).toBe(true);
+    expect(engineDirectory({ HOME: '' })).toBe(join(userInfo().homedir, '.cache', 'syndicate', 'engine', `node-llama-cpp-${NODE_LLAMA_CPP_VERSION}`));
   });
 });
 
