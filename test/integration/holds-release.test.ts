@@ -228,30 +228,43 @@ describe('the holds of a retired provider', () => {
   });
   afterAll(() => scenario?.cleanup());
 
-  it('are held back nowhere once it is removed (provider list, route --explain, MCP route_explain and providers); registered again at the same base URL, it is held again', async () => {
+  // Each test makes its own hold (a down hold lasts 30 s: a test of many processes on a loaded
+  // machine outlived one) and leaves `remote` registered and held, as it found it.
+  const holdRemote = async (): Promise<void> => {
     expect((await scenario.json(['provider', 'test', 'remote'], { env: KEYS })).result.exitCode).toBe(5);
+  };
+  const registerRemote = (): Promise<void> => scenario.registerInProcess({ id: 'remote', engine: remote, class: 'approved_hosted', authEnv: 'FAKE_REMOTE_KEY', price: PRICE });
+
+  it('are held back nowhere once it is removed (provider list, route --explain, MCP route_explain and providers)', async () => {
+    await holdRemote();
     expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down' })]);
     expect((await scenario.cli(['provider', 'remove', 'remote'])).exitCode).toBe(0);
-
-    expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([]);
-    const explained = await scenario.cli(['route', '--explain', QUESTION], { env: KEYS });
-    expect(explained.stdout).toContain('remote');
-    expect(explained.stdout).not.toContain('held back');
-    const routed = await scenario.json(['route', QUESTION], { env: KEYS });
-    expect((routed.document.error as { details: { holds: Hold[] } }).details.holds).toEqual([]);
-    const client = await connectMcpClient(scenario.home);
     try {
-      for (const [name, args] of [['route_explain', { prompt: QUESTION }], ['providers', {}]] as const) {
-        const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
-        expect(toolText(result)).not.toContain('held back');
-        expect((result.structuredContent as { holds?: Hold[] } | undefined)?.holds ?? []).toEqual([]);
+      expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([]);
+      const explained = await scenario.cli(['route', '--explain', QUESTION], { env: KEYS });
+      expect(explained.stdout).toContain('remote');
+      expect(explained.stdout).not.toContain('held back');
+      const routed = await scenario.json(['route', QUESTION], { env: KEYS });
+      expect((routed.document.error as { details: { holds: Hold[] } }).details.holds).toEqual([]);
+      const client = await connectMcpClient(scenario.home);
+      try {
+        for (const [name, args] of [['route_explain', { prompt: QUESTION }], ['providers', {}]] as const) {
+          const result = (await client.callTool({ name, arguments: args })) as CallToolResult;
+          expect(toolText(result)).not.toContain('held back');
+          expect((result.structuredContent as { holds?: Hold[] } | undefined)?.holds ?? []).toEqual([]);
+        }
+      } finally {
+        await client.close();
       }
     } finally {
-      await client.close();
+      await registerRemote();
     }
+  }, 90_000);
 
-    // The same engine at the same address: what it did a moment ago holds it again, and says so.
-    await scenario.register({ id: 'remote', engine: remote, class: 'approved_hosted', authEnv: 'FAKE_REMOTE_KEY', price: PRICE });
+  it('registered again at the same base URL, it is held again: what it did a moment ago, and says so', async () => {
+    await holdRemote();
+    scenario.retireInProcess('remote');
+    await registerRemote();
     expect((await scenario.json(['provider', 'list'])).document.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down' })]);
     expect((await scenario.cli(['route', '--explain', QUESTION], { env: KEYS })).stdout).toMatch(/held back from routes[^\n]*:\n {2}remote \(every model\) down/);
   }, 90_000);
