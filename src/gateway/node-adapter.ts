@@ -44,14 +44,20 @@ export interface RunningGateway {
   close(): Promise<void>;
   /**
    * Cuts the drain short: cancels every request in flight with `reason` (see `Gateway.cancelInFlight`)
-   * and closes every connection once they settled — each stream cut short ends with its API's error
-   * event, never with the connection simply gone — or after `CUT_SHORT_GRACE_MS` at most (a request
-   * still uploading its body does not settle). Returns how many it cancelled.
+   * and closes every connection once they settled and their last bytes went out — each stream cut
+   * short ends with its API's error event, never with the connection simply gone, however long its
+   * evidence takes to complete. A request still uploading its body does not see the cancellation:
+   * its connection is cut after `CUT_SHORT_GRACE_MS`; a client that no longer reads gets as long for
+   * its last bytes. Returns how many it cancelled.
    */
   cutShort(reason: Error): number;
 }
 
-/** How long the requests cancelled by `cutShort` get to write their error event before every connection closes. */
+/**
+ * How long a request cancelled by `cutShort` while still uploading its body gets to finish it (and be
+ * answered with the cancellation), and how long the answers get to be flushed once every request
+ * settled, before every connection closes.
+ */
 export const CUT_SHORT_GRACE_MS = 1_000;
 
 /**
@@ -182,6 +188,26 @@ function drained(response: ServerResponse): Promise<void> {
   });
 }
 
+/**
+ * Resolves once each of `responses` has flushed its last bytes to its socket, or closed. A response
+ * queued behind another on a pipelined connection never closes when that connection does (node
+ * closes only the one on the socket): its socket closing ends the wait too.
+ */
+function flushed(responses: Iterable<ServerResponse>): Promise<void> {
+  return Promise.all(
+    [...responses].map((response) =>
+      response.writableFinished
+        ? undefined
+        : new Promise<void>((resolve) => {
+            response.once('close', () => resolve());
+            const socket = response.req.socket;
+            if (socket.destroyed) resolve();
+            else socket.once('close', () => resolve());
+          }),
+    ),
+  ).then(() => undefined);
+}
+
 /** Per connection: its replies not closed yet, each with what to do when it goes. */
 const repliesOnSocket = new WeakMap<Socket, Map<ServerResponse, (() => void)[]>>();
 
@@ -304,13 +330,21 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     },
     cutShort: (reason) => {
       const cancelled = gateway.cancelInFlight(reason);
-      let grace: NodeJS.Timeout | undefined;
-      void Promise.race([
-        gateway.settledInFlight(),
-        new Promise<void>((resolve) => {
-          grace = setTimeout(resolve, CUT_SHORT_GRACE_MS);
-        }),
-      ]).then(() => {
+      // Not a bound on the requests settling: a stream's error event is written once its pipeline
+      // settled (its evidence complete), which a loaded machine took over a second to do — cutting
+      // the connections then left SDK clients with a bare close (`terminated`) instead.
+      const uploadCut = setTimeout(() => {
+        for (const [response] of stillUploading()) response.req.socket.destroy();
+      }, CUT_SHORT_GRACE_MS);
+      void gateway.settledInFlight().then(async () => {
+        clearTimeout(uploadCut);
+        let grace: NodeJS.Timeout | undefined;
+        await Promise.race([
+          flushed(open.keys()),
+          new Promise<void>((resolve) => {
+            grace = setTimeout(resolve, CUT_SHORT_GRACE_MS);
+          }),
+        ]);
         clearTimeout(grace);
         server.closeAllConnections();
       });
@@ -326,21 +360,8 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
         const uploadTimers = stillUploading().map(([response, arrivedAt]) => setTimeout(() => timeOutUpload(response), Math.max(0, arrivedAt + requestTimeoutMs - Date.now())));
         await gateway.drain();
         for (const timer of uploadTimers) clearTimeout(timer);
-        // Every answer has been handed to its socket; wait until the bytes are flushed. A response
-        // queued behind another on a pipelined connection never closes when that connection
-        // does (node closes only the one on the socket): its socket closing ends the wait too.
-        await Promise.all(
-          [...open.keys()].map((response) =>
-            response.writableFinished
-              ? undefined
-              : new Promise<void>((resolve) => {
-                  response.once('close', () => resolve());
-                  const socket = response.req.socket;
-                  if (socket.destroyed) resolve();
-                  else socket.once('close', () => resolve());
-                }),
-          ),
-        );
+        // Every answer has been handed to its socket; wait until the bytes are flushed.
+        await flushed(open.keys());
         server.closeAllConnections();
         await closed;
       })();

@@ -9,6 +9,10 @@ import { registerProviderFiles } from '../../src/registry/register.js';
 import { listProviders, retireProvider } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
+import { promptRequestParts } from '../../src/cli/request-options.js';
+import { createPipelineContext } from '../../src/invoke/context.js';
+import { CLI_MODEL_NAMING } from '../../src/invoke/model-naming.js';
+import { invokeInSession } from '../../src/sessions/converse.js';
 import { sessionDetail, startSession, type StartSessionOptions } from '../../src/sessions/index.js';
 import { openStore } from '../../src/store/store.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
@@ -92,6 +96,26 @@ export class Scenario {
   startSessionInProcess(options: StartSessionOptions = {}): string {
     const policy = this.policy();
     return withStore(this.home, (store) => startSession(store, policy, options).id);
+  }
+
+  /**
+   * A turn of stored session `sessionId` answered in this process, as `run PROMPT --session ID
+   * [--image FILE...] --no-stream` answers it (the same pipeline over this home, `env` added to this
+   * process's environment for the provider keys): for turns a test only needs in its session, its
+   * subject being what comes after. Throws what `run` would exit with; returns the turn's evidence.
+   */
+  async runTurnInProcess(sessionId: string, prompt: string, options: { images?: string[]; env?: Record<string, string> } = {}): Promise<{ evidenceId: string; providerId: string; turn: number | null }> {
+    const { images, settings } = await promptRequestParts({ ...(options.images === undefined ? {} : { image: options.images }) });
+    const home = resolveHome({ home: this.home });
+    const store = openStore(home.storePath);
+    try {
+      const pipeline = createPipelineContext(home, store, { ...process.env, ...options.env });
+      const answered = await invokeInSession(pipeline, { caller: 'cli', modelNaming: CLI_MODEL_NAMING, sessionId, prompt, images, settings: { ...settings, stream: false } });
+      await pipeline.commits?.idle();
+      return { evidenceId: answered.result.evidenceId, providerId: answered.result.provider.id, turn: answered.turn };
+    } finally {
+      store.close();
+    }
   }
 
   /**

@@ -19,7 +19,10 @@ export interface RunningServe {
  * runs the bin itself, as an operator does (its shell part starts node), instead of `node BIN`.
  */
 export async function startServe(args: string[], env: Record<string, string>, timeoutMs = 30_000, { asProgram = false } = {}): Promise<RunningServe> {
-  const options = { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: timeoutMs } as const;
+  // execa follows a SIGTERM with SIGKILL 5 s later by default: a loaded machine took longer than that
+  // to drain a gateway (cancel, record and exit 143), which then ended by SIGKILL with no exit code.
+  // The signal handling is what such tests check: the kill comes only well after any drain here.
+  const options = { env: { NO_COLOR: '1', FORCE_COLOR: '0', ...env }, reject: false, timeout: timeoutMs, forceKillAfterDelay: 60_000 } as const;
   const server = asProgram ? execa(BIN, args, options) : execa('node', [BIN, ...args], options);
   let stderr = '';
   server.stderr?.on('data', (data: Buffer) => {

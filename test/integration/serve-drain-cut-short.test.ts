@@ -33,7 +33,9 @@ describe('serve: the drain running out while streams are in flight', () => {
   it('each stream ends with its API\'s error event (the SDK iterators throw; no clean end), and its evidence is recorded interrupted', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
     const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
-    const { server, url, waitForStderr } = await startServe(['serve', '--port', '0', '--drain-timeout', '1s', '--access-log'], { SYNDICATE_HOME: scenario.home });
+    // The serve lives as long as the test (three streams, the drain, their evidence): at load 22 that
+    // was over startServe's default 30 s, whose kill left no exit code. The test's own bound instead.
+    const { server, url, waitForStderr } = await startServe(['serve', '--port', '0', '--drain-timeout', '1s', '--access-log'], { SYNDICATE_HOME: scenario.home }, 90_000);
     engine.setFault({ slowStreamMs: 400 });
     try {
       let started = 0;
@@ -63,7 +65,7 @@ describe('serve: the drain running out while streams are in flight', () => {
       await waitForStderr('shutting down: finishing 3 in-flight requests');
       const [fromOpenAI, fromAnthropic, fromOllama] = await outcomes;
       const ended = await server;
-      expect(ended.exitCode, String(ended.stderr)).toBe(143);
+      expect(ended.exitCode, `signal ${ended.signal}, forcefully terminated ${ended.isForcefullyTerminated}: ${String(ended.stderr)}`).toBe(143);
       expect(String(ended.stderr)).toContain(`error: gateway stopped (${WHY}): 3 requests in flight cancelled`);
       // Each SDK read the error event its API defines (not a connection that simply went away).
       for (const outcome of [fromOpenAI, fromAnthropic, fromOllama]) {

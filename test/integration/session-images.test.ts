@@ -64,6 +64,11 @@ describe('syndicate run --session with --image', () => {
     return scenario.startSessionInProcess({ model });
   }
 
+  /** A turn answered in this process, as `run PROMPT --session ID [--image FILE] --no-stream` answers it: for the turns a test's subject comes after. */
+  function turnInProcess(id: string, prompt: string, image?: string): Promise<{ evidenceId: string; providerId: string; turn: number | null }> {
+    return scenario.runTurnInProcess(id, prompt, { env, ...(image === undefined ? {} : { images: [image] }) });
+  }
+
   async function run(args: string[]): Promise<Json> {
     const { result, document } = await scenario.json(['run', ...args, '--no-stream'], { env });
     expect(result.exitCode, result.stdout).toBe(0);
@@ -124,7 +129,7 @@ describe('syndicate run --session with --image', () => {
 
   it('an auto session routes every later turn as a request with the image: vision models that may take its level only', async () => {
     const id = startSession('auto');
-    await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    await turnInProcess(id, 'What is in this screenshot?', png);
     const later = await run(['Summarise what we said.', '--session', id]);
     expect(later).toMatchObject({ sensitivity: 'confidential' });
     // Either local vision model may take it (llama and claude, by the router's ranking of the moment); no other may.
@@ -137,8 +142,8 @@ describe('syndicate run --session with --image', () => {
 
   it('a session with an image is not switched where its level may not go; a switch to a model without image input drops the image turns and prints them', async () => {
     const id = startSession(`llama:${defaultModel(llama)}`);
-    await run(['What is in this screenshot?', '--image', png, '--session', id]);
-    await run(['Thanks. What is 2+2?', '--session', id]);
+    await turnInProcess(id, 'What is in this screenshot?', png);
+    await turnInProcess(id, 'Thanks. What is 2+2?');
 
     const hosted = await scenario.json(['provider', 'switch', `gpt:${defaultModel(openai)}`, '--session', id]);
     expect(hosted.result.exitCode).toBe(4);
@@ -175,8 +180,8 @@ describe('syndicate run --session with --image', () => {
     try {
       // 13 MiB each, sparse (a PNG header, then zeros): 17.3 MiB base64-encoded, so one fits and two do not.
       const images = sparsePngs(scratch, 13 * MIB);
-      const first = await run(['What is in this one?', '--image', images[0], '--session', id]);
-      expect(first).toMatchObject({ session: { id, turn: 1 } });
+      const first = await turnInProcess(id, 'What is in this one?', images[0]);
+      expect(first.turn).toBe(1);
       const sent = inferenceExchanges(llama).length;
 
       const [refused, human, routed] = await Promise.all([
@@ -221,7 +226,7 @@ describe('syndicate run --session with --image', () => {
     const ownPath = join(scenario.home, 'own.png');
     writeFileSync(ownPath, own);
     const id = startSession(`llama:${defaultModel(llama)}`);
-    await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
+    await turnInProcess(id, 'What is in this screenshot?', ownPath);
     const intact = await scenario.cli(['evidence', 'verify']);
     expect(intact.exitCode, intact.stderr).toBe(0);
 
@@ -270,7 +275,7 @@ describe('syndicate run --session with --image', () => {
     const ownPath = join(scenario.home, 'both.png');
     writeFileSync(ownPath, own);
     const id = startSession(`llama:${defaultModel(llama)}`);
-    await run(['What is in this screenshot?', '--image', ownPath, '--session', id]);
+    await turnInProcess(id, 'What is in this screenshot?', ownPath);
     const edited = Buffer.from('not the screenshot');
     const editedDigest = 'e'.repeat(64);
     withStore(scenario.home, (store) => store.db.prepare('UPDATE session_images SET bytes = ?, sha256 = ? WHERE sha256 = ?').run(edited, editedDigest, sha256Hex(own)));
@@ -303,7 +308,7 @@ describe('syndicate run --session with --image', () => {
 
   it("a message's image list edited into what is not JSON: run --session and provider switch refuse with the chain's error, session show shows it as stored", async () => {
     const id = startSession(`llama:${defaultModel(llama)}`);
-    await run(['What is in this screenshot?', '--image', png, '--session', id]);
+    await turnInProcess(id, 'What is in this screenshot?', png);
     withStore(scenario.home, (store) => store.db.prepare("UPDATE session_messages SET images = 'not json' WHERE session_id = ? AND seq = 1").run(id));
     const sent = inferenceExchanges(llama).length;
     const refusals = await Promise.all([

@@ -2,10 +2,10 @@
 import { createServer } from 'node:http';
 import { connect as connectSocket, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UpstreamError } from '../../../src/errors.js';
+import { InterruptedError, UpstreamError } from '../../../src/errors.js';
 import { pathOf, queryOf } from '../../../src/gateway/app.js';
 import { createGateway, listenGateway, type AccessLogEntry, type RunningGateway } from '../../../src/gateway/index.js';
-import { nodeRequestListener } from '../../../src/gateway/node-adapter.js';
+import { CUT_SHORT_GRACE_MS, nodeRequestListener } from '../../../src/gateway/node-adapter.js';
 import type { InvocationInput, InvocationResult, PipelineContext } from '../../../src/invoke/types.js';
 import { GatewayMetrics } from '../../../src/metrics/prometheus.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -243,6 +243,57 @@ describe('node:http adapter: graceful close', () => {
       expect(state.received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/);
       expect(state.closed).toBe(true);
       socket.destroy();
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a stream cut short by the drain ends with its error event even when its pipeline settles after the grace (its evidence slow to complete): never a bare close', async () => {
+    // The pipeline settles (evidence complete) only well after the cut: a loaded machine took over
+    // CUT_SHORT_GRACE_MS to, and the connections were closed before the error event was written.
+    const { store, gateway } = gatewayWith(async (_context, input) => {
+      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 1, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'public', warnings: [] });
+      input.onPart?.({ type: 'text-delta', text: 'Hel' });
+      const signal = input.signal!;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      await new Promise((resolve) => setTimeout(resolve, 2 * CUT_SHORT_GRACE_MS));
+      throw signal.reason;
+    });
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    try {
+      const { socket, state } = await connect(running.port);
+      const gone = new Promise((resolve) => socket.once('close', resolve));
+      const body = JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await expect.poll(() => state.received, { timeout: 20_000, interval: 10 }).toContain('"content":"Hel"');
+      const closing = running.close();
+      expect(running.cutShort(new InterruptedError('the gateway stopped (a test) before the answer ended'))).toBe(1);
+      await Promise.all([closing, gone]);
+      // The last SSE frame (in the chunked body, one chunk a frame) is the error event, and the body ended (its last chunk).
+      const frames = [...state.received.matchAll(/^data: (.*)\r?$/gm)].map((match) => match[1] as string);
+      expect(JSON.parse(frames.at(-1) as string)).toMatchObject({ error: { message: 'the gateway stopped (a test) before the answer ended', code: 'interrupted' } });
+      expect(state.received).not.toContain('[DONE]');
+      expect(state.received.endsWith('\r\n0\r\n\r\n')).toBe(true);
+    } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('a request still uploading its body when the drain is cut short is cut after the grace: the close does not wait for its body or its request timeout', async () => {
+    const { store, gateway } = gatewayWith();
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    try {
+      const { socket, state } = await connect(running.port);
+      const gone = new Promise((resolve) => socket.once('close', resolve));
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"mo`);
+      await expect.poll(() => running.uploading, { timeout: 10_000, interval: 10 }).toBe(1);
+      const closing = running.close();
+      running.cutShort(new InterruptedError('the gateway stopped (a test) before the answer ended'));
+      // Its request timeout is the default 60 s, beyond this test's: the cut ended it.
+      await Promise.all([closing, gone]);
+      expect(state.closed).toBe(true);
     } finally {
       running.server.closeAllConnections();
       store.close();
