@@ -138,7 +138,7 @@ describe('a hold that comes into force during the walk', () => {
   let ollama: FakeEngine;
   let vllm: FakeEngine;
   const OLLAMA_MODELS = ['llama3.2:latest', 'qwen3:8b'];
-  /** The Ollama model the walk called, and the other: which is first depends on which one the fake engine has loaded. */
+  /** The Ollama model the walk called, and the other: which is first depends on which one an earlier test saw fail. */
   const called = (attempts: Attempt[]): [string, string] => {
     const first = attempts[0]?.model ?? '';
     return [first, OLLAMA_MODELS.find((id) => id !== first) ?? ''];
@@ -146,7 +146,9 @@ describe('a hold that comes into force during the walk', () => {
 
   beforeAll(async () => {
     [ollama, vllm] = await Promise.all([
-      startFakeEngine({ kind: 'ollama', models: [{ id: 'qwen3:8b' }, { id: 'llama3.2:latest' }] }),
+      // Both loaded: a cold model whose load time is unknown ranks after vLLM once vLLM has answered
+      // (`prefer: fastest`), and the walk under test starts at Ollama whichever test ran first.
+      startFakeEngine({ kind: 'ollama', models: [{ id: 'qwen3:8b' }, { id: 'llama3.2:latest' }], resident: ['qwen3:8b', 'llama3.2:latest'] }),
       startFakeEngine({ kind: 'vllm', models: [{ id: 'Qwen/Qwen2.5-7B-Instruct' }] }),
     ]);
     // Two fallbacks, Ollama's before vLLM's: the walk is both Ollama models, then vLLM.
