@@ -2,12 +2,16 @@
  * SIGHUP: a terminal or SSH session closed under a command. It stops the command as SIGTERM does
  * (exit 129, 128 + 1): `run`'s call is recorded as cancelled by the caller and `--json` still gets
  * its document — node's default ended the process at once (129, no document, the row left pending
- * for the next command to record as interrupted). `mcp` drains on it; `serve` re-reads its policy
+ * for the next command to record as interrupted). `mcp` and `engine serve` drain on it; `serve` re-reads its policy
  * and token on it (test/integration/gateway-cli.test.ts, serve-hangup-while-starting.test.ts).
  */
 import { execa } from 'execa';
-import { describe, expect, it } from 'vitest';
-import { BIN, REPO_ROOT } from '../helpers/cli.js';
+import OpenAI, { APIError } from 'openai';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT } from '../helpers/cli.js';
+import { writeFakeNodeLlamaCpp } from '../helpers/fake-node-llama-cpp.js';
 import { inferenceExchanges, registeredEngineScenario, type Scenario } from '../helpers/scenario.js';
 
 const ANSWER = 'one two three four five six seven eight nine ten eleven twelve';
@@ -105,5 +109,57 @@ describe('syndicate mcp whose terminal closes (SIGHUP) while a complete call str
 
     const row = (await listedRows(scenario))[0]!;
     expect(row).toMatchObject({ state: 'failed', caller: 'mcp', verbatimCapture: 'partial', error: { code: 'interrupted', message: 'the MCP server stopped (it received SIGHUP) before the answer ended' } });
+  });
+});
+
+describe('syndicate engine serve whose terminal closes (SIGHUP) while it generates (fake node-llama-cpp)', () => {
+  let temporary: { home: string; cleanup: () => void };
+  let engineDirectory: string;
+  let modelPath: string;
+  beforeAll(() => {
+    temporary = makeTempHome('syndicate-engine-hangup-');
+    engineDirectory = join(temporary.home, 'engine');
+    writeFakeNodeLlamaCpp(engineDirectory);
+    modelPath = join(temporary.home, 'model.gguf');
+    writeFileSync(modelPath, 'not read by the fake engine');
+  });
+  afterAll(() => temporary?.cleanup());
+
+  it('drains as on SIGTERM (a second hangup does not cut it short), the generation stopped at --drain-timeout, exit 129', { timeout: 90_000 }, async () => {
+    // A generation that never ends by itself; the listeners node-llama-cpp's signal-exit leaves, SIGHUP's included.
+    const server = execa('node', [BIN, '--json', 'engine', 'serve', '--model', modelPath, '--port', '0', '--drain-timeout', '300ms'], {
+      cwd: REPO_ROOT,
+      env: { SYNDICATE_HOME: temporary.home, SYNDICATE_ENGINE_DIR: engineDirectory, FORCE_COLOR: '0', NO_COLOR: '1', FAKE_LLAMA_TOKENS: 'Infinity', FAKE_LLAMA_TOKEN_MS: '50', FAKE_LLAMA_SIGNAL_EXIT: '1' },
+      reject: false,
+      stdin: 'ignore',
+    });
+    const output = { stdout: '', stderr: '' };
+    server.stdout!.on('data', (chunk: Buffer) => (output.stdout += chunk.toString('utf8')));
+    server.stderr!.on('data', (chunk: Buffer) => (output.stderr += chunk.toString('utf8')));
+    try {
+      await expect.poll(() => output.stderr.includes('SIGTERM or Ctrl-C stops'), { timeout: 60_000, interval: 20 }).toBe(true);
+      const { baseUrl } = parseJsonDocument(output.stdout.slice(0, output.stdout.indexOf('\n'))) as { baseUrl: string };
+      const client = new OpenAI({ baseURL: baseUrl, apiKey: 'unused', maxRetries: 0 });
+      const stream = await client.chat.completions.create({ model: 'model', messages: [{ role: 'user', content: 'hello' }], stream: true });
+      let chunks = 0;
+      const outcome = (async () => {
+        for await (const _chunk of stream) chunks += 1;
+        return 'ended' as const;
+      })().catch((error: unknown) => error);
+      await expect.poll(() => chunks, { timeout: 30_000, interval: 20 }).toBeGreaterThan(1);
+      server.kill('SIGHUP');
+      server.kill('SIGHUP');
+      const ended = await outcome;
+      expect(ended).toBeInstanceOf(APIError);
+      const why = 'SIGHUP, and the requests in flight did not finish within --drain-timeout 300ms';
+      expect((ended as APIError).message).toBe(`the engine stopped (${why}) before the answer ended`);
+      const result = await server;
+      expect(result.signal, output.stderr).toBeUndefined();
+      expect(result.exitCode, output.stderr).toBe(129);
+      expect(output.stderr).not.toContain('second signal');
+      expect(JSON.parse(output.stdout.slice(output.stdout.indexOf('\n') + 1))).toMatchObject({ ok: false, error: { code: 'interrupted', message: `engine stopped (${why}): 1 request in flight cut short` } });
+    } finally {
+      if (server.exitCode === null) server.kill('SIGKILL');
+    }
   });
 });
