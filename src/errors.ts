@@ -13,6 +13,7 @@ export const ExitCode = {
   upstream: 5,
   store: 6,
   internal: 70,
+  hangup: 129,
   interrupted: 130,
   outputClosed: 141,
   terminated: 143,
@@ -305,13 +306,13 @@ export class StoreError extends SyndicateError {
 }
 
 /**
- * Exit 130: the operator interrupted the command (143 when it was told to stop with SIGTERM, 141
- * when the reader of its output went away).
+ * Exit 130: the operator interrupted the command (143 when it was told to stop with SIGTERM, 129
+ * when its terminal or session closed (SIGHUP), 141 when the reader of its output went away).
  */
 export class InterruptedError extends SyndicateError {
   constructor(
     message = 'interrupted',
-    options?: SyndicateErrorOptions & { exitCode?: typeof ExitCode.interrupted | typeof ExitCode.outputClosed | typeof ExitCode.terminated },
+    options?: SyndicateErrorOptions & { exitCode?: typeof ExitCode.hangup | typeof ExitCode.interrupted | typeof ExitCode.outputClosed | typeof ExitCode.terminated },
   ) {
     super('interrupted', options?.exitCode ?? ExitCode.interrupted, message, options);
   }

@@ -1,11 +1,11 @@
 import { ExitCode, InterruptedError } from '../errors.js';
 
 /**
- * Stopping work that can record its own cancellation. The entry point owns SIGINT and SIGTERM:
- * outside `cancellable` the first one exits at once; inside it (`run`'s invocation), the first one
- * aborts the work's signal so the pipeline finishes the attempt's evidence as cancelled by the
- * caller, and the entry point exits (130 for SIGINT, 143 for SIGTERM) once the command returns (or
- * at its deadline, when the work has not stopped by then: `cancelRecording`).
+ * Stopping work that can record its own cancellation. The entry point owns SIGINT, SIGTERM and
+ * SIGHUP: outside `cancellable` the first one exits at once; inside it (`run`'s invocation), the
+ * first one aborts the work's signal so the pipeline finishes the attempt's evidence as cancelled by
+ * the caller, and the entry point exits (130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP) once the
+ * command returns (or at its deadline, when the work has not stopped by then: `cancelRecording`).
  */
 let active: AbortController | undefined;
 let activeOptions: CancellableOptions = {};
@@ -26,16 +26,24 @@ export interface CancellableOptions {
   otherWork?: { name: string; hint: string };
 }
 
-/** The signals that stop a command: Ctrl-C, and what `kill`, `timeout` and CI runners send. */
-export type StopSignal = 'SIGINT' | 'SIGTERM';
+/**
+ * The signals that stop a command: Ctrl-C, what `kill`, `timeout` and CI runners send, and the
+ * hangup of a terminal or SSH session closed under it.
+ */
+export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** The exit code of a command stopped by `signal` (128 + its number). */
-export function exitCodeFor(signal: StopSignal): typeof ExitCode.interrupted | typeof ExitCode.terminated {
-  return signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+export function exitCodeFor(signal: StopSignal): typeof ExitCode.hangup | typeof ExitCode.interrupted | typeof ExitCode.terminated {
+  return signal === 'SIGINT' ? ExitCode.interrupted : signal === 'SIGHUP' ? ExitCode.hangup : ExitCode.terminated;
+}
+
+/** How a stop by `signal` is named in messages. */
+function stoppedBySignal(signal: StopSignal): string {
+  return signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : signal === 'SIGHUP' ? 'hung up (SIGHUP: its terminal or session closed)' : 'terminated (SIGTERM)';
 }
 
 /**
- * Runs `work` with a signal the first SIGINT or SIGTERM aborts (with an `InterruptedError` as its
+ * Runs `work` with a signal the first SIGINT, SIGTERM or SIGHUP aborts (with an `InterruptedError` as its
  * reason, whose hint names only the options in `options`).
  */
 export async function cancellable<T>(work: (signal: AbortSignal) => Promise<T>, options: CancellableOptions = {}): Promise<T> {
@@ -75,7 +83,7 @@ let commandStopsItself = false;
 
 /**
  * For a command that stops gracefully on SIGINT and SIGTERM itself (`serve`, `engine serve` and
- * `mcp` drain): removes the entry point's SIGINT handler (which exits at once) and lets the entry
+ * `mcp` drain; the last two on SIGHUP too, see `leavesHangupToCommand`): removes the entry point's SIGINT handler (which exits at once) and lets the entry
  * point leave a first SIGTERM to the command's own listener. Called just before the command adds its
  * listeners. Only a command that called this is left its SIGTERM: a listener a dependency adds
  * (signal-exit, loaded by node-llama-cpp's lock files while `doctor` checks the embedded engine)
@@ -89,6 +97,26 @@ export function takeOverStopSignals(): void {
 /** Whether the command stops on SIGTERM itself (`takeOverStopSignals`). */
 export function stopsOnSigtermItself(): boolean {
   return commandStopsItself;
+}
+
+let commandTakesHangup = false;
+
+/**
+ * For a command that gives SIGHUP a meaning of its own (`serve` re-reads its policy and token):
+ * the entry point then leaves every SIGHUP to it. Called just before the command adds its listener.
+ * Commands that stop on their own (`takeOverStopSignals`) listen for SIGHUP as for SIGTERM.
+ */
+export function takeOverHangup(): void {
+  commandTakesHangup = true;
+}
+
+/**
+ * Whether the entry point leaves SIGHUP to the command: one that takes it itself (`takeOverHangup`),
+ * or one that stops on its own (`takeOverStopSignals`), which listens for the first and drains — a
+ * closed terminal may send more than one, and those must not cut the drain short.
+ */
+export function leavesHangupToCommand(): boolean {
+  return commandTakesHangup || commandStopsItself;
 }
 
 /** Whether cancellable work is running and has not been told to stop yet. */
@@ -110,10 +138,15 @@ export function interruptCancellable(signal: StopSignal = 'SIGINT'): boolean {
   const error =
     signal === 'SIGINT'
       ? new InterruptedError(`cancelled by the operator (Ctrl-C) before ${stoppedWork} ended`, { hint: otherWork?.hint ?? recorded })
-      : new InterruptedError(`terminated (SIGTERM) before ${stoppedWork} ended`, {
-          hint: otherWork?.hint ?? `${recorded}; give a job more time${timeoutOption === undefined ? '' : `, or \`${timeoutOption}\` less`}`,
-          exitCode: ExitCode.terminated,
-        });
+      : signal === 'SIGHUP'
+        ? new InterruptedError(`${stoppedBySignal(signal)} before ${stoppedWork} ended`, {
+            hint: otherWork?.hint ?? `${recorded}; a command that must outlive its terminal runs under \`nohup\`, \`tmux\` or \`systemd-run\``,
+            exitCode: ExitCode.hangup,
+          })
+        : new InterruptedError(`terminated (SIGTERM) before ${stoppedWork} ended`, {
+            hint: otherWork?.hint ?? `${recorded}; give a job more time${timeoutOption === undefined ? '' : `, or \`${timeoutOption}\` less`}`,
+            exitCode: ExitCode.terminated,
+          });
   active.abort(error);
   return true;
 }
@@ -183,7 +216,7 @@ export function whenStoppedAtOnce(report: (error: InterruptedError) => void): vo
  * whose error document on stdout says the same).
  */
 export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): string {
-  const stopped = signal === 'SIGINT' ? 'interrupted (Ctrl-C)' : 'terminated (SIGTERM)';
+  const stopped = stoppedBySignal(signal);
   const exitCode = exitCodeFor(signal);
   const { otherWork } = activeOptions;
   const error = cancelling
@@ -199,7 +232,7 @@ export function reportStoppedAtOnce(signal: StopSignal, cancelling: boolean): st
   return `${error.message}; ${error.hint ?? 'run `syndicate doctor` to check the home and the store'}`;
 }
 
-/** Whether SIGINT or SIGTERM was received: the command's exit code is then 130 or 143 whatever it returned. */
+/** Whether SIGINT, SIGTERM or SIGHUP was received: the command's exit code is then 130, 143 or 129 whatever it returned. */
 export function wasInterrupted(): boolean {
   return stoppedBy !== undefined;
 }

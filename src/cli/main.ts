@@ -6,6 +6,7 @@ import {
   hasCancellableWork,
   interruptCancellable,
   interruptedExitCode,
+  leavesHangupToCommand,
   recordingCancellation,
   reportStoppedAtOnce,
   stoppingNote,
@@ -48,6 +49,9 @@ let stdoutClosed = false;
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (stdoutClosed) return;
   stdoutClosed = true;
+  // A signal is already stopping the command (a closed terminal's SIGHUP, then EIO on its next
+  // write): that stop exits, once the call it cancelled is recorded; exiting here would leave the row pending.
+  if (interrupts > 0) return;
   if (error.code !== 'EPIPE') {
     // Any other failure leaves stdout unwritable (a full disk under `> evidence.jsonl`, an I/O
     // error): one error as `--output` reports its file's (exit 2), never a stack trace with exit 1,
@@ -103,9 +107,10 @@ function atDeadline(quit: () => void): void {
   }, INTERRUPT_DEADLINE_MS).unref();
 }
 
-// The first Ctrl-C or SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) during an
-// invocation (`run`) cancels it, so its evidence is finished as cancelled by the caller (and
-// `--json` prints its error document); the exit (130, 143 for SIGTERM) follows when the command
+// The first Ctrl-C, SIGTERM (`kill`, `timeout`, a CI runner cancelling the job) or SIGHUP (its
+// terminal or SSH session closed) during an invocation (`run`) cancels it, so its evidence is
+// finished as cancelled by the caller (and `--json` prints its error document); the exit (130, 143
+// for SIGTERM, 129 for SIGHUP) follows when the command
 // returns. A second signal, or the deadline while the call has not stopped, exits at once (the row
 // is then left pending and recovered as interrupted).
 let interrupts = 0;
@@ -121,7 +126,13 @@ function stop(signal: StopSignal): void {
   // their own line, and stdout ends with a newline (a script's last `read` gets the partial line).
   endOpenLines(!stdoutClosed);
   if (cancelled) {
-    process.stderr.write(signal === 'SIGINT' ? `interrupted: ${note} (Ctrl-C again to quit at once)\n` : `terminated: ${note} (SIGTERM again to quit at once)\n`);
+    process.stderr.write(
+      signal === 'SIGINT'
+        ? `interrupted: ${note} (Ctrl-C again to quit at once)\n`
+        : signal === 'SIGHUP'
+          ? `hung up: ${note} (SIGTERM to quit at once)\n`
+          : `terminated: ${note} (SIGTERM again to quit at once)\n`,
+    );
     atDeadline(() => {
       process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);
       process.exit(exitCodeFor(signal));
@@ -138,6 +149,15 @@ process.on('SIGTERM', () => {
   // dependency's listener (signal-exit) is no such command's and stops nothing.
   if (interrupts === 0 && !hasCancellableWork() && stopsOnSigtermItself() && process.listenerCount('SIGTERM') > 1) return;
   stop('SIGTERM');
+});
+process.on('SIGHUP', () => {
+  // `serve` re-reads its policy and token on it; `engine serve` and `mcp` drain on the first.
+  if (leavesHangupToCommand()) return;
+  // A closed terminal may send more than one (the shell passes its hangup on to its jobs, and the
+  // kernel hangs up the foreground group as the shell exits): the first one stops the command, and
+  // the deadline bounds the wait, not a second hangup.
+  if (interrupts > 0 && !commandReturned) return;
+  stop('SIGHUP');
 });
 
 if (asksForVersion(process.argv.slice(2))) {

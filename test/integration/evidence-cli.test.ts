@@ -363,6 +363,8 @@ describe('syndicate evidence (CLI)', () => {
       expect(intact.exitCode).toBe(0);
       const document = parseJsonDocument(intact.stdout) as { ok: boolean; rows: number; head: { seq: number; hash: string } };
       expect(document).toMatchObject({ ok: true, rows: 5, head: { seq: 5 } });
+      // Never pruned: the lists are empty, not left out (`jq '.prunes[]'` then prints nothing rather than failing).
+      expect(document).toMatchObject({ prunes: [], prunedBreaks: [] });
       const human = await runCli(['evidence', 'verify'], { home: tampered.home });
       expect(human.stdout).toBe(`evidence chain intact: 5 rows, head #5 ${document.head.hash}`);
       expect(human.stderr).toContain(`keep \`5:${document.head.hash}\` outside this machine's store`);

@@ -198,6 +198,8 @@ Example:
       const stopSignal = await new Promise<StopSignal>((resolve) => {
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
+        // Its terminal or SSH session closed: drain as for SIGTERM (a second hangup does not cut it short).
+        process.once('SIGHUP', () => resolve('SIGHUP'));
       });
       const cutShort = await drainWithin({
         output,

@@ -350,10 +350,9 @@ export function evidenceCommand(): Command {
       }
       spinner.stop();
       const pruned = result.prunedThrough;
-      const prunedBreaks = overBreaks.length === 0 ? {} : { prunedBreaks: overBreaks };
       const sessions = { sessions: sessionChains.sessions, messages: sessionChains.messages, unlistedImages: unlistedImages.unlisted };
-      const pruneTrail = prunes.length === 0 ? {} : { prunes };
-      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), ...pruneTrail, ...prunedBreaks, sessions }, () => {
+      // The lists are there when empty too: a script's `jq '.prunes[]'` on a store never pruned gets nothing, not an error.
+      output.result({ rows: result.rows, head: result.head, ...(from === undefined ? {} : { from }), ...(pruned === undefined ? {} : { prunedThrough: pruned }), prunes, prunedBreaks: overBreaks, sessions }, () => {
         const start = pruned !== undefined ? ` from #${pruned.throughSeq + 1}` : from === undefined ? '' : ` from #${from.seq}`;
         output.line(`evidence chain intact${start}: ${counted(result.rows, 'row')}, head #${result.head.seq} ${result.head.hash}`);
         if (pruned !== undefined) output.info(`rows up to #${pruned.throughSeq} were deleted by \`evidence prune\` on ${pruned.prunedAt}; the first kept row links to the last deleted one's hash ${pruned.throughHash}`);

@@ -67,7 +67,7 @@ Examples:
       answerMalformedMessages(transport);
       const requests = followRequests(transport);
       // Stops on whichever comes first: the client closing stdin (once every request it sent before is
-      // answered), the transport closing, SIGTERM or Ctrl-C.
+      // answered), the transport closing, SIGTERM, Ctrl-C or SIGHUP.
       takeOverStopSignals();
       const stopped = new Promise<string>((resolve) => {
         const closedStdin = 'the client closed stdin';
@@ -86,6 +86,8 @@ Examples:
         transport.onclose = () => resolve('the transport closed');
         process.once('SIGTERM', () => resolve('SIGTERM'));
         process.once('SIGINT', () => resolve('SIGINT'));
+        // Its terminal closed (a client started by hand in one): stop as for SIGTERM.
+        process.once('SIGHUP', () => resolve('SIGHUP'));
       });
       // A priced model registered later has the tokenizer loaded then; followed from before the
       // warm-up reads the registry, so no change falls between.
@@ -98,7 +100,7 @@ Examples:
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${counted(inFlight, 'call')} in flight`}`);
       // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
-      const signal = reason === 'SIGTERM' || reason === 'SIGINT' ? reason : undefined;
+      const signal = reason === 'SIGTERM' || reason === 'SIGINT' || reason === 'SIGHUP' ? reason : undefined;
       await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
       await mcp.server.close();
       // The transport paused the lines it read; stdin, piped into them, would keep the process alive.

@@ -7,7 +7,7 @@ import { shellWord } from '../../common/shell-word.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
-import { exitCodeFor, takeOverStopSignals, type StopSignal } from '../interrupt.js';
+import { exitCodeFor, takeOverHangup, takeOverStopSignals, type StopSignal } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { checkEachOption, hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
@@ -127,9 +127,10 @@ local, a missing or empty token file refuses every request until a token is back
 
       // SIGHUP re-reads the policy and the token once the gateway runs. Before that — `systemctl
       // reload` just after a start, a terminal closed while --start-engines waits for an engine —
-      // there is nothing to re-read yet (the gateway reads both as it starts), and node's default
-      // for the signal would end serve silently (exit 129), leaving the engines it started.
+      // there is nothing to re-read yet (the gateway reads both as it starts), and the CLI's stop on
+      // the signal would end serve (exit 129), leaving the engines it started.
       let reload = (): void => output.info('SIGHUP while starting: nothing to re-read yet, the gateway reads the policy and the token as it starts');
+      takeOverHangup();
       process.on('SIGHUP', () => reload());
       // The gateway needs init's token, permit key and policy: never half-create a home.
       const store = await context.store({ existing: true });

@@ -33,6 +33,17 @@ describe('Ctrl-C and cancellable work', () => {
     expect((reasons[0] as InterruptedError).message).toBe('terminated (SIGTERM) before the answer ended');
   });
 
+  it('SIGHUP (its terminal closed) aborts the work the same way, with its own message and exit code 129', async () => {
+    const reasons: unknown[] = [];
+    await cancellable(async (signal) => {
+      signal.addEventListener('abort', () => reasons.push(signal.reason));
+      interruptCancellable('SIGHUP');
+    });
+    expect(reasons[0]).toBeInstanceOf(InterruptedError);
+    expect((reasons[0] as InterruptedError).exitCode).toBe(129);
+    expect((reasons[0] as InterruptedError).message).toBe('hung up (SIGHUP: its terminal or session closed) before the answer ended');
+  });
+
   it("the hints name the stopped command's own options, and none it does not have", async () => {
     const hintOf = async (stop: () => void, options?: Parameters<typeof cancellable>[1]): Promise<string | undefined> => {
       let reason: unknown;
