@@ -83,15 +83,19 @@ let commandStopsItself = false;
 
 /**
  * For a command that stops gracefully on SIGINT and SIGTERM itself (`serve`, `engine serve` and
- * `mcp` drain; the last two on SIGHUP too, see `leavesHangupToCommand`): removes the entry point's SIGINT handler (which exits at once) and lets the entry
- * point leave a first SIGTERM to the command's own listener. Called just before the command adds its
- * listeners. Only a command that called this is left its SIGTERM: a listener a dependency adds
- * (signal-exit, loaded by node-llama-cpp's lock files while `doctor` checks the embedded engine)
- * does nothing when it is not alone, so a SIGTERM left to it would be ignored.
+ * `mcp` drain; the last two on SIGHUP too, see `leavesHangupToCommand`): removes the entry point's
+ * SIGINT handler (which exits at once), lets the entry point leave a first SIGTERM to the command,
+ * and resolves with the first of `signals` the process receives (each listened for once). Only a
+ * command that called this is left its SIGTERM: a listener a dependency adds (signal-exit, loaded
+ * by node-llama-cpp's lock files while `doctor` checks the embedded engine) does nothing when it is
+ * not alone, so a SIGTERM left to it would be ignored.
  */
-export function takeOverStopSignals(): void {
+export function takeOverStopSignals(signals: readonly StopSignal[]): Promise<StopSignal> {
   process.removeAllListeners('SIGINT');
   commandStopsItself = true;
+  return new Promise((resolve) => {
+    for (const signal of signals) process.once(signal, () => resolve(signal));
+  });
 }
 
 /** Whether the command stops on SIGTERM itself (`takeOverStopSignals`). */

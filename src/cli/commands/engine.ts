@@ -7,7 +7,7 @@ import type { Store } from '../../store/store.js';
 import { contextFor } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { checkEachOption, filePathOption, hostOption, portOption } from '../input.js';
-import { exitCodeFor, takeOverStopSignals, type StopSignal } from '../interrupt.js';
+import { exitCodeFor, takeOverStopSignals } from '../interrupt.js';
 import { counted } from '../output.js';
 import { engineInstallCommand } from './engine-install.js';
 import { engineManagementCommands } from './engine-manage.js';
@@ -194,13 +194,8 @@ Example:
 
       // The CLI's default SIGINT handler exits at once; the engine stops gracefully on either signal
       // instead, and a second signal cuts every connection (as `syndicate serve` does).
-      takeOverStopSignals();
-      const stopSignal = await new Promise<StopSignal>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-        // Its terminal or SSH session closed: drain as for SIGTERM (a second hangup does not cut it short).
-        process.once('SIGHUP', () => resolve('SIGHUP'));
-      });
+      // SIGHUP: its terminal or SSH session closed; drain as for SIGTERM (a second hangup does not cut it short).
+      const stopSignal = await takeOverStopSignals(['SIGTERM', 'SIGINT', 'SIGHUP']);
       const cutShort = await drainWithin({
         output,
         stopSignal,

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { InterruptedError } from '../../errors.js';
 import { contextFor } from '../context.js';
-import { exitCodeFor, takeOverStopSignals } from '../interrupt.js';
+import { exitCodeFor, takeOverStopSignals, type StopSignal } from '../interrupt.js';
 import { counted } from '../output.js';
 import { reportPolicyChange } from '../policy-change.js';
 import { reportRegistryWarmUp } from '../registry-warm-up.js';
@@ -68,26 +68,24 @@ Examples:
       const requests = followRequests(transport);
       // Stops on whichever comes first: the client closing stdin (once every request it sent before is
       // answered), the transport closing, SIGTERM, Ctrl-C or SIGHUP.
-      takeOverStopSignals();
-      const stopped = new Promise<string>((resolve) => {
+      // SIGHUP: its terminal closed (a client started by hand in one); stop as for SIGTERM.
+      const signalled = takeOverStopSignals(['SIGTERM', 'SIGINT', 'SIGHUP']);
+      const stopped = new Promise<{ reason: string; signal?: StopSignal }>((resolve) => {
+        void signalled.then((signal) => resolve({ reason: signal, signal }));
         const closedStdin = 'the client closed stdin';
         // The MCP stdio shutdown, or `printf '%s\n' … | syndicate mcp`: stdin ends right after the
         // last request, which is answered first — as are all before it, however long they take.
-        process.stdin.once('end', () => void requests.allAnswered(lines).then(() => resolve(closedStdin), () => resolve(closedStdin)));
+        process.stdin.once('end', () => void requests.allAnswered(lines).then(() => resolve({ reason: closedStdin }), () => resolve({ reason: closedStdin })));
         // Closed without its end (torn down): nothing more can be read, nor known to be awaited.
         process.stdin.once('close', () => {
-          if (!process.stdin.readableEnded) resolve(closedStdin);
+          if (!process.stdin.readableEnded) resolve({ reason: closedStdin });
         });
         // A client that went away may be noticed on stdout first (EPIPE on the next progress
         // notification or answer): stop as for a closed stdin, cancelling the calls in flight so
         // their evidence says so, instead of the CLI's exit on EPIPE leaving their rows pending.
         process.stdout.removeAllListeners('error');
-        process.stdout.on('error', () => resolve('the client closed stdout'));
-        transport.onclose = () => resolve('the transport closed');
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-        // Its terminal closed (a client started by hand in one): stop as for SIGTERM.
-        process.once('SIGHUP', () => resolve('SIGHUP'));
+        process.stdout.on('error', () => resolve({ reason: 'the client closed stdout' }));
+        transport.onclose = () => resolve({ reason: 'the transport closed' });
       });
       // A priced model registered later has the tokenizer loaded then; followed from before the
       // warm-up reads the registry, so no change falls between.
@@ -96,11 +94,10 @@ Examples:
       await mcp.warmUp();
       await mcp.connect(transport);
       output.info(`syndicate MCP server on stdio (tools: ${MCP_TOOLS.join(', ')}; data: ${context.home.dataDir})`);
-      const reason = await stopped;
+      const { reason, signal } = await stopped;
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${counted(inFlight, 'call')} in flight`}`);
       // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
-      const signal = reason === 'SIGTERM' || reason === 'SIGINT' || reason === 'SIGHUP' ? reason : undefined;
       await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
       await mcp.server.close();
       // The transport paused the lines it read; stdin, piped into them, would keep the process alive.

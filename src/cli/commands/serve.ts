@@ -7,7 +7,7 @@ import { shellWord } from '../../common/shell-word.js';
 import type { SupervisedEngines } from '../../engines/supervise.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
-import { exitCodeFor, takeOverHangup, takeOverStopSignals, type StopSignal } from '../interrupt.js';
+import { exitCodeFor, takeOverHangup, takeOverStopSignals } from '../interrupt.js';
 import { counted, type Output } from '../output.js';
 import { checkEachOption, hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
@@ -143,11 +143,7 @@ local, a missing or empty token file refuses every request until a token is back
       const engines = options.startEngines === true ? await startEngines(context) : undefined;
       // From here a signal stops the gateway gracefully, even one that comes before it listens: the
       // engines just started must go with it (the CLI's default handlers would exit at once).
-      takeOverStopSignals();
-      const stopRequested = new Promise<StopSignal>((resolve) => {
-        process.once('SIGTERM', () => resolve('SIGTERM'));
-        process.once('SIGINT', () => resolve('SIGINT'));
-      });
+      const stopRequested = takeOverStopSignals(['SIGTERM', 'SIGINT']);
       let running;
       try {
         running = await startGateway({
