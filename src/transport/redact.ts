@@ -32,10 +32,15 @@ export function isSecretResponseHeader(name: string): boolean {
   return RESPONSE_SECRET_HEADERS.has(lower) || RESPONSE_SECRET_PATTERN.test(lower);
 }
 
-/** Request headers with every credential-bearing value replaced by `[redacted]`. Names keep their case. */
-export function redactRequestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * Request headers with every credential-bearing value replaced by `[redacted]`. Names keep their
+ * case. `credential`: the provider's key the request was sent with; a header carrying it is
+ * redacted whatever its name (a record's `auth.header` may name any header).
+ */
+export function redactRequestHeaders(headers: Readonly<Record<string, string>>, credential?: string): Record<string, string> {
   const redacted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) ? REDACTED : value;
+  const carriesCredential = (value: string): boolean => credential !== undefined && credential !== '' && value.includes(credential);
+  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) || carriesCredential(value) ? REDACTED : value;
   return redacted;
 }
 
