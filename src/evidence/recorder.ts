@@ -173,7 +173,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   onResponseStart(response: CapturedResponseStart): void {
     this.throwIfFailed();
     if (this.detached) return;
-    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactResponseHeaders(response.headers)), atMs: response.atMs });
+    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactResponseHeaders(response.headers, this.sentCredential)), atMs: response.atMs });
     this.summary.responseStarted = true;
     this.summary.status = response.status;
     this.schedule();

@@ -39,16 +39,19 @@ export function isSecretResponseHeader(name: string): boolean {
  */
 export function redactRequestHeaders(headers: Readonly<Record<string, string>>, credential?: string): Record<string, string> {
   const redacted: Record<string, string> = {};
-  const carriesCredential = (value: string): boolean => credential !== undefined && credential !== '' && value.includes(credential);
-  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) || carriesCredential(value) ? REDACTED : value;
+  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) || carries(value, credential) ? REDACTED : value;
   return redacted;
 }
 
-/** Response headers with cookies and credential-like values replaced by `[redacted]`. */
-export function redactResponseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+/** Response headers with cookies and credential-like values replaced by `[redacted]`; with `credential`, any header quoting it too. */
+export function redactResponseHeaders(headers: Readonly<Record<string, string>>, credential?: string): Record<string, string> {
   const redacted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretResponseHeader(name) ? REDACTED : value;
+  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretResponseHeader(name) || carries(value, credential) ? REDACTED : value;
   return redacted;
+}
+
+function carries(value: string, credential: string | undefined): boolean {
+  return credential !== undefined && credential !== '' && value.includes(credential);
 }
 
 /**

@@ -40,6 +40,8 @@ describe('redaction', () => {
       'content-type': 'application/json',
     });
     expect(redactRequestHeaders({ 'x-credential': key }, '')).toEqual({ 'x-credential': key });
+    // An upstream quoting it back in a response header of its own.
+    expect(redactResponseHeaders({ 'x-echo': `seen ${key}`, 'x-ratelimit-remaining-tokens': '10' }, key)).toEqual({ 'x-echo': '[redacted]', 'x-ratelimit-remaining-tokens': '10' });
   });
 
   it('keeps rate-limit headers in responses but redacts cookies and credentials', () => {
