@@ -117,7 +117,7 @@ export class Output {
   }
 
   warn(text: string): void {
-    process.stderr.write(`${this.stderrColor.yellow('warning:')} ${this.forHome(text)}\n`);
+    process.stderr.write(`${this.stderrColor.yellow('warning:')} ${terminalSafe(this.forHome(text))}\n`);
   }
 
   /** `text` with the `syndicate …` commands it quotes working as typed for this home (`--home DIR` added when it came from that flag). */
@@ -176,11 +176,12 @@ export class Output {
       return;
     }
     const color = this.stderrColor;
-    process.stderr.write(`${color.red('error:')} ${error.message}\n`);
+    // Messages quote what others wrote (an upstream's error answer, a file's content): text only reaches the terminal.
+    process.stderr.write(`${color.red('error:')} ${terminalSafe(error.message)}\n`);
     if (error instanceof InvalidInputError) {
-      for (const problem of error.problems) process.stderr.write(`  ${formatInputProblem(this.hintsForHome(problem))}\n`);
+      for (const problem of error.problems) process.stderr.write(`  ${terminalSafe(formatInputProblem(this.hintsForHome(problem)))}\n`);
     }
-    if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${hint}\n`);
+    if (hint !== undefined) process.stderr.write(`${color.dim('hint:')} ${terminalSafe(hint)}\n`);
     // The evidence the refusal or failure recorded (`--json`: `details.evidenceId`), named as an answered `run` names its own.
     const evidenceId = error.details?.['evidenceId'];
     if (typeof evidenceId === 'string') process.stderr.write(`${color.dim(`evidence ${evidenceId}`)}\n`);
@@ -341,4 +342,15 @@ export async function documentTextPausing(body: Record<string, unknown>, listKey
     closing = array.slice(end);
   }
   return `${prefix}[\n${items.join(',\n')}${closing}${suffix}`;
+}
+
+/**
+ * `text` with every control character but line feed and tab shown as its escape (`\u001b`): an
+ * upstream's error message, quoted in a diagnostic, can hold terminal control sequences — a screen
+ * clear, a window title, OSC 52 (a clipboard write in many terminals), hidden text, a carriage
+ * return that draws a line over syndicate's — which must reach the terminal as text, never act.
+ */
+export function terminalSafe(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }

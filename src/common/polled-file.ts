@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { linkTargets } from './link-chain.js';
 
 /** How often a long-running process looks at a file it follows (a `stat`, on a request's path). */
 export const FILE_RECHECK_MS = 1000;
@@ -67,10 +68,15 @@ export class PolledFile {
     return {};
   }
 
-  /** The file's own signature (what a change is reported from) and, with its directory's owner and mode, the one compared. */
+  /**
+   * The file's own signature (what a change is reported from) and, with its directory's owner and
+   * mode — and, when it is a link, each link's target and the owner and mode of its directory —
+   * the one compared.
+   */
   private signatureNow(): { file: string; whole: string } {
     const file = signatureOf(this.path);
-    return { file, whole: `${file}|${ownerAndModeOf(dirname(this.path))}` };
+    const links = linkTargets(this.path).map((target) => `|${target}:${ownerAndModeOf(dirname(target))}`);
+    return { file, whole: `${file}|${ownerAndModeOf(dirname(this.path))}${links.join('')}` };
   }
 }
 

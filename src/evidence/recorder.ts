@@ -52,7 +52,7 @@ export interface RecorderOptions {
    * The provider's key the request was sent with: an upstream that quotes it back whole in its
    * answer (an error naming the key it refused) has it masked in the stored bytes, each of its
    * bytes as `*` (lengths and chunk timings stay as received), and the capture is then `partial`.
-   * Secrets are never stored; the request's header carrying it is redacted apart.
+   * Secrets are never stored; the request's header carrying it is redacted, whatever its name.
    */
   credential?: string;
   /**
@@ -107,6 +107,8 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   private closed = false;
   private detached = false;
   private readonly credential: Buffer | undefined;
+  /** The key itself, however short: a request header carrying it is redacted. */
+  private readonly sentCredential: string | undefined;
   /** Some received bytes were the credential, masked before they were stored. */
   private masked = false;
   private readonly summary: CaptureSummary = {
@@ -134,6 +136,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
     this.storePath = store.path;
     this.flushIntervalMs = options.flushIntervalMs ?? 50;
     this.commits = options.commits;
+    this.sentCredential = options.credential;
     this.credential = options.credential === undefined || options.credential.length < SHORTEST_MASKED_CREDENTIAL ? undefined : Buffer.from(options.credential, 'utf8');
     this.lastFlushAt = performance.now();
     attempt.detach = () => this.detach();
@@ -146,7 +149,8 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
       this.attempt.captureRequest(this.statements, {
         method: request.method,
         url: request.url,
-        headersJson: JSON.stringify(redactRequestHeaders(request.headers)), // again: defence in depth
+        // Again (defence in depth), and by value: the transport tells a credential by its header's name alone.
+        headersJson: JSON.stringify(redactRequestHeaders(request.headers, this.sentCredential)),
         startedAt: request.startedAt ?? null,
         body,
       });
@@ -169,7 +173,7 @@ export class EvidenceRecorder implements RecorderSink, TransportCaptureSink {
   onResponseStart(response: CapturedResponseStart): void {
     this.throwIfFailed();
     if (this.detached) return;
-    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactResponseHeaders(response.headers)), atMs: response.atMs });
+    this.attempt.bufferResponseStart({ status: response.status, headersJson: JSON.stringify(redactResponseHeaders(response.headers, this.sentCredential)), atMs: response.atMs });
     this.summary.responseStarted = true;
     this.summary.status = response.status;
     this.schedule();

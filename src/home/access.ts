@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { linkTargets } from '../common/link-chain.js';
 import { shellWord } from '../common/shell-word.js';
 import { PolicyRefusalError } from '../errors.js';
 
@@ -113,9 +114,35 @@ export function untrustedFileProblem(path: string, kind: PrivateFileKind, userId
   const directoryFacts = pathFacts(directory);
   const directoryProblem = directoryFacts === undefined ? undefined : directoryAccessProblem(directory, directoryFacts, userId);
   if (directoryProblem?.status === 'fail' && directoryProblem.ownAccess !== true) return directoryProblem;
+  const linkedProblem = linkedDirectoryProblem(path, userId);
+  if (linkedProblem !== undefined) return linkedProblem;
   const fileFacts = known ?? pathFacts(path);
   const fileProblem = fileFacts === undefined ? undefined : privateFileAccessProblem(path, fileFacts, userId, kind);
   return fileProblem?.status === 'fail' ? fileProblem : undefined;
+}
+
+/**
+ * When `path` is a symbolic link (or a chain of them), what lets another user change the file it
+ * leads to through a directory on the way: each link's target lies in a directory that must be as
+ * safe as the data directory (`directoryAccessProblem`), or whoever can write it can replace the
+ * file between the owner check and the read. Undefined when `path` is no link, or no directory on
+ * its chain lets another user in.
+ */
+export function linkedDirectoryProblem(path: string, userId: number): AccessProblem | undefined {
+  for (const target of linkTargets(path)) {
+    const directory = dirname(target);
+    const facts = pathFacts(directory);
+    const problem = facts === undefined ? undefined : directoryAccessProblem(directory, facts, userId);
+    if (problem?.status === 'fail' && problem.ownAccess !== true) {
+      const copy = shellWord(`${path}.new`);
+      return {
+        status: 'fail',
+        detail: `${path} is a link to ${target}, and ${problem.detail}`,
+        hint: `keep the file in a directory only you can write: replace the link with a copy of the file (\`cp ${shellWord(target)} ${copy} && mv ${copy} ${shellWord(path)}\`), or ${problem.hint}`,
+      };
+    }
+  }
+  return undefined;
 }
 
 /**

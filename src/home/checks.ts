@@ -4,7 +4,7 @@ import { countProblems, formatInputProblem, InvalidInputError, SyndicateError } 
 import { loadPermitKey } from '../permits/key.js';
 import { loadPolicyWithSource } from '../policy/load.js';
 import { storeFilePaths, type StoreModeChange } from '../store/store.js';
-import { directoryAccessProblem, formatMode, privateFileAccessProblem, whoCanWrite, type AccessProblem, type PathFacts } from './access.js';
+import { directoryAccessProblem, formatMode, linkedDirectoryProblem, privateFileAccessProblem, whoCanWrite, type AccessProblem, type PathFacts } from './access.js';
 import { readGatewayToken, type HomePaths } from './home.js';
 
 export { currentUserId, directoryAccessProblem, privateFileAccessProblem, type AccessProblem, type PathFacts, type PrivateFileKind } from './access.js';
@@ -193,7 +193,8 @@ function checkAccess(
     if (code === 'ENOTDIR') return wrongKindCheck(name, path, 'directory', `${path}: a directory on its path is a file`);
     return { name, path, status: 'fail', detail: `cannot inspect ${path}: ${(error as Error).message}`, hint: 'check the owner and mode of the data directory' };
   }
-  const problem = userId === undefined ? undefined : problemOf(facts, userId);
+  // A file reached through a link: the directories the link leads through are checked as the data directory is.
+  const problem = userId === undefined ? undefined : ((kind === 'file' ? linkedDirectoryProblem(path, userId) : undefined) ?? problemOf(facts, userId));
   if (problem?.status === 'fail') return { name, path, status: 'fail', detail: problem.detail, hint: problem.hint };
   const result = then(facts);
   // A warning about who may read the file still lets its content be checked; a content failure wins.

@@ -32,18 +32,26 @@ export function isSecretResponseHeader(name: string): boolean {
   return RESPONSE_SECRET_HEADERS.has(lower) || RESPONSE_SECRET_PATTERN.test(lower);
 }
 
-/** Request headers with every credential-bearing value replaced by `[redacted]`. Names keep their case. */
-export function redactRequestHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+/**
+ * Request headers with every credential-bearing value replaced by `[redacted]`. Names keep their
+ * case. `credential`: the provider's key the request was sent with; a header carrying it is
+ * redacted whatever its name (a record's `auth.header` may name any header).
+ */
+export function redactRequestHeaders(headers: Readonly<Record<string, string>>, credential?: string): Record<string, string> {
   const redacted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) ? REDACTED : value;
+  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretRequestHeader(name) || carries(value, credential) ? REDACTED : value;
   return redacted;
 }
 
-/** Response headers with cookies and credential-like values replaced by `[redacted]`. */
-export function redactResponseHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+/** Response headers with cookies and credential-like values replaced by `[redacted]`; with `credential`, any header quoting it too. */
+export function redactResponseHeaders(headers: Readonly<Record<string, string>>, credential?: string): Record<string, string> {
   const redacted: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretResponseHeader(name) ? REDACTED : value;
+  for (const [name, value] of Object.entries(headers)) redacted[name] = isSecretResponseHeader(name) || carries(value, credential) ? REDACTED : value;
   return redacted;
+}
+
+function carries(value: string, credential: string | undefined): boolean {
+  return credential !== undefined && credential !== '' && value.includes(credential);
 }
 
 /**

@@ -3,7 +3,7 @@
  * the owner and the user, so the owner rule is tested here with an injected user id (the suite
  * may run as root, who owns everything it creates).
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -15,9 +15,11 @@ import {
   directoryAccessProblem,
   privateFileAccessProblem,
 } from '../../../src/home/checks.js';
-import { resolveHome, type HomePaths } from '../../../src/home/home.js';
+import { GATEWAY_TOKEN_INSECURE, readGatewayToken, resolveHome, type HomePaths } from '../../../src/home/home.js';
 import { initializeHome } from '../../../src/home/init.js';
-import { loadPermitKey } from '../../../src/permits/key.js';
+import { TokenGuard } from '../../../src/gateway/auth.js';
+import { loadPermitKey, PERMIT_KEY_INSECURE } from '../../../src/permits/key.js';
+import { loadPolicy, POLICY_INSECURE } from '../../../src/policy/load.js';
 
 const me = 1000;
 const someoneElse = 1001;
@@ -126,5 +128,92 @@ describe('the file checks of a home', () => {
     expect(checkPolicyFile(home.policyPath, uid)).toMatchObject({ status: 'warn', detail: expect.stringContaining('readable by group or others') });
     chmodSync(home.policyPath, 0o600);
     expect(checkPolicyFile(home.policyPath, uid + 1)).toMatchObject({ status: 'fail', detail: expect.stringContaining(`belongs to uid ${uid}, not to you`) });
+  });
+});
+
+/**
+ * A file of the home may be a symbolic link (dotfiles managed elsewhere, a key kept on another
+ * disk). The directory the link leads to must be as safe as the data directory: whoever can write
+ * it can replace the file between the owner check and the read (or plant a link of their own there).
+ */
+describe('a file of the home that is a link', () => {
+  let directory: string;
+  let home: HomePaths;
+  const uid = process.getuid?.() ?? 0;
+
+  beforeEach(() => {
+    directory = mkdtempSync(join(tmpdir(), 'syndicate-home-links-'));
+    home = resolveHome({ home: join(directory, 'home') });
+    initializeHome(home);
+  });
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  /** Moves the home's file at `path` into `elsewhere` (created with `mode`) and leaves a link to it in its place. */
+  function linkInto(path: string, elsewhere: string, mode: number): string {
+    mkdirSync(elsewhere, { recursive: true });
+    chmodSync(elsewhere, mode);
+    const target = join(elsewhere, 'file');
+    renameSync(path, target);
+    symlinkSync(target, path);
+    return target;
+  }
+
+  const refusalCode = (load: () => unknown): string | undefined => {
+    try {
+      load();
+    } catch (error) {
+      return (error as SyndicateError).code;
+    }
+    return undefined;
+  };
+
+  it('into a directory others can write: the token, the permit key and the policy are refused, and doctor fails them', () => {
+    const shared = join(directory, 'shared');
+    linkInto(home.gatewayTokenPath, shared, 0o777);
+    linkInto(home.permitKeyPath, join(directory, 'shared-key'), 0o770);
+    linkInto(home.policyPath, join(directory, 'shared-policy'), 0o707);
+    expect(refusalCode(() => readGatewayToken(home.gatewayTokenPath))).toBe(GATEWAY_TOKEN_INSECURE);
+    expect(refusalCode(() => loadPermitKey(home.permitKeyPath))).toBe(PERMIT_KEY_INSECURE);
+    expect(refusalCode(() => loadPolicy(home.policyPath))).toBe(POLICY_INSECURE);
+    for (const check of [checkGatewayToken(home.gatewayTokenPath, uid), checkPermitKey(home.permitKeyPath, uid), checkPolicyFile(home.policyPath, uid)]) {
+      expect(check).toMatchObject({ status: 'fail', detail: expect.stringMatching(/is a link to .* can delete and replace/) });
+    }
+  });
+
+  it('a running gateway whose token file is a link refuses every request once the directory it leads to is opened to others', () => {
+    const shared = join(directory, 'token-directory');
+    const token = readGatewayToken(home.gatewayTokenPath);
+    linkInto(home.gatewayTokenPath, shared, 0o700);
+    const changes: string[] = [];
+    const guard = new TokenGuard(token, { file: home.gatewayTokenPath, onChange: (change) => changes.push(change.kind) });
+    const headers = { header: (name: string) => (name === 'authorization' ? `Bearer ${token}` : undefined) };
+    guard.check(headers);
+    chmodSync(shared, 0o777);
+    guard.checkNow();
+    expect(changes).toEqual(['unavailable']);
+    expect(() => guard.check(headers)).toThrow(/accepts no token right now/);
+  });
+
+  it('through a chain of links, any of whose directories others can write: refused', () => {
+    const own = join(directory, 'own');
+    const target = linkInto(home.permitKeyPath, own, 0o700);
+    const shared = join(directory, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    // home/permit.key -> shared/hop -> own/file: the file and the first directory are safe, the hop is not.
+    rmSync(home.permitKeyPath);
+    symlinkSync(target, join(shared, 'hop'));
+    symlinkSync(join(shared, 'hop'), home.permitKeyPath);
+    expect(refusalCode(() => loadPermitKey(home.permitKeyPath))).toBe(PERMIT_KEY_INSECURE);
+    expect(checkPermitKey(home.permitKeyPath, uid)).toMatchObject({ status: 'fail', detail: expect.stringContaining(`is a link to ${join(shared, 'hop')}`) });
+  });
+
+  it('into a directory only you can write: used as the file itself', () => {
+    linkInto(home.gatewayTokenPath, join(directory, 'own-token'), 0o700);
+    linkInto(home.permitKeyPath, join(directory, 'own-key'), 0o755);
+    expect(readGatewayToken(home.gatewayTokenPath)).toMatch(/^syn_/);
+    expect(() => loadPermitKey(home.permitKeyPath)).not.toThrow();
+    expect(checkGatewayToken(home.gatewayTokenPath, uid).status).toBe('pass');
+    expect(checkPermitKey(home.permitKeyPath, uid).status).toBe('pass');
   });
 });

@@ -32,6 +32,18 @@ describe('redaction', () => {
     });
   });
 
+  it("redacts the header carrying the provider's key whatever its name (a record's auth.header), and only that one", () => {
+    const key = 'engine-key-3f9a1c7e5b2d4f60';
+    expect(redactRequestHeaders({ 'x-credential': key, 'x-subscription': `Token ${key}`, 'content-type': 'application/json' }, key)).toEqual({
+      'x-credential': '[redacted]',
+      'x-subscription': '[redacted]',
+      'content-type': 'application/json',
+    });
+    expect(redactRequestHeaders({ 'x-credential': key }, '')).toEqual({ 'x-credential': key });
+    // An upstream quoting it back in a response header of its own.
+    expect(redactResponseHeaders({ 'x-echo': `seen ${key}`, 'x-ratelimit-remaining-tokens': '10' }, key)).toEqual({ 'x-echo': '[redacted]', 'x-ratelimit-remaining-tokens': '10' });
+  });
+
   it('keeps rate-limit headers in responses but redacts cookies and credentials', () => {
     expect(
       redactResponseHeaders({
