@@ -101,7 +101,10 @@ function printSummary(
   line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)}, provider probes ${usd(spendUsd.probes)})`);
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out` +
-      `${(savings.tiers ?? []).map((tier) => `; an answer of over ${tier.aboveInputTokens} input tokens at $${tier.inputPerMTok}/$${tier.outputPerMTok}`).join('')})`,
+      `${cacheReadRate(savings, tokens.local)}` +
+      `${(savings.tiers ?? []).map((tier) => `; an answer of over ${tier.aboveInputTokens} input tokens at $${tier.inputPerMTok}/$${tier.outputPerMTok}`).join('')})` +
+      (savings.pricedAtEarlierRates === undefined ? '' : `; ${counted(savings.pricedAtEarlierRates, 'answer')} from before its price last changed at the rates its record gave then (\`provider history ${savings.referenceModel.split(':')[0] ?? ''}\`)`) +
+      (savings.embeddingTokensLeftOut > 0 ? `; ${savings.embeddingTokensLeftOut} local embeddings input tokens left out (not priced at a chat model's rates)` : ''),
   );
   // Every request is in one row, so each column adds up to the figure of the requests line.
   const rows = [...summary.bySensitivity, { level: '(no level)', ...summary.unclassified }];
@@ -147,6 +150,15 @@ function printColdStarts(summary: MetricsSummary, line: (text: string) => void, 
     ['provider', 'model', 'cold answers', 'first token p50 cold', 'warm'],
     summary.coldStarts.map((entry) => [entry.provider, entry.model, entry.coldRequests, ms(entry.coldFirstTokenMs, 'p50'), ms(entry.warmFirstTokenMs, 'p50')]),
   );
+}
+
+/**
+ * The reference's rate for the input tokens local engines served from their prompt cache — or,
+ * when it gives none and there were such tokens, that they were priced at the full input rate.
+ */
+function cacheReadRate(savings: MetricsSummary['savings'], local: TokenTotals): string {
+  if (savings.cachedInputPerMTok !== undefined) return `, cache reads $${savings.cachedInputPerMTok}`;
+  return local.cachedInput > 0 ? ', cache reads at the input rate' : '';
 }
 
 function percent(share: number): string {

@@ -184,6 +184,7 @@ const row = (fields: Partial<MetricsRow>): MetricsRow => ({
   costUsd: null,
   errorCode: null,
   byProbe: false,
+  embedding: false,
   ...fields,
 });
 
@@ -238,6 +239,18 @@ describe('savings at a reference price with input-length tiers', () => {
     expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(long + cached + short, 12);
     // The answers' 270,000 input tokens together are over the threshold; none but the first is.
     expect(summary.savings.tiers).toEqual(haiku.tiers);
+    // The cache-read rate applied is shown with the others, so the figure can be worked out from the report.
+    expect(summary.savings.cachedInputPerMTok).toBe(0.01);
+  });
+
+  it('leaves local embeddings answers out, counting their input tokens apart: a chat model\'s rates are no price of embeddings', () => {
+    const rows = [answered(60_000, 2_000), row({ state: 'completed', inputTokens: 1_000_000, outputTokens: 0, embedding: true })];
+    const summary = summarizeMetrics(rows, WINDOW, haiku);
+    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo((60_000 * 0.1 + 2_000 * 0.5) / 1_000_000, 12);
+    expect(summary.savings.embeddingTokensLeftOut).toBe(1_000_000);
+    // Still requests and tokens of their own.
+    expect(summary.requests.local).toBe(2);
+    expect(summary.tokens.local.input).toBe(1_060_000);
   });
 
   it('hosted answers and failed attempts are not priced', () => {
