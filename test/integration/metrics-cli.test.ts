@@ -77,7 +77,8 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
     expect(result.stdout).toContain('spend     $0.002910 (hosted $0.002700, local $0.00, provider probes $0.000210)\n');
-    expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out)');
+    // The seed's local engine read 500 prompt tokens from its cache, which the default reference (no cache-read rate) prices in full: said so.
+    expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out, cache reads at the input rate)\n');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
     // Where each level went: only levels seen in the window, least sensitive first, then the
