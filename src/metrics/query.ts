@@ -11,7 +11,8 @@ const METRICS_COLUMNS = `created_at, kind, state, provider_id, provider_class, m
   input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, ${storedJsonMemberSql('error_json', '$.code')},
   CASE WHEN state = 'completed' AND provider_class = 'local' THEN ${storedJsonMemberSql('route_json', '$.chosen.warm')} END,
   caller = '${PROBE_CALLER}',
-  CASE WHEN state = 'completed' AND provider_class = 'local' THEN request_url LIKE '%/embeddings' END`;
+  CASE WHEN state = 'completed' AND provider_class = 'local' THEN request_url LIKE '%/embeddings' END,
+  token_accounting = 'approximate'`;
 
 type MetricsColumns = [
   createdAt: string,
@@ -33,6 +34,7 @@ type MetricsColumns = [
   warm: number | null,
   byProbe: number,
   embedding: number | null,
+  approximateTokens: number | null,
 ];
 
 /** When the store's first envelope was recorded (ms since the epoch); undefined for an empty store. */
@@ -64,7 +66,7 @@ export function* metricsRows(store: Store, window: MetricsWindow): Generator<Met
     .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session}${sensitivity} ORDER BY created_at, rowid`)
     .raw(true)
     .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session]), ...levels) as IterableIterator<MetricsColumns>;
-  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe, embedding] of rows) {
+  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe, embedding, approximateTokens] of rows) {
     yield {
       createdAt,
       kind: kind as EvidenceKind,
@@ -85,6 +87,7 @@ export function* metricsRows(store: Store, window: MetricsWindow): Generator<Met
       errorCode,
       byProbe: byProbe === 1,
       embedding: embedding === 1,
+      approximateTokens: approximateTokens === 1,
     };
   }
 }

@@ -37,6 +37,8 @@ export interface MetricsRow {
   byProbe: boolean;
   /** A local answer to an embeddings request (read for local answers only: false for the rest). */
   embedding: boolean;
+  /** Its token counts were counted locally (`token_accounting: approximate`): the upstream reported none. */
+  approximateTokens: boolean;
 }
 
 /** A local engine loading a model (cold start), when the engines concept records one. */
@@ -182,6 +184,8 @@ export interface MetricsSummary {
     localShare: number;
     /** Answered attempts whose tokens are unknown (counted as 0 above). */
     withoutCounts: number;
+    /** Answered attempts whose tokens the upstream did not report, counted locally with a tokenizer (an estimate, in the figures above). */
+    estimatedCounts: number;
   };
   /** Every level, least sensitive first, even when nothing of it was seen. */
   bySensitivity: SensitivityRouting[];
@@ -315,6 +319,7 @@ export class MetricsAccumulator {
   private probesDenied = 0;
   private fallbacks = 0;
   private withoutCounts = 0;
+  private estimatedCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
   private readonly spend = { local: 0, hosted: 0, probes: 0 };
   /** What the local answers would have cost at the reference price, each priced on its own. */
@@ -385,6 +390,7 @@ export class MetricsAccumulator {
     else this.answered.hosted += 1;
     if (row.hop > 0) this.fallbacks += 1;
     if (row.inputTokens === null && row.outputTokens === null) this.withoutCounts += 1;
+    else if (row.approximateTokens) this.estimatedCounts += 1;
     const tokens = local ? this.tokens.local : this.tokens.hosted;
     tokens.input += row.inputTokens ?? 0;
     tokens.output += row.outputTokens ?? 0;
@@ -434,6 +440,7 @@ export class MetricsAccumulator {
         hosted: hostedTokens,
         localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
         withoutCounts: this.withoutCounts,
+        estimatedCounts: this.estimatedCounts,
       },
       bySensitivity: [...this.sensitivity.values()],
       unclassified: { ...this.unclassified },

@@ -94,7 +94,8 @@ function printSummary(
   }
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
-      (tokens.withoutCounts > 0 ? `; ${counted(tokens.withoutCounts, 'answer')} without token counts` : ''),
+      (tokens.withoutCounts > 0 ? `; ${counted(tokens.withoutCounts, 'answer')} without token counts` : '') +
+      (tokens.estimatedCounts > 0 ? `; ${counted(tokens.estimatedCounts, 'answer')} counted locally (the provider reported no usage)` : ''),
   );
   const cacheLine = promptCacheLine(tokens.local, tokens.hosted);
   if (cacheLine !== undefined) line(cacheLine);

@@ -70,6 +70,8 @@ describe('metrics from a seeded evidence store', () => {
       hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50, cachedInputShare: 0.75 },
       localShare: 9000 / 9500,
       withoutCounts: 0,
+      // Every count of the seed is the upstream's own.
+      estimatedCounts: 0,
     });
     // Answered: public local (10 min) and hosted (80 min), restricted local (20 min), internal local
     // (70 min); the denial in hour 2 is restricted. Nothing restricted was answered off the host.
@@ -185,6 +187,7 @@ const row = (fields: Partial<MetricsRow>): MetricsRow => ({
   errorCode: null,
   byProbe: false,
   embedding: false,
+  approximateTokens: false,
   ...fields,
 });
 
