@@ -266,12 +266,20 @@ export const MAXIMUM_HOURLY_POINTS = 366 * 24;
 /**
  * The first hour of the requests-per-hour series: the window's, unless the store's first envelope
  * came later (a window longer than the store's history does not list the empty hours before it),
- * and at most MAXIMUM_HOURLY_POINTS hours before the window's end (`--since 3650d` asks for
- * 87 600 of them).
+ * and at most MAXIMUM_HOURLY_POINTS hours before the series' end (`--since 3650d` asks for
+ * 87 600 of them; `hourlySeriesEnd`).
  */
-export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number): number {
-  const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, window.untilMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
+export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number, endMs = window.untilMs): number {
+  const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, endMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
   return Math.floor(from / HOUR_MS) * HOUR_MS;
+}
+
+/**
+ * Where the requests-per-hour series ends: the window's end, or now when the window ends later (a
+ * month's report asked for before the month is over): hours yet to come are not hours of no requests.
+ */
+export function hourlySeriesEnd(window: MetricsWindow, nowMs: number): number {
+  return Math.min(window.untilMs, nowMs + 1);
 }
 
 /** Pure: the summary of `rows` (already read from the store) in `window`. */
@@ -339,16 +347,18 @@ export class MetricsAccumulator {
 
   /**
    * `firstEvidenceMs`: when the store's first envelope was recorded (see `hourlySeriesStart`);
-   * `earlierReferencePrices`: what the reference cost before `savings`' rates, each until it changed.
+   * `earlierReferencePrices`: what the reference cost before `savings`' rates, each until it changed;
+   * `nowMs` (default the clock's): where the hourly series of a window not yet over ends.
    */
   constructor(
     private readonly window: MetricsWindow,
     private readonly savings: Policy['savings'],
-    options: { firstEvidenceMs?: number; earlierReferencePrices?: readonly EarlierPrice[] } = {},
+    options: { firstEvidenceMs?: number; earlierReferencePrices?: readonly EarlierPrice[]; nowMs?: number } = {},
   ) {
     this.earlierReferencePrices = options.earlierReferencePrices ?? [];
-    this.firstHourMs = hourlySeriesStart(window, options.firstEvidenceMs);
-    for (let hour = this.firstHourMs; hour < window.untilMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
+    const endMs = hourlySeriesEnd(window, options.nowMs ?? Date.now());
+    this.firstHourMs = hourlySeriesStart(window, options.firstEvidenceMs, endMs);
+    for (let hour = this.firstHourMs; hour < endMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
   }
 
   /** Counts one evidence row; rows outside the window are ignored. */

@@ -137,6 +137,21 @@ describe('syndicate metrics', () => {
     expect(metrics.requests).toMatchObject({ total: 0, denied: 1 });
   });
 
+  it('charts a window that ends after now (this month, asked mid-month) up to now, its newest point so far: not hours to come at 0', async () => {
+    const since = new Date(Date.now() - 4 * HOUR).toISOString();
+    const until = new Date(Date.now() + 30 * 24 * HOUR).toISOString();
+    const json = await runCli(['--json', 'metrics', '--since', since, '--until', until], { home });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const { metrics } = parseJsonDocument(json.stdout) as { metrics: { window: { until: string }; hourly: { hour: string }[] } };
+    expect(metrics.window.until).toBe(until);
+    // Four or five hours up to the one under way, not the 720 of the month to come.
+    expect(metrics.hourly.length).toBeLessThanOrEqual(6);
+    expect(Date.parse(metrics.hourly.at(-1)?.hour ?? '')).toBeLessThanOrEqual(Date.now());
+    const human = await runCli(['metrics', '--since', since, '--until', until], { home });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
+  });
+
   it('rejects a malformed or empty --since with exit 2 and a hint', async () => {
     for (const since of ['yesterday', '0s']) {
       const result = await runCli(['metrics', '--since', since], { home });

@@ -35,7 +35,7 @@ export function metricsCommand(): Command {
       const heading = options.until === undefined && !/^\d{4}-/.test(options.since.trim()) ? `Last ${options.since}` : undefined;
       const sessionFilter = sessionFilterOption(options.session);
       const { loadPolicy } = await import('../../policy/load.js');
-      const { computeMetricsCancellable } = await import('../../metrics/index.js');
+      const { computeMetricsCancellable, hourlySeriesEnd } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
       // A long window of a busy store takes seconds: Ctrl-C or SIGTERM from the store's opening on
       // stops it within a few hundred rows (exit 130 / 143).
@@ -67,7 +67,9 @@ export function metricsCommand(): Command {
       printSummary(summary, heading, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
       output.line();
       // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
-      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: summary.window.until, ...(output.width === undefined ? {} : { width: output.width }) }));
+      // A window that ends later than now (--until next month) is charted up to now, its newest point so far.
+      const chartedUntil = new Date(hourlySeriesEnd({ sinceMs, untilMs }, Date.now())).toISOString();
+      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: chartedUntil, ...(output.width === undefined ? {} : { width: output.width }) }));
     });
 }
 

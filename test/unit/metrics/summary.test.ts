@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
 import { spentSince } from '../../../src/evidence/index.js';
-import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
+import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, MetricsAccumulator, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
 import type { MetricsRow } from '../../../src/metrics/summary.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -40,6 +40,19 @@ describe('the requests-per-hour series of a long window', () => {
     } finally {
       empty.close();
     }
+  });
+});
+
+describe('the requests-per-hour series of a window not yet over', () => {
+  it('ends at the hour under way: the hours to come are not hours of no requests', () => {
+    // A month's report asked for on its 15th, at 10:20: 14 days and 11 hours, not 31 days.
+    const month = { sinceMs: Date.UTC(2026, 0, 1), untilMs: Date.UTC(2026, 1, 1) };
+    const now = Date.UTC(2026, 0, 15, 10, 20);
+    const { hourly } = new MetricsAccumulator(month, SAVINGS, { nowMs: now }).summary();
+    expect(hourly).toHaveLength(14 * 24 + 11);
+    expect(hourly.at(-1)?.hour).toBe('2026-01-15T10:00:00.000Z');
+    // A window over by now keeps every hour of it.
+    expect(new MetricsAccumulator(month, SAVINGS, { nowMs: Date.UTC(2026, 2, 1) }).summary().hourly).toHaveLength(31 * 24);
   });
 });
 
