@@ -35,7 +35,10 @@ export async function computeMetricsCancellable(store: Store, policy: Policy, wi
 function startMetrics(store: Store, policy: Policy, window: MetricsWindow): { accumulator: MetricsAccumulator; summary: () => MetricsSummary } {
   const first = firstEvidenceMs(store);
   const reference = savingsReference(store, policy.savings);
-  const accumulator = new MetricsAccumulator(window, reference.price, first === undefined ? {} : { firstEvidenceMs: first });
+  const accumulator = new MetricsAccumulator(window, reference.price, {
+    ...(first === undefined ? {} : { firstEvidenceMs: first }),
+    ...(reference.earlierPrices === undefined ? {} : { earlierReferencePrices: reference.earlierPrices }),
+  });
   return {
     accumulator,
     summary: () => {

@@ -10,7 +10,9 @@ import type { MetricsRow, MetricsWindow, ModelLoadEvent } from './summary.js';
 const METRICS_COLUMNS = `created_at, kind, state, provider_id, provider_class, model, sensitivity, hop, first_token_ms, total_ms,
   input_tokens, output_tokens, cached_input_tokens, cache_write_input_tokens, cost_usd, ${storedJsonMemberSql('error_json', '$.code')},
   CASE WHEN state = 'completed' AND provider_class = 'local' THEN ${storedJsonMemberSql('route_json', '$.chosen.warm')} END,
-  caller = '${PROBE_CALLER}'`;
+  caller = '${PROBE_CALLER}',
+  CASE WHEN state = 'completed' AND provider_class = 'local' THEN request_url LIKE '%/embeddings' END,
+  token_accounting = 'approximate'`;
 
 type MetricsColumns = [
   createdAt: string,
@@ -31,6 +33,8 @@ type MetricsColumns = [
   errorCode: string | null,
   warm: number | null,
   byProbe: number,
+  embedding: number | null,
+  approximateTokens: number | null,
 ];
 
 /** When the store's first envelope was recorded (ms since the epoch); undefined for an empty store. */
@@ -44,8 +48,10 @@ export function firstEvidenceMs(store: Store): number | undefined {
 /**
  * Hands each evidence row of the window (of one session, of some sensitivity levels, when the window names them) to `visit`,
  * oldest first, with only the columns metrics need — one at a time, so a month of evidence is
- * never held in memory. Whether the engine held the model (the route's `chosen.warm`) is read
- * only for local answers, the only ones whose cold starts are reported.
+ * never held in memory. Whether the engine held the model (the route's `chosen.warm`), and whether
+ * the answer is embeddings (its upstream URL: every wire sends them to `…/embeddings`), are read
+ * only for local answers, the only ones whose cold starts are reported and whose tokens are priced
+ * at the savings reference.
  */
 export function forEachMetricsRow(store: Store, window: MetricsWindow, visit: (row: MetricsRow) => void): void {
   for (const row of metricsRows(store, window)) visit(row);
@@ -60,7 +66,7 @@ export function* metricsRows(store: Store, window: MetricsWindow): Generator<Met
     .prepare(`SELECT ${METRICS_COLUMNS} FROM evidence WHERE created_at >= ? AND created_at < ?${session}${sensitivity} ORDER BY created_at, rowid`)
     .raw(true)
     .iterate(new Date(window.sinceMs).toISOString(), new Date(window.untilMs).toISOString(), ...(window.session === undefined ? [] : [window.session]), ...levels) as IterableIterator<MetricsColumns>;
-  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe] of rows) {
+  for (const [createdAt, kind, state, providerId, providerClass, model, sensitivity, hop, firstTokenMs, totalMs, inputTokens, outputTokens, cachedInputTokens, cacheWriteInputTokens, costUsd, errorCode, warm, byProbe, embedding, approximateTokens] of rows) {
     yield {
       createdAt,
       kind: kind as EvidenceKind,
@@ -80,6 +86,8 @@ export function* metricsRows(store: Store, window: MetricsWindow): Generator<Met
       costUsd,
       errorCode,
       byProbe: byProbe === 1,
+      embedding: embedding === 1,
+      approximateTokens: approximateTokens === 1,
     };
   }
 }

@@ -2,7 +2,7 @@ import { SENSITIVITY_LEVELS, type SensitivityLevel } from '../common/vocabulary.
 import { isUncalledRecordedAsDenial, type EvidenceKind, type EvidenceState } from '../evidence/types.js';
 import type { Policy } from '../policy/types.js';
 import { usageCostUsd } from '../registry/pricing.js';
-import type { PriceTier } from '../registry/types.js';
+import type { ModelPrice, PriceTier } from '../registry/types.js';
 import type { Usage } from '../wire/canonical.js';
 
 /** The evidence columns metrics are computed from (one row per attempt, probe or denial). */
@@ -35,6 +35,10 @@ export interface MetricsRow {
   errorCode: string | null;
   /** Written for a provider probe (caller `probe`): its denials are no user request. */
   byProbe: boolean;
+  /** A local answer to an embeddings request (read for local answers only: false for the rest). */
+  embedding: boolean;
+  /** Its token counts were counted locally (`token_accounting: approximate`): the upstream reported none. */
+  approximateTokens: boolean;
 }
 
 /** A local engine loading a model (cold start), when the engines concept records one. */
@@ -180,6 +184,8 @@ export interface MetricsSummary {
     localShare: number;
     /** Answered attempts whose tokens are unknown (counted as 0 above). */
     withoutCounts: number;
+    /** Answered attempts whose tokens the upstream did not report, counted locally with a tokenizer (an estimate, in the figures above). */
+    estimatedCounts: number;
   };
   /** Every level, least sensitive first, even when nothing of it was seen. */
   bySensitivity: SensitivityRouting[];
@@ -211,16 +217,45 @@ export interface MetricsSummary {
     referenceModel: string;
     inputPerMTok: number;
     outputPerMTok: number;
+    /** The reference's rate for input tokens read from a prompt cache, when its price has one (else they are priced at `inputPerMTok`). */
+    cachedInputPerMTok?: number;
     /** The reference's input-length tiers, when its price has them. */
     tiers?: PriceTier[];
-    /** What the local answers would have cost at the reference hosted price, each priced as its spend would be (`usageCostUsd`). */
+    /** What the local chat answers would have cost at the reference hosted price, each priced as its spend would be (`usageCostUsd`). */
     localTokensAtReferenceUsd: number;
+    /**
+     * Input tokens of local embeddings answers, which the reference (a chat model's rates, 15 to 100
+     * times a hosted embedding model's) does not price: left out of the savings, not counted at it.
+     */
+    embeddingTokensLeftOut: number;
+    /**
+     * Local answers given before the reference's registered price last changed, each priced at the
+     * rates its record gave then (as a hosted answer's spend keeps its version's price): present
+     * only when there were any, since the rates above are then not the only ones applied.
+     */
+    pricedAtEarlierRates?: number;
     /** That, minus what local answers actually cost (usually 0). */
     estimatedSavingsUsd: number;
     /** Why these are not the reference model's own rates (`savingsReference`), when they cannot be. */
     warning?: string;
   };
   hourly: HourlyRequests[];
+}
+
+/** A price of the savings reference that a later version of its provider record replaced (`savingsReference`). */
+export interface EarlierPrice {
+  price: ModelPrice;
+  /** When the version that replaced it was registered (ms since the epoch). */
+  untilMs: number;
+}
+
+/**
+ * The reference price an answer given at `atMs` is compared with: the earlier price in force then
+ * (`earlierPrices`, oldest first), else the current one.
+ */
+export function referencePriceAt(current: ModelPrice, earlierPrices: readonly EarlierPrice[], atMs: number): ModelPrice {
+  for (const earlier of earlierPrices) if (atMs < earlier.untilMs) return earlier.price;
+  return current;
 }
 
 export const HOUR_MS = 3_600_000;
@@ -231,12 +266,20 @@ export const MAXIMUM_HOURLY_POINTS = 366 * 24;
 /**
  * The first hour of the requests-per-hour series: the window's, unless the store's first envelope
  * came later (a window longer than the store's history does not list the empty hours before it),
- * and at most MAXIMUM_HOURLY_POINTS hours before the window's end (`--since 3650d` asks for
- * 87 600 of them).
+ * and at most MAXIMUM_HOURLY_POINTS hours before the series' end (`--since 3650d` asks for
+ * 87 600 of them; `hourlySeriesEnd`).
  */
-export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number): number {
-  const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, window.untilMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
+export function hourlySeriesStart(window: MetricsWindow, firstEvidenceMs?: number, endMs = window.untilMs): number {
+  const from = Math.max(window.sinceMs, firstEvidenceMs ?? window.sinceMs, endMs - MAXIMUM_HOURLY_POINTS * HOUR_MS);
   return Math.floor(from / HOUR_MS) * HOUR_MS;
+}
+
+/**
+ * Where the requests-per-hour series ends: the window's end, or now when the window ends later (a
+ * month's report asked for before the month is over): hours yet to come are not hours of no requests.
+ */
+export function hourlySeriesEnd(window: MetricsWindow, nowMs: number): number {
+  return Math.min(window.untilMs, nowMs + 1);
 }
 
 /** Pure: the summary of `rows` (already read from the store) in `window`. */
@@ -284,24 +327,38 @@ export class MetricsAccumulator {
   private probesDenied = 0;
   private fallbacks = 0;
   private withoutCounts = 0;
+  private estimatedCounts = 0;
   private readonly tokens = { local: emptyTokenSums(), hosted: emptyTokenSums() };
   private readonly spend = { local: 0, hosted: 0, probes: 0 };
   /** What the local answers would have cost at the reference price, each priced on its own. */
   private localAtReference = 0;
+  /** Input tokens of local embeddings answers: not priced at the (chat) reference. */
+  private embeddingTokensLeftOut = 0;
   private readonly sensitivity = new Map<string, SensitivityRouting>(SENSITIVITY_LEVELS.map((level) => [level, { level, local: 0, hosted: 0, denied: 0 }]));
   private readonly unclassified: UnclassifiedRouting = { local: 0, hosted: 0, denied: 0 };
   private readonly groups = new Map<string, ModelGroup>();
   private readonly hourly: HourlyRequests[] = [];
   private readonly firstHourMs: number;
 
-  /** `firstEvidenceMs`: when the store's first envelope was recorded (see `hourlySeriesStart`). */
+  /** Prices of the reference before its current one (`savingsReference`), oldest first. */
+  private readonly earlierReferencePrices: readonly EarlierPrice[];
+  /** Local answers priced at one of those. */
+  private pricedAtEarlierRates = 0;
+
+  /**
+   * `firstEvidenceMs`: when the store's first envelope was recorded (see `hourlySeriesStart`);
+   * `earlierReferencePrices`: what the reference cost before `savings`' rates, each until it changed;
+   * `nowMs` (default the clock's): where the hourly series of a window not yet over ends.
+   */
   constructor(
     private readonly window: MetricsWindow,
     private readonly savings: Policy['savings'],
-    options: { firstEvidenceMs?: number } = {},
+    options: { firstEvidenceMs?: number; earlierReferencePrices?: readonly EarlierPrice[]; nowMs?: number } = {},
   ) {
-    this.firstHourMs = hourlySeriesStart(window, options.firstEvidenceMs);
-    for (let hour = this.firstHourMs; hour < window.untilMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
+    this.earlierReferencePrices = options.earlierReferencePrices ?? [];
+    const endMs = hourlySeriesEnd(window, options.nowMs ?? Date.now());
+    this.firstHourMs = hourlySeriesStart(window, options.firstEvidenceMs, endMs);
+    for (let hour = this.firstHourMs; hour < endMs; hour += HOUR_MS) this.hourly.push({ hour: new Date(hour).toISOString(), local: 0, hosted: 0 });
   }
 
   /** Counts one evidence row; rows outside the window are ignored. */
@@ -343,6 +400,7 @@ export class MetricsAccumulator {
     else this.answered.hosted += 1;
     if (row.hop > 0) this.fallbacks += 1;
     if (row.inputTokens === null && row.outputTokens === null) this.withoutCounts += 1;
+    else if (row.approximateTokens) this.estimatedCounts += 1;
     const tokens = local ? this.tokens.local : this.tokens.hosted;
     tokens.input += row.inputTokens ?? 0;
     tokens.output += row.outputTokens ?? 0;
@@ -350,7 +408,12 @@ export class MetricsAccumulator {
     tokens.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
     // Priced answer by answer, as spend is: a reference whose price has input-length tiers bills
     // each answer at the tier its own input reaches, which no total of the tokens can tell.
-    if (local) this.localAtReference += usageCostUsd(this.savings, usageOf(row));
+    if (local && row.embedding) this.embeddingTokensLeftOut += row.inputTokens ?? 0;
+    else if (local) {
+      const reference = referencePriceAt(this.savings, this.earlierReferencePrices, at);
+      if (reference !== this.savings) this.pricedAtEarlierRates += 1;
+      this.localAtReference += usageCostUsd(reference, usageOf(row));
+    }
     const routing = this.routingOf(row);
     if (local) routing.local += 1;
     else routing.hosted += 1;
@@ -387,6 +450,7 @@ export class MetricsAccumulator {
         hosted: hostedTokens,
         localShare: share(localTokens.total, localTokens.total + hostedTokens.total),
         withoutCounts: this.withoutCounts,
+        estimatedCounts: this.estimatedCounts,
       },
       bySensitivity: [...this.sensitivity.values()],
       unclassified: { ...this.unclassified },
@@ -411,8 +475,11 @@ export class MetricsAccumulator {
         referenceModel: savings.referenceModel,
         inputPerMTok: savings.inputPerMTok,
         outputPerMTok: savings.outputPerMTok,
+        ...(savings.cachedInputPerMTok === undefined ? {} : { cachedInputPerMTok: savings.cachedInputPerMTok }),
         ...(savings.tiers === undefined ? {} : { tiers: savings.tiers }),
         localTokensAtReferenceUsd: localAtReference,
+        embeddingTokensLeftOut: this.embeddingTokensLeftOut,
+        ...(this.pricedAtEarlierRates === 0 ? {} : { pricedAtEarlierRates: this.pricedAtEarlierRates }),
         estimatedSavingsUsd: localAtReference - this.spend.local,
       },
       coldStarts: groups

@@ -77,7 +77,8 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('permits   2 refused outside any request (permit issue/verify): not counted as denied requests\n');
     expect(result.stdout).toContain('probes    1 refused by policy (provider test/capabilities): not counted as denied requests\n');
     expect(result.stdout).toContain('spend     $0.002910 (hosted $0.002700, local $0.00, provider probes $0.000210)\n');
-    expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out)');
+    // The seed's local engine read 500 prompt tokens from its cache, which the default reference (no cache-read rate) prices in full: said so.
+    expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out, cache reads at the input rate)\n');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
     // Where each level went: only levels seen in the window, least sensitive first, then the
@@ -134,6 +135,21 @@ describe('syndicate metrics', () => {
     const result = await runCli(['--json', 'metrics', '--since', '30m'], { home });
     const { metrics } = parseJsonDocument(result.stdout) as { metrics: { requests: { total: number; denied: number } } };
     expect(metrics.requests).toMatchObject({ total: 0, denied: 1 });
+  });
+
+  it('charts a window that ends after now (this month, asked mid-month) up to now, its newest point so far: not hours to come at 0', async () => {
+    const since = new Date(Date.now() - 4 * HOUR).toISOString();
+    const until = new Date(Date.now() + 30 * 24 * HOUR).toISOString();
+    const json = await runCli(['--json', 'metrics', '--since', since, '--until', until], { home });
+    expect(json.exitCode, json.stderr).toBe(0);
+    const { metrics } = parseJsonDocument(json.stdout) as { metrics: { window: { until: string }; hourly: { hour: string }[] } };
+    expect(metrics.window.until).toBe(until);
+    // Four or five hours up to the one under way, not the 720 of the month to come.
+    expect(metrics.hourly.length).toBeLessThanOrEqual(6);
+    expect(Date.parse(metrics.hourly.at(-1)?.hour ?? '')).toBeLessThanOrEqual(Date.now());
+    const human = await runCli(['metrics', '--since', since, '--until', until], { home });
+    expect(human.exitCode, human.stderr).toBe(0);
+    expect(human.stdout).toMatch(/newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
   });
 
   it('rejects a malformed or empty --since with exit 2 and a hint', async () => {

@@ -54,7 +54,7 @@ describe('metrics --json', () => {
     const printed: Record<string, unknown>[] = [];
     // With a reference priced in tiers, and with one that is not priced at all (the warning), for one session.
     const policies = [
-      'savings:\n  referenceModel: hosted:big\n  inputPerMTok: 3\n  outputPerMTok: 15\n  tiers:\n    - aboveInputTokens: 200000\n      inputPerMTok: 6\n      outputPerMTok: 22.5\n',
+      'savings:\n  referenceModel: hosted:big\n  inputPerMTok: 3\n  outputPerMTok: 15\n  cachedInputPerMTok: 0.3\n  tiers:\n    - aboveInputTokens: 200000\n      inputPerMTok: 6\n      outputPerMTok: 22.5\n',
       'savings:\n  referenceModel: nowhere:model\n',
     ];
     for (const [index, savings] of policies.entries()) {
@@ -68,6 +68,7 @@ describe('metrics --json', () => {
     expect((tiered['coldStarts'] as unknown[]).length).toBeGreaterThan(0);
     expect((tiered['loadTimes'] as unknown[]).length).toBeGreaterThan(0);
     expect(tiered['savings']).toHaveProperty('tiers');
+    expect(tiered['savings']).toHaveProperty('cachedInputPerMTok', 0.3);
     expect(warned['savings']).toHaveProperty('warning');
     expect(warned['window']).toHaveProperty('session', 'sess-agent');
 

@@ -35,7 +35,7 @@ export function metricsCommand(): Command {
       const heading = options.until === undefined && !/^\d{4}-/.test(options.since.trim()) ? `Last ${options.since}` : undefined;
       const sessionFilter = sessionFilterOption(options.session);
       const { loadPolicy } = await import('../../policy/load.js');
-      const { computeMetricsCancellable } = await import('../../metrics/index.js');
+      const { computeMetricsCancellable, hourlySeriesEnd } = await import('../../metrics/index.js');
       const policy = loadPolicy(context.home.policyPath);
       // A long window of a busy store takes seconds: Ctrl-C or SIGTERM from the store's opening on
       // stops it within a few hundred rows (exit 130 / 143).
@@ -67,7 +67,9 @@ export function metricsCommand(): Command {
       printSummary(summary, heading, (text) => output.line(text), (columns, rows) => output.table(columns, rows), output.color.bold);
       output.line();
       // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
-      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: summary.window.until, ...(output.width === undefined ? {} : { width: output.width }) }));
+      // A window that ends later than now (--until next month) is charted up to now, its newest point so far.
+      const chartedUntil = new Date(hourlySeriesEnd({ sinceMs, untilMs }, Date.now())).toISOString();
+      output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: chartedUntil, ...(output.width === undefined ? {} : { width: output.width }) }));
     });
 }
 
@@ -94,14 +96,18 @@ function printSummary(
   }
   line(
     `tokens    ${tokens.local.total + tokens.hosted.total}: ${tokens.local.total} local (${percent(tokens.localShare)}), ${tokens.hosted.total} hosted` +
-      (tokens.withoutCounts > 0 ? `; ${counted(tokens.withoutCounts, 'answer')} without token counts` : ''),
+      (tokens.withoutCounts > 0 ? `; ${counted(tokens.withoutCounts, 'answer')} without token counts` : '') +
+      (tokens.estimatedCounts > 0 ? `; ${counted(tokens.estimatedCounts, 'answer')} counted locally (the provider reported no usage)` : ''),
   );
   const cacheLine = promptCacheLine(tokens.local, tokens.hosted);
   if (cacheLine !== undefined) line(cacheLine);
   line(`spend     ${usd(spendUsd.total)} (hosted ${usd(spendUsd.hosted)}, local ${usd(spendUsd.local)}, provider probes ${usd(spendUsd.probes)})`);
   line(
     `savings   ~${usd(savings.estimatedSavingsUsd)}: local tokens priced at ${savings.referenceModel} ($${savings.inputPerMTok}/$${savings.outputPerMTok} per MTok in/out` +
-      `${(savings.tiers ?? []).map((tier) => `; an answer of over ${tier.aboveInputTokens} input tokens at $${tier.inputPerMTok}/$${tier.outputPerMTok}`).join('')})`,
+      `${cacheReadRate(savings, tokens.local)}` +
+      `${(savings.tiers ?? []).map((tier) => `; an answer of over ${tier.aboveInputTokens} input tokens at $${tier.inputPerMTok}/$${tier.outputPerMTok}`).join('')})` +
+      (savings.pricedAtEarlierRates === undefined ? '' : `; ${counted(savings.pricedAtEarlierRates, 'answer')} from before its price last changed at the rates its record gave then (\`provider history ${savings.referenceModel.split(':')[0] ?? ''}\`)`) +
+      (savings.embeddingTokensLeftOut > 0 ? `; ${savings.embeddingTokensLeftOut} local embeddings input tokens left out (not priced at a chat model's rates)` : ''),
   );
   // Every request is in one row, so each column adds up to the figure of the requests line.
   const rows = [...summary.bySensitivity, { level: '(no level)', ...summary.unclassified }];
@@ -147,6 +153,15 @@ function printColdStarts(summary: MetricsSummary, line: (text: string) => void, 
     ['provider', 'model', 'cold answers', 'first token p50 cold', 'warm'],
     summary.coldStarts.map((entry) => [entry.provider, entry.model, entry.coldRequests, ms(entry.coldFirstTokenMs, 'p50'), ms(entry.warmFirstTokenMs, 'p50')]),
   );
+}
+
+/**
+ * The reference's rate for the input tokens local engines served from their prompt cache — or,
+ * when it gives none and there were such tokens, that they were priced at the full input rate.
+ */
+function cacheReadRate(savings: MetricsSummary['savings'], local: TokenTotals): string {
+  if (savings.cachedInputPerMTok !== undefined) return `, cache reads $${savings.cachedInputPerMTok}`;
+  return local.cachedInput > 0 ? ', cache reads at the input rate' : '';
 }
 
 function percent(share: number): string {

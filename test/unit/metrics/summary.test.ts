@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { recordModelLoad } from '../../../src/engines/events.js';
 import { spentSince } from '../../../src/evidence/index.js';
-import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
+import { computeMetrics, hourlySeriesStart, MAXIMUM_HOURLY_POINTS, MetricsAccumulator, percentiles, readMetricsRows, summarizeMetrics } from '../../../src/metrics/index.js';
 import type { MetricsRow } from '../../../src/metrics/summary.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -43,6 +43,19 @@ describe('the requests-per-hour series of a long window', () => {
   });
 });
 
+describe('the requests-per-hour series of a window not yet over', () => {
+  it('ends at the hour under way: the hours to come are not hours of no requests', () => {
+    // A month's report asked for on its 15th, at 10:20: 14 days and 11 hours, not 31 days.
+    const month = { sinceMs: Date.UTC(2026, 0, 1), untilMs: Date.UTC(2026, 1, 1) };
+    const now = Date.UTC(2026, 0, 15, 10, 20);
+    const { hourly } = new MetricsAccumulator(month, SAVINGS, { nowMs: now }).summary();
+    expect(hourly).toHaveLength(14 * 24 + 11);
+    expect(hourly.at(-1)?.hour).toBe('2026-01-15T10:00:00.000Z');
+    // A window over by now keeps every hour of it.
+    expect(new MetricsAccumulator(month, SAVINGS, { nowMs: Date.UTC(2026, 2, 1) }).summary().hourly).toHaveLength(31 * 24);
+  });
+});
+
 describe('percentiles (nearest rank)', () => {
   it('takes the value at rank ceil(p·n)', () => {
     expect(percentiles([300, 100, 200])).toEqual({ p50: 200, p95: 300, samples: 3 });
@@ -70,6 +83,8 @@ describe('metrics from a seeded evidence store', () => {
       hosted: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50, cachedInputShare: 0.75 },
       localShare: 9000 / 9500,
       withoutCounts: 0,
+      // Every count of the seed is the upstream's own.
+      estimatedCounts: 0,
     });
     // Answered: public local (10 min) and hosted (80 min), restricted local (20 min), internal local
     // (70 min); the denial in hour 2 is restricted. Nothing restricted was answered off the host.
@@ -184,6 +199,8 @@ const row = (fields: Partial<MetricsRow>): MetricsRow => ({
   costUsd: null,
   errorCode: null,
   byProbe: false,
+  embedding: false,
+  approximateTokens: false,
   ...fields,
 });
 
@@ -238,6 +255,18 @@ describe('savings at a reference price with input-length tiers', () => {
     expect(summary.savings.estimatedSavingsUsd).toBeCloseTo(long + cached + short, 12);
     // The answers' 270,000 input tokens together are over the threshold; none but the first is.
     expect(summary.savings.tiers).toEqual(haiku.tiers);
+    // The cache-read rate applied is shown with the others, so the figure can be worked out from the report.
+    expect(summary.savings.cachedInputPerMTok).toBe(0.01);
+  });
+
+  it('leaves local embeddings answers out, counting their input tokens apart: a chat model\'s rates are no price of embeddings', () => {
+    const rows = [answered(60_000, 2_000), row({ state: 'completed', inputTokens: 1_000_000, outputTokens: 0, embedding: true })];
+    const summary = summarizeMetrics(rows, WINDOW, haiku);
+    expect(summary.savings.localTokensAtReferenceUsd).toBeCloseTo((60_000 * 0.1 + 2_000 * 0.5) / 1_000_000, 12);
+    expect(summary.savings.embeddingTokensLeftOut).toBe(1_000_000);
+    // Still requests and tokens of their own.
+    expect(summary.requests.local).toBe(2);
+    expect(summary.tokens.local.input).toBe(1_060_000);
   });
 
   it('hosted answers and failed attempts are not priced', () => {
