@@ -34,7 +34,12 @@ export const TOKEN_COUNT_SLICE_CHARS = 64 * 1024;
  * BPE vocabularies rarely have — well inside the estimate's margin.
  */
 export async function countInSlices(text: string, count: TokenCounter): Promise<number> {
-  if (text.length <= TOKEN_COUNT_SLICE_CHARS) return count(text);
+  return (await countSlicesUntil(text, count, Number.POSITIVE_INFINITY)).tokens;
+}
+
+/** `countInSlices`, stopped after the slice that takes the total over `stopAbove`: `whole` says whether it reached the end. */
+async function countSlicesUntil(text: string, count: TokenCounter, stopAbove: number): Promise<{ tokens: number; whole: boolean }> {
+  if (text.length <= TOKEN_COUNT_SLICE_CHARS) return { tokens: count(text), whole: true };
   let total = 0;
   let start = 0;
   while (start < text.length) {
@@ -46,9 +51,10 @@ export async function countInSlices(text: string, count: TokenCounter): Promise<
     }
     total += count(text.slice(start, end));
     start = end;
+    if (total > stopAbove) break;
     if (start < text.length) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return total;
+  return { tokens: total, whole: start >= text.length };
 }
 
 /** Pieces at least this long have their count remembered (below it, counting costs about what hashing does). */
@@ -61,8 +67,13 @@ const rememberedCounts = new WeakMap<TokenCounter, LruMap<string, number>>();
  * with `countInSlices`, plus one token per separator. A long piece this counter has counted before
  * (an agent resends its system prompt, tool definitions and earlier turns every turn) is not
  * counted again: its count is remembered by the SHA-256 of its text, so no text is kept.
+ *
+ * `stopAbove`: counting stops once the total passes it (after the piece or slice that passes it) —
+ * all a caller learns then is that the texts hold more than `stopAbove` tokens, which the returned
+ * total (more than `stopAbove`, no more than the whole count) says. A piece counted partly is not
+ * remembered.
  */
-export async function countPieces(pieces: readonly string[], count: TokenCounter): Promise<number> {
+export async function countPieces(pieces: readonly string[], count: TokenCounter, stopAbove = Number.POSITIVE_INFINITY): Promise<number> {
   let remembered = rememberedCounts.get(count);
   if (remembered === undefined) {
     remembered = new LruMap(REMEMBERED_PIECES);
@@ -73,6 +84,7 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
   // the event loop every slice's worth of characters, as one long text would.
   let sinceYield = 0;
   for (const piece of pieces) {
+    if (total > stopAbove) break;
     if (piece.length < MIN_REMEMBERED_PIECE_CHARS) {
       total += count(piece);
       sinceYield += piece.length;
@@ -85,8 +97,9 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
     const key = textDigest(piece);
     let tokens = remembered.get(key);
     if (tokens === undefined) {
-      tokens = await countInSlices(piece, count);
-      remembered.set(key, tokens);
+      const counted = await countSlicesUntil(piece, count, stopAbove - total);
+      tokens = counted.tokens;
+      if (counted.whole) remembered.set(key, tokens);
     }
     total += tokens;
   }

@@ -89,4 +89,27 @@ describe('countPieces', () => {
     // ~400 KB in 64 KB slices: at least five yields.
     expect(turns).toBeGreaterThanOrEqual(5);
   });
+
+  it('stops counting once the total passes stopAbove, and remembers no piece it counted partly', async () => {
+    const seen: string[] = [];
+    const count = (text: string): number => {
+      seen.push(text);
+      return text.length;
+    };
+    // Ten slices' worth of words, after a short piece: counting stops in the second slice of the long one.
+    const long = 'word '.repeat((TOKEN_COUNT_SLICE_CHARS * 10) / 5);
+    const stopAbove = TOKEN_COUNT_SLICE_CHARS + 10;
+    const total = await countPieces(['short', long, 'never counted'], count, stopAbove);
+    expect(total).toBeGreaterThan(stopAbove);
+    expect(total).toBeLessThan(long.length);
+    expect(seen.length).toBe(3);
+    expect(seen.reduce((sum, text) => sum + text.length, 0)).toBeLessThanOrEqual(5 + 2 * TOKEN_COUNT_SLICE_CHARS);
+    expect(seen).not.toContain('never counted');
+
+    // Counted whole afterwards, not from a remembered partial count.
+    seen.length = 0;
+    expect(await countPieces([long], count)).toBe(long.length);
+    expect(seen.join('')).toBe(long);
+  });
 });
+
