@@ -67,13 +67,17 @@ const rememberedCounts = new WeakMap<TokenCounter, LruMap<string, number>>();
  * with `countInSlices`, plus one token per separator. A long piece this counter has counted before
  * (an agent resends its system prompt, tool definitions and earlier turns every turn) is not
  * counted again: its count is remembered by the SHA-256 of its text, so no text is kept.
- *
- * `stopAbove`: counting stops once the total passes it (after the piece or slice that passes it) —
- * all a caller learns then is that the texts hold more than `stopAbove` tokens, which the returned
- * total (more than `stopAbove`, no more than the whole count) says. A piece counted partly is not
- * remembered.
  */
-export async function countPieces(pieces: readonly string[], count: TokenCounter, stopAbove = Number.POSITIVE_INFINITY): Promise<number> {
+export async function countPieces(pieces: readonly string[], count: TokenCounter): Promise<number> {
+  return (await countPiecesUntil(pieces, count, Number.POSITIVE_INFINITY)).tokens;
+}
+
+/**
+ * `countPieces`, stopped once the total passes `stopAbove` (after the piece or slice that passes
+ * it): `whole` is false then, and all a caller learns is that the texts hold more than `stopAbove`
+ * tokens — at least `tokens`. A piece counted partly is not remembered.
+ */
+export async function countPiecesUntil(pieces: readonly string[], count: TokenCounter, stopAbove: number): Promise<{ tokens: number; whole: boolean }> {
   let remembered = rememberedCounts.get(count);
   if (remembered === undefined) {
     remembered = new LruMap(REMEMBERED_PIECES);
@@ -84,7 +88,7 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
   // the event loop every slice's worth of characters, as one long text would.
   let sinceYield = 0;
   for (const piece of pieces) {
-    if (total > stopAbove) break;
+    if (total > stopAbove) return { tokens: total, whole: false };
     if (piece.length < MIN_REMEMBERED_PIECE_CHARS) {
       total += count(piece);
       sinceYield += piece.length;
@@ -95,13 +99,15 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
       continue;
     }
     const key = textDigest(piece);
-    let tokens = remembered.get(key);
-    if (tokens === undefined) {
-      const counted = await countSlicesUntil(piece, count, stopAbove - total);
-      tokens = counted.tokens;
-      if (counted.whole) remembered.set(key, tokens);
+    const known = remembered.get(key);
+    if (known !== undefined) {
+      total += known;
+      continue;
     }
-    total += tokens;
+    const counted = await countSlicesUntil(piece, count, stopAbove - total);
+    total += counted.tokens;
+    if (!counted.whole) return { tokens: total, whole: false };
+    remembered.set(key, counted.tokens);
   }
-  return total;
+  return { tokens: total, whole: true };
 }

@@ -2,7 +2,7 @@ import { maxSensitivity, modelKindOf, type SensitivityLevel, type WorkflowClass 
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
-import { countPieces, loadTokenCounter } from '../evidence/token-counter.js';
+import { countPiecesUntil, loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
@@ -247,7 +247,7 @@ export async function estimatePromptTokens(request: CanonicalRequest, pieces: re
 
 /**
  * `estimatePromptTokens`, with the tokenizer stopped once it has counted more than `stopAbove`
- * tokens: `atLeast` then, and the prompt holds at least `tokens` (more than `stopAbove`).
+ * tokens before the end: `atLeast` then, and the prompt holds at least `tokens` (more than `stopAbove`).
  */
 async function countPromptTokens(request: CanonicalRequest, pieces: readonly string[], stopAbove: number): Promise<{ tokens: number; atLeast: boolean }> {
   const text = await estimateTextTokens(pieces, stopAbove);
@@ -263,16 +263,16 @@ function largestWindow(providers: readonly RegisteredProvider[]): number {
 
 /**
  * Texts read one after another, in tokens: the tokenizer's count (a third of the bytes without it)
- * plus 10 %; `atLeast` when the tokenizer stopped, having counted more than `stopAbove`.
+ * plus 10 %; `atLeast` when the tokenizer stopped before the end, having counted more than `stopAbove`.
  */
 async function estimateTextTokens(pieces: readonly string[], stopAbove = Number.POSITIVE_INFINITY): Promise<{ tokens: number; atLeast: boolean }> {
-  let count: number;
+  let counted: { tokens: number; whole: boolean };
   try {
-    count = await countPieces(pieces, await loadTokenCounter(), stopAbove);
+    counted = await countPiecesUntil(pieces, await loadTokenCounter(), stopAbove);
   } catch {
-    return { tokens: Math.ceil(Math.ceil(promptBytes(pieces) / 3) * 1.1), atLeast: false };
+    counted = { tokens: Math.ceil(promptBytes(pieces) / 3), whole: true };
   }
-  return { tokens: Math.ceil(count * 1.1), atLeast: count > stopAbove };
+  return { tokens: Math.ceil(counted.tokens * 1.1), atLeast: !counted.whole };
 }
 
 /** An upper bound of `estimateTextTokens` (a token is at least one byte): the bytes plus 10 %. */
