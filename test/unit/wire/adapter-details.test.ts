@@ -255,7 +255,7 @@ describe('anthropic adapter details', () => {
         messages: [
           { role: 'user', content: [{ type: 'text', text: 'show me the chart' }] },
           { role: 'assistant', content: [], toolCalls: [{ id: 'toolu_1', name: 'screenshot', arguments: '{"window":"chart"}' }] },
-          { role: 'tool', toolCallId: 'toolu_1', content: [{ type: 'text', text: 'captured' }, { type: 'image', mediaType: 'image/png', data: 'AAAA' }], cacheControl: { type: 'ephemeral' } },
+          { role: 'tool', toolCallId: 'toolu_1', content: [{ type: 'text', text: 'captured' }, { type: 'image', mediaType: 'image/png', data: 'AAAA' }], cacheControl: {} },
         ],
         stream: false,
       },
