@@ -34,7 +34,12 @@ export const TOKEN_COUNT_SLICE_CHARS = 64 * 1024;
  * BPE vocabularies rarely have — well inside the estimate's margin.
  */
 export async function countInSlices(text: string, count: TokenCounter): Promise<number> {
-  if (text.length <= TOKEN_COUNT_SLICE_CHARS) return count(text);
+  return (await countSlicesUntil(text, count, Number.POSITIVE_INFINITY)).tokens;
+}
+
+/** `countInSlices`, stopped after the slice that takes the total over `stopAbove`: `whole` says whether it reached the end. */
+async function countSlicesUntil(text: string, count: TokenCounter, stopAbove: number): Promise<{ tokens: number; whole: boolean }> {
+  if (text.length <= TOKEN_COUNT_SLICE_CHARS) return { tokens: count(text), whole: true };
   let total = 0;
   let start = 0;
   while (start < text.length) {
@@ -46,9 +51,10 @@ export async function countInSlices(text: string, count: TokenCounter): Promise<
     }
     total += count(text.slice(start, end));
     start = end;
+    if (total > stopAbove) break;
     if (start < text.length) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  return total;
+  return { tokens: total, whole: start >= text.length };
 }
 
 /** Pieces at least this long have their count remembered (below it, counting costs about what hashing does). */
@@ -63,6 +69,15 @@ const rememberedCounts = new WeakMap<TokenCounter, LruMap<string, number>>();
  * counted again: its count is remembered by the SHA-256 of its text, so no text is kept.
  */
 export async function countPieces(pieces: readonly string[], count: TokenCounter): Promise<number> {
+  return (await countPiecesUntil(pieces, count, Number.POSITIVE_INFINITY)).tokens;
+}
+
+/**
+ * `countPieces`, stopped once the total passes `stopAbove` (after the piece or slice that passes
+ * it): `whole` is false then, and all a caller learns is that the texts hold more than `stopAbove`
+ * tokens — at least `tokens`. A piece counted partly is not remembered.
+ */
+export async function countPiecesUntil(pieces: readonly string[], count: TokenCounter, stopAbove: number): Promise<{ tokens: number; whole: boolean }> {
   let remembered = rememberedCounts.get(count);
   if (remembered === undefined) {
     remembered = new LruMap(REMEMBERED_PIECES);
@@ -73,6 +88,7 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
   // the event loop every slice's worth of characters, as one long text would.
   let sinceYield = 0;
   for (const piece of pieces) {
+    if (total > stopAbove) return { tokens: total, whole: false };
     if (piece.length < MIN_REMEMBERED_PIECE_CHARS) {
       total += count(piece);
       sinceYield += piece.length;
@@ -83,12 +99,15 @@ export async function countPieces(pieces: readonly string[], count: TokenCounter
       continue;
     }
     const key = textDigest(piece);
-    let tokens = remembered.get(key);
-    if (tokens === undefined) {
-      tokens = await countInSlices(piece, count);
-      remembered.set(key, tokens);
+    const known = remembered.get(key);
+    if (known !== undefined) {
+      total += known;
+      continue;
     }
-    total += tokens;
+    const counted = await countSlicesUntil(piece, count, stopAbove - total);
+    total += counted.tokens;
+    if (!counted.whole) return { tokens: total, whole: false };
+    remembered.set(key, counted.tokens);
   }
-  return total;
+  return { tokens: total, whole: true };
 }

@@ -1,7 +1,7 @@
 import { McpServer, type RegisteredTool } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { normalizeObjectSchema } from '@modelcontextprotocol/sdk/server/zod-compat.js';
 import { toJsonSchemaCompat } from '@modelcontextprotocol/sdk/server/zod-json-schema-compat.js';
-import { isJSONRPCRequest, ListToolsRequestSchema, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, isJSONRPCRequest, ListToolsRequestSchema, McpError, type CallToolResult, type ListToolsResult, type ServerNotification, type ServerRequest, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -595,6 +595,9 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
   );
   // Replaces the list handler the SDK registered with the tools: the same answer, derived once.
   server.server.setRequestHandler(ListToolsRequestSchema, () => listToolsOnce(registered));
+  server.server.setRequestHandler(UnknownToolCallSchema, (request) => {
+    throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name} (this server's tools: ${Object.keys(registered).join(', ')})`);
+  });
 
   const cancel = (reason: Error): void => {
     // Each its own copy: the pipeline adds its call's ids to the error it ends with (`withDetails`).
@@ -607,6 +610,7 @@ export function createMcpServer(options: McpServerOptions): SyndicateMcpServer {
     server,
     connect: async (transport) => {
       acceptNullArguments(transport);
+      refuseUnknownTools(transport, Object.keys(registered));
       await server.connect(transport);
     },
     get inFlight() {
@@ -638,6 +642,31 @@ function acceptNullArguments(transport: Transport): void {
   transport.onmessage = (message, extra) => {
     if (isJSONRPCRequest(message) && message.method === 'tools/call' && isRecord(message.params) && message.params['arguments'] === null) {
       delete message.params['arguments'];
+    }
+    previous?.(message, extra);
+  };
+}
+
+/** Where `refuseUnknownTools` sends a call of a tool this server does not have. */
+const UNKNOWN_TOOL_METHOD = 'syndicate/unknown_tool';
+const UnknownToolCallSchema = z.object({ method: z.literal(UNKNOWN_TOOL_METHOD), params: z.object({ name: z.string() }).passthrough() });
+
+/**
+ * Answers a `tools/call` of a tool this server does not have with a JSON-RPC error, Invalid params
+ * (-32602), as the MCP specification (2025-06-18 and 2025-11-25, *Tools: Error Handling*) lists
+ * unknown tools among protocol errors. The SDK's `McpServer` (1.x) threw that error and then caught
+ * it, answering a tool result with `isError: true` (typescript-sdk#1510; 2.x answers the error). The
+ * call goes to a method of this server's own (`UNKNOWN_TOOL_METHOD`), whose handler throws it: the
+ * SDK still reads and answers the request, with its id, progress and cancellation. Set before
+ * `connect`, as `acceptNullArguments`.
+ */
+function refuseUnknownTools(transport: Transport, toolNames: readonly string[]): void {
+  const known = new Set(toolNames);
+  const previous = transport.onmessage;
+  transport.onmessage = (message, extra) => {
+    if (isJSONRPCRequest(message) && message.method === 'tools/call' && isRecord(message.params)) {
+      const name = message.params['name'];
+      if (typeof name === 'string' && !known.has(name)) message.method = UNKNOWN_TOOL_METHOD;
     }
     previous?.(message, extra);
   };

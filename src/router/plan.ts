@@ -136,6 +136,9 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
   const traits = requestTraits(input.request);
   const remoteMedia = remoteMediaVerdict(input.mediaUrls, input.sensitivity, allowedClasses, policy, failedClosed, input.mediaHosts);
   if (remoteMedia.note !== undefined) notes.push(remoteMedia.note);
+  if (input.promptTokensAtLeast === true) {
+    notes.push(`the prompt was counted until it outgrew every context window: at least ${input.estimatedPromptTokens} tokens, too long for every model`);
+  }
   const embedding = input.request.embedding;
   // Task rules say what a chat model is asked to do; the documents an embeddings request carries ask nothing.
   const tasks = embedding === undefined ? matchTasks(requestTexts(input.request), policy.tasks ?? []) : [];
@@ -240,7 +243,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
     }
     const { loweredMaxTokens, defaultMaxTokens } =
-      embedding === undefined ? checkContext(model, input.estimatedPromptTokens, allowance, maxTokens, outputTokens, exclude, reasons) : {};
+      embedding === undefined ? checkContext(model, input, allowance, maxTokens, outputTokens, exclude, reasons) : {};
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
     const logprobsUnanswered = traits.logprobs && record.wire !== 'openai';
@@ -257,7 +260,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       estimatedCostUsd = usageCostUsd(price, { inputTokens: input.estimatedPromptTokens, outputTokens: pricedOutput });
       const tier = tierForInput(price, input.estimatedPromptTokens);
       // The vendor bills the whole request at the tier's rates: say so wherever the estimate is quoted.
-      const estimated = `estimated ${formatUsd(estimatedCostUsd)}${tier === undefined ? '' : ` (prompt over ${tier.aboveInputTokens} tokens: the whole request at $${tier.inputPerMTok} / $${tier.outputPerMTok} per MTok in/out)`}`;
+      const estimated = `estimated ${input.promptTokensAtLeast === true ? 'at least ' : ''}${formatUsd(estimatedCostUsd)}${tier === undefined ? '' : ` (prompt over ${tier.aboveInputTokens} tokens: the whole request at $${tier.inputPerMTok} / $${tier.outputPerMTok} per MTok in/out)`}`;
       if (tier !== undefined) reasons.push(estimated);
       const ceiling = policy.cost?.perRequestUsd;
       if (ceiling !== undefined && estimatedCostUsd > ceiling) {
@@ -519,7 +522,7 @@ function checkCapabilities(
  */
 function checkContext(
   model: ProviderModel,
-  promptTokens: number,
+  input: Pick<RouteInput, 'estimatedPromptTokens' | 'promptTokensAtLeast'>,
   allowance: number,
   maxTokens: number | undefined,
   assumedOutput: number,
@@ -527,13 +530,15 @@ function checkContext(
   reasons: string[],
 ): { loweredMaxTokens?: number; defaultMaxTokens?: number } {
   const window = model.contextWindow;
+  const promptTokens = input.estimatedPromptTokens;
   const fit = fitContext(window, promptTokens, allowance, maxTokens);
-  const prompt = `the prompt (${promptTokens}) and the chat template allowance (${allowance})`;
+  const atLeast = input.promptTokensAtLeast === true ? 'at least ' : '';
+  const prompt = `the prompt (${atLeast}${promptTokens}) and the chat template allowance (${allowance})`;
   if (fit.kind === 'too_long') {
     exclude(
       'context_length',
       fit.room < 0
-        ? `context window ${window} < ${promptTokens + allowance} tokens of ${prompt}`
+        ? `context window ${window} < ${atLeast}${promptTokens + allowance} tokens of ${prompt}`
         : `context window ${window} leaves ${fit.room} tokens after ${prompt}; an answer needs at least ${fit.minimumOutput}`,
     );
     return {};

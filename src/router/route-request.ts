@@ -2,7 +2,7 @@ import { maxSensitivity, modelKindOf, type SensitivityLevel, type WorkflowClass 
 import type { OperatorPattern, Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentSince } from '../evidence/queries.js';
-import { countPieces, loadTokenCounter } from '../evidence/token-counter.js';
+import { countPiecesUntil, loadTokenCounter } from '../evidence/token-counter.js';
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
@@ -100,8 +100,10 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
   // Read once: the bound and the count use the same pieces (an agent's tool definitions alone are tens of KB of JSON).
   const pieces = promptPieces(options.request);
-  const estimatedPromptTokens =
-    (options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined) ?? (await estimatePromptTokens(options.request, pieces));
+  const bound = options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined;
+  // Counted no further than every window needs: a prompt of megabytes is too long for all of them after its first few hundred thousand tokens.
+  const counted = bound === undefined ? await countPromptTokens(options.request, pieces, largestWindow(options.providers)) : { tokens: bound, atLeast: false };
+  const estimatedPromptTokens = counted.tokens;
   const embeddingInputTokens = await estimateEmbeddingInputs(options);
   const monitor = options.health ?? sharedHealthMonitor(options.store);
   const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
@@ -115,6 +117,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     ...(options.trustTier === undefined ? {} : { trustTier: options.trustTier }),
     ...(options.explicitProvider === undefined ? {} : { explicitProvider: options.explicitProvider }),
     estimatedPromptTokens,
+    ...(counted.atLeast ? { promptTokensAtLeast: true } : {}),
     ...(embeddingInputTokens === undefined ? {} : { embeddingInputTokens }),
     ...(options.maxTokens === undefined ? {} : { maxTokens: options.maxTokens }),
     ...(options.sessionEnvelope === undefined ? {} : { sessionEnvelope: options.sessionEnvelope }),
@@ -165,7 +168,7 @@ async function estimateEmbeddingInputs(options: RouteRequestOptions): Promise<nu
     if (windows.every((window) => inputsOverWindow(window, bounds).length === 0)) return bounds;
   }
   const counts: number[] = [];
-  for (const text of input.texts) counts.push(await estimateTextTokens([text]));
+  for (const text of input.texts) counts.push((await estimateTextTokens([text])).tokens);
   return counts;
 }
 
@@ -239,18 +242,37 @@ export async function loadClassifier(): Promise<ClassifyFunction> {
  * Images count a flat 1,000 tokens each. `pieces`: the request's `promptPieces`, when the caller has them.
  */
 export async function estimatePromptTokens(request: CanonicalRequest, pieces: readonly string[] = promptPieces(request)): Promise<number> {
-  return (await estimateTextTokens(pieces)) + imageCount(request) * IMAGE_TOKENS;
+  return (await countPromptTokens(request, pieces, Number.POSITIVE_INFINITY)).tokens;
 }
 
-/** Texts read one after another, in tokens: the tokenizer's count (a third of the bytes without it) plus 10 %. */
-async function estimateTextTokens(pieces: readonly string[]): Promise<number> {
-  let count: number;
+/**
+ * `estimatePromptTokens`, with the tokenizer stopped once it has counted more than `stopAbove`
+ * tokens before the end: `atLeast` then, and the prompt holds at least `tokens` (more than `stopAbove`).
+ */
+async function countPromptTokens(request: CanonicalRequest, pieces: readonly string[], stopAbove: number): Promise<{ tokens: number; atLeast: boolean }> {
+  const text = await estimateTextTokens(pieces, stopAbove);
+  return { tokens: text.tokens + imageCount(request) * IMAGE_TOKENS, atLeast: text.atLeast };
+}
+
+/** The largest context window of the providers' models: a prompt over it is too long for each of them, whatever its exact count. */
+function largestWindow(providers: readonly RegisteredProvider[]): number {
+  let largest = 0;
+  for (const provider of providers) for (const model of provider.record.models) largest = Math.max(largest, model.contextWindow);
+  return largest;
+}
+
+/**
+ * Texts read one after another, in tokens: the tokenizer's count (a third of the bytes without it)
+ * plus 10 %; `atLeast` when the tokenizer stopped before the end, having counted more than `stopAbove`.
+ */
+async function estimateTextTokens(pieces: readonly string[], stopAbove = Number.POSITIVE_INFINITY): Promise<{ tokens: number; atLeast: boolean }> {
+  let counted: { tokens: number; whole: boolean };
   try {
-    count = await countPieces(pieces, await loadTokenCounter());
+    counted = await countPiecesUntil(pieces, await loadTokenCounter(), stopAbove);
   } catch {
-    count = Math.ceil(promptBytes(pieces) / 3);
+    counted = { tokens: Math.ceil(promptBytes(pieces) / 3), whole: true };
   }
-  return Math.ceil(count * 1.1);
+  return { tokens: Math.ceil(counted.tokens * 1.1), atLeast: !counted.whole };
 }
 
 /** An upper bound of `estimateTextTokens` (a token is at least one byte): the bytes plus 10 %. */

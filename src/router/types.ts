@@ -22,6 +22,11 @@ export interface RouteInput {
   explicitProvider?: string;
   estimatedPromptTokens: number;
   /**
+   * True when the tokenizer stopped counting once the prompt outgrew every model's window
+   * (`routeRequest`): the prompt holds at least `estimatedPromptTokens`, more than any window.
+   */
+  promptTokensAtLeast?: boolean;
+  /**
    * An embeddings request's inputs in tokens, one estimate each (`estimateEmbeddingInputs`): a
    * model whose window cannot hold the longest is excluded (`context_length`), unless the request
    * lets an Ollama engine truncate (`EmbeddingRequest.truncate`). Absent: no input is checked.

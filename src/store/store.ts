@@ -6,6 +6,7 @@ import { StoreError, type StoreFailureReason } from '../errors.js';
 import { ensureDirectory, FILE_IN_THE_WAY_HINT, firstNonDirectory } from '../home/home.js';
 import { MIGRATIONS, type Migration } from './migrations/index.js';
 import { shellWord } from '../common/shell-word.js';
+import { busyStoreHint } from './busy-hint.js';
 import { keepCopyBeforeUpgrade, removeUpgradeCopy, upgradeWithoutCopy, type StoreUpgrade } from './upgrade-copy.js';
 
 export type SqliteDatabase = Database.Database;
@@ -587,7 +588,7 @@ function storeFailureHint(reason: StoreFailureReason, path: string): string {
       );
     }
     case 'busy':
-      return 'another syndicate process holds the store; retry in a moment';
+      return busyStoreHint(path);
     case 'damaged':
       return `the store ${path} is damaged: restore it from a backup; without one, move it aside (keep it: it holds the evidence chain) and run \`syndicate init\``;
     case 'full':

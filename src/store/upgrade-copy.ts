@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { AtomicFile } from '../common/atomic-file.js';
 import { shellWord } from '../common/shell-word.js';
 import { StoreError } from '../errors.js';
+import { busyStoreHint } from './busy-hint.js';
 
 /**
  * Set (to anything but `0`) to upgrade a store without first keeping a copy of it as it was: for a
@@ -88,7 +89,7 @@ export function keepCopyBeforeUpgrade(db: Database.Database, path: string, from:
       throw noRoomForCopy(path, copyPath, from, to, `the file system holding ${directory} filled up while it was written (${(error as Error).message})`, `free at least ${sizeText(needed)} there`, error);
     }
     throw new StoreError(`cannot upgrade the store at ${path} from schema ${from} to ${to}: its copy as it is now (${copyPath}) could not be written: ${(error as Error).message}; nothing was changed, the store is still at schema ${from}`, {
-      hint: `${copyFailureFix(code, directory)}, or ${withoutCopyAdvice(path)}`,
+      hint: `${copyFailureFix(code, path)}, or ${withoutCopyAdvice(path)}`,
       cause: error,
     });
   }
@@ -164,9 +165,10 @@ function noRoomForCopy(path: string, copyPath: string, from: number, to: number,
 }
 
 /** The fix for a copy that could not be written, by the SQLite result code or errno of the failure. */
-function copyFailureFix(code: string | undefined, directory: string): string {
+function copyFailureFix(code: string | undefined, path: string): string {
   if (code === undefined) return 'run the command again';
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return 'another syndicate process holds the store: retry in a moment';
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return busyStoreHint(path);
+  const directory = dirname(path);
   if (['EACCES', 'EPERM', 'EROFS'].includes(code) || code.startsWith('SQLITE_CANTOPEN') || code.startsWith('SQLITE_READONLY')) {
     return `make ${shellWord(directory)} writable by this user and run the command again`;
   }

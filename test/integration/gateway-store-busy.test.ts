@@ -69,7 +69,7 @@ describe('a gateway request while another process holds the store', () => {
     const body = (await response.json()) as { error: { message: string; type: string; code: string } };
     expect(body.error).toMatchObject({ type: 'service_unavailable', code: 'store_failure' });
     expect(body.error.message).toContain('(SQLITE_BUSY)');
-    expect(body.error.message).toContain('another syndicate process holds the store; retry in a moment');
+    expect(body.error.message).toContain(`another process holds a lock on the store ${join(setup.scenario.home, 'syndicate.db')} (`);
     expect(inferenceExchanges(setup.engine).length).toBe(sentBefore);
 
     const again = await ask();

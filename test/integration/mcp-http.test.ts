@@ -171,6 +171,15 @@ describe('serve: the MCP server over Streamable HTTP at /mcp', () => {
     expect(message).not.toHaveProperty('error');
   });
 
+  it('a call of a tool this server does not have is a JSON-RPC Invalid params error (-32602), not a tool result', async () => {
+    const called = await post(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'nope', arguments: {} } }), { authorization: `Bearer ${token}` });
+    expect(called.status).toBe(200);
+    const answer = (await called.text()).split('\n').find((line) => line.startsWith('data: '));
+    const message = JSON.parse(answer!.slice('data: '.length)) as { id: number; error?: { code: number; message: string } };
+    expect(message).toMatchObject({ id: 7, error: { code: -32602, message: expect.stringContaining('Unknown tool: nope') } });
+    expect(message).not.toHaveProperty('result');
+  });
+
   it('a tool call whose arguments nest deeper than 128 levels: a JSON-RPC Invalid Request naming the limit and the field (it was a "Maximum call stack size exceeded" tool error); the server keeps answering', async () => {
     const client = await connect();
     let deep: Record<string, unknown> = { text: 'x' };

@@ -686,6 +686,21 @@ describe('syndicate mcp on a home with one local engine', () => {
       expect(await server.end()).toBe(0);
     });
 
+    it('a call of a tool this server does not have is a JSON-RPC Invalid params error (-32602), as the MCP specification lists unknown tools, not a tool result; the session goes on', { timeout: 90_000 }, async () => {
+      const server = rawServer(setup.scenario.home);
+      const send = (message: object): void => server.write(JSON.stringify({ jsonrpc: '2.0', ...message }));
+      send({ id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+      send({ method: 'notifications/initialized' });
+      send({ id: 2, method: 'tools/call', params: { name: 'compleet', arguments: { prompt: 'hello' } } });
+      send({ id: 3, method: 'tools/call', params: { name: 'providers' } });
+      await expect.poll(() => server.answers().length, { timeout: 60_000 }).toBe(3);
+      const answers = new Map(server.answers().map((answer) => [answer.id, answer as { result?: CallToolResult; error?: { code: number; message: string } }]));
+      expect(answers.get(2)).not.toHaveProperty('result');
+      expect(answers.get(2)?.error).toEqual({ code: -32602, message: 'MCP error -32602: Unknown tool: compleet (this server\'s tools: complete, classify, route_explain, providers, metrics)' });
+      expect(answers.get(3)).toMatchObject({ result: { structuredContent: { providers: [{ id: 'llama' }] } } });
+      expect(await server.end()).toBe(0);
+    });
+
     it('closing only its end of stdout cancels the calls in flight: their evidence says so, none is left pending', { timeout: 90_000 }, async () => {
 
       const { scenario, engine: llama } = setup;

@@ -37,7 +37,8 @@ describe('syndicate run on a store another process holds', () => {
       error: {
         code: 'store_failure',
         message,
-        hint: 'another syndicate process holds the store; retry in a moment',
+        // The holder here is no syndicate process (as an operator's `sqlite3` shell would not be): the hint blames none, and names the file.
+        hint: `another process holds a lock on the store ${join(scenario.home, 'syndicate.db')} (a syndicate command or gateway writing to it, or a \`sqlite3\` shell or backup tool with a transaction open): retry in a moment, or once that process ends its transaction`,
         // The attempt, with no evidence row: the store that failed could not take one.
         details: {
           requestId: expect.any(String),

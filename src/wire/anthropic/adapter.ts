@@ -26,6 +26,7 @@ import {
 import { decodeErrorBody } from '../error-body.js';
 import { anthropicThinkingForEffort, clientOutputEffort, REASONING_MAPPED_SETTING, REASONING_UNSENT_SETTING, THINKING_BUDGETS, type ReasoningEffort } from '../reasoning.js';
 import { anthropicOutputSchema, describeMovedKeywords } from './output-schema.js';
+import { toolHistoryAsText } from './tool-history.js';
 import { countField, isRecord, MAX_JSON_NESTING, numberField, parseArgumentsObject, stringField, tryParseJson } from '../json.js';
 import {
   ANTHROPIC_VERSION,
@@ -165,6 +166,8 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       }
     }
   });
+
+  if (request.tools === undefined || request.tools.length === 0) toolHistoryAsText(messages, warnings);
 
   const format = request.responseFormat;
   // Anthropic's own API enforces a JSON Schema (structured outputs); other servers of the wire may not know the field.

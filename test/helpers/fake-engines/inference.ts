@@ -910,6 +910,16 @@ function toolIdProblem(request: Json): string | undefined {
   return undefined;
 }
 
+/** The Messages API's refusal of tool blocks in a request without tools (as the API words it), or undefined. */
+function toolBlocksWithoutTools(request: Json): string | undefined {
+  if (Array.isArray(request['tools']) && request['tools'].length > 0) return undefined;
+  const messages = Array.isArray(request['messages']) ? request['messages'] : [];
+  const hasToolBlock = messages.some(
+    (message) => isPlainObject(message) && Array.isArray(message['content']) && message['content'].some((block) => isPlainObject(block) && (block['type'] === 'tool_use' || block['type'] === 'tool_result')),
+  );
+  return hasToolBlock ? 'Requests which include `tool_use` or `tool_result` blocks must define tools.' : undefined;
+}
+
 function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHttpHeaders): Reply {
   const path = '/v1/messages';
   if (typeof headers['x-api-key'] !== 'string' || headers['x-api-key'] === '') return anthropicError(state, 401, 'missing_api_key');
@@ -934,6 +944,8 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   }
   const badToolId = toolIdProblem(request);
   if (badToolId !== undefined) return errorReply(state, path, 400, badToolId, 'invalid_request_error');
+  const undeclaredTools = toolBlocksWithoutTools(request);
+  if (undeclaredTools !== undefined) return errorReply(state, path, 400, undeclaredTools, 'invalid_request_error');
   if (alwaysThinks(requestedModel)) {
     const refusal = alwaysThinkingRefusal(request);
     if (refusal !== undefined) return errorReply(state, path, 400, refusal, 'invalid_request_error');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countInSlices, countPieces, loadTokenCounter, MIN_REMEMBERED_PIECE_CHARS, TOKEN_COUNT_SLICE_CHARS } from '../../../src/evidence/token-counter.js';
+import { countInSlices, countPieces, countPiecesUntil, loadTokenCounter, MIN_REMEMBERED_PIECE_CHARS, TOKEN_COUNT_SLICE_CHARS } from '../../../src/evidence/token-counter.js';
 
 /** An agent-sized prompt: prose, code and JSON, no two slices alike. */
 function longPrompt(chars: number): string {
@@ -89,4 +89,30 @@ describe('countPieces', () => {
     // ~400 KB in 64 KB slices: at least five yields.
     expect(turns).toBeGreaterThanOrEqual(5);
   });
+
+  it('countPiecesUntil stops once the total passes stopAbove, says so, and remembers no piece it counted partly', async () => {
+    const seen: string[] = [];
+    const count = (text: string): number => {
+      seen.push(text);
+      return text.length;
+    };
+    // Ten slices' worth of words, after a short piece: counting stops in the second slice of the long one.
+    const long = 'word '.repeat((TOKEN_COUNT_SLICE_CHARS * 10) / 5);
+    const stopAbove = TOKEN_COUNT_SLICE_CHARS + 10;
+    const { tokens: total, whole } = await countPiecesUntil(['short', long, 'never counted'], count, stopAbove);
+    expect(whole).toBe(false);
+    expect(total).toBeGreaterThan(stopAbove);
+    expect(total).toBeLessThan(long.length);
+    expect(seen.length).toBe(3);
+    expect(seen.reduce((sum, text) => sum + text.length, 0)).toBeLessThanOrEqual(5 + 2 * TOKEN_COUNT_SLICE_CHARS);
+    expect(seen).not.toContain('never counted');
+
+    // Counted whole afterwards, not from a remembered partial count.
+    seen.length = 0;
+    expect(await countPiecesUntil([long], count, long.length)).toEqual({ tokens: long.length, whole: true });
+    expect(seen.join('')).toBe(long);
+    // Passed by its last piece, the count is whole.
+    expect(await countPiecesUntil(['a', 'bc'], count, 2)).toEqual({ tokens: 4, whole: true });
+  });
 });
+

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { DAY_SPEND_SQL, SPEND_CHAINED_SINCE_SQL } from '../../../src/evidence/queries.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
@@ -184,6 +185,28 @@ describe('routeRequest with the bounded prompt estimate (the pipeline)', () => {
     const routed = await routeRequest({ request: textRequest(words), policy, providers: local, workflow: 'batch', health: health(), promptEstimate: 'bounded' });
     expect(routed.estimatedPromptTokens).toBe(exact);
     expect(routed.plan.candidates[0]?.defaultMaxTokens).toBe(policy.cost.defaultOutputTokens);
+  });
+});
+
+describe('routeRequest of a prompt too long for every window', () => {
+  it('counts it only until it outgrows the largest window, and says the count is a lower bound', async () => {
+    // ~350 KB of base64 is ~250 000 tokens; the largest window holds 128 000.
+    const base64 = randomBytes(256 * 1024).toString('base64');
+    const windows = [provider({ id: 'local', models: [{ id: 'small', contextWindow: 32_768 }, { id: 'large', contextWindow: 128_000 }] })];
+    const routed = await routeRequest({ request: textRequest(base64), policy: defaultPolicy(), providers: windows, workflow: 'batch', health: health(), classify: () => ({ level: 'public', findings: [], failedClosed: false }) });
+    const whole = await estimatePromptTokens(textRequest(base64));
+    expect(whole).toBeGreaterThan(200_000);
+    expect(routed.estimatedPromptTokens).toBeLessThan(whole);
+    expect(routed.estimatedPromptTokens).toBeGreaterThan(128_000);
+    // Stopped within a slice (64 Ki characters, at most as many tokens, plus the 10 % margin) of the largest window.
+    expect(routed.estimatedPromptTokens).toBeLessThanOrEqual(Math.ceil((128_000 + 65_536) * 1.1));
+    expect(routed.plan.candidates).toEqual([]);
+    const tokens = routed.estimatedPromptTokens;
+    expect(routed.plan.excluded.map((exclusion) => exclusion.reasons)).toEqual([
+      [`context window 32768 < at least ${tokens + 136} tokens of the prompt (at least ${tokens}) and the chat template allowance (136)`],
+      [`context window 128000 < at least ${tokens + 136} tokens of the prompt (at least ${tokens}) and the chat template allowance (136)`],
+    ]);
+    expect(routed.plan.notes).toContain(`the prompt was counted until it outgrew every context window: at least ${tokens} tokens, too long for every model`);
   });
 });
 

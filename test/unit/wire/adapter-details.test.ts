@@ -226,6 +226,7 @@ describe('anthropic adapter details', () => {
           { role: 'assistant', content: [], toolCalls: [{ id: 't', name: 'f', arguments: 'not json' }] },
           { role: 'tool', toolCallId: 't', content: [{ type: 'text', text: 'r' }], isError: true },
         ],
+        tools: [{ name: 'f', inputSchema: { type: 'object' } }],
         stream: false,
       },
       { baseUrl: 'https://api.anthropic.com/', apiKey: 'k' },
@@ -236,6 +237,7 @@ describe('anthropic adapter details', () => {
       model: 'm',
       max_tokens: 10,
       system: 'first\n\nlater',
+      tools: [{ name: 'f', input_schema: { type: 'object' } }],
       messages: [
         { role: 'user', content: [{ type: 'text', text: 'a' }, { type: 'text', text: 'b' }] },
         { role: 'assistant', content: [{ type: 'tool_use', id: 't', name: 'f', input: {} }] },
@@ -243,6 +245,40 @@ describe('anthropic adapter details', () => {
       ],
     });
     expect(encoded.warnings.map((warning) => warning.setting)).toEqual(['messages[3]', 'messages[4].toolCalls[0].arguments']);
+  });
+
+  it('sends a tool history as text when the request declares no tools (the Messages API refuses the blocks without them): images and a cache breakpoint kept', () => {
+    const encoded = encodeAnthropicRequest(
+      {
+        model: 'm',
+        maxTokens: 10,
+        messages: [
+          { role: 'user', content: [{ type: 'text', text: 'show me the chart' }] },
+          { role: 'assistant', content: [], toolCalls: [{ id: 'toolu_1', name: 'screenshot', arguments: '{"window":"chart"}' }] },
+          { role: 'tool', toolCallId: 'toolu_1', content: [{ type: 'text', text: 'captured' }, { type: 'image', mediaType: 'image/png', data: 'AAAA' }], cacheControl: {} },
+        ],
+        stream: false,
+      },
+      { baseUrl: 'https://api.anthropic.com/', apiKey: 'k' },
+    );
+    const body = JSON.parse(encoded.body) as Record<string, unknown>;
+    expect(body['tools']).toBeUndefined();
+    expect(body['messages']).toEqual([
+      { role: 'user', content: [{ type: 'text', text: 'show me the chart' }] },
+      { role: 'assistant', content: [{ type: 'text', text: '[tool call toolu_1: screenshot with input {"window":"chart"}]' }] },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: '[result of tool call toolu_1 (screenshot)]' },
+          { type: 'text', text: 'captured' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'AAAA' }, cache_control: { type: 'ephemeral' } },
+        ],
+      },
+    ]);
+    expect(encoded.warnings).toContainEqual({
+      setting: 'messages',
+      message: "the request declares no tools, and the anthropic wire refuses tool calls and results without them: the history's 1 tool call and 1 tool result were sent as text in their turns",
+    });
   });
 
   it('sends temperature without top_p when a request sets both (newer Claude models refuse the pair), with a warning', () => {

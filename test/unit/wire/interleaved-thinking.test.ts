@@ -99,6 +99,8 @@ describe.each(CAPTURES)('an answer of %s (%s)', (name) => {
       model: 'claude',
       max_tokens: 1024,
       thinking: { type: 'enabled', budget_tokens: 1024 },
+      // The tools its calls name: without them the Messages API refuses tool_use blocks, and the wire sends them as text.
+      tools: [...new Set(expected.filter((block) => block.type === 'tool_use').map((block) => String(block['name'])))].map((toolName) => ({ name: toolName, input_schema: { type: 'object' } })),
       messages: [
         { role: 'user', content: 'Go on.' },
         { role: 'assistant', content: expected },
