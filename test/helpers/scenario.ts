@@ -5,7 +5,6 @@ import { readEvidence, envelopeToJson } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import type { Policy } from '../../src/policy/types.js';
-import { issuePermitForProvider, loadPermitKey } from '../../src/permits/index.js';
 import { listProviders, retireProvider } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
@@ -18,7 +17,7 @@ import { openStore } from '../../src/store/store.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 import { initialisedHome } from './prepared-home.js';
-import { registerFilesInHome, withStore } from './store.js';
+import { issuePermitInHome, registerFilesInHome, withStore } from './store.js';
 
 export interface ProviderSpec {
   id: string;
@@ -79,15 +78,9 @@ export class Scenario {
     await registerFilesInHome(this.home, ...paths);
   }
 
-  /**
-   * A permit for `model` of provider `providerId` (public data, `ttlMs` default 60 s), issued by
-   * this process with the home's permit key as `permit issue --provider ID --model M` issues it:
-   * its token, for tests whose subject is what a command does with the permit.
-   */
+  /** A permit issued in this process (issuePermitInHome): its token. */
   issuePermitInProcess(providerId: string, model: string, ttlMs?: number): string {
-    const home = resolveHome({ home: this.home });
-    const key = loadPermitKey(home.permitKeyPath);
-    return withStore(this.home, (store) => issuePermitForProvider(store, key, { providerId, model, maxSensitivity: 'public' }, ttlMs === undefined ? {} : { ttlMs }).token);
+    return issuePermitInHome(this.home, providerId, model, ttlMs);
   }
 
   private writeProviderFiles(specs: ProviderSpec[]): string[] {

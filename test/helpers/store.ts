@@ -1,6 +1,7 @@
 import { envelopeToJson, listEvidence, readEvidence, type ListEvidenceOptions } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { computeMetrics } from '../../src/metrics/index.js';
+import { issuePermitForProvider, loadPermitKey } from '../../src/permits/index.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import { registerProviderFiles } from '../../src/registry/register.js';
 import { listProviders, providerHistory } from '../../src/registry/registry.js';
@@ -64,4 +65,14 @@ export function storedMetrics(home: string, sinceMs = 24 * 3600 * 1000): Record<
   const policy = loadPolicy(resolveHome({ home }).policyPath);
   const now = Date.now();
   return withStore(home, (store) => JSON.parse(JSON.stringify(computeMetrics(store, policy, { sinceMs: now - sinceMs, untilMs: now + 1 }))) as Record<string, unknown>);
+}
+
+/**
+ * A permit for `model` of provider `providerId` (public data, `ttlMs` default 60 s), issued by this
+ * process with the home's permit key as `permit issue --provider ID --model M` issues it: its token,
+ * for tests whose subject is what a command does with the permit.
+ */
+export function issuePermitInHome(home: string, providerId: string, model: string, ttlMs?: number): string {
+  const key = loadPermitKey(resolveHome({ home }).permitKeyPath);
+  return withStore(home, (store) => issuePermitForProvider(store, key, { providerId, model, maxSensitivity: 'public' }, ttlMs === undefined ? {} : { ttlMs }).token);
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/prepared-home.js';
-import { registerFilesInHome, storedEvidenceList } from '../helpers/store.js';
+import { issuePermitInHome, registerFilesInHome, storedEvidenceList } from '../helpers/store.js';
 
 function providerYaml(id: string, providerClass: string, baseUrl: string): string {
   return `apiVersion: syndicate/v1
@@ -124,8 +124,8 @@ describe('syndicate permit', () => {
   });
 
   it('a forged token exits 4 with the error JSON shape and leaves a denial row', async () => {
-    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b']);
-    const [prefix, payload, signature] = issued.stdout.trim().split('.') as [string, string, string];
+    // Issued in this process: what verify makes of the forged token is the subject.
+    const [prefix, payload, signature] = issuePermitInHome(home, 'local-engine', 'llama3.2:3b').split('.') as [string, string, string];
     const forged = `${prefix}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
     const before = denials().length;
     const result = await cli(['permit', 'verify', forged, '--json']);
@@ -155,7 +155,7 @@ describe('syndicate permit', () => {
   });
 
   it('refuses another model (exit 4, out of scope, naming both)', async () => {
-    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b'])).stdout.trim();
+    const token = issuePermitInHome(home, 'local-engine', 'llama3.2:3b');
     const result = await cli(['permit', 'verify', token, '--model', 'qwen2.5:7b']);
     expect(result.exitCode).toBe(4);
     expect(result.stdout).toBe('');
@@ -163,7 +163,7 @@ describe('syndicate permit', () => {
   });
 
   it('refuses an expired permit (exit 4)', async () => {
-    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '1ms'])).stdout.trim();
+    const token = issuePermitInHome(home, 'local-engine', 'llama3.2:3b', 1);
     const result = await cli(['permit', 'verify', token, '--json']);
     expect(result.exitCode).toBe(4);
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_expired' } });
@@ -210,7 +210,7 @@ describe('syndicate permit', () => {
 
   it('a permit issued before the provider was re-registered with a new base URL is refused (exit 4)', async () => {
     await register('moving', 'local', 'http://127.0.0.1:11434/v1');
-    const token = (await cli(['permit', 'issue', '--provider', 'moving', '--model', 'llama3.2:3b'])).stdout.trim();
+    const token = issuePermitInHome(home, 'moving', 'llama3.2:3b');
     expect((await cli(['permit', 'verify', token])).exitCode).toBe(0);
     await register('moving', 'local', 'http://127.0.0.1:8080/v1');
     const result = await cli(['permit', 'verify', token, '--json']);
