@@ -5,7 +5,6 @@ import { readEvidence, envelopeToJson } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { loadPolicy } from '../../src/policy/load.js';
 import type { Policy } from '../../src/policy/types.js';
-import { registerProviderFiles } from '../../src/registry/register.js';
 import { listProviders, retireProvider } from '../../src/registry/registry.js';
 import type { ModelPrice } from '../../src/registry/types.js';
 import { holdsInForce, releaseHolds } from '../../src/router/shared-holds.js';
@@ -18,7 +17,7 @@ import { openStore } from '../../src/store/store.js';
 import { parseJsonDocument, runCli, type CliResult, type RunCliOptions } from './cli.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineOptions } from './fake-engines/index.js';
 import { initialisedHome } from './prepared-home.js';
-import { withStore } from './store.js';
+import { issuePermitInHome, registerFilesInHome, withStore } from './store.js';
 
 export interface ProviderSpec {
   id: string;
@@ -76,12 +75,12 @@ export class Scenario {
 
   /** Registers provider record files in this process, as `provider register FILE...` stores them (throws where it would fail). */
   async registerFilesInProcess(...paths: string[]): Promise<void> {
-    const store = openStore(resolveHome({ home: this.home }).storePath);
-    try {
-      await registerProviderFiles(store, paths);
-    } finally {
-      store.close();
-    }
+    await registerFilesInHome(this.home, ...paths);
+  }
+
+  /** A permit issued in this process (issuePermitInHome): its token. */
+  issuePermitInProcess(providerId: string, model: string, ttlMs?: number): string {
+    return issuePermitInHome(this.home, providerId, model, ttlMs);
   }
 
   private writeProviderFiles(specs: ProviderSpec[]): string[] {

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beginAttempt, createRecorder, decodeBytes, getEvidence, type EncodedBytes } from '../../src/evidence/index.js';
+import { beginAttempt, createRecorder, decodeBytes, getEvidence, verifyChain, type EncodedBytes } from '../../src/evidence/index.js';
 import { resolveHome } from '../../src/home/home.js';
 import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
-import { withStore } from '../helpers/store.js';
+import { registerFilesInHome, storedEvidenceList, withStore } from '../helpers/store.js';
 import type { FakeEngine } from '../helpers/fake-engines/index.js';
 import { Scenario } from '../helpers/scenario.js';
 import { attemptStart, REQUEST_BODY, seedCompleted, seedDenial, SSE_CHUNKS } from '../unit/evidence/seed.js';
@@ -207,7 +207,7 @@ describe('syndicate evidence (CLI)', () => {
     });
     // A provider id known from its evidence (glm, never registered here) or registered (with no evidence): no row is not an error.
     expect({ exitCode: quiet.exitCode, stdout: quiet.stdout }).toEqual({ exitCode: 0, stdout: 'no evidence rows match' });
-    expect((await runCli(['provider', 'register', join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml')], { home })).exitCode).toBe(0);
+    await registerFilesInHome(home, join(REPO_ROOT, 'providers', 'examples', 'anthropic-hosted.yaml'));
     const [registered, mistyped] = await Promise.all([
       runCli(['evidence', 'list', '--provider', 'anthropic-hosted'], { home }),
       runCli(['evidence', 'list', '--provider', 'anthropic-host'], { home }),
@@ -455,8 +455,8 @@ describe('syndicate evidence (CLI)', () => {
         store.db.prepare(`INSERT INTO evidence (${Object.keys(forged).join(', ')}) VALUES (${Object.keys(forged).map(() => '?').join(', ')})`).run(...Object.values(forged));
         return forged.id;
       });
-      const listed = await runCli(['--json', 'evidence', 'list'], { home: forgedHome.home });
-      expect((parseJsonDocument(listed.stdout) as { evidence: { id: string }[] }).evidence.map((row) => row.id)).toContain(forgedId);
+      // Listed (as `evidence list` lists it, read in this process): the row is what list and metrics count.
+      expect(storedEvidenceList(forgedHome.home).map((row) => row.id)).toContain(forgedId);
       const verify = await runCli(['--json', 'evidence', 'verify'], { home: forgedHome.home });
       expect(verify.exitCode).toBe(1);
       expect(parseJsonDocument(verify.stdout)).toMatchObject({
@@ -769,7 +769,7 @@ describe('syndicate run: the pending row is in the store before the upstream see
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     const engine = { kind: 'ollama', baseUrl: `http://127.0.0.1:${port}/v1` } as FakeEngine;
-    await scenario.register({ id: 'witness', engine });
+    await scenario.registerInProcess({ id: 'witness', engine });
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -785,10 +785,11 @@ describe('syndicate run: the pending row is in the store before the upstream see
     expect(seen?.rows[0]).toMatchObject({ id: document.evidenceId, state: 'pending', chain_seq: null });
     expect(seen?.rows[0]?.pid).not.toBe(process.pid);
     expect(seen?.storedRequest?.equals(seen.requestBody)).toBe(true);
-    const envelope = await scenario.evidence(String(document.evidenceId));
+    // Read and verified in this process: `evidence show` and `verify` are the tests above.
+    const envelope = scenario.storedEvidence(String(document.evidenceId));
     expect(envelope).toMatchObject({ state: 'completed', chainSeq: 1, verbatimCapture: 'full', tokenAccounting: 'exact' });
-    expect((await scenario.rawEvidence(String(document.evidenceId), 'request')).equals(seen?.requestBody ?? Buffer.alloc(0))).toBe(true);
-    expect((await scenario.cli(['evidence', 'verify'])).exitCode).toBe(0);
+    expect(scenario.storedRawEvidence(String(document.evidenceId), 'request').equals(seen?.requestBody ?? Buffer.alloc(0))).toBe(true);
+    expect(withStore(scenario.home, (store) => verifyChain(store))).toMatchObject({ ok: true, rows: 1 });
   });
 });
 

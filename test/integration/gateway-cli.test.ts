@@ -10,7 +10,9 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { BIN, makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { startServe } from '../helpers/serve.js';
+import { registerFilesInHome, storedEnvelope, storedEvidenceList } from '../helpers/store.js';
 
 const MODEL = 'llama3.2:latest';
 
@@ -21,14 +23,14 @@ let token: string;
 
 beforeAll(async () => {
   engine = await startFakeEngine({ kind: 'ollama' });
-  ({ home, cleanup } = makeTempHome('syndicate-gateway-cli-'));
-  expect((await runCli(['init'], { home })).exitCode).toBe(0);
+  // Initialised and registered in this process's way: init and provider register are not this file's subject.
+  ({ home, cleanup } = await initialisedHome('syndicate-gateway-cli-'));
   const record = join(home, 'ollama.yaml');
   writeFileSync(
     record,
     `apiVersion: syndicate/v1\nkind: Provider\nid: ollama\nclass: local\nwire: openai\nbaseUrl: ${engine.baseUrl}\nengine:\n  kind: ollama\nmodels:\n  - id: ${MODEL}\n    contextWindow: 8192\n    capabilityClass: small\n`,
   );
-  expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+  await registerFilesInHome(home, record);
   token = readFileSync(join(home, 'gateway.token'), 'utf8').trim();
 });
 
@@ -158,12 +160,11 @@ describe('syndicate serve', () => {
   });
 
   it('a priced model registered by another process while it runs: the tokenizer is loaded in the background, said once on stderr', async () => {
-    const fresh = makeTempHome('syndicate-gateway-registry-warm-up-');
+    const fresh = await initialisedHome('syndicate-gateway-registry-warm-up-');
     try {
-      expect((await runCli(['init'], { home: fresh.home })).exitCode).toBe(0);
       const local = join(fresh.home, 'ollama.yaml');
       writeFileSync(local, readFileSync(join(home, 'ollama.yaml')));
-      expect((await runCli(['provider', 'register', local], { home: fresh.home })).exitCode).toBe(0);
+      await registerFilesInHome(fresh.home, local);
       const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: fresh.home });
       try {
         expect(stderr()).not.toContain('tokenizer loaded');
@@ -323,9 +324,7 @@ describe('syndicate serve', () => {
       .map((frame) => (JSON.parse(frame.slice(6)) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta.content ?? '');
     expect(deltas.join('')).toBe(DEFAULT_ANSWER);
 
-    const listed = parseJsonDocument((await runCli(['--json', 'evidence', 'list', '--limit', '1'], { home })).stdout) as {
-      evidence: { state: string; caller: string; streamed: boolean }[];
-    };
+    const listed = { evidence: storedEvidenceList(home, { limit: 1 }) };
     expect(listed.evidence[0]).toMatchObject({ state: 'completed', caller: 'gateway', streamed: true });
     await expect(fetch(`${started.url}/healthz`)).rejects.toThrow();
   });
@@ -333,9 +332,8 @@ describe('syndicate serve', () => {
 
 describe('syndicate serve and policy edits', () => {
   it('--rotate-token replaces the token, and after SIGHUP the running gateway accepts only the new one', async () => {
-    const { home: tokenHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-token-');
+    const { home: tokenHome, cleanup: cleanupHome } = await initialisedHome('syndicate-gateway-token-');
     try {
-      expect((await runCli(['init'], { home: tokenHome })).exitCode).toBe(0);
       const { server, url, stderr, waitForStderr } = await startServe(['--home', tokenHome, 'serve', '--port', '0'], {});
       const models = (bearer: string): Promise<number> => fetch(`${url}/v1/models`, { headers: { authorization: `Bearer ${bearer}` } }).then((response) => response.status);
       const old = readFileSync(join(tokenHome, 'gateway.token'), 'utf8').trim();
@@ -366,17 +364,15 @@ describe('syndicate serve and policy edits', () => {
 
   it('follows an edited policy.yaml on SIGHUP, and fails closed to local providers while the file is invalid', async () => {
     const claude = await startFakeEngine({ kind: 'anthropic' });
-    const { home: policyHome, cleanup: cleanupHome } = makeTempHome('syndicate-gateway-policy-');
+    const { home: policyHome, cleanup: cleanupHome } = await initialisedHome('syndicate-gateway-policy-');
     const env = { SYNDICATE_HOME: policyHome, FAKE_CLAUDE_KEY: 'sk-fake' };
     try {
-      expect((await runCli(['init'], { home: policyHome })).exitCode).toBe(0);
       const records = [
         ['ollama', `apiVersion: syndicate/v1\nkind: Provider\nid: ollama\nclass: local\nwire: openai\nbaseUrl: ${engine.baseUrl}\nengine:\n  kind: ollama\nmodels:\n  - id: ${MODEL}\n    contextWindow: 8192\n    capabilityClass: small\n`],
         ['claude', `apiVersion: syndicate/v1\nkind: Provider\nid: claude\nclass: approved_hosted\nwire: anthropic\nbaseUrl: ${claude.baseUrl}\nauth:\n  env: FAKE_CLAUDE_KEY\nmodels:\n  - id: claude-sonnet-4-20250514\n    contextWindow: 200000\n    capabilityClass: frontier\n    price:\n      inputPerMTok: 3\n      outputPerMTok: 15\n`],
       ];
       for (const [id, yaml] of records) writeFileSync(join(policyHome, `${id}.yaml`), yaml as string);
-      const registered = await runCli(['provider', 'register', join(policyHome, 'ollama.yaml'), join(policyHome, 'claude.yaml')], { home: policyHome });
-      expect(registered.exitCode, registered.stderr).toBe(0);
+      await registerFilesInHome(policyHome, join(policyHome, 'ollama.yaml'), join(policyHome, 'claude.yaml'));
       const policyPath = join(policyHome, 'policy.yaml');
       // The fake hosted provider listens on loopback: the egress allow-list must name it.
       const original = readFileSync(policyPath, 'utf8').replace('allowHosts: [api.anthropic.com,', 'allowHosts: [127.0.0.1, api.anthropic.com,');
@@ -414,7 +410,8 @@ describe('syndicate serve and policy edits', () => {
       const local = await ask('auto');
       expect(local.status).toBe(200);
       expect(local.headers.get('x-syndicate-provider')).toBe('ollama');
-      const explained = parseJsonDocument((await runCli(['--json', 'evidence', 'show', local.headers.get('x-syndicate-evidence') ?? ''], { home: policyHome })).stdout);
+      const explained = storedEnvelope(policyHome, local.headers.get('x-syndicate-evidence') ?? '');
+      expect(explained).toBeDefined();
       expect(JSON.stringify(explained)).toContain('is not a valid policy');
       expect(claude.exchanges.length).toBe(claudeCalls);
       expect(stderr()).toContain('/sensitivity/public/0');

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectMcpClient, toolText } from '../helpers/mcp.js';
 import { Scenario } from '../helpers/scenario.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { storedMetrics } from '../helpers/store.js';
 
 const EMBEDDING_MESSAGE = 'no embedding model is registered: nothing can take an embeddings request yet (every model registered is a chat model)';
 const EMBEDDING_HINT = /register an embedding model: `syndicate provider add ollama`.*`--embeddings`.*`kind: embedding`/;
@@ -90,9 +91,9 @@ describe('nothing registered', () => {
     const { result, document } = await scenario.json(['run', 'Say hello']);
     expect(result.exitCode).toBe(2);
     const evidenceId = (document as { error: { details: { evidenceId: string } } }).error.details.evidenceId;
-    expect(await scenario.evidence(evidenceId)).toMatchObject({ kind: 'invocation', state: 'failed', error: { code: 'no_providers' } });
-    const metrics = await scenario.json(['metrics']);
-    const counted = metrics.document as { metrics: { requests: { failedAttempts: number; denied: number }; bySensitivity: { denied: number }[] } };
+    // The row and what `metrics --json` counts of it (its last 24 h), read in this process.
+    expect(scenario.storedEvidence(evidenceId)).toMatchObject({ kind: 'invocation', state: 'failed', error: { code: 'no_providers' } });
+    const counted = { metrics: storedMetrics(scenario.home) } as unknown as { metrics: { requests: { failedAttempts: number; denied: number }; bySensitivity: { denied: number }[] } };
     expect(counted.metrics.requests.denied).toBe(0);
     expect(counted.metrics.requests.failedAttempts).toBeGreaterThan(0);
     expect(counted.metrics.bySensitivity.every((level) => level.denied === 0)).toBe(true);
@@ -163,8 +164,7 @@ describe('chat models registered, none that embeds', () => {
       record,
       ['apiVersion: syndicate/v1', 'kind: Provider', 'id: hosted', 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.openai.com/v1', 'auth:', '  env: FAKE_OPENAI_KEY', 'models:', '  - id: gpt-chat', '    contextWindow: 128000', '    capabilityClass: large', '    price:', '      inputPerMTok: 1', '      outputPerMTok: 2', ''].join('\n'),
     );
-    const registered = await scenario.cli(['provider', 'register', record]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerFilesInProcess(record);
   }, 90_000);
 
   afterAll(() => scenario?.cleanup());

@@ -2,6 +2,8 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
+import { issuePermitInHome, registerFilesInHome, storedEvidenceList } from '../helpers/store.js';
 
 function providerYaml(id: string, providerClass: string, baseUrl: string): string {
   return `apiVersion: syndicate/v1
@@ -32,27 +34,24 @@ describe('syndicate permit', () => {
     return runCli(args, { home });
   }
 
+  /** Stores the record in this process, as `provider register` does (not this file's subject). */
   async function register(id: string, providerClass: string, baseUrl: string): Promise<void> {
     const file = join(home, `${id}.yaml`);
     writeFileSync(file, providerYaml(id, providerClass, baseUrl));
-    const result = await cli(['provider', 'register', file]);
-    expect(result.exitCode, result.stderr).toBe(0);
+    await registerFilesInHome(home, file);
   }
 
-  /** The refusals in evidence, newest first: these commands make no request, so each is a `permit_check`. */
-  async function denials(): Promise<DenialSummary[]> {
-    const listed = await cli(['evidence', 'list', '--state', 'denied', '--json']);
-    expect(listed.exitCode, listed.stderr).toBe(0);
-    const rows = parseJsonDocument(listed.stdout).evidence as DenialSummary[];
+  /** The refusals in evidence, newest first, as `evidence list --state denied` lists them (read in this process): these commands make no request, so each is a `permit_check`. */
+  function denials(): DenialSummary[] {
+    const rows = storedEvidenceList(home, { state: 'denied' }) as unknown as DenialSummary[];
     for (const row of rows) expect(row.kind).toBe('permit_check');
     return rows;
   }
 
   beforeAll(async () => {
-    const temporary = makeTempHome('syndicate-permit-cli-');
+    const temporary = await initialisedHome('syndicate-permit-cli-');
     home = temporary.home;
     cleanup = temporary.cleanup;
-    expect((await cli(['init'])).exitCode).toBe(0);
     await register('local-engine', 'local', 'http://127.0.0.1:11434/v1');
     await register('shady', 'blocked', 'https://shady.example.com/v1');
   });
@@ -60,7 +59,7 @@ describe('syndicate permit', () => {
 
   it('issue refuses, as the router would at every use, a permit for a class the policy never lets receive its sensitivity (exit 4, recorded)', async () => {
     await register('hosted-api', 'approved_hosted', 'https://api.example.com/v1');
-    const before = (await denials()).length;
+    const before = denials().length;
     const refused = await cli(['--json', 'permit', 'issue', '--provider', 'hosted-api', '--model', 'llama-small', '--sensitivity', 'restricted']);
     expect(refused.exitCode).toBe(4);
     expect(refused.stdout).not.toMatch(/syn1\./);
@@ -72,7 +71,7 @@ describe('syndicate permit', () => {
         hint: expect.stringMatching(/^data this sensitive stays on this host: register a local provider .*; `syndicate route --explain` shows every rule$/),
       },
     });
-    expect((await denials()).length).toBe(before + 1);
+    expect(denials().length).toBe(before + 1);
     // A level the class may receive is issued as before.
     const allowed = await cli(['permit', 'issue', '--provider', 'hosted-api', '--model', 'llama-small', '--sensitivity', 'public']);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
@@ -125,10 +124,10 @@ describe('syndicate permit', () => {
   });
 
   it('a forged token exits 4 with the error JSON shape and leaves a denial row', async () => {
-    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b']);
-    const [prefix, payload, signature] = issued.stdout.trim().split('.') as [string, string, string];
+    // Issued in this process: what verify makes of the forged token is the subject.
+    const [prefix, payload, signature] = issuePermitInHome(home, 'local-engine', 'llama3.2:3b').split('.') as [string, string, string];
     const forged = `${prefix}.${payload}.${signature.startsWith('A') ? 'B' : 'A'}${signature.slice(1)}`;
-    const before = (await denials()).length;
+    const before = denials().length;
     const result = await cli(['permit', 'verify', forged, '--json']);
     expect(result.exitCode).toBe(4);
     const document = parseJsonDocument(result.stdout);
@@ -143,7 +142,7 @@ describe('syndicate permit', () => {
       },
     });
     expect(result.stderr).toBe('');
-    const after = await denials();
+    const after = denials();
     expect(after).toHaveLength(before + 1);
     // The refusal names the denial row it left.
     expect(after[0]).toMatchObject({ id: (document as { error: { details: { evidenceId: string } } }).error.details.evidenceId, state: 'denied', error: { code: 'permit_forged' } });
@@ -156,7 +155,7 @@ describe('syndicate permit', () => {
   });
 
   it('refuses another model (exit 4, out of scope, naming both)', async () => {
-    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b'])).stdout.trim();
+    const token = issuePermitInHome(home, 'local-engine', 'llama3.2:3b');
     const result = await cli(['permit', 'verify', token, '--model', 'qwen2.5:7b']);
     expect(result.exitCode).toBe(4);
     expect(result.stdout).toBe('');
@@ -164,7 +163,7 @@ describe('syndicate permit', () => {
   });
 
   it('refuses an expired permit (exit 4)', async () => {
-    const token = (await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama3.2:3b', '--ttl', '1ms'])).stdout.trim();
+    const token = issuePermitInHome(home, 'local-engine', 'llama3.2:3b', 1);
     const result = await cli(['permit', 'verify', token, '--json']);
     expect(result.exitCode).toBe(4);
     expect(parseJsonDocument(result.stdout)).toMatchObject({ ok: false, error: { code: 'permit_expired' } });
@@ -175,11 +174,11 @@ describe('syndicate permit', () => {
     expect(unknown.exitCode).toBe(2);
     expect(parseJsonDocument(unknown.stdout)).toMatchObject({ ok: false, error: { code: 'usage', message: 'unknown provider "nope"' } });
 
-    const before = (await denials()).length;
+    const before = denials().length;
     const blocked = await cli(['permit', 'issue', '--provider', 'shady', '--model', 'llama3.2:3b', '--json']);
     expect(blocked.exitCode).toBe(4);
     expect(parseJsonDocument(blocked.stdout)).toMatchObject({ ok: false, error: { code: 'provider_blocked' } });
-    const after = await denials();
+    const after = denials();
     expect(after).toHaveLength(before + 1);
     expect(after[0]?.error.code).toBe('provider_blocked');
 
@@ -211,7 +210,7 @@ describe('syndicate permit', () => {
 
   it('a permit issued before the provider was re-registered with a new base URL is refused (exit 4)', async () => {
     await register('moving', 'local', 'http://127.0.0.1:11434/v1');
-    const token = (await cli(['permit', 'issue', '--provider', 'moving', '--model', 'llama3.2:3b'])).stdout.trim();
+    const token = issuePermitInHome(home, 'moving', 'llama3.2:3b');
     expect((await cli(['permit', 'verify', token])).exitCode).toBe(0);
     await register('moving', 'local', 'http://127.0.0.1:8080/v1');
     const result = await cli(['permit', 'verify', token, '--json']);
@@ -236,9 +235,9 @@ describe('syndicate permit', () => {
 
   it('metrics count the refused permit checks apart from denied requests (none were made)', async () => {
     // A refusal of its own, beside whatever the earlier tests left: the tests may run in any order.
-    const before = (await denials()).length;
+    const before = denials().length;
     expect((await cli(['permit', 'issue', '--provider', 'shady', '--model', 'llama3.2:3b', '--json'])).exitCode).toBe(4);
-    const refused = (await denials()).length;
+    const refused = denials().length;
     expect(refused).toBe(before + 1);
     const result = await cli(['--json', 'metrics', '--since', '1h']);
     expect(result.exitCode, result.stderr).toBe(0);

@@ -21,7 +21,7 @@ describe('policy author: workflows.*.latencyBudget.totalMs', () => {
     scenario = await Scenario.create({
       policyExtra: ['workflows:', '  interactive:', '    prefer: [fastest, priority]', '    latencyBudget: { totalMs: 700 }'].join('\n'),
     });
-    await scenario.register({ id: 'slow', engine });
+    await scenario.registerInProcess({ id: 'slow', engine });
   });
   afterAll(async () => {
     scenario?.cleanup();
@@ -101,14 +101,14 @@ describe('policy author: fallback.order and fallback.maxHops', () => {
     [failing, hosted, spare] = await Promise.all([startFakeEngine({ kind: 'vllm' }), startFakeEngine({ kind: 'openai' }), startFakeEngine({ kind: 'vllm' })]);
     failing.setFault({ status: 500, body: '{"error":{"message":"engine crashed"}}' });
     scenario = await Scenario.create();
-    await scenario.register(
+    await scenario.registerInProcess(
       { id: 'a-failing', engine: failing },
       { id: 'b-hosted', engine: hosted, class: 'approved_hosted', authEnv: 'FAKE_HOSTED_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } },
       { id: 'c-spare', engine: spare },
     );
   });
-  afterEach(async () => {
-    await scenario.releaseHolds();
+  afterEach(() => {
+    scenario.releaseHoldsInProcess();
   });
   afterAll(async () => {
     scenario?.cleanup();

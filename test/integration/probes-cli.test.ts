@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../helpers/ports.js';
 import { startFakeEngine, type FakeEngine, type FakeEngineKind } from '../helpers/fake-engines/index.js';
 import { defaultModel, Scenario } from '../helpers/scenario.js';
+import { storedProviderHistory } from '../helpers/store.js';
 
 /**
  * `syndicate provider test` and `provider capabilities` through the built CLI: exit codes
@@ -62,8 +63,8 @@ async function register(id: string, kind: FakeEngineKind, options: { conforming?
   ].join('\n');
   const path = join(scenario.home, `${id}.yaml`);
   writeFileSync(path, yaml);
-  const result = await scenario.cli(['provider', 'register', path]);
-  expect(result.exitCode, result.stderr).toBe(0);
+  // Stored in this process, as `provider register` stores it: this file's subject is what the probes do.
+  await scenario.registerFilesInProcess(path);
   return engine;
 }
 
@@ -77,10 +78,11 @@ function registerOnce(id: string, kind: FakeEngineKind, options: Parameters<type
 const llamaOk = (): Promise<FakeEngine | undefined> => registerOnce('llama-ok', 'llama.cpp', { conforming: true });
 const vllmOk = (): Promise<FakeEngine | undefined> => registerOnce('vllm-ok', 'vllm', { conforming: true, tags: ['tools'] });
 
+/** The provider's versions as `provider history ID --json` lists them, read by this process. */
 async function history(id: string): Promise<{ version: number; reason: string; record: { deviations: string[] } }[]> {
-  const { result, document } = await scenario.json(['provider', 'history', id]);
-  expect(result.exitCode, result.stderr).toBe(0);
-  return document.versions as { version: number; reason: string; record: { deviations: string[] } }[];
+  const versions = storedProviderHistory(scenario.home, id);
+  expect(versions.length, `no provider ${id}`).toBeGreaterThan(0);
+  return versions as unknown as { version: number; reason: string; record: { deviations: string[] } }[];
 }
 
 describe('syndicate provider test', () => {
@@ -96,7 +98,7 @@ describe('syndicate provider test', () => {
       expect(checks.find((check) => check.name === name)?.verdict, name).toBe('pass');
     }
     expect(checks.find((check) => check.name === 'wire.id')?.evidenceId).toBe(evidenceIds[0]);
-    const evidence = await scenario.evidence(evidenceIds[0]!);
+    const evidence = scenario.storedEvidence(evidenceIds[0]!);
     expect(evidence).toMatchObject({ kind: 'probe', caller: 'probe', state: 'completed', sensitivity: 'public', provider: { id: 'llama-ok', version: 1 } });
   });
 
@@ -323,7 +325,7 @@ describe('provider test of a provider the policy refuses', () => {
     refusedEngines.push(hosted, local);
     // The default egress list holds only the real hosted hosts: the policy refuses anything sent to this one.
     offList = await Scenario.create();
-    await offList.register({ id: 'offlist', engine: hosted, class: 'approved_hosted', authEnv: 'OFFLIST_KEY' }, { id: 'llama', engine: local });
+    await offList.registerInProcess({ id: 'offlist', engine: hosted, class: 'approved_hosted', authEnv: 'OFFLIST_KEY' }, { id: 'llama', engine: local });
   });
   afterAll(async () => {
     offList?.cleanup();

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -6,6 +6,8 @@ import { isAbsolute, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
+import { registerFilesInHome, storedProviders } from '../helpers/store.js';
 
 interface AddDocument {
   ok: boolean;
@@ -41,10 +43,24 @@ describe('provider add: discovery from running engines through the built CLI', (
     return parseJsonDocument(result.stdout) as unknown as AddDocument;
   }
 
-  async function providers(): Promise<unknown> {
-    const result = await runCli(['provider', 'list', '--json'], { home });
-    expect(result.exitCode).toBe(0);
-    return parseJsonDocument(result.stdout);
+  /** The registered providers as `provider list --json` names them (id, version, model ids), read by this process. */
+  function providers(): { id: unknown; version: unknown; models: unknown[] }[] {
+    return storedProviders(home).map((provider) => ({
+      id: provider.id,
+      version: provider.currentVersion,
+      models: (provider.record as { models: { id: string }[] }).models.map((model) => model.id),
+    }));
+  }
+
+  /** Nothing registered, nor a store made, by a refused add: a fresh home stays without one (`provider list` exits 6 there). */
+  function expectNoStore(): void {
+    expect(existsSync(join(home, 'syndicate.db'))).toBe(false);
+  }
+
+  /** Makes this test's home a copy of an initialised one (`init` is not this file's subject). */
+  async function initialise(): Promise<void> {
+    cleanup();
+    ({ home, cleanup } = await initialisedHome());
   }
 
   it('ollama: registers every model with the context length from /api/show', async () => {
@@ -68,14 +84,14 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(ollama.exchanges.map((exchange) => `${exchange.method} ${exchange.path}`)).toEqual(['GET /api/tags', 'POST /api/show', 'POST /api/show']);
     expect(JSON.parse(ollama.exchanges[1]!.requestBody.toString('utf8'))).toEqual({ model: 'llama3.2:3b' });
 
-    expect(await providers()).toMatchObject({ providers: [{ id: 'ollama', version: 1, models: ['llama3.2:3b', 'qwen2.5-coder:32b'] }] });
+    expect(providers()).toEqual([{ id: 'ollama', version: 1, models: ['llama3.2:3b', 'qwen2.5-coder:32b'] }]);
     const again = await runCli(['provider', 'add', 'ollama', '--base-url', ollama.baseUrl], { home });
     expect(again.exitCode).toBe(0);
     expect(again.stdout.split('\n')[0]).toBe('unchanged ollama (v1)');
   });
 
   it('a local engine given by its root (as OLLAMA_HOST names it) is registered at its /v1 API, said in a note, and answers', async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    await initialise();
     const ollama = await engine({ kind: 'ollama' });
     const document = await add(['ollama', '--base-url', `${ollama.url}/`]);
     expect(document.record.baseUrl).toBe(ollama.baseUrl);
@@ -134,7 +150,7 @@ describe('provider add: discovery from running engines through the built CLI', (
     const MODEL_PATH = '/models/qwen2.5-0.5b-instruct-q4_k_m.gguf';
 
     it('started with -m PATH and --jinja: the file name without .gguf as the id, tagged tools; engine status and run find it', async () => {
-      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      await initialise();
       const llama = await engine({ kind: 'llama.cpp', models: [{ id: MODEL_PATH, contextWindow: 8192 }], jinja: true });
       const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
       expect(document.record.models).toEqual([
@@ -165,13 +181,12 @@ describe('provider add: discovery from running engines through the built CLI', (
       expect(result.stderr).toContain(
         `note: qwen2.5-0.5b-instruct-q4_k_m: not tagged tools: llama-server runs without --jinja (POST /apply-template answered "tools param requires --jinja flag"), so it refuses requests with tools; start it with --jinja (or without --no-jinja) and run \`syndicate provider add llama.cpp --id no-jinja --base-url ${llama.baseUrl}\` again to tag it tools`,
       );
-      const shown = await runCli(['provider', 'show', 'no-jinja', '--json'], { home });
-      const models = (parseJsonDocument(shown.stdout) as { provider: { record: { models: { id: string; tags?: string[] }[] } } }).provider.record.models;
+      const models = (storedProviders(home).find((provider) => provider.id === 'no-jinja')?.record as { models: { id: string; tags?: string[] }[] }).models;
       expect(models).toEqual([expect.objectContaining({ id: 'qwen2.5-0.5b-instruct-q4_k_m', tags: ['completions'] })]);
     });
 
     it('started with --embeddings over an embedding model: registered with kind embedding, and syndicate embed reaches it', async () => {
-      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      await initialise();
       const llama = await engine({ kind: 'llama.cpp', models: [{ id: '/models/nomic-embed-text-v1.5.Q8_0.gguf', embedding: true, contextWindow: 2048 }], embeddings: true, jinja: true });
       const document = await add(['llama.cpp', '--id', 'embedder', '--base-url', llama.baseUrl]);
       expect(document.record.models).toEqual([{ id: 'nomic-embed-text-v1.5.Q8_0', kind: 'embedding', contextWindow: 2048, capabilityClass: 'small', vramGb: expect.any(Number) as number }]);
@@ -200,7 +215,7 @@ describe('provider add: discovery from running engines through the built CLI', (
     });
 
     it('--alias with several names (`--alias tiny-chat,chat,small`): the one listed as the id (the first in byte order), the others its aliases, which requests may name', async () => {
-      expect((await runCli(['init'], { home })).exitCode).toBe(0);
+      await initialise();
       const llama = await engine({ kind: 'llama.cpp', models: [{ id: 'chat', aliases: ['tiny-chat', 'small'] }], modelPath: MODEL_PATH, jinja: true });
       const document = await add(['llama.cpp', '--base-url', llama.baseUrl]);
       expect(document.record.models.map((model) => [model.id, model.aliases])).toEqual([['chat', ['small', 'tiny-chat']]]);
@@ -254,12 +269,8 @@ describe('provider add: discovery from running engines through the built CLI', (
     const stopped = await startFakeEngine({ kind: 'ollama' });
     const deadUrl = stopped.baseUrl;
     await stopped.close();
-    // A fresh home: `provider list` refuses it (exit 6, no store) before and after alike.
-    const listing = async (): Promise<[number | undefined, string]> => {
-      const listed = await runCli(['provider', 'list', '--json'], { home });
-      return [listed.exitCode, listed.stdout];
-    };
-    const before = await listing();
+    // A fresh home: no store before, and none after.
+    expectNoStore();
     const result = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl], { home });
     expect(result.exitCode).toBe(5);
     expect(result.stdout).toBe('');
@@ -273,7 +284,7 @@ describe('provider add: discovery from running engines through the built CLI', (
     const json = await runCli(['provider', 'add', 'ollama', '--base-url', deadUrl, '--json'], { home });
     expect(json.exitCode).toBe(5);
     expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_unreachable' } });
-    expect(await listing()).toEqual(before);
+    expectNoStore();
   });
 
   it('another server on the port (a web page): says what answered, that it is not the engine, and where the engine listens; registers nothing', async () => {
@@ -291,8 +302,7 @@ describe('provider add: discovery from running engines through the built CLI', (
       const json = await runCli(['provider', 'add', 'llama.cpp', '--base-url', `http://127.0.0.1:${port}/v1`, '--json'], { home });
       expect(json.exitCode).toBe(5);
       expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: false, error: { code: 'engine_bad_response', message: expect.stringContaining(`/v1/models answered HTTP 200 with a web page`) } });
-      const listed = await runCli(['provider', 'list', '--json'], { home });
-      expect(listed.stdout).not.toContain(`127.0.0.1:${port}`);
+      expectNoStore();
     } finally {
       await new Promise<void>((resolve) => page.close(() => resolve()));
     }
@@ -374,8 +384,7 @@ describe('provider add: discovery from running engines through the built CLI', (
       const human = await runCli(['provider', 'add', '--list'], { home, cwd: elsewhere });
       expect(human.stdout).toContain(`or copy and edit a record from ${examples} and \`syndicate provider register FILE\` it`);
       // What it names registers from there.
-      const registered = await runCli(['provider', 'register', join(examples, 'ollama-local.yaml'), '--json'], { home, cwd: elsewhere });
-      expect(registered.exitCode).toBe(0);
+      await registerFilesInHome(home, join(examples, 'ollama-local.yaml'));
     } finally {
       rmSync(elsewhere, { recursive: true, force: true });
     }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { registerFilesInHome, storedProviders } from '../helpers/store.js';
 
 const EXAMPLE = 'providers/examples/ollama-local.yaml';
 const INVALID = 'test/fixtures/providers/invalid';
@@ -81,8 +82,9 @@ describe('provider register / list / show / history / remove through the built C
     ['literal-api-key.yaml', '6:9 /apiKey literal credential refused', 'auth: { env: MY_PROVIDER_API_KEY }'],
     ['malformed-yaml.yaml', '8:9 / YAML syntax error BAD_INDENT', 'the `[` opened here is never closed (the parser noticed at line 9, column 5) (hint: close the `[` with `]`'],
   ])('%s => exit 3 with file:line:col, and the store is unchanged', async (file, located, detail) => {
-    await runCli(['provider', 'register', EXAMPLE], { home });
-    const before = await listJson();
+    // Set up and compared in this process: the refused register is the subject.
+    await registerFilesInHome(home, EXAMPLE);
+    const before = storedProviders(home);
 
     const path = `${INVALID}/${file}`;
     const human = await runCli(['provider', 'register', path], { home });
@@ -101,7 +103,7 @@ describe('provider register / list / show / history / remove through the built C
     expect(problems[0]?.file).toBe(path);
     expect(json.stdout).not.toContain('FAKEfake');
 
-    expect(await listJson()).toEqual(before);
+    expect(storedProviders(home)).toEqual(before);
   });
 
   it('a file that is not YAML is refused without echoing its values, and with at most 5 syntax errors', async () => {
@@ -184,7 +186,7 @@ describe('provider register / list / show / history / remove through the built C
   });
 
   it('unknown ids exit 2 naming the known ids; remove retires but keeps every version', { timeout: 90_000 }, async () => {
-    await runCli(['provider', 'register', EXAMPLE], { home });
+    await registerFilesInHome(home, EXAMPLE);
     const unknown = await runCli(['provider', 'show', 'nope'], { home });
     expect(unknown).toMatchObject({ exitCode: 2, stdout: '' });
     expect(unknown.stderr).toBe('error: unknown provider "nope"\nhint: known providers: ollama-local');

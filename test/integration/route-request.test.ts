@@ -2,9 +2,12 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempHome, parseJsonDocument, runCli, type CliResult } from '../helpers/cli.js';
+import { parseJsonDocument, runCli, type CliResult } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { startServe, type RunningServe } from '../helpers/serve.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
+import { registerFilesInHome, withStoreAsync } from '../helpers/store.js';
+import { addFromCatalog } from '../../src/catalog/add.js';
 
 /**
  * `syndicate route --request FILE|-` through the built CLI: a whole gateway request body, decoded
@@ -31,9 +34,9 @@ let cleanupHome: () => void = () => {};
 let ollama: FakeEngine;
 
 beforeAll(async () => {
-  ({ home, cleanup: cleanupHome } = makeTempHome('syndicate-route-request-'));
+  // An initialised home with its records stored in this process: `route --request` is the subject.
+  ({ home, cleanup: cleanupHome } = await initialisedHome('syndicate-route-request-'));
   ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'llava:7b' }] });
-  expect((await runCli(['init'], { home })).exitCode).toBe(0);
   const local = join(home, 'ollama.yaml');
   writeFileSync(
     local,
@@ -83,8 +86,7 @@ models:
     price: { inputPerMTok: 3, outputPerMTok: 15 }
 `,
   );
-  const registered = await runCli(['provider', 'register', local, hosted], { home });
-  expect(registered.exitCode, registered.stderr).toBe(0);
+  await registerFilesInHome(home, local, hosted);
 }, 30_000);
 
 afterAll(async () => {
@@ -250,11 +252,10 @@ describe('route --request gives the refusal the gateway gives', () => {
   let gateway: RunningServe | undefined;
 
   beforeAll(async () => {
-    ({ home: catalogHome, cleanup: cleanupCatalogHome } = makeTempHome('syndicate-route-request-catalog-'));
-    expect((await runCli(['init'], { home: catalogHome })).exitCode).toBe(0);
-    // The catalog's Anthropic entry: Claude Opus 5.5 declares forced_tool_choice_unsupported.
-    const added = await runCli(['provider', 'add', 'anthropic'], { home: catalogHome });
-    expect(added.exitCode, added.stderr).toBe(0);
+    ({ home: catalogHome, cleanup: cleanupCatalogHome } = await initialisedHome('syndicate-route-request-catalog-'));
+    // The catalog's Anthropic entry (added in this process, as `provider add anthropic` adds it): Claude Opus 5.5 declares forced_tool_choice_unsupported.
+    const added = await withStoreAsync(catalogHome, (store) => addFromCatalog(() => store, 'anthropic'));
+    expect(added.outcome).toMatchObject({ id: 'anthropic', status: 'registered' });
     gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: catalogHome });
   }, 60_000);
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, REPO_ROOT } from '../helpers/cli.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, providerYaml, Scenario } from '../helpers/scenario.js';
+import { storedEvidenceList, storedProviders } from '../helpers/store.js';
 
 /**
  * No call reaches a model without a valid per-invocation permit: every refusal exits 4, makes
@@ -19,17 +20,16 @@ describe('syndicate run --permit', () => {
     engine = await startFakeEngine({ kind: 'llama.cpp' });
     moved = await startFakeEngine({ kind: 'llama.cpp' });
     scenario = await Scenario.create();
-    await scenario.register({ id: 'llama', engine }, { id: 'other', engine: moved });
+    await scenario.registerInProcess({ id: 'llama', engine }, { id: 'other', engine: moved });
   });
   afterAll(async () => {
     scenario?.cleanup();
     await Promise.all([engine.close(), moved.close()]);
   });
 
-  async function issue(args: string[]): Promise<string> {
-    const result = await scenario.cli(['permit', 'issue', ...args]);
-    expect(result.exitCode, result.stderr).toBe(0);
-    return result.stdout.trim();
+  /** A permit for public data, issued in this process (`permit issue` itself is test/integration/permit-cli.test.ts's subject). */
+  function issue(providerId: string, ttlMs?: number): string {
+    return scenario.issuePermitInProcess(providerId, 'qwen2.5-0.5b-instruct-q4_k_m.gguf', ttlMs);
   }
 
   async function expectRefused(args: string[], code: string): Promise<void> {
@@ -39,19 +39,18 @@ describe('syndicate run --permit', () => {
     const error = document.error as { code: string; details?: { evidenceId?: string; attempts?: { evidenceId?: string }[] } };
     expect(error.code).toBe(code);
     expect(inferenceExchanges(engine).length + inferenceExchanges(moved).length).toBe(calls);
-    const denials = await scenario.json(['evidence', 'list', '--state', 'denied']);
-    const rows = denials.document.evidence as { error: { code: string } | null }[];
+    const rows = storedEvidenceList(scenario.home, { state: 'denied' }) as { error: { code: string } | null }[];
     expect(rows.some((row) => row.error?.code === code)).toBe(true);
     // The denial's own row, where a script reads every refusal's: `details.evidenceId` (refused before routing or at the attempt alike).
     const evidenceId = error.details?.evidenceId;
     expect(evidenceId, JSON.stringify(error.details)).toEqual(expect.stringMatching(/^ev_/));
-    expect(await scenario.evidence(evidenceId!)).toMatchObject({ state: 'denied', error: { code } });
+    expect(scenario.storedEvidence(evidenceId!)).toMatchObject({ state: 'denied', error: { code } });
     // A refusal at the attempt keeps its attempts too, the last one being that row.
     if (error.details?.attempts !== undefined) expect(error.details.attempts.at(-1)?.evidenceId).toBe(evidenceId);
   }
 
   it('a pre-issued permit is used once: the second use is refused as a replay', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('llama');
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document.answer).toBe(DEFAULT_ANSWER);
@@ -59,10 +58,11 @@ describe('syndicate run --permit', () => {
   });
 
   it("a permit issued for a stored session by its name is bound to the session's id, as `run --session NAME` uses it", async () => {
-    const started = await scenario.json(['session', 'start', '--name', 'permit-triage', '--model', 'llama:qwen2.5-0.5b-instruct-q4_k_m.gguf']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const sessionId = (started.document.session as { id: string }).id;
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf', '--session', 'permit-triage']);
+    const sessionId = scenario.startSessionInProcess({ name: 'permit-triage', model: 'llama:qwen2.5-0.5b-instruct-q4_k_m.gguf' });
+    // Issued through the CLI: its resolution of the session's name is the subject.
+    const issued = await scenario.cli(['permit', 'issue', '--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf', '--session', 'permit-triage']);
+    expect(issued.exitCode, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
     for (const session of ['permit-triage', sessionId]) {
       const verified = await scenario.json(['permit', 'verify', token, '--session', session]);
       expect(verified.result.exitCode, verified.result.stderr).toBe(0);
@@ -74,7 +74,7 @@ describe('syndicate run --permit', () => {
   });
 
   it('a forged permit (payload edited, signature kept) is refused', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('llama');
     const [prefix, payload, signature] = token.split('.');
     const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     decoded.maxSensitivity = 'restricted';
@@ -83,18 +83,18 @@ describe('syndicate run --permit', () => {
   });
 
   it('an expired permit is refused', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf', '--ttl', '1s']);
+    const token = issue('llama', 1000);
     await new Promise((resolve) => setTimeout(resolve, 1200));
     await expectRefused(['--permit', token], 'permit_expired');
   });
 
   it('a permit for another model is refused as out of scope', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('llama');
     await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope');
   });
 
   it('--provider or --model that contradicts the permit: the refusal says so and offers dropping the flag or the exact permit issue command', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('llama');
     const permitId = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { id: string }).id;
     const refused = async (args: string[]) => {
       const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, ...args]);
@@ -109,7 +109,7 @@ describe('syndicate run --permit', () => {
         '`syndicate permit issue --provider other --model qwen2.5-0.5b-instruct-q4_k_m.gguf --sensitivity public`',
     });
     // A model of another provider named by --model, and another model of the permit's provider named by --provider id:model.
-    await scenario.register({ id: 'pair', engine: moved, model: 'llama3.2:1b' });
+    await scenario.registerInProcess({ id: 'pair', engine: moved, model: 'llama3.2:1b' });
     expect(await refused(['--model', 'llama3.2:1b'])).toMatchObject({
       message: `--model llama3.2:1b contradicts permit ${permitId}, which names provider llama model qwen2.5-0.5b-instruct-q4_k_m.gguf`,
       hint: expect.stringMatching(/^drop --model to run on the permit's llama:qwen2\.5-0\.5b-instruct-q4_k_m\.gguf, or issue a permit for pair:llama3\.2:1b and present that one: `syndicate permit issue --provider pair --model llama3\.2:1b --sensitivity public`$/),
@@ -134,8 +134,8 @@ describe('syndicate run --permit', () => {
         'models:\n  - id: "preferred.gguf"\n    contextWindow: 32768\n    capabilityClass: small\n    priority: 100\n',
       ),
     );
-    expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
-    const token = await issue(['--provider', 'two-models', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    await scenario.registerFilesInProcess(path);
+    const token = issue('two-models');
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token, '--provider', 'two-models']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document).toMatchObject({ model: 'qwen2.5-0.5b-instruct-q4_k_m.gguf', provider: { id: 'two-models' } });
@@ -145,19 +145,18 @@ describe('syndicate run --permit', () => {
     const hosted = await startFakeEngine({ kind: 'anthropic' });
     const keyless = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     try {
-      await keyless.register(
+      await keyless.registerInProcess(
         { id: 'llama', engine },
         { id: 'claude', engine: hosted, class: 'approved_hosted', authEnv: 'SYNDICATE_TEST_KEY_NEVER_SET', price: { inputPerMTok: 3, outputPerMTok: 15 } },
       );
-      const issued = await keyless.cli(['permit', 'issue', '--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
-      expect(issued.exitCode, issued.stderr).toBe(0);
-      const { result, document } = await keyless.json(['run', 'Name the capital of France.', '--no-stream', '--provider', 'claude', '--permit', issued.stdout.trim()]);
+      const token = keyless.issuePermitInProcess('llama', 'qwen2.5-0.5b-instruct-q4_k_m.gguf');
+      const { result, document } = await keyless.json(['run', 'Name the capital of France.', '--no-stream', '--provider', 'claude', '--permit', token]);
       expect(result.exitCode, result.stderr).toBe(4);
       expect(document.error).toMatchObject({ code: 'permit_out_of_scope' });
       expect((document.error as { hint: string }).hint).not.toContain('SYNDICATE_TEST_KEY_NEVER_SET');
       expect(inferenceExchanges(hosted)).toHaveLength(0);
       // Not consumed by the refusal: it still serves the provider it was issued for.
-      const verified = await keyless.cli(['permit', 'verify', issued.stdout.trim()]);
+      const verified = await keyless.cli(['permit', 'verify', token]);
       expect(verified.exitCode, verified.stderr).toBe(0);
     } finally {
       keyless.cleanup();
@@ -166,14 +165,14 @@ describe('syndicate run --permit', () => {
   });
 
   it('a permit issued before the provider was re-registered with a new base URL is refused', async () => {
-    const token = await issue(['--provider', 'other', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('other');
     const replacement = await startFakeEngine({ kind: 'llama.cpp' });
     try {
       const path = join(scenario.home, 'other-moved.yaml');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(path, providerYaml({ id: 'other', engine: replacement }));
-      const registered = await scenario.cli(['provider', 'register', path]);
-      expect(registered.stdout).toContain('v2');
+      await scenario.registerFilesInProcess(path);
+      expect(storedProviders(scenario.home).find((provider) => provider.id === 'other')).toMatchObject({ currentVersion: 2 });
       await expectRefused(['--permit', token], 'permit_out_of_scope');
       expect(inferenceExchanges(replacement)).toHaveLength(0);
     } finally {
@@ -187,7 +186,7 @@ describe('syndicate run --permit', () => {
       const path = join(scenario.home, 'blocked.yaml');
       const { writeFileSync } = await import('node:fs');
       writeFileSync(path, providerYaml({ id: 'blocked-one', engine: blocked, class: 'blocked' }));
-      expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+      await scenario.registerFilesInProcess(path);
       const refused = await scenario.json(['permit', 'issue', '--provider', 'blocked-one', '--model', 'gpt-4o-mini']);
       expect(refused.result.exitCode).toBe(4);
       expect((refused.document.error as { code: string }).code).toBe('provider_blocked');
@@ -200,7 +199,7 @@ describe('syndicate run --permit', () => {
   });
 
   it('two processes racing the same permit: exactly one is served, the other is refused as a replay', async () => {
-    const token = await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf']);
+    const token = issue('llama');
     const before = inferenceExchanges(engine).length;
     const runOnce = () =>
       execa('node', [BIN, '--json', 'run', 'Name the capital of France.', '--no-stream', '--permit', token], {
@@ -231,14 +230,14 @@ describe('syndicate run --permit', () => {
     const count = (rows: { kind: string }[], kind: string): number => rows.filter((row) => row.kind === kind).length;
     // Refusals of its own, beside whatever the earlier tests left: the tests may run in any order.
     const before = refusals();
-    const [prefix, payload, signature] = (await issue(['--provider', 'llama', '--model', 'qwen2.5-0.5b-instruct-q4_k_m.gguf'])).split('.');
+    const [prefix, payload, signature] = issue('llama').split('.');
     const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     decoded.model = 'another.gguf';
     await expectRefused(['--permit', [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.')], 'permit_forged');
     const path = join(scenario.home, 'blocked-refusals.yaml');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path, providerYaml({ id: 'blocked-refusals', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' } as FakeEngine, class: 'blocked' }));
-    expect((await scenario.cli(['provider', 'register', path])).exitCode).toBe(0);
+    await scenario.registerFilesInProcess(path);
     expect((await scenario.json(['permit', 'issue', '--provider', 'blocked-refusals', '--model', 'gpt-4o-mini'])).result.exitCode).toBe(4);
 
     const rows = refusals();

@@ -45,9 +45,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
       // OpenAI's own API answers reasoning_effort with a 400 for a model that does not reason.
       providerYaml({ id: 'gpt', engine: openai, class: 'approved_hosted', authEnv: 'RUN_OPTIONS_OPENAI_KEY', price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } }).replace('wire: openai', 'wire: openai\nvendor: openai'),
     ];
-    const paths = records.map((record, index) => file(`provider-${index}.yaml`, record));
-    const registered = await scenario.cli(['provider', 'register', ...paths]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerFilesInProcess(...records.map((record, index) => file(`provider-${index}.yaml`, record)));
     png = file('screen.png', PNG);
     tools = file('tools.json', JSON.stringify([WEATHER_TOOL, TIME_TOOL], null, 2));
     schema = file('person.schema.json', JSON.stringify(PERSON_SCHEMA));
@@ -66,8 +64,8 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
       { role: 'user', content: [{ type: 'image_url', image_url: { url: `data:image/png;base64,${PNG.toString('base64')}` } }, { type: 'text', text: 'What is in this screenshot?' }] },
     ];
     expect(lastSent(llama).messages).toEqual(sentMessages);
-    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
-    const envelope = (await scenario.evidence(document.evidenceId as string)) as Json;
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string, 'in-process');
+    const envelope = scenario.storedEvidence(document.evidenceId as string) as Json;
     expect(envelope.sensitivity).toBe('confidential');
     expect(envelope.route.excluded).toContainEqual(expect.objectContaining({ provider: 'studio', model: 'qwen2.5-7b-instruct', rules: ['vision'], reasons: ['request has images but the model is not tagged vision'] }));
 
@@ -160,9 +158,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(stdin.exitCode).toBe(2);
     expect(stdin.stderr).toContain('--image <stdin> is not a PNG, JPEG, GIF or WebP image');
     // A stored session keeps its images (test/integration/session-images.test.ts) but not tool calls: there is no way to give their results on the CLI.
-    const started = await scenario.json(['session', 'start']);
-    expect(started.result.exitCode, started.result.stderr).toBe(0);
-    const session = (started.document.session as Json).id as string;
+    const session = scenario.startSessionInProcess();
     const inSession = await scenario.cli(['run', 'describe it', '--image', png, '--tools', tools, '--session', session]);
     expect(inSession.exitCode).toBe(2);
     expect(inSession.stderr).toContain('--tools does not apply to a stored session: it keeps its turns as text');
@@ -174,7 +170,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const { result, document } = await scenario.json(['run', 'Who wrote Hamlet?', '--provider', 'llama', '--schema', schema]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(lastSent(llama).response_format).toEqual({ type: 'json_schema', json_schema: { name: 'person_schema', schema: PERSON_SCHEMA } });
-    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string, 'in-process');
     // `--schema -`: the schema piped in, named `answer` (stdin has no file name).
     const piped = await scenario.json(['run', 'Who wrote Hamlet?', '--provider', 'llama', '--schema', '-'], { input: JSON.stringify(PERSON_SCHEMA) });
     expect(piped.result.exitCode, piped.result.stderr).toBe(0);
@@ -193,7 +189,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     const { result, document } = await scenario.json(['run', 'What is two plus two?', '--provider', 'studio', '--reasoning-effort', 'high']);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(lastSent(studio).reasoning_effort).toBe('high');
-    await expectEvidenceHoldsExchange(scenario, studio, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, studio, document.evidenceId as string, 'in-process');
 
     const sent = inferenceExchanges(openai).length;
     const refused = await scenario.json(['run', 'What is two plus two?', '--provider', 'gpt', '--reasoning-effort', 'low'], { env: { RUN_OPTIONS_OPENAI_KEY: 'not-a-real-key' } });
@@ -224,7 +220,7 @@ describe('syndicate run: images, a JSON Schema, a reasoning effort and tools', (
     expect(lastSent(llama).tool_choice).toEqual({ type: 'function', function: { name: 'get_time' } });
     expect(document.finishReason).toBe('tool_calls');
     expect(document.toolCalls).toEqual([{ id: expect.any(String), name: 'get_time', arguments: JSON.stringify({ zone: DEFAULT_ANSWER }) }]);
-    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string);
+    await expectEvidenceHoldsExchange(scenario, llama, document.evidenceId as string, 'in-process');
 
     // `route` applies the same rules: no tools tag, or a remembered refusal, keeps a model out.
     const routed = await scenario.json(['route', QUESTION, '--tools', tools]);
@@ -272,8 +268,7 @@ describe('syndicate run: the same options on the anthropic wire', () => {
       providerYaml({ id: 'claude', engine: native, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }).replace('wire: anthropic', 'wire: anthropic\nvendor: anthropic'),
       providerYaml({ id: 'relay', engine: relay, tags: ['vision', 'tools'], authEnv: 'RUN_ANTHROPIC_KEY' }),
     ];
-    const registered = await scenario.cli(['provider', 'register', ...records.map((record, index) => file(`provider-${index}.yaml`, record))]);
-    expect(registered.exitCode, registered.stderr).toBe(0);
+    await scenario.registerFilesInProcess(...records.map((record, index) => file(`provider-${index}.yaml`, record)));
   }, 90_000);
 
   afterAll(async () => {
@@ -312,7 +307,7 @@ describe('syndicate run: the same options on the anthropic wire', () => {
             };
       // The exact bytes: the fields in the order the adapter writes them.
       expect(exchange.requestBody.toString()).toBe(JSON.stringify(expected));
-      expect(await scenario.rawEvidence(document.evidenceId as string, 'request')).toEqual(exchange.requestBody);
+      expect(scenario.storedRawEvidence(document.evidenceId as string, 'request')).toEqual(exchange.requestBody);
     }
   }, 90_000);
 });

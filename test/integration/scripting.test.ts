@@ -1,13 +1,15 @@
 import { execa } from 'execa';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
+import { BIN, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { registeredEngineScenario } from '../helpers/scenario.js';
-import { withStore } from '../helpers/store.js';
+import { registerFilesInHome, storedEvidenceList, withStore } from '../helpers/store.js';
+import { retireProvider } from '../../src/registry/registry.js';
 import { seedDenial } from '../unit/evidence/seed.js';
 
 /** syndicate as a shell script or CI job uses it: several commands at once, `--json` everywhere, exit codes checked. */
@@ -32,11 +34,12 @@ describe('commands started together on a home no command has created yet', () =>
 });
 
 describe('a command stopped by a signal while it waits', () => {
-  const { home, cleanup } = makeTempHome('syndicate-scripting-signal-');
+  let home: string;
+  let cleanup: () => void;
   let silent: Server;
   let connections = 0;
   beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome('syndicate-scripting-signal-'));
     // Accepts connections and never answers: `provider add` waits on its discovery request.
     // Reads what it is sent (and never answers): a socket left unread never sees the client's end, and `close` would wait for it.
     silent = createServer((socket) => {
@@ -47,7 +50,7 @@ describe('a command stopped by a signal while it waits', () => {
   });
   afterAll(async () => {
     await new Promise<void>((resolve) => silent.close(() => resolve()));
-    cleanup();
+    cleanup?.();
   });
 
   for (const [signal, exitCode, said] of [
@@ -102,11 +105,11 @@ describe('--version', () => {
 });
 
 describe('serve --json stopped with a stream in flight', () => {
-  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: 'one two three four five six seven eight nine ten eleven twelve' });
+  const setup = registeredEngineScenario('slow', { kind: 'ollama', answer: 'one two three four five six seven eight nine ten eleven twelve' }, 'in-process');
 
   it('stdout stays JSON lines: the ready line, then the error document on one line (it was pretty-printed over nine)', { timeout: 90_000 }, async () => {
     const { scenario, engine } = setup;
-    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const token = readFileSync(join(scenario.home, 'gateway.token'), 'utf8').trim();
     const server = execa('node', [BIN, '--json', 'serve', '--port', '0', '--drain-timeout', '1s'], {
       cwd: REPO_ROOT,
       env: { SYNDICATE_HOME: scenario.home, NO_COLOR: '1', FORCE_COLOR: '0' },
@@ -144,24 +147,26 @@ describe('serve --json stopped with a stream in flight', () => {
 });
 
 describe('run --json refused by policy', () => {
-  const { home, cleanup } = makeTempHome('syndicate-scripting-refusal-');
+  let home: string;
+  let cleanup: () => void;
+  /** Stored in this process, as `provider register` stores it (not this block's subject). */
   async function registerHosted(id: string): Promise<void> {
     const record = join(home, `${id}.yaml`);
     writeFileSync(
       record,
       ['apiVersion: syndicate/v1', 'kind: Provider', `id: ${id}`, 'class: approved_hosted', 'wire: openai', 'baseUrl: https://api.example.com/v1', 'auth:', '  env: EXAMPLE_API_KEY', 'models:', '  - id: big', '    contextWindow: 8192', '    capabilityClass: large', ''].join('\n'),
     );
-    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+    await registerFilesInHome(home, record);
   }
   beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome('syndicate-scripting-refusal-'));
     await registerHosted('hosted');
   });
-  afterAll(() => cleanup());
+  afterAll(() => cleanup?.());
 
-  async function newestRow(): Promise<{ id: string; requestId: string; kind: string; state: string }> {
-    const listed = await runCli(['--json', 'evidence', 'list', '--limit', '1'], { home });
-    return (parseJsonDocument(listed.stdout).evidence as { id: string; requestId: string; kind: string; state: string }[])[0]!;
+  /** The newest row, as `evidence list --limit 1` lists it (read in this process). */
+  function newestRow(): { id: string; requestId: string; kind: string; state: string } {
+    return storedEvidenceList(home, { limit: 1 })[0] as unknown as { id: string; requestId: string; kind: string; state: string };
   }
 
   it('the error names the evidence id of the refusal row beside its request id (a script had to search the evidence for it)', async () => {
@@ -169,35 +174,36 @@ describe('run --json refused by policy', () => {
     expect(result.exitCode).toBe(4);
     const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('route_denied');
-    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial', state: 'denied' });
+    expect(newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial', state: 'denied' });
   });
 
   it('so does a retired provider\'s refusal', async () => {
     // A provider of its own to retire: the other test's stays registered, whatever their order.
     await registerHosted('retiring');
-    expect((await runCli(['provider', 'remove', 'retiring'], { home })).exitCode).toBe(0);
+    withStore(home, (store) => retireProvider(store, 'retiring'));
     const result = await runCli(['--json', 'run', 'hello', '--provider', 'retiring'], { home });
     expect(result.exitCode).toBe(4);
     const error = parseJsonDocument(result.stdout).error as { code: string; details: { requestId: string; evidenceId: string } };
     expect(error.code).toBe('provider_retired');
-    expect(await newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial' });
+    expect(newestRow()).toMatchObject({ id: error.details.evidenceId, requestId: error.details.requestId, kind: 'denial' });
   });
 });
 
 describe('run --json --stream whose stream breaks mid-answer', () => {
   let engine: FakeEngine;
-  const { home, cleanup } = makeTempHome('syndicate-scripting-stream-');
+  let home: string;
+  let cleanup: () => void;
   beforeAll(async () => {
     // One engine serving two models: the first streamed request breaks, whichever model it asks for.
     engine = await startFakeEngine({ kind: 'ollama', models: [{ id: 'alpha:latest' }, { id: 'beta:latest' }] });
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome('syndicate-scripting-stream-'));
     const record = join(home, 'local.yaml');
     const models = ['alpha:latest', 'beta:latest'].flatMap((id) => [`  - id: "${id}"`, '    contextWindow: 32768', '    capabilityClass: small']);
     writeFileSync(record, ['apiVersion: syndicate/v1', 'kind: Provider', 'id: local', 'class: local', 'wire: openai', `baseUrl: ${engine.baseUrl}`, 'models:', ...models, ''].join('\n'));
-    expect((await runCli(['provider', 'register', record], { home })).exitCode).toBe(0);
+    await registerFilesInHome(home, record);
   });
   afterAll(async () => {
-    cleanup();
+    cleanup?.();
     await engine?.close();
   });
 
@@ -229,7 +235,7 @@ describe('run --json --stream whose stream breaks mid-answer', () => {
 });
 
 describe('run, route and embed given an empty --model or --provider (a script\'s unset variable)', () => {
-  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' });
+  const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' }, 'in-process');
 
   it('is a usage error (exit 2) before anything is routed or sent: an empty --model ran on the policy\'s choice, exit 0', async () => {
     const before = setup.engine.exchanges.length;
@@ -248,18 +254,17 @@ describe('run, route and embed given an empty --model or --provider (a script\'s
       expect(document, lines[index]!.join(' ')).toMatchObject({ ok: false, error: { code: 'usage', message: `${flag} must not be empty`, hint: expect.stringContaining(`leave ${flag} out`) } });
     }
     expect(setup.engine.exchanges.slice(before)).toEqual([]);
-    // Nothing was recorded either.
-    const listed = await setup.scenario.json(['evidence', 'list']);
-    expect(listed.document).toMatchObject({ ok: true, evidence: [] });
+    // Nothing was recorded either (what `evidence list` would list, read in this process).
+    expect(storedEvidenceList(setup.scenario.home)).toEqual([]);
   });
 });
 
 describe('evidence list and metrics given an empty --session (a script\'s unset variable)', () => {
-  const temporary = makeTempHome('syndicate-empty-session-');
+  let temporary: { home: string; cleanup: () => void };
   beforeAll(async () => {
-    expect((await runCli(['init'], { home: temporary.home })).exitCode).toBe(0);
+    temporary = await initialisedHome('syndicate-empty-session-');
   }, 90_000);
-  afterAll(() => temporary.cleanup());
+  afterAll(() => temporary?.cleanup());
 
   it('is a usage error (exit 2), as for run, embed, route and permit: it warned and exited 0 with nothing listed', { timeout: 90_000 }, async () => {
     const lines = [
@@ -281,15 +286,16 @@ describe('evidence list and metrics given an empty --session (a script\'s unset 
 });
 
 describe('evidence export whose stdout cannot be written', () => {
-  const { home, cleanup } = makeTempHome('syndicate-scripting-export-pipe-');
+  let home: string;
+  let cleanup: () => void;
   beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome('syndicate-scripting-export-pipe-'));
     // Far more than a pipe holds (64 KiB): the export is still writing when its reader goes away.
     withStore(home, (store) => store.transaction(() => {
       for (let index = 0; index < 2000; index += 1) seedDenial(store);
     }));
   }, 90_000);
-  afterAll(() => cleanup());
+  afterAll(() => cleanup?.());
 
   it('stops quietly with the exit code it had, 0, as `evidence list | head` does (it exited 13: its wait for the closed pipe to drain never ended)', { timeout: 90_000 }, async () => {
     const child = execa('node', [BIN, 'evidence', 'export'], { cwd: REPO_ROOT, env: { SYNDICATE_HOME: home, NO_COLOR: '1', FORCE_COLOR: '0' }, reject: false, stdin: 'ignore' });

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { BIN, makeTempHome, runCli } from '../helpers/cli.js';
+import { BIN, runCli, type CliResult } from '../helpers/cli.js';
+import { initialisedHome } from '../helpers/prepared-home.js';
 import { HOUR, seedMetricsStore } from '../unit/metrics/seed.js';
 
 /**
@@ -24,13 +25,13 @@ async function onTerminal(command: string, options: { home: string; columns?: nu
 }
 
 describe('syndicate on a terminal', () => {
-  const temporary = makeTempHome();
-  const home = temporary.home;
+  let home: string;
+  let cleanup: () => void;
 
   beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome());
   });
-  afterAll(() => temporary.cleanup());
+  afterAll(() => cleanup?.());
 
   it('ends on a terminal that reports no width (a spinner there never stopped clearing lines)', async () => {
     const result = await onTerminal('evidence verify', { home });
@@ -109,17 +110,20 @@ describe('syndicate on a terminal', () => {
 });
 
 describe('syndicate metrics on a narrow terminal', () => {
-  const temporary = makeTempHome();
-  const home = temporary.home;
+  let home: string;
+  let cleanup: () => void;
+  /** `metrics --since 8d` piped (no terminal), run once for the tests that read it. */
+  let piped: CliResult;
 
   beforeAll(async () => {
-    expect((await runCli(['init'], { home })).exitCode).toBe(0);
+    ({ home, cleanup } = await initialisedHome());
     // Evidence from a week ago on: the requests-per-hour chart has its most points (72).
     const store = openStore(join(home, 'syndicate.db'));
     seedMetricsStore(store, Math.floor(Date.now() / HOUR) * HOUR - 7 * 24 * HOUR);
     store.close();
+    piped = await runCli(['metrics', '--since', '8d'], { home });
   });
-  afterAll(() => temporary.cleanup());
+  afterAll(() => cleanup?.());
 
   const chartLines = (output: string): string[] =>
     output
@@ -138,7 +142,6 @@ describe('syndicate metrics on a narrow terminal', () => {
       const from = chart.findIndex((line) => /^\s*\d+ [┤┼]/.test(line)) - (env.NO_COLOR === undefined ? 0 : 1);
       for (const line of chart.slice(from)) expect([...line.trimEnd()].length, line).toBeLessThanOrEqual(40);
     }
-    const piped = await runCli(['metrics', '--since', '8d'], { home });
     expect(piped.exitCode).toBe(0);
     expect(Math.max(...chartLines(piped.stdout).map((line) => [...line.trimEnd()].length))).toBeGreaterThan(60);
   }, 90_000);
@@ -172,7 +175,7 @@ describe('syndicate metrics on a narrow terminal', () => {
     const result = await onTerminal('metrics --since 8d', { home, columns: 80 });
     expect(result.exitCode).toBe(0);
     expect(lines(result.output).filter((line) => line !== '').at(-1)).toMatch(/^newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
-    const piped = await runCli(['metrics', '--since', '8d'], { home });
+    expect(piped.exitCode).toBe(0);
     expect(piped.stdout.trimEnd().split('\n').at(-1)).toMatch(/^newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
   }, 90_000);
 
