@@ -71,13 +71,21 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
   onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   /**
-   * The policy's evidence retention deleted envelopes (at start, then daily), or could not, or
-   * deleted nothing because the policy file is invalid (`heldBack`: the reason).
+   * The policy's evidence retention deleted envelopes (at start, then daily), or could not (tried
+   * again in `retryInMs`), or ran after such failures (`recoveredAfter`: how many), or deleted
+   * nothing because the policy file is invalid (`heldBack`: the reason).
    */
-  onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { heldBack: string; retentionDays: number } | { error: SyndicateError }) => void;
+  onRetention?: (outcome: RetentionOutcome) => void;
   /** The background checkpoint worker failed (`BackgroundCheckpointOptions.onFailure`): the store's connection checkpoints from then on. */
   onCheckpointFailure?: (message: string) => void;
 }
+
+/** What `StartGatewayOptions.onRetention` is told. */
+export type RetentionOutcome =
+  | { result: PruneResult; retentionDays: number }
+  | { recoveredAfter: number; result: PruneResult; retentionDays: number }
+  | { heldBack: string; retentionDays: number }
+  | { error: SyndicateError; retryInMs: number };
 
 /** A running gateway with its core (for metrics and tests). */
 export interface StartedGateway extends RunningGateway {
@@ -189,7 +197,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     heldBack: () => policy.current().failure,
     onPrune: (result, retentionDays) => options.onRetention?.({ result, retentionDays }),
     onHeldBack: (heldBack, retentionDays) => options.onRetention?.({ heldBack, retentionDays }),
-    onError: (error) => options.onRetention?.({ error }),
+    onError: (error, retryInMs) => options.onRetention?.({ error, retryInMs }),
+    onRecovered: (failures, result, retentionDays) => options.onRetention?.({ recoveredAfter: failures, result, retentionDays }),
   });
   return {
     ...running,

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseTimeout } from '../../common/duration.js';
+import { formatDuration, parseTimeout } from '../../common/duration.js';
 import { InterruptedError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
@@ -165,7 +165,13 @@ local, a missing or empty token file refuses every request until a token is back
           onPolicyChange: (change) => reportPolicyChange(output, change),
           onRegistryWarmUp: (report) => reportRegistryWarmUp(output, report),
           onRetention: (outcome) => {
-            if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
+            if ('error' in outcome) {
+              output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in ${formatDuration(outcome.retryInMs)})${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
+            } else if ('recoveredAfter' in outcome) {
+              const tries = `${outcome.recoveredAfter} failed ${outcome.recoveredAfter === 1 ? 'try' : 'tries'}`;
+              const deleted = outcome.result.envelopes > 0 || outcome.result.permits > 0;
+              output.info(`evidence retention (${counted(outcome.retentionDays, 'day')}) ran after ${tries}${deleted ? '' : ': nothing was old enough to delete'}`);
+            }
             else if ('heldBack' in outcome) {
               output.warn(
                 `evidence retention (${counted(outcome.retentionDays, 'day')}) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs as soon as the fixed file is read (within a second of the next request, or at once on SIGHUP)`,
