@@ -224,9 +224,9 @@ local, a missing or empty token file refuses every request until a token is back
         // A request still uploading its body is in flight already once its token was checked (its body is read only then).
         inFlightNote: `finishing ${counted(running.gateway.inFlight, 'in-flight request')}${uploading === 0 ? '' : ` (${uploading} still uploading)`}`,
         close: () => running.close(),
-        cancelInFlight: (why) => {
+        cancelInFlight: (why, secondSignal) => {
           const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
-          return running.cutShort(reason);
+          return running.cutShort(reason, { atOnce: secondSignal });
         },
       });
       await stopEngines(output, engines);

@@ -279,6 +279,41 @@ describe('node:http adapter: graceful close', () => {
     }
   });
 
+  it('cut short at once (a second signal): every connection closes within the grace, even while a pipeline has not settled', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A pipeline that, cancelled, takes as long as it takes (its evidence waiting on a busy store): only the test ends it.
+    const { store, gateway } = gatewayWith(async (_context, input) => {
+      input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 1, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'public', warnings: [] });
+      input.onPart?.({ type: 'text-delta', text: 'Hel' });
+      const signal = input.signal!;
+      await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      await released;
+      throw signal.reason;
+    });
+    const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    try {
+      const { socket, state } = await connect(running.port);
+      const gone = new Promise((resolve) => socket.once('close', resolve));
+      const body = JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      await expect.poll(() => state.received, { timeout: 20_000, interval: 10 }).toContain('"content":"Hel"');
+      const closing = running.close();
+      expect(running.cutShort(new InterruptedError('the gateway stopped (a second SIGTERM) before the answer ended'), { atOnce: true })).toBe(1);
+      // The connection goes while the pipeline is still held: the test's bound, not the pipeline, ends the wait otherwise.
+      await gone;
+      expect(state.closed).toBe(true);
+      release();
+      await closing;
+    } finally {
+      release();
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
   it('a request still uploading its body when the drain is cut short is cut after the grace: the close does not wait for its body or its request timeout', async () => {
     const { store, gateway } = gatewayWith();
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
