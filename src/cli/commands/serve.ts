@@ -4,11 +4,12 @@ import { InterruptedError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { shellWord } from '../../common/shell-word.js';
-import type { SupervisedEngines } from '../../engines/supervise.js';
+import type { EngineExitReport, SupervisedEngines } from '../../engines/supervise.js';
+import type { EngineTransition } from '../../router/health.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { exitCodeFor, takeOverHangup, takeOverStopSignals } from '../interrupt.js';
-import { counted, type Output } from '../output.js';
+import { counted, logStderrAsJson, type Output } from '../output.js';
 import { checkEachOption, hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
 import { reportRegistryWarmUp } from '../registry-warm-up.js';
@@ -90,6 +91,8 @@ local, a missing or empty token file refuses every request until a token is back
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
+      // A journal (`journalctl -o cat | jq`) reads every line of a --json gateway's stderr as JSON.
+      if (output.json) logStderrAsJson();
       const port = portOption(options.port, 8089);
       const drainTimeoutMs = parseTimeout(options.drainTimeout, '--drain-timeout');
       const host = hostOption(options.host);
@@ -157,7 +160,8 @@ local, a missing or empty token file refuses every request until a token is back
           ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
           onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
           onCheckpointFailure: (message) => output.warn(`background WAL checkpoints stopped (${message}); the gateway checkpoints its store on its own connection from now on`),
-          ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
+          ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(accessLine(entry), { ...entry }) } : {}),
+          onEngineTransition: (transition) => reportEngineTransition(output, transition),
           onTokenChange: (change) => {
             if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
             else output.warn(`${change.reason}; every request is refused until then`);
@@ -206,7 +210,7 @@ local, a missing or empty token file refuses every request until a token is back
       const { listProviders } = await import('../../registry/registry.js');
       const { providersWithoutKeys } = await import('../../registry/credentials.js');
       for (const { provider, variable } of providersWithoutKeys(listProviders(store), process.env)) {
-        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`);
+        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`, { provider, variable });
       }
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
@@ -256,6 +260,7 @@ async function startEngines(context: CommandContext): Promise<SupervisedEngines>
       signal,
       onStarting: (provider) => output.info(`starting ${provider}'s engine ...`),
       onWaiting: (provider, seconds) => output.info(`waiting for ${provider}'s engine (${seconds} s) ...`),
+      onExit: (exit) => reportEngineExit(output, exit),
       onReport: (report) => {
         if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
         else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
@@ -268,6 +273,31 @@ async function startEngines(context: CommandContext): Promise<SupervisedEngines>
   );
   if (engines.reports.length === 0) output.info('--start-engines: no local provider declares engine.launch');
   return engines;
+}
+
+/**
+ * A local engine stopped answering, or answers again, as routing sees it: one line per change. An
+ * engine down from the first probe is said too; one up from the start is no news.
+ */
+function reportEngineTransition(output: Output, transition: EngineTransition): void {
+  const { provider, baseUrl, state } = transition;
+  const fields = { event: 'engine_health', ...transition };
+  if (state === 'up') {
+    output.info(`${provider}'s engine at ${baseUrl} answers again: routes use it`, fields);
+    return;
+  }
+  const how = transition.first ? 'does not answer' : 'stopped answering';
+  const why = transition.cause === 'failing' ? `it answers with errors${transition.status === undefined ? '' : ` (HTTP ${transition.status})`}: ${transition.reason ?? ''}` : (transition.reason ?? 'nothing answers');
+  output.warn(`${provider}'s engine at ${baseUrl} ${how} (${why}); routes leave it out until it answers again`, fields);
+}
+
+/** An engine `--start-engines` started ended while the gateway ran: serve does not restart it. */
+function reportEngineExit(output: Output, exit: EngineExitReport): void {
+  const how = exit.code !== null ? `exited with code ${exit.code}` : exit.signal !== null ? `was killed by ${exit.signal}` : 'is gone';
+  output.warn(
+    `${exit.provider}'s engine (pid ${exit.pid}, ${exit.baseUrl}) ${how}; serve does not restart it: routes leave it out while nothing answers there, and \`syndicate engine start ${exit.provider}\` starts it again (its log: ${exit.logPath})`,
+    { event: 'engine_exit', restarted: false, ...exit },
+  );
 }
 
 /** Stops the engines `--start-engines` started, saying so on stderr. */
