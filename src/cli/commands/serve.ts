@@ -55,7 +55,12 @@ export function serveCommand(): Command {
       'after',
       `
 Once listening it prints "syndicate gateway listening on URL" on stdout (with --json, one JSON
-line: url, openaiBaseUrl, anthropicBaseUrl, mcpUrl, host, port, pid); everything else goes to stderr.
+line: url, openaiBaseUrl, anthropicBaseUrl, mcpUrl, host, port, pid); everything else goes to stderr,
+with --json each line one JSON object: {"time","level","message","fields"}.
+
+A local engine that stops answering or answers again is said on stderr once per change (its engines
+are probed every 10 s); one --start-engines started that exits is said with its exit code or signal,
+and is not restarted.
 
 Example:
   $ syndicate serve --port 8089 &
@@ -78,15 +83,17 @@ engines that were already running are left alone, except those a gateway killed 
 stops the ones started so far (exit 130 / 143).
 
 With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
-then daily (as \`evidence prune\` does), each deletion reported on stderr.
+then daily (as \`evidence prune\` does), each deletion reported on stderr; a run that finds the
+store busy is tried again after 5 min, doubling up to the day.
 
 Signals: SIGTERM or Ctrl-C stop after the requests in flight (exit 0), for at most --drain-timeout
 (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then, or at a second signal, are cancelled — each
 recorded as cancelled by the caller with the bytes so far, a stream ending with its API's error
-event — and serve exits 130 (Ctrl-C) or 143
-(SIGTERM). SIGHUP re-reads policy.yaml and the
-token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
-local, a missing or empty token file refuses every request until a token is back).`,
+event (at a second signal every connection is closed within 1 s, whatever is left) — and serve
+exits 130 (Ctrl-C) or 143 (SIGTERM). SIGHUP re-reads policy.yaml and the token file now (edits
+are otherwise picked up within a second; an invalid policy keeps requests local, a missing or empty
+token file refuses every request until a token is back) — not the environment: a key variable set
+later needs a restart.`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
