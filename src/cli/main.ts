@@ -13,6 +13,7 @@ import {
   stopsOnSigtermItself,
   type StopSignal,
 } from './interrupt.js';
+import { writeDiagnostic } from './diagnostics.js';
 import { endOpenLines } from './open-lines.js';
 
 /**
@@ -58,9 +59,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
     // which a script reads as a check that found a problem.
     // An answer whose call ended (`run --json > out.json` on a full disk) is kept by its evidence: say which.
     const answer = answerLostReport();
-    process.stderr.write(
+    writeDiagnostic(
+      'error',
       `error: cannot write stdout: ${error.message.replace(/, write$/, '')}\n` +
-        `hint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere${answer === undefined ? '' : `; ${answer.kept}`}\n`,
+        `hint: stdout goes to a file or device that refuses the output: free space there, or redirect it elsewhere${answer === undefined ? '' : `; ${answer.kept}`}`,
     );
     process.exit(ExitCode.usage);
   }
@@ -71,7 +73,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   // The call ended and is recorded, but the answer it printed did not all reach its reader.
   const answerLost = answerLostReport();
   if (answerLost !== undefined) {
-    process.stderr.write(`error: ${answerLost.message}\nhint: ${answerLost.hint}\n`);
+    writeDiagnostic('error', `error: ${answerLost.message}\nhint: ${answerLost.hint}`);
     process.exit(ExitCode.outputClosed);
   }
   process.exit(process.exitCode ?? 0);
@@ -126,21 +128,22 @@ function stop(signal: StopSignal): void {
   // their own line, and stdout ends with a newline (a script's last `read` gets the partial line).
   endOpenLines(!stdoutClosed);
   if (cancelled) {
-    process.stderr.write(
+    writeDiagnostic(
+      'warn',
       signal === 'SIGINT'
-        ? `interrupted: ${note} (Ctrl-C again to quit at once)\n`
+        ? `interrupted: ${note} (Ctrl-C again to quit at once)`
         : signal === 'SIGHUP'
-          ? `hung up: ${note} (SIGTERM to quit at once)\n`
-          : `terminated: ${note} (SIGTERM again to quit at once)\n`,
+          ? `hung up: ${note} (SIGTERM to quit at once)`
+          : `terminated: ${note} (SIGTERM again to quit at once)`,
     );
     atDeadline(() => {
-      process.stderr.write(`${reportStoppedAtOnce(signal, true)}\n`);
+      writeDiagnostic('error', reportStoppedAtOnce(signal, true));
       process.exit(exitCodeFor(signal));
     });
     return;
   }
   // One line saying what was stopped and what it left; `--json` still gets its one document (the command had not printed it).
-  process.stderr.write(`${reportStoppedAtOnce(signal, interrupts > 1 || cancelling)}\n`);
+  writeDiagnostic('error', reportStoppedAtOnce(signal, interrupts > 1 || cancelling));
   process.exit(exitCodeFor(signal));
 }
 process.on('SIGINT', () => stop('SIGINT'));

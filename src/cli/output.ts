@@ -2,7 +2,10 @@ import { Chalk, type ChalkInstance } from 'chalk';
 import { formatInputProblem, InvalidInputError, type SyndicateError } from '../errors.js';
 import { commandsForHome, hintsForHome, type HomePaths } from '../home/home.js';
 import { checkStop, ITEMS_BETWEEN_CHECKS, runToEnd, type PausingWork } from '../common/pausing.js';
+import { isStderrJson, writeDiagnostic, type LogFields } from './diagnostics.js';
 import { endOpenLines, noteStreamed } from './open-lines.js';
+
+export { logStderrAsJson, type LogFields } from './diagnostics.js';
 
 export { counted } from '../common/counted.js';
 
@@ -111,13 +114,15 @@ export class Output {
     noteStreamed('stderr', text);
   }
 
-  /** A diagnostic on stderr; always allowed, also with --json. */
-  info(text: string): void {
-    process.stderr.write(`${text}\n`);
+  /** A diagnostic on stderr; always allowed, also with --json (a JSON line with `fields` after `logStderrAsJson`). */
+  info(text: string, fields?: LogFields): void {
+    writeDiagnostic('info', text, fields);
   }
 
-  warn(text: string): void {
-    process.stderr.write(`${this.stderrColor.yellow('warning:')} ${terminalSafe(this.forHome(text))}\n`);
+  warn(text: string, fields?: LogFields): void {
+    // JSON escapes control characters itself; a terminal gets them shown as text (`terminalSafe`).
+    if (isStderrJson()) writeDiagnostic('warn', this.forHome(text), fields);
+    else process.stderr.write(`${this.stderrColor.yellow('warning:')} ${terminalSafe(this.forHome(text))}\n`);
   }
 
   /** `text` with the `syndicate …` commands it quotes working as typed for this home (`--home DIR` added when it came from that flag). */

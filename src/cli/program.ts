@@ -4,6 +4,7 @@ import { ExitCode, SyndicateError, toSyndicateError, UsageError } from '../error
 import { resolveHome, type HomePaths } from '../home/home.js';
 import { helpDocument, VERSION_OPTION } from './help-document.js';
 import { whenStoppedAtOnce } from './interrupt.js';
+import { writeDiagnostic } from './diagnostics.js';
 import { Output, printedDocument, type GlobalOptions } from './output.js';
 
 /**
@@ -293,7 +294,7 @@ export async function runProgram(argv: string[]): Promise<number> {
     const failure: SyndicateError = toSyndicateError(error);
     new Output({ json: wantsJson(program, argv), home: homeFromFlag(program) }).error(failure, { stdoutIsProtocol: stdoutIsProtocol(program, argv) });
     if (failure.exitCode === ExitCode.internal && process.env.SYNDICATE_DEBUG !== undefined) {
-      process.stderr.write(`${(error as Error).stack ?? ''}\n`);
+      writeDiagnostic('error', (error as Error).stack ?? '');
     }
     return failure.exitCode;
   }

@@ -215,8 +215,15 @@ export interface StartOptions {
   supervised?: boolean;
 }
 
+/** How an engine process syndicate started ended: its exit code, or the signal that killed it. */
+export interface EngineExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
 export type StartOutcome =
-  | { started: true; process: ManagedProcess; readyMs: number }
+  /** `exited`: settles when the engine process ends, however (its own exit, a kill, `engine stop`). */
+  | { started: true; process: ManagedProcess; readyMs: number; exited: Promise<EngineExit> }
   | {
       started: false;
       reason: 'already-running';
@@ -348,9 +355,12 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
       hint: code === 'ENOENT' ? `install it, or give its full path as engine.launch.command in ${provider.id}'s record` : 'check engine.launch.command in the provider record',
     });
   }
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  child.once('exit', (code, signal) => {
-    exited = { code, signal };
+  let exited: EngineExit | undefined;
+  const exit = new Promise<EngineExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      exited = { code, signal };
+      resolve(exited);
+    });
   });
   child.unref();
   const startTicks = processStartTicks(child.pid);
@@ -393,7 +403,7 @@ async function startUnlessRunning(store: Store, provider: RegisteredProvider, la
         ? new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`, { exitCode: options.signal.reason.exitCode === ExitCode.terminated ? ExitCode.terminated : ExitCode.interrupted })
         : new InterruptedError(`${provider.id}'s engine start was cancelled; the engine (pid ${managed.pid}) was stopped`);
     }
-    if (await answersReady(readyUrl, record)) return { started: true, process: managed, readyMs: Date.now() - startedAt };
+    if (await answersReady(readyUrl, record)) return { started: true, process: managed, readyMs: Date.now() - startedAt, exited: exit };
     if (Date.now() - startedAt >= timeoutMs) {
       await signalUntilGone(managed, 5000);
       forgetProcess(store, provider.id);

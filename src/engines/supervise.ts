@@ -2,6 +2,7 @@ import { InterruptedError, SyndicateError } from '../errors.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { Store } from '../store/store.js';
 import { localEngineProviders, startProviderEngine, stopProviderEngine } from './manage.js';
+import { isSameProcessAlive, type EngineExit, type ManagedProcess } from './processes.js';
 
 /** What happened to one declared engine when `serve --start-engines` started the declared ones. */
 export type EngineStartReport =
@@ -17,6 +18,23 @@ export interface EngineStopReport {
   stopped: boolean;
   error?: SyndicateError;
 }
+
+/**
+ * An engine `serve --start-engines` started (or took over) that ended while the gateway ran: not
+ * restarted — routes leave it out while it does not answer — and not stopped again when the gateway stops.
+ */
+export interface EngineExitReport {
+  provider: string;
+  pid: number;
+  baseUrl: string;
+  logPath: string;
+  /** Its exit code or signal; both null for an engine taken over (not this process's child), whose end is seen, not heard. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** How often an engine taken over (not this process's child, so no exit event) is looked for. */
+const TAKEN_OVER_CHECK_MS = 5000;
 
 export interface SupervisedEngines {
   reports: EngineStartReport[];
@@ -38,6 +56,8 @@ export interface StartDeclaredEnginesOptions {
    * `InterruptedError` naming them. Nothing it started is left running.
    */
   signal?: AbortSignal;
+  /** An engine started or taken over ended by itself (or was killed) before `stop` (see `EngineExitReport`). */
+  onExit?: (exit: EngineExitReport) => void;
 }
 
 /** How long each engine already started gets to stop after SIGTERM when the start is interrupted. */
@@ -55,13 +75,38 @@ export async function startDeclaredEngines(store: Store, options: StartDeclaredE
   const declared = localEngineProviders(store).filter((provider) => provider.record.engine?.launch !== undefined);
   const reports: EngineStartReport[] = [];
   const started: RegisteredProvider[] = [];
+  /** Providers whose engine ended before `stop`: nothing of theirs is this call's to stop any more. */
+  const ended = new Set<string>();
+  let stopping = false;
+  const watchers: NodeJS.Timeout[] = [];
+  const exitedAlone = (provider: RegisteredProvider, managed: ManagedProcess, exit: EngineExit): void => {
+    if (stopping || ended.has(provider.id)) return;
+    ended.add(provider.id);
+    options.onExit?.({ provider: provider.id, pid: managed.pid, baseUrl: provider.record.baseUrl, logPath: managed.logPath, ...exit });
+  };
+  const follow = (provider: RegisteredProvider, managed: ManagedProcess, exited: Promise<EngineExit> | undefined): void => {
+    if (exited !== undefined) {
+      void exited.then((exit) => exitedAlone(provider, managed, exit));
+      return;
+    }
+    const watcher = setInterval(() => {
+      if (isSameProcessAlive(managed)) return;
+      clearInterval(watcher);
+      exitedAlone(provider, managed, { code: null, signal: null });
+    }, TAKEN_OVER_CHECK_MS);
+    watcher.unref();
+    watchers.push(watcher);
+  };
   const report = (entry: EngineStartReport): void => {
     reports.push(entry);
     options.onReport?.(entry);
   };
   const stop = async (graceMs = 15_000): Promise<EngineStopReport[]> => {
+    stopping = true;
+    for (const watcher of watchers) clearInterval(watcher);
     const results: EngineStopReport[] = [];
     for (const provider of [...started].reverse()) {
+      if (ended.has(provider.id)) continue;
       try {
         const outcome = await stopProviderEngine(store, provider, { graceMs });
         results.push({ provider: provider.id, stopped: outcome.stopped });
@@ -98,9 +143,11 @@ export async function startDeclaredEngines(store: Store, options: StartDeclaredE
       });
       if (outcome.started) {
         started.push(provider);
+        follow(provider, outcome.process, outcome.exited);
         report({ provider: provider.id, outcome: 'started', pid: outcome.process.pid, readyMs: outcome.readyMs, logPath: outcome.process.logPath });
       } else if (outcome.takenOverFrom !== undefined && outcome.process !== undefined) {
         started.push(provider);
+        follow(provider, outcome.process, undefined);
         report({ provider: provider.id, outcome: 'taken-over', pid: outcome.process.pid, formerSupervisor: outcome.takenOverFrom.pid });
       } else {
         report({ provider: provider.id, outcome: 'already-running' });

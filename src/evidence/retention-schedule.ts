@@ -4,6 +4,9 @@ import { pruneEvidenceYielding, type PruneResult } from './retention.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
+/** The first retry after a failed run (the store busy or full); each next one waits twice as long, up to the interval. */
+export const RETENTION_FIRST_RETRY_MS = 5 * 60 * 1000;
+
 export interface RetentionScheduleOptions {
   /** The policy's `evidence.retentionDays` now (read at each run: a running gateway follows edits). */
   retentionDays: () => number | undefined;
@@ -17,10 +20,17 @@ export interface RetentionScheduleOptions {
   onPrune: (result: PruneResult, retentionDays: number) => void;
   /** A run skipped because of `heldBack`. */
   onHeldBack?: (reason: string, retentionDays: number) => void;
-  /** A run that failed (the store busy or full): reported, and tried again at the next interval. */
-  onError: (error: SyndicateError) => void;
+  /**
+   * A run that failed (the store busy or full): reported with when it is tried again — after
+   * `firstRetryMs`, then twice as long after each further failure, never later than the interval.
+   */
+  onError: (error: SyndicateError, retryInMs: number) => void;
+  /** A run that succeeded after `failures` failed runs in a row (whether it deleted anything or not: `onPrune` says when it did). */
+  onRecovered?: (failures: number, result: PruneResult, retentionDays: number) => void;
   /** Between runs; default one day. */
   intervalMs?: number;
+  /** The first retry after a failed run; default `RETENTION_FIRST_RETRY_MS` (at most the interval). */
+  firstRetryMs?: number;
   /** Envelopes per batch (`pruneEvidence`'s default when absent). */
   batchEnvelopes?: number;
   now?: () => number;
@@ -46,8 +56,13 @@ export interface RetentionSchedule {
  */
 export function scheduleRetention(store: Store, options: RetentionScheduleOptions): RetentionSchedule {
   const now = options.now ?? Date.now;
+  const intervalMs = options.intervalMs ?? DAY_MS;
+  const firstRetryMs = Math.min(options.firstRetryMs ?? RETENTION_FIRST_RETRY_MS, intervalMs);
   let stopped = false;
   let running: Promise<PruneResult | undefined> | undefined;
+  /** Failed runs in a row, and the retry one of them scheduled. */
+  let failures = 0;
+  let retry: NodeJS.Timeout | undefined;
   const prune = async (): Promise<PruneResult | undefined> => {
     const days = options.retentionDays();
     if (days === undefined || stopped) return undefined;
@@ -62,11 +77,23 @@ export function scheduleRetention(store: Store, options: RetentionScheduleOption
         shouldStop: () => stopped,
         ...(options.batchEnvelopes === undefined ? {} : { batchEnvelopes: options.batchEnvelopes }),
       });
+      if (result !== undefined && failures > 0) {
+        options.onRecovered?.(failures, result, days);
+        failures = 0;
+        clearTimeout(retry);
+      }
       if (result !== undefined && (result.envelopes > 0 || result.permits > 0)) options.onPrune(result, days);
       return result;
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
-      options.onError(error);
+      failures += 1;
+      const retryInMs = Math.min(firstRetryMs * 2 ** (failures - 1), intervalMs);
+      clearTimeout(retry);
+      if (!stopped) {
+        retry = setTimeout(() => void runNow(), retryInMs);
+        retry.unref();
+      }
+      options.onError(error, retryInMs);
       return undefined;
     }
   };
@@ -78,13 +105,14 @@ export function scheduleRetention(store: Store, options: RetentionScheduleOption
     return running;
   };
   void runNow();
-  const timer = setInterval(() => void runNow(), options.intervalMs ?? DAY_MS);
+  const timer = setInterval(() => void runNow(), intervalMs);
   timer.unref();
   return {
     runNow,
     stop: async () => {
       stopped = true;
       clearInterval(timer);
+      clearTimeout(retry);
       await running;
     },
   };

@@ -48,9 +48,12 @@ export interface RunningGateway {
    * short ends with its API's error event, never with the connection simply gone, however long its
    * evidence takes to complete. A request still uploading its body does not see the cancellation:
    * its connection is cut after `CUT_SHORT_GRACE_MS`; a client that no longer reads gets as long for
-   * its last bytes. Returns how many it cancelled.
+   * its last bytes. `atOnce` (the operator's second signal: stop now): every connection is closed
+   * at most `CUT_SHORT_GRACE_MS` after the cut, whatever is left — a stream whose pipeline has not
+   * settled by then ends without its error event (its evidence is still completed before the
+   * close resolves). Returns how many it cancelled.
    */
-  cutShort(reason: Error): number;
+  cutShort(reason: Error, options?: { atOnce?: boolean }): number;
 }
 
 /**
@@ -328,8 +331,9 @@ export async function listenGateway(gateway: Gateway, options: GatewayListenOpti
     get uploading() {
       return stillUploading().length;
     },
-    cutShort: (reason) => {
+    cutShort: (reason, cutOptions = {}) => {
       const cancelled = gateway.cancelInFlight(reason);
+      if (cutOptions.atOnce === true) setTimeout(() => server.closeAllConnections(), CUT_SHORT_GRACE_MS).unref();
       // Not a bound on the requests settling: a stream's error event is written once its pipeline
       // settled (its evidence complete), which a loaded machine took over a second to do — cutting
       // the connections then left SDK clients with a bare close (`terminated`) instead.

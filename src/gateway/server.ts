@@ -7,12 +7,14 @@ import type { HomePaths } from '../home/home.js';
 import { readGatewayToken } from '../home/home.js';
 import { createPipelineContext, currentPolicy } from '../invoke/context.js';
 import { invoke } from '../invoke/pipeline.js';
+import type { PipelineContext } from '../invoke/types.js';
 import { followRegistryForWarmUp, warmPipeline, type RegistryWarmUpReport, type WarmUpReport } from '../invoke/warm-up.js';
 import type { McpHttpEndpoint } from '../mcp/http.js';
 import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { currentProviders } from '../registry/provider-cache.js';
+import type { EngineTransition } from '../router/health.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentTodayUsd } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
@@ -71,13 +73,35 @@ export interface StartGatewayOptions extends GatewayListenOptions {
   /** A warm-up ran for a registry changed since start (`followRegistryForWarmUp`): whether it loaded the tokenizer, and how long it took. */
   onRegistryWarmUp?: (report: RegistryWarmUpReport) => void;
   /**
-   * The policy's evidence retention deleted envelopes (at start, then daily), or could not, or
-   * deleted nothing because the policy file is invalid (`heldBack`: the reason).
+   * The policy's evidence retention deleted envelopes (at start, then daily), or could not (tried
+   * again in `retryInMs`), or ran after such failures (`recoveredAfter`: how many), or deleted
+   * nothing because the policy file is invalid (`heldBack`: the reason).
    */
-  onRetention?: (outcome: { result: PruneResult; retentionDays: number } | { heldBack: string; retentionDays: number } | { error: SyndicateError }) => void;
+  onRetention?: (outcome: RetentionOutcome) => void;
   /** The background checkpoint worker failed (`BackgroundCheckpointOptions.onFailure`): the store's connection checkpoints from then on. */
   onCheckpointFailure?: (message: string) => void;
+  /**
+   * A local engine stopped answering or answers again, as routing sees it (`HealthMonitor.onEngineTransition`):
+   * once per change. With it, the local engines are also probed every `engineWatchMs` while no
+   * request does, so a change is told when it happens rather than at the next request.
+   */
+  onEngineTransition?: (transition: EngineTransition) => void;
+  /** Between two probes of the local engines for `onEngineTransition`; default `ENGINE_WATCH_MS`. */
+  engineWatchMs?: number;
 }
+
+/**
+ * How often a gateway told of engine transitions probes its local engines (one `GET …/models` each,
+ * as a routed request's probe; skipped while one fresher than the health TTL is at hand).
+ */
+export const ENGINE_WATCH_MS = 10_000;
+
+/** What `StartGatewayOptions.onRetention` is told. */
+export type RetentionOutcome =
+  | { result: PruneResult; retentionDays: number }
+  | { recoveredAfter: number; result: PruneResult; retentionDays: number }
+  | { heldBack: string; retentionDays: number }
+  | { error: SyndicateError; retryInMs: number };
 
 /** A running gateway with its core (for metrics and tests). */
 export interface StartedGateway extends RunningGateway {
@@ -181,6 +205,7 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
   const checkpoint = startBackgroundCheckpoint(options.store, {
     ...(options.onCheckpointFailure === undefined ? {} : { onFailure: options.onCheckpointFailure }),
   });
+  const engineWatch = watchEngines(pipeline.health, options);
   // The policy's evidence retention, at start and then daily, following policy edits; it runs
   // beside the requests (between its batches), so it neither delays listening nor holds requests.
   retention = scheduleRetention(options.store, {
@@ -189,7 +214,8 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
     heldBack: () => policy.current().failure,
     onPrune: (result, retentionDays) => options.onRetention?.({ result, retentionDays }),
     onHeldBack: (heldBack, retentionDays) => options.onRetention?.({ heldBack, retentionDays }),
-    onError: (error) => options.onRetention?.({ error }),
+    onError: (error, retryInMs) => options.onRetention?.({ error, retryInMs }),
+    onRecovered: (failures, result, retentionDays) => options.onRetention?.({ recoveredAfter: failures, result, retentionDays }),
   });
   return {
     ...running,
@@ -203,11 +229,42 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
       return running.uploading;
     },
     close: async () => {
+      engineWatch.stop();
       await registryWarmUp.stop();
       // A prune under way ends after its batch: the store is closed after this.
       await retention.stop();
       await running.close();
       await checkpoint.stop();
+    },
+  };
+}
+
+/**
+ * Tells `onEngineTransition` of each change of a local engine's health the pipeline's monitor sees,
+ * and probes the local engines every `engineWatchMs` so that a change comes out while no request
+ * comes in. The timer never keeps the process alive.
+ */
+function watchEngines(health: PipelineContext['health'], options: StartGatewayOptions): { stop(): void } {
+  const listener = options.onEngineTransition;
+  if (listener === undefined) return { stop: () => undefined };
+  const unsubscribe = health.onEngineTransition(listener);
+  let probing = false;
+  const timer = setInterval(() => {
+    if (probing) return;
+    probing = true;
+    const local = currentProviders(options.store).filter((provider) => provider.record.class === 'local' && provider.retiredAt === null);
+    void health
+      .snapshot(local)
+      .catch(() => undefined)
+      .finally(() => {
+        probing = false;
+      });
+  }, options.engineWatchMs ?? ENGINE_WATCH_MS);
+  timer.unref();
+  return {
+    stop: () => {
+      clearInterval(timer);
+      unsubscribe();
     },
   };
 }

@@ -11,6 +11,7 @@ import {
   attemptsWithinMaxHops,
   engineRemedies,
   hintForMissingKeys,
+  type KeyReader,
   hintForUnavailable,
   hintForUntriedKeyless,
   missingKeyReason,
@@ -236,8 +237,9 @@ export function unavailableRouteError(routed: RouteExplanation): UpstreamError |
  * called) as `run` fails with it: inference unavailable (exit 5), each candidate it would reach
  * named with its variable, and the hint to export them — with the clause for those
  * `fallback.maxHops` would keep it from reaching. Undefined when a candidate can be called (or none is left).
+ * `where`: a `server` (MCP's `route_explain`) says to restart it, as its `complete` would.
  */
-export function keylessRouteError(routed: RouteExplanation): UpstreamError | undefined {
+export function keylessRouteError(routed: RouteExplanation, where: KeyReader = 'command'): UpstreamError | undefined {
   const { plan } = routed;
   if (plan.candidates.length === 0 || plan.candidates.some((candidate) => candidate.missingKey === undefined)) return undefined;
   const { attempts, passedOver, beyondMaxHops } = walkWithoutPermit(plan);
@@ -251,7 +253,7 @@ export function keylessRouteError(routed: RouteExplanation): UpstreamError | und
   return new UpstreamError(unavailableMessage('inference_unavailable', reasons.join('; ')), {
     code: 'inference_unavailable',
     isRetryable: true,
-    hint: `${hintForMissingKeys(variables)}${untried === undefined ? '' : `; ${untried}`}`,
+    hint: `${hintForMissingKeys(variables, where)}${untried === undefined ? '' : `; ${untried}`}`,
     details: routeErrorDetails(routed),
   });
 }

@@ -20,6 +20,7 @@ import {
   credentialHint,
   engineRemedies,
   hintForInputTooLong,
+  hintForMissingKey,
   hintForMissingKeys,
   hintForUnavailable,
   hintForUntriedKeyless,
@@ -435,7 +436,7 @@ function unavailableHint(
   timeBudget?: string,
 ): { hint: string; retryAfterSeconds?: number } {
   if (attempts.length > 0 && attempts.every((report) => report.error?.code === 'upstream_total_timeout')) return { hint: timeoutHint(input, untriedForTime, timeBudget) };
-  if (missingKeys.length > 0) return { hint: hintForMissingKeys(missingKeys) };
+  if (missingKeys.length > 0) return { hint: hintForMissingKeys(missingKeys, context.longRunning === true ? 'server' : 'command') };
   // Failures and attempts are pushed together, one pair per failed hop.
   const unavailable = attempts.flatMap((report, index): Unavailability[] => {
     const failure = failures[index];
@@ -588,7 +589,7 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     const error = new UpstreamError(missingKeyReason(missingKey, provider.id), {
       code: 'credential_missing',
       isRetryable: true,
-      hint: `${keyExports([missingKey])} in the environment syndicate runs in`,
+      hint: hintForMissingKey(missingKey, context.longRunning === true ? 'server' : 'command'),
       details: { variable: missingKey },
     });
     // No permit and no call, but the attempt the route planned is on the chain with why it was skipped.

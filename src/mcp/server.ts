@@ -714,7 +714,7 @@ function decodedRequestArgument(input: RouteExplainArguments, body: Record<strin
 function verdictOf(routed: RouteExplanation, home: HomePaths): string {
   const { plan } = routed;
   // Every candidate skipped for its unset key (in the server's environment) fails `complete` as unavailable too.
-  const unavailable = keylessRouteError(routed) ?? unavailableRouteError(routed);
+  const unavailable = keylessRouteError(routed, 'server') ?? unavailableRouteError(routed);
   if (plan.candidates.length > 0 && unavailable === undefined) return '';
   // Its sentence without the models (the explanation below names each).
   if (unavailable !== undefined) return `${unavailableSentence(unavailable)}\nhint: ${commandsForHome(unavailable.hint ?? '', home)}\n`;

@@ -228,6 +228,23 @@ interface ToolsRefusal {
 
 const NO_SHARED_TOOLS_REFUSALS: ReadonlyMap<string, readonly SharedToolsRefusal[]> = new Map();
 
+/**
+ * A local engine's health as this monitor sees it changed (`HealthMonitor.onEngineTransition`):
+ * it stopped answering (`down`) or answers again (`up`). `first`: the first observation of it in
+ * this process, reported only when it is down (an engine that answers from the start is no news).
+ */
+export interface EngineTransition {
+  provider: string;
+  baseUrl: string;
+  state: 'up' | 'down';
+  first: boolean;
+  /** Why it is down (the probe's or the failed call's words). */
+  reason?: string;
+  /** Down because nothing answered (`unreachable`) or because it answered with errors (`failing`, with the `status` when one). */
+  cause?: 'unreachable' | 'failing';
+  status?: number;
+}
+
 /** A provider, or one of its models, held out of routes (`HealthMonitor.holds`). */
 export interface HeldBack {
   provider: string;
@@ -316,6 +333,9 @@ export class HealthMonitor {
   private readonly holdBook: HoldBook | undefined;
   /** The releases last applied to this process's holds (`applyReleases`). */
   private appliedReleases: ReleaseLedger | undefined;
+  /** Provider id -> the last state of its local engine reported to `onEngineTransition`'s listeners, at which base URL. */
+  private readonly engineStates = new Map<string, { state: 'up' | 'down'; baseUrl: string }>();
+  private readonly transitionListeners = new Set<(transition: EngineTransition) => void>();
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -327,6 +347,44 @@ export class HealthMonitor {
     this.probe = options.probe ?? ((url, timeoutMs, headers) => fetchEngineJson(url, { timeoutMs, headers }));
     this.env = options.env ?? process.env;
     this.holdBook = options.holdBook;
+  }
+
+  /**
+   * Calls `listener` each time a local engine's health changes as routing sees it — a probe or a
+   * call found it down where it was up, or up where it was down — once per change, not per probe.
+   * Returns the unsubscribe.
+   */
+  onEngineTransition(listener: (transition: EngineTransition) => void): () => void {
+    this.transitionListeners.add(listener);
+    return () => this.transitionListeners.delete(listener);
+  }
+
+  /** Tells the listeners when a local engine's state differs from the last one they were told (or, first, when it is down). */
+  private noteEngineState(provider: RegisteredProvider, health: ProviderHealth): void {
+    if (this.transitionListeners.size === 0 || provider.record.class !== 'local' || health.state === 'rate_limited') return;
+    const baseUrl = provider.record.baseUrl;
+    const last = this.engineStates.get(provider.id);
+    const known = last !== undefined && last.baseUrl === baseUrl ? last : undefined;
+    if (known?.state === health.state) return;
+    this.engineStates.set(provider.id, { state: health.state, baseUrl });
+    if (known === undefined && health.state === 'up') return;
+    const cause = health.cause === 'failing' ? 'failing' : health.state === 'down' ? 'unreachable' : undefined;
+    const transition: EngineTransition = {
+      provider: provider.id,
+      baseUrl,
+      state: health.state,
+      first: known === undefined,
+      ...(health.state === 'down' && health.reason !== undefined ? { reason: health.reason } : {}),
+      ...(cause === undefined ? {} : { cause }),
+      ...(health.state === 'down' && health.status !== undefined ? { status: health.status } : {}),
+    };
+    for (const listener of this.transitionListeners) {
+      try {
+        listener(transition);
+      } catch {
+        // A listener is for watching: one that fails must not fail the probe or the call it follows.
+      }
+    }
   }
 
   /** Health of every provider given; probes stale local engines (in parallel) first. */
@@ -520,6 +578,7 @@ export class HealthMonitor {
       this.observations.delete(provider.id);
       this.holdBook?.clear(provider.id, undefined);
     }
+    this.noteEngineState(provider, { state: 'up', checkedAt: new Date(this.now()).toISOString() });
     this.failureRuns.delete(provider.id);
     if (observed === undefined) return;
     const key = modelKey(provider.id, observed.model);
@@ -656,6 +715,7 @@ export class HealthMonitor {
       ...(holdMs > this.ttlFor(provider) ? { until: now + holdMs } : {}),
     });
     this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + holdMs, reason: reasons.shared, recordedAt: now });
+    this.noteEngineState(provider, { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...downCause(cause, last) });
   }
 
   /**
@@ -791,6 +851,7 @@ export class HealthMonitor {
         const held = this.observations.get(provider.id);
         if (held?.until !== undefined && held.observedAt >= started && held.baseUrl === observation.baseUrl) return held;
         this.observations.set(provider.id, observation);
+        this.noteEngineState(provider, observation.health);
         return observation;
       });
     this.inFlight.set(provider.id, promise);

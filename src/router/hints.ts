@@ -529,9 +529,26 @@ export function keyExports(variables: readonly string[]): string {
   return variables.map((name) => `export ${name}=…`).join('; ');
 }
 
-/** What to do when every candidate tried was skipped for its unset key. */
-export function hintForMissingKeys(variables: readonly string[]): string {
-  return `set the key in the environment syndicate runs in (${keyExports(variables)}), then retry`;
+/**
+ * Who is told to set a missing key: a `command` (`run`, `route`: the next one started with the
+ * key exported sees it) or a `server` (the gateway, the MCP server), which reads its environment
+ * only when it starts — nothing reaches a running process's environment, SIGHUP included (it
+ * re-reads the policy and the token).
+ */
+export type KeyReader = 'command' | 'server';
+
+/** What to do when every candidate tried was skipped for its unset key (`where`: whether retrying can see it, see `KeyReader`). */
+export function hintForMissingKeys(variables: readonly string[], where: KeyReader = 'command'): string {
+  return `set the key in the environment syndicate runs in (${keyExports(variables)}), ${where === 'command' ? 'then retry' : KEY_NEEDS_RESTART}`;
+}
+
+/** What a server skipping a provider for its unset key must be told: retrying does not help it. */
+const KEY_NEEDS_RESTART =
+  'then restart the gateway or MCP server: a running one reads its environment only when it starts (SIGHUP re-reads the policy and the token, not the environment); a service takes it from its unit (Environment= or EnvironmentFile=) at `systemctl restart`';
+
+/** The hint of one attempt skipped for its unset key `variable` (`where` as `hintForMissingKeys`). */
+export function hintForMissingKey(variable: string, where: KeyReader = 'command'): string {
+  return `${keyExports([variable])} in the environment syndicate runs in${where === 'command' ? '' : `, ${KEY_NEEDS_RESTART}`}`;
 }
 
 /**

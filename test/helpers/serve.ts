@@ -15,7 +15,8 @@ export interface RunningServe {
 }
 
 /**
- * `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout. `asProgram`
+ * `syndicate ARGS` (a `serve`) as a process, once it printed where it listens on stdout (its text
+ * line, or with `--json` its JSON line). `asProgram`
  * runs the bin itself, as an operator does (its shell part starts node), instead of `node BIN`.
  */
 export async function startServe(args: string[], env: Record<string, string>, timeoutMs = 30_000, { asProgram = false } = {}): Promise<RunningServe> {
@@ -34,6 +35,9 @@ export async function startServe(args: string[], env: Record<string, string>, ti
       stdout += data.toString();
       const match = /^syndicate gateway listening on (http:\/\/\S+)\n/.exec(stdout);
       if (match?.[1] !== undefined) resolve(match[1]);
+      // `serve --json`: its ready line is a JSON document on one line.
+      const ready = /^(\{.*\})\n/.exec(stdout)?.[1];
+      if (ready !== undefined) resolve((JSON.parse(ready) as { url: string }).url);
     });
     void server.then((result) => reject(new Error(`serve exited early: ${String(result.stderr)}`)));
   });

@@ -308,11 +308,12 @@ describe('syndicate serve', () => {
     expect(String(result.stdout).split('\n')).toHaveLength(1);
     expect(result.stderr).toContain('shutting down: finishing 1 in-flight request');
     expect(result.stderr).toContain('gateway stopped');
-    // --access-log with --json: one JSON object per request on stderr, the drained stream included.
+    // --access-log with --json: one JSON line per request on stderr (its entry in `fields`), the drained stream included.
     const logged = String(result.stderr)
       .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as { path: string; status: number; outcome: string; streamed: boolean; provider: string });
+      .filter((line) => line !== '')
+      .map((line) => (JSON.parse(line) as { fields: { path?: string; status: number; outcome: string; streamed: boolean; provider: string } }).fields)
+      .filter((fields) => fields.path !== undefined);
     expect(logged).toEqual([
       expect.objectContaining({ path: '/v1/chat/completions', status: 200, outcome: 'ok', streamed: false, provider: 'ollama' }),
       expect.objectContaining({ path: '/v1/chat/completions', status: 200, outcome: 'ok', streamed: true, provider: 'ollama' }),

@@ -24,7 +24,7 @@ describe('serve: a hosted provider whose key is not set in its environment', () 
     scenario = await Scenario.create({ egressHosts: ['127.0.0.1'] });
     await scenario.register(
       { id: 'local', engine: local },
-      { id: 'hosted', engine: hosted, class: 'approved_hosted', authEnv: KEY },
+      { id: 'hosted', engine: hosted, class: 'approved_hosted', authEnv: KEY, price: { inputPerMTok: 3, outputPerMTok: 15 } },
       { id: 'former', engine: hosted, class: 'approved_hosted', authEnv: RETIRED_KEY },
     );
     const removed = await scenario.cli(['provider', 'remove', 'former']);
@@ -49,6 +49,25 @@ describe('serve: a hosted provider whose key is not set in its environment', () 
     expect(stderr).toContain(`warning: ${WARNING}`);
     expect(stderr).not.toContain(RETIRED_KEY);
     expect(stderr).not.toContain('local is skipped');
+  });
+
+  it("a request only it could take says to restart the gateway with the key set (retrying cannot help: a running gateway never re-reads its environment, SIGHUP included)", { timeout: 90_000 }, async () => {
+    const token = (await scenario.cli(['serve', '--print-token'])).stdout.trim();
+    const gateway = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: scenario.home }, 60_000);
+    try {
+      const response = await fetch(`${gateway.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'hosted:gpt-4o-mini', messages: [{ role: 'user', content: 'Name the capital of France.' }] }),
+      });
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(response.status, error.message).toBe(503);
+      expect(error.message).toContain(`set the key in the environment syndicate runs in (export ${KEY}=…), then restart the gateway or MCP server: a running one reads its environment only when it starts`);
+      expect(error.message).not.toContain('then retry');
+    } finally {
+      gateway.server.kill('SIGTERM');
+      await gateway.server;
+    }
   });
 
   it('is not warned of once the key is set (a blank one is not set)', { timeout: 90_000 }, async () => {

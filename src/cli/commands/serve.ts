@@ -1,14 +1,15 @@
 import { Command, Option } from 'commander';
-import { parseTimeout } from '../../common/duration.js';
+import { formatDuration, parseTimeout } from '../../common/duration.js';
 import { InterruptedError, UsageError } from '../../errors.js';
 import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { shellWord } from '../../common/shell-word.js';
-import type { SupervisedEngines } from '../../engines/supervise.js';
+import type { EngineExitReport, SupervisedEngines } from '../../engines/supervise.js';
+import type { EngineTransition } from '../../router/health.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { exitCodeFor, takeOverHangup, takeOverStopSignals } from '../interrupt.js';
-import { counted, type Output } from '../output.js';
+import { counted, logStderrAsJson, type Output } from '../output.js';
 import { checkEachOption, hostOption, portOption } from '../input.js';
 import { reportPolicyChange } from '../policy-change.js';
 import { reportRegistryWarmUp } from '../registry-warm-up.js';
@@ -54,7 +55,12 @@ export function serveCommand(): Command {
       'after',
       `
 Once listening it prints "syndicate gateway listening on URL" on stdout (with --json, one JSON
-line: url, openaiBaseUrl, anthropicBaseUrl, mcpUrl, host, port, pid); everything else goes to stderr.
+line: url, openaiBaseUrl, anthropicBaseUrl, mcpUrl, host, port, pid); everything else goes to stderr,
+with --json each line one JSON object: {"time","level","message","fields"}.
+
+A local engine that stops answering or answers again is said on stderr once per change (its engines
+are probed every 10 s); one --start-engines started that exits is said with its exit code or signal,
+and is not restarted.
 
 Example:
   $ syndicate serve --port 8089 &
@@ -77,19 +83,23 @@ engines that were already running are left alone, except those a gateway killed 
 stops the ones started so far (exit 130 / 143).
 
 With evidence.retentionDays in policy.yaml, envelopes older than that are deleted at start and
-then daily (as \`evidence prune\` does), each deletion reported on stderr.
+then daily (as \`evidence prune\` does), each deletion reported on stderr; a run that finds the
+store busy is tried again after 5 min, doubling up to the day.
 
 Signals: SIGTERM or Ctrl-C stop after the requests in flight (exit 0), for at most --drain-timeout
 (default ${DEFAULT_DRAIN_TIMEOUT}): those still running then, or at a second signal, are cancelled — each
 recorded as cancelled by the caller with the bytes so far, a stream ending with its API's error
-event — and serve exits 130 (Ctrl-C) or 143
-(SIGTERM). SIGHUP re-reads policy.yaml and the
-token file now (edits are otherwise picked up within a second; an invalid policy keeps requests
-local, a missing or empty token file refuses every request until a token is back).`,
+event (at a second signal every connection is closed within 1 s, whatever is left) — and serve
+exits 130 (Ctrl-C) or 143 (SIGTERM). SIGHUP re-reads policy.yaml and the token file now (edits
+are otherwise picked up within a second; an invalid policy keeps requests local, a missing or empty
+token file refuses every request until a token is back) — not the environment: a key variable set
+later needs a restart.`,
     )
     .action(async (options: ServeOptions, command: Command) => {
       const context = contextFor(command);
       const { output } = context;
+      // A journal (`journalctl -o cat | jq`) reads every line of a --json gateway's stderr as JSON.
+      if (output.json) logStderrAsJson();
       const port = portOption(options.port, 8089);
       const drainTimeoutMs = parseTimeout(options.drainTimeout, '--drain-timeout');
       const host = hostOption(options.host);
@@ -157,7 +167,8 @@ local, a missing or empty token file refuses every request until a token is back
           ...(allowedHosts.length === 0 ? {} : { allowedHosts }),
           onInternalError: (error) => output.warn(`internal gateway error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`),
           onCheckpointFailure: (message) => output.warn(`background WAL checkpoints stopped (${message}); the gateway checkpoints its store on its own connection from now on`),
-          ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(output.json ? JSON.stringify(entry) : accessLine(entry)) } : {}),
+          ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(accessLine(entry), { ...entry }) } : {}),
+          onEngineTransition: (transition) => reportEngineTransition(output, transition),
           onTokenChange: (change) => {
             if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
             else output.warn(`${change.reason}; every request is refused until then`);
@@ -165,7 +176,13 @@ local, a missing or empty token file refuses every request until a token is back
           onPolicyChange: (change) => reportPolicyChange(output, change),
           onRegistryWarmUp: (report) => reportRegistryWarmUp(output, report),
           onRetention: (outcome) => {
-            if ('error' in outcome) output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in a day)${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
+            if ('error' in outcome) {
+              output.warn(`evidence retention could not prune: ${outcome.error.message} (tried again in ${formatDuration(outcome.retryInMs)})${outcome.error.hint === undefined ? '' : `; ${outcome.error.hint}`}`);
+            } else if ('recoveredAfter' in outcome) {
+              const tries = `${outcome.recoveredAfter} failed ${outcome.recoveredAfter === 1 ? 'try' : 'tries'}`;
+              const deleted = outcome.result.envelopes > 0 || outcome.result.permits > 0;
+              output.info(`evidence retention (${counted(outcome.retentionDays, 'day')}) ran after ${tries}${deleted ? '' : ': nothing was old enough to delete'}`);
+            }
             else if ('heldBack' in outcome) {
               output.warn(
                 `evidence retention (${counted(outcome.retentionDays, 'day')}) held back: ${context.home.policyPath} is not a valid policy now, and nothing is deleted on a policy being edited; fix it (the policy warning says what is wrong) — retention runs as soon as the fixed file is read (within a second of the next request, or at once on SIGHUP)`,
@@ -200,7 +217,7 @@ local, a missing or empty token file refuses every request until a token is back
       const { listProviders } = await import('../../registry/registry.js');
       const { providersWithoutKeys } = await import('../../registry/credentials.js');
       for (const { provider, variable } of providersWithoutKeys(listProviders(store), process.env)) {
-        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`);
+        output.warn(`${variable} is not set in the gateway's environment: ${provider} is skipped by every request until serve is restarted with it set (a service: in its unit's environment or EnvironmentFile)`, { provider, variable });
       }
 
       // SIGHUP: re-read an edited policy or a rotated token now rather than within the second.
@@ -218,9 +235,9 @@ local, a missing or empty token file refuses every request until a token is back
         // A request still uploading its body is in flight already once its token was checked (its body is read only then).
         inFlightNote: `finishing ${counted(running.gateway.inFlight, 'in-flight request')}${uploading === 0 ? '' : ` (${uploading} still uploading)`}`,
         close: () => running.close(),
-        cancelInFlight: (why) => {
+        cancelInFlight: (why, secondSignal) => {
           const reason = new InterruptedError(`the gateway stopped (${why}) before the answer ended`, { hint: 'the attempt is recorded as cancelled by the caller, with what was received so far' });
-          return running.cutShort(reason);
+          return running.cutShort(reason, { atOnce: secondSignal });
         },
       });
       await stopEngines(output, engines);
@@ -250,6 +267,7 @@ async function startEngines(context: CommandContext): Promise<SupervisedEngines>
       signal,
       onStarting: (provider) => output.info(`starting ${provider}'s engine ...`),
       onWaiting: (provider, seconds) => output.info(`waiting for ${provider}'s engine (${seconds} s) ...`),
+      onExit: (exit) => reportEngineExit(output, exit),
       onReport: (report) => {
         if (report.outcome === 'started') output.info(`started ${report.provider}'s engine: pid ${report.pid}, ready in ${(report.readyMs / 1000).toFixed(1)} s (log ${report.logPath})`);
         else if (report.outcome === 'already-running') output.info(`${report.provider}'s engine is already running`);
@@ -262,6 +280,31 @@ async function startEngines(context: CommandContext): Promise<SupervisedEngines>
   );
   if (engines.reports.length === 0) output.info('--start-engines: no local provider declares engine.launch');
   return engines;
+}
+
+/**
+ * A local engine stopped answering, or answers again, as routing sees it: one line per change. An
+ * engine down from the first probe is said too; one up from the start is no news.
+ */
+function reportEngineTransition(output: Output, transition: EngineTransition): void {
+  const { provider, baseUrl, state } = transition;
+  const fields = { event: 'engine_health', ...transition };
+  if (state === 'up') {
+    output.info(`${provider}'s engine at ${baseUrl} answers again: routes use it`, fields);
+    return;
+  }
+  const how = transition.first ? 'does not answer' : 'stopped answering';
+  const why = transition.cause === 'failing' ? `it answers with errors${transition.status === undefined ? '' : ` (HTTP ${transition.status})`}: ${transition.reason ?? ''}` : (transition.reason ?? 'nothing answers');
+  output.warn(`${provider}'s engine at ${baseUrl} ${how} (${why}); routes leave it out until it answers again`, fields);
+}
+
+/** An engine `--start-engines` started ended while the gateway ran: serve does not restart it. */
+function reportEngineExit(output: Output, exit: EngineExitReport): void {
+  const how = exit.code !== null ? `exited with code ${exit.code}` : exit.signal !== null ? `was killed by ${exit.signal}` : 'is gone';
+  output.warn(
+    `${exit.provider}'s engine (pid ${exit.pid}, ${exit.baseUrl}) ${how}; serve does not restart it: routes leave it out while nothing answers there, and \`syndicate engine start ${exit.provider}\` starts it again (its log: ${exit.logPath})`,
+    { event: 'engine_exit', restarted: false, ...exit },
+  );
 }
 
 /** Stops the engines `--start-engines` started, saying so on stderr. */

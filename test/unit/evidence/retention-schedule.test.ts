@@ -117,4 +117,50 @@ describe('scheduleRetention (the policy\'s evidence.retentionDays in a long-runn
     expect(await schedule.runNow()).toMatchObject({ envelopes: 0 });
     await schedule.stop();
   });
+
+  it('a run that meets a busy store is tried again after 5 min, then 10, doubling up to the interval (not a day later), and the success after is reported', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    let failuresLeft = 3;
+    const errors: { message: string; retryInMs: number }[] = [];
+    const recovered: { failures: number; envelopes: number; days: number }[] = [];
+    const busy = Object.create(store) as Store;
+    busy.statement = (sql: string) => {
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        throw new StoreError('database is locked', { reason: 'busy' });
+      }
+      return store.statement(sql);
+    };
+    seedCompleted(store, { now: Date.now() - 40 * DAY });
+    const minute = 60_000;
+    const schedule = scheduleRetention(busy, {
+      retentionDays: () => 30,
+      onPrune: () => undefined,
+      onError: (error, retryInMs) => errors.push({ message: error.message, retryInMs }),
+      onRecovered: (failures, result, days) => recovered.push({ failures, envelopes: result.envelopes, days }),
+      intervalMs: 12 * minute,
+    });
+    const settle = async (): Promise<void> => {
+      for (let turn = 0; turn < 20; turn += 1) await nextTurn();
+    };
+    await settle();
+    expect(errors).toEqual([{ message: 'database is locked', retryInMs: 5 * minute }]);
+    await vi.advanceTimersByTimeAsync(5 * minute - 1);
+    await settle();
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await settle();
+    expect(errors.map((error) => error.retryInMs)).toEqual([5 * minute, 10 * minute]);
+    // Ten minutes would double to twenty: the interval (12) bounds it. The interval's own run, at 12, comes first.
+    await vi.advanceTimersByTimeAsync(7 * minute);
+    await settle();
+    expect(errors.map((error) => error.retryInMs)).toEqual([5 * minute, 10 * minute, 12 * minute]);
+    expect(recovered).toEqual([]);
+    await vi.advanceTimersByTimeAsync(12 * minute);
+    // The successful run pauses between its batches on a real timer (`PRUNE_BATCH_PAUSE_MS`).
+    while (recovered.length === 0) await nextTurn();
+    expect(recovered).toEqual([{ failures: 3, envelopes: 1, days: 30 }]);
+    expect(count()).toBe(0);
+    await schedule.stop();
+  });
 });

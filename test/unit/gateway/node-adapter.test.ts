@@ -247,24 +247,33 @@ describe('node:http adapter: graceful close', () => {
     }
   });
 
-  it('a stream cut short by the drain ends with its error event even when its pipeline settles after the grace (its evidence slow to complete): never a bare close', async () => {
-    // The pipeline settles (evidence complete) only well after the cut: a loaded machine took over
-    // CUT_SHORT_GRACE_MS to, and the connections were closed before the error event was written.
+  /**
+   * A gateway whose one call streams "Hel", then, once cancelled, settles only after `afterCancel`;
+   * listening, with a client whose stream has begun. `gone`: its connection closed.
+   */
+  const streamingUntilCancelled = async (afterCancel: () => Promise<unknown>) => {
     const { store, gateway } = gatewayWith(async (_context, input) => {
       input.onAttempt?.({ hop: 0, provider: { id: 'ollama', version: 1, class: 'local' }, model: 'llama3', requestId: 'req_1', evidenceId: 'ev_1', sensitivity: 'public', warnings: [] });
       input.onPart?.({ type: 'text-delta', text: 'Hel' });
       const signal = input.signal!;
       await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-      await new Promise((resolve) => setTimeout(resolve, 2 * CUT_SHORT_GRACE_MS));
+      await afterCancel();
       throw signal.reason;
     });
     const running = await listenGateway(gateway, { host: '127.0.0.1', port: 0 });
+    const { socket, state } = await connect(running.port);
+    const gone = new Promise((resolve) => socket.once('close', resolve));
+    const body = JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'hi' }] });
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await expect.poll(() => state.received, { timeout: 20_000, interval: 10 }).toContain('"content":"Hel"');
+    return { store, running, state, gone };
+  };
+
+  it('a stream cut short by the drain ends with its error event even when its pipeline settles after the grace (its evidence slow to complete): never a bare close', async () => {
+    // The pipeline settles (evidence complete) only well after the cut: a loaded machine took over
+    // CUT_SHORT_GRACE_MS to, and the connections were closed before the error event was written.
+    const { store, running, state, gone } = await streamingUntilCancelled(() => new Promise((resolve) => setTimeout(resolve, 2 * CUT_SHORT_GRACE_MS)));
     try {
-      const { socket, state } = await connect(running.port);
-      const gone = new Promise((resolve) => socket.once('close', resolve));
-      const body = JSON.stringify({ model: 'auto', stream: true, messages: [{ role: 'user', content: 'hi' }] });
-      socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer ${TOKEN}\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
-      await expect.poll(() => state.received, { timeout: 20_000, interval: 10 }).toContain('"content":"Hel"');
       const closing = running.close();
       expect(running.cutShort(new InterruptedError('the gateway stopped (a test) before the answer ended'))).toBe(1);
       await Promise.all([closing, gone]);
@@ -274,6 +283,28 @@ describe('node:http adapter: graceful close', () => {
       expect(state.received).not.toContain('[DONE]');
       expect(state.received.endsWith('\r\n0\r\n\r\n')).toBe(true);
     } finally {
+      running.server.closeAllConnections();
+      store.close();
+    }
+  });
+
+  it('cut short at once (a second signal): every connection closes within the grace, even while a pipeline has not settled', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // A pipeline that, cancelled, takes as long as it takes (its evidence waiting on a busy store): only the test ends it.
+    const { store, running, state, gone } = await streamingUntilCancelled(() => released);
+    try {
+      const closing = running.close();
+      expect(running.cutShort(new InterruptedError('the gateway stopped (a second SIGTERM) before the answer ended'), { atOnce: true })).toBe(1);
+      // The connection goes while the pipeline is still held: the test's bound, not the pipeline, ends the wait otherwise.
+      await gone;
+      expect(state.closed).toBe(true);
+      release();
+      await closing;
+    } finally {
+      release();
       running.server.closeAllConnections();
       store.close();
     }

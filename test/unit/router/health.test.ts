@@ -31,6 +31,47 @@ describe('HealthMonitor', () => {
     expect(await monitor.warmSnapshot([ollama, llamacpp, hosted])).toEqual({ ollama: ['llama3.2:3b'], llamacpp: ['qwen-14b'] });
   });
 
+  it('tells each change of a local engine once, not each probe: down where it was up, up where it was down; an engine up from the start is no news, one down from the start is', async () => {
+    const clock = fakeClock();
+    let answering = true;
+    const monitor = new HealthMonitor({
+      now: clock.now,
+      probe: async () => {
+        if (!answering) throw new UpstreamError('cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED)', { code: 'engine_unreachable', isRetryable: false });
+        return { object: 'list', data: [] };
+      },
+    });
+    const told: string[] = [];
+    const stop = monitor.onEngineTransition((transition) => told.push(`${transition.provider} ${transition.state}${transition.first ? ' first' : ''} ${transition.baseUrl}${transition.reason === undefined ? '' : ` (${transition.reason})`}`));
+    const probe = async (): Promise<void> => {
+      clock.advance(6000);
+      await monitor.snapshot([llamacpp, hosted]);
+    };
+    await probe();
+    await probe();
+    expect(told).toEqual([]);
+    answering = false;
+    await probe();
+    await probe();
+    monitor.reportFailure(llamacpp, { kind: 'unreachable', reason: 'connection refused' });
+    expect(told).toEqual(['llamacpp down http://127.0.0.1:8080/v1 (cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED))']);
+    answering = true;
+    await probe();
+    await probe();
+    monitor.reportSuccess(llamacpp, { model: 'qwen-14b' });
+    expect(told).toEqual(['llamacpp down http://127.0.0.1:8080/v1 (cannot reach 127.0.0.1:8080: connection refused (ECONNREFUSED))', 'llamacpp up http://127.0.0.1:8080/v1']);
+    // A hosted provider's failures are not an engine's.
+    monitor.reportFailure(hosted, { kind: 'unreachable', reason: 'connection refused' });
+    expect(told).toHaveLength(2);
+    // A monitor that first finds an engine down says so.
+    const fresh = new HealthMonitor({ now: clock.now, probe: async () => Promise.reject(new UpstreamError('nothing', { code: 'engine_unreachable', isRetryable: false })) });
+    const first: boolean[] = [];
+    fresh.onEngineTransition((transition) => first.push(transition.first));
+    await fresh.snapshot([llamacpp]);
+    expect(first).toEqual([true]);
+    stop();
+  });
+
   it('a llama-server router is warm only for the models its listing says are loaded (a single-model server for all it serves)', async () => {
     const router = provider({ id: 'router', baseUrl: 'http://127.0.0.1:8081/v1', engine: { kind: 'llama.cpp' }, models: [{ id: 'tiny-a' }, { id: 'tiny-b' }] });
     const monitor = new HealthMonitor({
