@@ -783,7 +783,10 @@ describe('syndicate run: the pending row is in the store before the upstream see
     const [seen] = witnessed;
     expect(seen?.rows).toHaveLength(1);
     expect(seen?.rows[0]).toMatchObject({ id: document.evidenceId, state: 'pending', chain_seq: null });
-    expect(seen?.rows[0]?.pid).not.toBe(process.pid);
+    // The process that runs the command (a child of this one), named by a real pid.
+    const pid = seen?.rows[0]?.pid;
+    expect(Number.isSafeInteger(pid) && (pid as number) > 0, `pid ${String(pid)}`).toBe(true);
+    expect(pid).not.toBe(process.pid);
     expect(seen?.storedRequest?.equals(seen.requestBody)).toBe(true);
     // Read and verified in this process: `evidence show` and `verify` are the tests above.
     const envelope = scenario.storedEvidence(String(document.evidenceId));

@@ -12,6 +12,7 @@ import { listDiscoveries } from '../../src/probes/discovery.js';
 import { HealthMonitor } from '../../src/router/health.js';
 import { DEFAULT_ANSWER, startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { VLLM_CONTEXT_LENGTH_REFUSAL } from '../helpers/openai-bytes.js';
+import { inferenceExchanges } from '../helpers/scenario.js';
 import { parsePrometheusText, startTestGateway, TEST_TOKEN, testPolicy, type TestGateway, type TestProvider } from '../unit/gateway/harness.js';
 
 const OLLAMA_MODEL = 'llama3.2:latest';
@@ -55,6 +56,15 @@ beforeAll(async () => {
   hostedOnly = await startTestGateway({ providers: [claudeProvider(claude)] });
   failing = await startTestGateway({ providers: [ollamaProvider(failingOllama)] });
 });
+
+/**
+ * The requests `engines` were sent (POSTs): a route also probes the local engines' health
+ * (GET /v1/models, /api/ps) whenever its last look is older than the 5 s TTL, which a slow run or
+ * another order of the tests makes happen in any test, so a count of every exchange moves.
+ */
+function sentTo(...engines: FakeEngine[]): number {
+  return engines.reduce((sum, engine) => sum + inferenceExchanges(engine).length, 0);
+}
 
 /** The failing engine's gateway forgets earlier failures, so each fault test starts from a healthy engine. */
 function forgetFailures(): void {
@@ -211,7 +221,7 @@ describe('OpenAI client', () => {
   it('gets 404 NotFoundError naming the models it could use for a model nothing serves; nothing is sent or recorded', async () => {
     await main.settled();
     const rowsBefore = listEvidence(main.store, { limit: 1000 }).length;
-    const sentBefore = ollama.exchanges.length + claude.exchanges.length;
+    const sentBefore = sentTo(ollama, claude);
     const error = await openAIClient(main)
       .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'What is the capital of France?' }] })
       .catch((caught: unknown) => caught);
@@ -230,13 +240,13 @@ describe('OpenAI client', () => {
     expect(anthropicError).toBeInstanceOf(Anthropic.NotFoundError);
     expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).error).toMatchObject({ type: 'error', error: { type: 'not_found_error' } });
     expect((anthropicError as InstanceType<typeof Anthropic.NotFoundError>).requestID).toMatch(/^req_/);
-    expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
+    expect(sentTo(ollama, claude)).toBe(sentBefore);
     await main.settled();
     expect(listEvidence(main.store, { limit: 1000 }).length).toBe(rowsBefore);
   });
 
   it('gets 400 context_length_exceeded (what agents compact on), not a permission error, for a prompt no context window holds', async () => {
-    const sentBefore = ollama.exchanges.length + claude.exchanges.length;
+    const sentBefore = sentTo(ollama, claude);
     // ~40 000 tokens: no 32 768-token window holds it, whatever max_tokens says.
     const longPrompt = 'What is the capital of France? '.repeat(5000);
     const error = await openAIClient(main)
@@ -253,7 +263,7 @@ describe('OpenAI client', () => {
       .catch((caught: unknown) => caught);
     expect(anthropicError).toBeInstanceOf(Anthropic.BadRequestError);
     expect((anthropicError as InstanceType<typeof Anthropic.BadRequestError>).error).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: expect.stringContaining('prompt is too long') } });
-    expect(ollama.exchanges.length + claude.exchanges.length).toBe(sentBefore);
+    expect(sentTo(ollama, claude)).toBe(sentBefore);
     // The router's decision is on record like any refusal.
     await main.settled();
     expect(listEvidence(main.store, { limit: 1 })[0]).toMatchObject({ kind: 'denial', error: { code: 'context_length_exceeded' } });

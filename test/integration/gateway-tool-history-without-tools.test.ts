@@ -4,7 +4,9 @@
  * The Messages API refuses such a request ("Requests which include `tool_use` or `tool_result`
  * blocks must define tools.", which the fake Anthropic answers as the API does), so the anthropic
  * wire sends the calls and results as text in their turns, declares no tool, and says so in the
- * evidence.
+ * evidence. Likewise a `tool_choice` with no tools (OpenAI clients send `auto` or `none` with every
+ * request): the API refuses any ("tool_choice.auto may only be specified while providing tools"),
+ * so it is left out, which changes nothing the model may do, and the evidence says so.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -31,7 +33,7 @@ afterAll(async () => {
 });
 
 /** The body of the last request the fake Anthropic received. */
-function lastSent(): { tools?: unknown; messages: Array<{ role: string; content: Array<Record<string, unknown>> }> } {
+function lastSent(): { tools?: unknown; tool_choice?: unknown; messages: Array<{ role: string; content: Array<Record<string, unknown>> }> } {
   const exchange = claude.exchanges.filter((candidate) => candidate.method === 'POST').at(-1);
   return JSON.parse(exchange?.requestBody.toString('utf8') ?? '{}') as ReturnType<typeof lastSent>;
 }
@@ -130,5 +132,43 @@ describe('a tool history in a request that declares no tools, to an anthropic-wi
     expect(declared.tools).toHaveLength(1);
     expect(declared.messages[1]?.content[1]).toEqual({ type: 'tool_use', id: 'toolu_01', name: 'Bash', input: { command: 'npm test' } });
     expect(declared.messages[2]?.content[0]).toMatchObject({ type: 'tool_result', tool_use_id: 'toolu_01', is_error: true });
+  });
+});
+
+describe('a tool_choice in a request that declares no tools, to an anthropic-wire provider', () => {
+  it('the fake Anthropic refuses it, `none` too, as the Messages API does', async () => {
+    for (const type of ['auto', 'none']) {
+      const response = await fetch(`${claude.baseUrl}/v1/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': 'test', 'anthropic-version': '2023-06-01' },
+        body: JSON.stringify({ model: MODEL, max_tokens: 64, tool_choice: { type }, messages: [{ role: 'user', content: 'hello' }] }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ type: 'error', error: { type: 'invalid_request_error', message: `tool_choice.${type} may only be specified while providing tools` } });
+    }
+  });
+
+  it('from an OpenAI client: answered, the tool_choice left out, and the evidence says so', async () => {
+    const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    for (const choice of ['auto', 'none'] as const) {
+      const { data: completion, response } = await client.chat.completions
+        .create({ model: `claude:${MODEL}`, tool_choice: choice, messages: [{ role: 'user', content: 'What is the capital of France?' }] })
+        .withResponse();
+      expect(completion.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+      const sent = lastSent();
+      expect(sent.tools).toBeUndefined();
+      expect(sent.tool_choice).toBeUndefined();
+      await gateway.settled();
+      const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
+      expect(evidence?.state).toBe('completed');
+      expect(evidence?.warnings).toContainEqual({
+        setting: 'toolChoice',
+        message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same`,
+      });
+    }
+    // With tools declared, the choice goes as it came.
+    const weather = { type: 'function' as const, function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } };
+    await client.chat.completions.create({ model: `claude:${MODEL}`, tools: [weather], tool_choice: 'none', messages: [{ role: 'user', content: 'What is the capital of France?' }] });
+    expect(lastSent().tool_choice).toEqual({ type: 'none' });
   });
 });

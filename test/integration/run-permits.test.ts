@@ -32,11 +32,16 @@ describe('syndicate run --permit', () => {
     return scenario.issuePermitInProcess(providerId, 'qwen2.5-0.5b-instruct-q4_k_m.gguf', ttlMs);
   }
 
-  async function expectRefused(args: string[], code: string): Promise<void> {
+  /**
+   * A refusal `where` it must happen: `before routing` (the token's signature, or a flag that
+   * contradicts it: no attempt is made, so none is reported) or `at the attempt` (the permit checked
+   * against the store and the route: the one attempt, refused, is reported and is the denial's row).
+   */
+  async function expectRefused(args: string[], code: string, where: 'before routing' | 'at the attempt'): Promise<void> {
     const calls = inferenceExchanges(engine).length + inferenceExchanges(moved).length;
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', ...args]);
     expect(result.exitCode, result.stderr).toBe(4);
-    const error = document.error as { code: string; details?: { evidenceId?: string; attempts?: { evidenceId?: string }[] } };
+    const error = document.error as { code: string; details?: { evidenceId?: string; attempts?: { evidenceId?: string; outcome?: string }[] } };
     expect(error.code).toBe(code);
     expect(inferenceExchanges(engine).length + inferenceExchanges(moved).length).toBe(calls);
     const rows = storedEvidenceList(scenario.home, { state: 'denied' }) as { error: { code: string } | null }[];
@@ -45,8 +50,12 @@ describe('syndicate run --permit', () => {
     const evidenceId = error.details?.evidenceId;
     expect(evidenceId, JSON.stringify(error.details)).toEqual(expect.stringMatching(/^ev_/));
     expect(scenario.storedEvidence(evidenceId!)).toMatchObject({ state: 'denied', error: { code } });
-    // A refusal at the attempt keeps its attempts too, the last one being that row.
-    if (error.details?.attempts !== undefined) expect(error.details.attempts.at(-1)?.evidenceId).toBe(evidenceId);
+    if (where === 'before routing') {
+      expect(error.details?.attempts, JSON.stringify(error.details)).toBeUndefined();
+    } else {
+      // A refusal at the attempt keeps its attempts too: the one made, refused, being that row.
+      expect(error.details?.attempts, JSON.stringify(error.details)).toEqual([expect.objectContaining({ outcome: 'failed', evidenceId })]);
+    }
   }
 
   it('a pre-issued permit is used once: the second use is refused as a replay', async () => {
@@ -54,7 +63,7 @@ describe('syndicate run --permit', () => {
     const { result, document } = await scenario.json(['run', 'Name the capital of France.', '--no-stream', '--permit', token]);
     expect(result.exitCode, result.stderr).toBe(0);
     expect(document.answer).toBe(DEFAULT_ANSWER);
-    await expectRefused(['--permit', token], 'permit_replayed');
+    await expectRefused(['--permit', token], 'permit_replayed', 'at the attempt');
   });
 
   it("a permit issued for a stored session by its name is bound to the session's id, as `run --session NAME` uses it", async () => {
@@ -79,18 +88,18 @@ describe('syndicate run --permit', () => {
     const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     decoded.maxSensitivity = 'restricted';
     const forged = [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.');
-    await expectRefused(['--permit', forged], 'permit_forged');
+    await expectRefused(['--permit', forged], 'permit_forged', 'before routing');
   });
 
   it('an expired permit is refused', async () => {
     const token = issue('llama', 1000);
     await new Promise((resolve) => setTimeout(resolve, 1200));
-    await expectRefused(['--permit', token], 'permit_expired');
+    await expectRefused(['--permit', token], 'permit_expired', 'at the attempt');
   });
 
   it('a permit for another model is refused as out of scope', async () => {
     const token = issue('llama');
-    await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope');
+    await expectRefused(['--permit', token, '--provider', 'other'], 'permit_out_of_scope', 'before routing');
   });
 
   it('--provider or --model that contradicts the permit: the refusal says so and offers dropping the flag or the exact permit issue command', async () => {
@@ -173,7 +182,7 @@ describe('syndicate run --permit', () => {
       writeFileSync(path, providerYaml({ id: 'other', engine: replacement }));
       await scenario.registerFilesInProcess(path);
       expect(storedProviders(scenario.home).find((provider) => provider.id === 'other')).toMatchObject({ currentVersion: 2 });
-      await expectRefused(['--permit', token], 'permit_out_of_scope');
+      await expectRefused(['--permit', token], 'permit_out_of_scope', 'at the attempt');
       expect(inferenceExchanges(replacement)).toHaveLength(0);
     } finally {
       await replacement.close();
@@ -233,7 +242,7 @@ describe('syndicate run --permit', () => {
     const [prefix, payload, signature] = issue('llama').split('.');
     const decoded = JSON.parse(Buffer.from(payload!, 'base64url').toString());
     decoded.model = 'another.gguf';
-    await expectRefused(['--permit', [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.')], 'permit_forged');
+    await expectRefused(['--permit', [prefix, Buffer.from(JSON.stringify(decoded)).toString('base64url'), signature].join('.')], 'permit_forged', 'before routing');
     const path = join(scenario.home, 'blocked-refusals.yaml');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path, providerYaml({ id: 'blocked-refusals', engine: { kind: 'openai', baseUrl: 'http://127.0.0.1:9/v1' } as FakeEngine, class: 'blocked' }));

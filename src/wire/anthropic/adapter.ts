@@ -224,7 +224,10 @@ export function encodeAnthropicRequest(request: CanonicalRequest, target: WireTa
       ...cacheControlField(tool.cacheControl),
     }));
   }
-  if (request.toolChoice !== undefined) body.tool_choice = encodeToolChoice(request.toolChoice);
+  if (request.toolChoice !== undefined) {
+    const choice = toolChoiceToSend(request.toolChoice, body.tools !== undefined, warnings);
+    if (choice !== undefined) body.tool_choice = choice;
+  }
   if (request.parallelToolCalls === false && body.tools !== undefined) {
     // Anthropic says it on the tool choice; `none` allows no call at all, so there is nothing to limit.
     const choice = body.tool_choice ?? { type: 'auto' };
@@ -513,6 +516,23 @@ function fitEffortThinking(effortThinking: EffortThinking, body: AnthropicMessag
   if (worthSaying || changes.length > beforeSampling) {
     warnings.push({ setting: REASONING_MAPPED_SETTING, message: `${asked} was sent as ${changes.join('; ')}`, ...(fields.length === 0 ? {} : { fields }) });
   }
+}
+
+/**
+ * The tool choice to send, or none: the Messages API refuses any `tool_choice` (`none` too) in a
+ * request that declares no tools ("tool_choice.auto may only be specified while providing tools"),
+ * and OpenAI clients send `auto` or `none` with every request. Without tools, `auto` and `none`
+ * both let the model call nothing, so leaving them out changes nothing it may do; a warning says
+ * so. A choice that asks for a call (`required`, a named tool) is sent as asked: the request
+ * readers refuse it without tools before routing, and otherwise the provider's 400 says what is wrong.
+ */
+function toolChoiceToSend(choice: ToolChoice, declaresTools: boolean, warnings: WireWarning[]): AnthropicToolChoice | undefined {
+  if (declaresTools || (choice !== 'auto' && choice !== 'none')) return encodeToolChoice(choice);
+  warnings.push({
+    setting: 'toolChoice',
+    message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same`,
+  });
+  return undefined;
 }
 
 function encodeToolChoice(choice: ToolChoice): AnthropicToolChoice {

@@ -920,6 +920,14 @@ function toolBlocksWithoutTools(request: Json): string | undefined {
   return hasToolBlock ? 'Requests which include `tool_use` or `tool_result` blocks must define tools.' : undefined;
 }
 
+/** The Messages API's refusal of any `tool_choice` (`none` too) in a request without tools (as the API words it), or undefined. */
+function toolChoiceWithoutTools(request: Json): string | undefined {
+  if (Array.isArray(request['tools']) && request['tools'].length > 0) return undefined;
+  const choice = request['tool_choice'];
+  if (choice === undefined) return undefined;
+  return `tool_choice.${isPlainObject(choice) && typeof choice['type'] === 'string' ? choice['type'] : 'auto'} may only be specified while providing tools`;
+}
+
 function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHttpHeaders): Reply {
   const path = '/v1/messages';
   if (typeof headers['x-api-key'] !== 'string' || headers['x-api-key'] === '') return anthropicError(state, 401, 'missing_api_key');
@@ -946,6 +954,8 @@ function anthropicMessages(state: EngineState, body: Buffer, headers: IncomingHt
   if (badToolId !== undefined) return errorReply(state, path, 400, badToolId, 'invalid_request_error');
   const undeclaredTools = toolBlocksWithoutTools(request);
   if (undeclaredTools !== undefined) return errorReply(state, path, 400, undeclaredTools, 'invalid_request_error');
+  const choiceWithoutTools = toolChoiceWithoutTools(request);
+  if (choiceWithoutTools !== undefined) return errorReply(state, path, 400, choiceWithoutTools, 'invalid_request_error');
   if (alwaysThinks(requestedModel)) {
     const refusal = alwaysThinkingRefusal(request);
     if (refusal !== undefined) return errorReply(state, path, 400, refusal, 'invalid_request_error');

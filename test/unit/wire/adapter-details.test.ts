@@ -311,11 +311,25 @@ describe('anthropic adapter details', () => {
   });
 
   it('maps every tool choice', () => {
+    const tools = [{ name: 'f', inputSchema: { type: 'object' } }];
     const choices = (['auto', 'none', 'required', { name: 'f' }] as const).map(
       (toolChoice) =>
-        JSON.parse(encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], toolChoice, stream: false }, { baseUrl: 'x' }).body).tool_choice,
+        JSON.parse(encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], tools, toolChoice, stream: false }, { baseUrl: 'x' }).body).tool_choice,
     );
     expect(choices).toEqual([{ type: 'auto' }, { type: 'none' }, { type: 'any' }, { type: 'tool', name: 'f' }]);
+  });
+
+  it('leaves out a tool choice of auto or none without tools (the Messages API refuses any), with a warning; one asking for a call goes as asked', () => {
+    const encoded = (toolChoice: 'auto' | 'none' | 'required') => encodeAnthropicRequest({ model: 'm', maxTokens: 1, messages: [], toolChoice, stream: false }, { baseUrl: 'x' });
+    for (const choice of ['auto', 'none'] as const) {
+      const request = encoded(choice);
+      expect(JSON.parse(request.body)).not.toHaveProperty('tool_choice');
+      expect(request.warnings.filter((warning) => warning.setting === 'toolChoice')).toEqual([
+        { setting: 'toolChoice', message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same` },
+      ]);
+    }
+    expect(JSON.parse(encoded('required').body).tool_choice).toEqual({ type: 'any' });
+    expect(encoded('required').warnings.filter((warning) => warning.setting === 'toolChoice')).toEqual([]);
   });
 });
 
