@@ -425,9 +425,9 @@ export class MetricsAccumulator {
       return;
     }
     if (row.kind !== 'invocation') return;
-    // An attempt that reached no provider (nothing registered could take it) called nothing: no
-    // spend, no tokens, and no provider's entry in `byModel`.
-    const group = row.providerId === null ? undefined : this.groupOf(row);
+    // An attempt that reached no provider (nothing registered could take it) called nothing, and
+    // one still under way (pending) has no outcome or cost yet: no entry of their own in `byModel`.
+    const group = row.providerId === null || row.state === 'pending' ? undefined : this.groupOf(row);
     if (local) this.spend.local += row.costUsd ?? 0;
     else this.spend.hosted += row.costUsd ?? 0;
     if (group !== undefined) group.spendUsd += row.costUsd ?? 0;

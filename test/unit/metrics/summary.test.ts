@@ -325,7 +325,7 @@ describe('savings at a reference price with input-length tiers', () => {
 describe('the per-model breakdown', () => {
   const hosted = { providerId: 'cloud', providerClass: 'approved_hosted' } as const;
 
-  it('keeps one entry per provider and model: a billed failure counts, an attempt that reached no provider does not', () => {
+  it('keeps one entry per provider and model: a billed failure counts, an attempt that reached no provider or is under way does not', () => {
     const rows = [
       row({ ...hosted, model: 'big', state: 'completed', inputTokens: 100, outputTokens: 10, costUsd: 0.5 }),
       row({ ...hosted, model: 'big', state: 'completed', inputTokens: 200, outputTokens: 20, cachedInputTokens: 150, costUsd: 0.25 }),
@@ -335,6 +335,8 @@ describe('the per-model breakdown', () => {
       row({ ...hosted, model: 'small', state: 'failed', errorCode: 'upstream_http_error' }),
       // Nothing registered could take it: a failed attempt of no provider.
       row({ state: 'failed', providerId: null, providerClass: null, model: null, errorCode: 'no_providers' }),
+      // A call still under way: nothing to count yet.
+      row({ ...hosted, model: 'pending', state: 'pending' }),
       row({ kind: 'probe', ...hosted, model: 'big', state: 'completed', inputTokens: 5, outputTokens: 5, costUsd: 1 }),
     ];
     const summary = summarizeMetrics(rows, WINDOW, SAVINGS);
