@@ -292,7 +292,7 @@ const METRICS_TOOL = {
   title: 'Metrics',
   description:
     'What happened, from the evidence: requests and tokens local vs hosted, where each sensitivity level went, ' +
-    'latency per provider and model, load times, spend and estimated savings.',
+    'answers, tokens, spend and latency per provider and model, load times, total spend and estimated savings.',
   inputSchema: z.strictObject({
     since: z.string().optional().describe('how far back, with its unit: 90m, 24h (default), 7d'),
     session: nonBlank().optional().describe("only one session's requests (a stored session's id or name, or the id its requests carry)"),

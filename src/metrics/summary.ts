@@ -100,6 +100,30 @@ export interface ModelLatency {
   totalMs: Percentiles | null;
 }
 
+/**
+ * What one provider and model did in the window: its answers, failed attempts, the tokens of its
+ * answers and what its attempts cost (`cost_usd`, as `spendUsd` counts it). Every invocation
+ * attempt that reached a provider is in exactly one entry, so the entries add up to the totals:
+ * `spendUsd` summed is `spendUsd.local + spendUsd.hosted` (provider probes are apart, in
+ * `spendUsd.probes`), `answers` to `requests.total`, `tokens` to `tokens.local` + `tokens.hosted`.
+ */
+export interface ModelUsage {
+  /** `provider:model`. */
+  id: string;
+  provider: string;
+  model: string;
+  class: string;
+  /** Answered attempts (evidence state `completed`), as `requests`. */
+  answers: number;
+  /** Attempts that failed or were interrupted, except those the caller cancelled (as `requests.failedAttempts`). */
+  failedAttempts: number;
+  /** Attempts the caller cancelled (as `requests.cancelled`): a cut stream can be billed all the same. */
+  cancelled: number;
+  /** The tokens of its answers, as `tokens.local` / `tokens.hosted` count them. */
+  tokens: TokenTotals;
+  spendUsd: number;
+}
+
 export interface ModelLoadTimes {
   provider: string;
   model: string;
@@ -205,6 +229,12 @@ export interface MetricsSummary {
    */
   probesDenied: number;
   latency: ModelLatency[];
+  /**
+   * Per provider and model an invocation reached (answered, failed or cancelled), most spend first,
+   * then most answers, then by id (byte order). Failed attempts that reached no provider (nothing
+   * registered could take the request) are only in `requests.failedAttempts`; probes only in `spendUsd.probes`.
+   */
+  byModel: ModelUsage[];
   loadTimes: ModelLoadTimes[];
   coldStarts: ColdStarts[];
   /**
@@ -301,12 +331,17 @@ interface TokenSums {
   cacheWriteInput: number;
 }
 
-/** The answered attempts of one provider and model: what the latency and cold-start tables need. */
+/** The invocation attempts of one provider and model: what `byModel` and the latency and cold-start tables need. */
 interface ModelGroup {
   provider: string;
   model: string;
   class: string;
+  /** Answered attempts. */
   requests: number;
+  failedAttempts: number;
+  cancelled: number;
+  tokens: TokenSums;
+  spendUsd: number;
   firstTokenMs: number[];
   totalMs: number[];
   coldRequests: number;
@@ -390,10 +425,19 @@ export class MetricsAccumulator {
       return;
     }
     if (row.kind !== 'invocation') return;
+    // An attempt that reached no provider (nothing registered could take it) called nothing, and
+    // one still under way (pending) has no outcome or cost yet: no entry of their own in `byModel`.
+    const group = row.providerId === null || row.state === 'pending' ? undefined : this.groupOf(row);
     if (local) this.spend.local += row.costUsd ?? 0;
     else this.spend.hosted += row.costUsd ?? 0;
-    if (cancelledByCaller(row)) this.cancelled += 1;
-    else if (row.state === 'failed' || row.state === 'interrupted') this.failedAttempts += 1;
+    if (group !== undefined) group.spendUsd += row.costUsd ?? 0;
+    if (cancelledByCaller(row)) {
+      this.cancelled += 1;
+      if (group !== undefined) group.cancelled += 1;
+    } else if (row.state === 'failed' || row.state === 'interrupted') {
+      this.failedAttempts += 1;
+      if (group !== undefined) group.failedAttempts += 1;
+    }
     if (row.state !== 'completed') return;
 
     if (local) this.answered.local += 1;
@@ -401,11 +445,8 @@ export class MetricsAccumulator {
     if (row.hop > 0) this.fallbacks += 1;
     if (row.inputTokens === null && row.outputTokens === null) this.withoutCounts += 1;
     else if (row.approximateTokens) this.estimatedCounts += 1;
-    const tokens = local ? this.tokens.local : this.tokens.hosted;
-    tokens.input += row.inputTokens ?? 0;
-    tokens.output += row.outputTokens ?? 0;
-    tokens.cachedInput += row.cachedInputTokens ?? 0;
-    tokens.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
+    addTokens(local ? this.tokens.local : this.tokens.hosted, row);
+    if (group !== undefined) addTokens(group.tokens, row);
     // Priced answer by answer, as spend is: a reference whose price has input-length tiers bills
     // each answer at the tier its own input reaches, which no total of the tokens can tell.
     if (local && row.embedding) this.embeddingTokensLeftOut += row.inputTokens ?? 0;
@@ -422,7 +463,7 @@ export class MetricsAccumulator {
       if (local) bucket.local += 1;
       else bucket.hosted += 1;
     }
-    this.addLatency(row);
+    if (group !== undefined) addLatency(group, row);
   }
 
   summary(loadEvents: readonly ModelLoadEvent[] = []): MetricsSummary {
@@ -456,7 +497,9 @@ export class MetricsAccumulator {
       unclassified: { ...this.unclassified },
       permitChecksRefused: this.permitChecksRefused,
       probesDenied: this.probesDenied,
-      latency: groups.map((group) => ({
+      latency: groups
+        .filter((group) => group.requests > 0)
+        .map((group) => ({
         provider: group.provider,
         model: group.model,
         class: group.class,
@@ -464,6 +507,7 @@ export class MetricsAccumulator {
         firstTokenMs: percentiles(group.firstTokenMs),
         totalMs: percentiles(group.totalMs),
       })),
+      byModel: byModel(groups),
       loadTimes: loadTimesByModel(
         loadEvents.filter((event) => {
           const at = Date.parse(event.at);
@@ -500,7 +544,8 @@ export class MetricsAccumulator {
     return (row.sensitivity === null ? undefined : this.sensitivity.get(row.sensitivity)) ?? this.unclassified;
   }
 
-  private addLatency(row: MetricsRow): void {
+  /** The entry of the row's provider and model: one per pair, however many rows it has. */
+  private groupOf(row: MetricsRow): ModelGroup {
     const key = `${row.providerId ?? ''}\u0000${row.model ?? ''}`;
     let group = this.groups.get(key);
     if (group === undefined) {
@@ -509,6 +554,10 @@ export class MetricsAccumulator {
         model: row.model ?? '',
         class: row.providerClass ?? '',
         requests: 0,
+        failedAttempts: 0,
+        cancelled: 0,
+        tokens: emptyTokenSums(),
+        spendUsd: 0,
         firstTokenMs: [],
         totalMs: [],
         coldRequests: 0,
@@ -517,16 +566,45 @@ export class MetricsAccumulator {
       };
       this.groups.set(key, group);
     }
-    group.requests += 1;
-    if (row.firstTokenMs !== null) group.firstTokenMs.push(row.firstTokenMs);
-    if (row.totalMs !== null) group.totalMs.push(row.totalMs);
-    if (row.warm === false) {
-      group.coldRequests += 1;
-      if (row.firstTokenMs !== null) group.coldFirstTokenMs.push(row.firstTokenMs);
-    } else if (row.warm === true && row.firstTokenMs !== null) {
-      group.warmFirstTokenMs.push(row.firstTokenMs);
-    }
+    return group;
   }
+}
+
+/** Counts one answer of the group: its latency and whether its model was loaded. */
+function addLatency(group: ModelGroup, row: MetricsRow): void {
+  group.requests += 1;
+  if (row.firstTokenMs !== null) group.firstTokenMs.push(row.firstTokenMs);
+  if (row.totalMs !== null) group.totalMs.push(row.totalMs);
+  if (row.warm === false) {
+    group.coldRequests += 1;
+    if (row.firstTokenMs !== null) group.coldFirstTokenMs.push(row.firstTokenMs);
+  } else if (row.warm === true && row.firstTokenMs !== null) {
+    group.warmFirstTokenMs.push(row.firstTokenMs);
+  }
+}
+
+function addTokens(sums: TokenSums, row: MetricsRow): void {
+  sums.input += row.inputTokens ?? 0;
+  sums.output += row.outputTokens ?? 0;
+  sums.cachedInput += row.cachedInputTokens ?? 0;
+  sums.cacheWriteInput += row.cacheWriteInputTokens ?? 0;
+}
+
+/** The groups as `byModel` lists them: most spend first, then most answers, then by id in byte order. */
+function byModel(groups: readonly ModelGroup[]): ModelUsage[] {
+  return groups
+    .map((group) => ({
+      id: `${group.provider}:${group.model}`,
+      provider: group.provider,
+      model: group.model,
+      class: group.class,
+      answers: group.requests,
+      failedAttempts: group.failedAttempts,
+      cancelled: group.cancelled,
+      tokens: tokenTotals(group.tokens),
+      spendUsd: group.spendUsd,
+    }))
+    .sort((a, b) => b.spendUsd - a.spendUsd || b.answers - a.answers || Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)));
 }
 
 function emptyTokenSums(): TokenSums {

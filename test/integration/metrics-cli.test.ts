@@ -39,6 +39,15 @@ describe('syndicate metrics', () => {
     expect((metrics['savings'] as { estimatedSavingsUsd: number }).estimatedSavingsUsd).toBeCloseTo(0.042, 12);
     expect((metrics['hourly'] as unknown[]).length).toBe(4);
     expect(metrics['bySensitivity']).toContainEqual({ level: 'restricted', local: 1, hosted: 0, denied: 1 });
+    // Per provider and model, most spend first: claude-sonnet's answer ($0.0027) and failed attempt;
+    // llama3's three answers and the stream its caller left. The probe is in neither (spendUsd.probes).
+    const byModel = metrics['byModel'] as { id: string; class: string; answers: number; failedAttempts: number; cancelled: number; tokens: { input: number; output: number; cachedInput: number }; spendUsd: number }[];
+    expect(byModel).toMatchObject([
+      { id: 'claude:claude-sonnet', class: 'approved_hosted', answers: 1, failedAttempts: 1, cancelled: 0, tokens: { input: 400, output: 100, cachedInput: 300 }, spendUsd: 0.0027 },
+      { id: 'ollama:llama3', class: 'local', answers: 3, failedAttempts: 0, cancelled: 1, tokens: { input: 6000, output: 3000, cachedInput: 500 }, spendUsd: 0 },
+    ]);
+    const spend = metrics['spendUsd'] as { local: number; hosted: number };
+    expect(byModel.reduce((total, entry) => total + entry.spendUsd, 0)).toBeCloseTo(spend.local + spend.hosted, 12);
   });
 
   it('a window far longer than the store\'s history answers at once, its hourly series from the first envelope', async () => {
@@ -81,6 +90,11 @@ describe('syndicate metrics', () => {
     expect(result.stdout).toContain('savings   ~$0.04: local tokens priced at anthropic:claude-sonnet-5-5 ($2/$10 per MTok in/out, cache reads at the input rate)\n');
     expect(result.stdout).toContain('cache     hosted 300 of 400 input read from cache (75.0%), 50 written; local 500 of 6000 input read from cache (8.3%)\n');
     expect(result.stdout).toMatch(/ollama\s+llama3\s+local\s+3\s+200 ms\s+300 ms\s+600 ms\s+800 ms/);
+    // Answers, tokens and spend per model, most spend first; the probes' spend in a last row, so
+    // the spend column adds up to the spend line.
+    expect(result.stdout).toMatch(
+      /MODEL\s+CLASS\s+ANSWERS\s+FAILED\s+TOKENS IN\s+OUT\s+CACHED\s+SPEND\nclaude:claude-sonnet\s+approved_hosted\s+1\s+1\s+400\s+100\s+300\s+\$0\.002700\nollama:llama3\s+local\s+3\s+0\s+6000\s+3000\s+500\s+\$0\.00\n\(provider probes\)\s+\$0\.000210\n/,
+    );
     // Where each level went: only levels seen in the window, least sensitive first, then the
     // request refused before it was classified: the DENIED column adds up to the 2 denied.
     expect(result.stdout).toMatch(/SENSITIVITY\s+LOCAL\s+HOSTED\s+DENIED\npublic\s+1\s+1\s+0\ninternal\s+1\s+0\s+0\nrestricted\s+1\s+0\s+1\n\(no level\)\s+0\s+0\s+1\n/);

@@ -119,6 +119,7 @@ function printSummary(
       seen.map((entry) => [entry.level, entry.local, entry.hosted, entry.denied]),
     );
   }
+  printByModel(summary, line, table);
   if (summary.latency.length > 0) {
     line('');
     table(
@@ -143,6 +144,27 @@ function printSummary(
     );
   }
   printColdStarts(summary, line, table);
+}
+
+/**
+ * Answers, tokens and spend per provider and model (`byModel`), most spend first; a last row gives
+ * the provider probes' spend, which is no model's requests, so the spend column adds up to the `spend` line.
+ */
+function printByModel(summary: MetricsSummary, line: (text: string) => void, table: (columns: string[], rows: (string | number | null)[][]) => void): void {
+  if (summary.byModel.length === 0 && summary.spendUsd.probes === 0) return;
+  line('');
+  const rows: (string | number | null)[][] = summary.byModel.map((entry) => [
+    entry.id,
+    entry.class,
+    entry.answers,
+    entry.failedAttempts,
+    entry.tokens.input,
+    entry.tokens.output,
+    entry.tokens.cachedInput,
+    usd(entry.spendUsd),
+  ]);
+  if (summary.spendUsd.probes > 0) rows.push(['(provider probes)', '', '', '', '', '', '', usd(summary.spendUsd.probes)]);
+  table(['model', 'class', 'answers', 'failed', 'tokens in', 'out', 'cached', 'spend'], rows);
 }
 
 function printColdStarts(summary: MetricsSummary, line: (text: string) => void, table: (columns: string[], rows: (string | number | null)[][]) => void): void {

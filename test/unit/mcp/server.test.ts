@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { resolveHome } from '../../../src/home/home.js';
 import { createMcpServer, MCP_TOOLS, TOOL_DEFINITIONS, type SyndicateMcpServer } from '../../../src/mcp/server.js';
+import type { MetricsSummary } from '../../../src/metrics/summary.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { startFakeEngine, type FakeEngine } from '../../helpers/fake-engines/index.js';
 import { connectInProcess, toolText } from '../../helpers/mcp.js';
@@ -181,6 +182,18 @@ describe('createMcpServer', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('metrics gives what `metrics --json` prints, answers, tokens and spend per provider and model (`byModel`) included', async () => {
+    const answered = (await client.callTool({ name: 'complete', arguments: { prompt: 'Say hi.' } })) as CallToolResult;
+    expect(answered.isError, JSON.stringify(answered.content)).toBeFalsy();
+    const result = (await client.callTool({ name: 'metrics', arguments: { since: '1h' } })) as CallToolResult;
+    const { metrics } = result.structuredContent as { metrics: MetricsSummary };
+    expect(metrics.byModel).toContainEqual(expect.objectContaining({ provider: 'llama', class: 'local', answers: expect.any(Number) }));
+    // One entry per provider and model, adding up to the totals.
+    expect(metrics.byModel.reduce((total, entry) => total + entry.answers, 0)).toBe(metrics.requests.total);
+    expect(metrics.byModel.reduce((total, entry) => total + entry.tokens.total, 0)).toBe(metrics.tokens.local.total + metrics.tokens.hosted.total);
+    expect(metrics.byModel.reduce((total, entry) => total + entry.spendUsd, 0)).toBeCloseTo(metrics.spendUsd.local + metrics.spendUsd.hosted, 12);
   });
 
   it('reports progress to a client that sent a progress token: the attempt, then the answer growing', async () => {

@@ -128,6 +128,53 @@ describe('metrics from a seeded evidence store', () => {
     expect(summary.window).toEqual({ since: '2026-01-15T10:00:00.000Z', until: '2026-01-15T13:00:00.000Z' });
   });
 
+  it('breaks answers, tokens and spend down per provider and model, adding up to the totals (probes apart)', () => {
+    const summary = computeMetrics(store, defaultPolicy(), WINDOW);
+    // claude-sonnet: the answer at 80 min ($0.0027; 400 in of which 300 cache reads and 50 writes,
+    // 100 out) and the failed attempt at 130 min; its priced probe ($0.00021) is no invocation.
+    // llama3: the three answers (1000+2000+3000 in, 500 of them cached; 500+1000+1500 out) and the
+    // stream its caller left (cancelled, no tokens); nothing local cost anything. Most spend first.
+    expect(summary.byModel).toEqual([
+      {
+        id: 'claude:claude-sonnet',
+        provider: 'claude',
+        model: 'claude-sonnet',
+        class: 'approved_hosted',
+        answers: 1,
+        failedAttempts: 1,
+        cancelled: 0,
+        tokens: { input: 400, output: 100, total: 500, cachedInput: 300, cacheWriteInput: 50, cachedInputShare: 0.75 },
+        spendUsd: 0.0027,
+      },
+      {
+        id: 'ollama:llama3',
+        provider: 'ollama',
+        model: 'llama3',
+        class: 'local',
+        answers: 3,
+        failedAttempts: 0,
+        cancelled: 1,
+        tokens: { input: 6000, output: 3000, total: 9000, cachedInput: 500, cacheWriteInput: 0, cachedInputShare: 500 / 6000 },
+        spendUsd: 0,
+      },
+    ]);
+    // The entries add up to the totals: spend to hosted + local (the probe's $0.00021 is only in
+    // `spendUsd.probes`), answers to the requests, tokens to local + hosted, attempts to the counts.
+    const sum = (value: (entry: (typeof summary.byModel)[number]) => number): number => summary.byModel.reduce((total, entry) => total + value(entry), 0);
+    expect(sum((entry) => entry.spendUsd)).toBeCloseTo(summary.spendUsd.hosted + summary.spendUsd.local, 12);
+    expect(sum((entry) => entry.spendUsd) + summary.spendUsd.probes).toBeCloseTo(summary.spendUsd.total, 12);
+    expect(sum((entry) => entry.answers)).toBe(summary.requests.total);
+    expect(sum((entry) => entry.failedAttempts)).toBe(summary.requests.failedAttempts);
+    expect(sum((entry) => entry.cancelled)).toBe(summary.requests.cancelled);
+    for (const key of ['input', 'output', 'total', 'cachedInput', 'cacheWriteInput'] as const) {
+      expect(sum((entry) => entry.tokens[key]), key).toBe(summary.tokens.local[key] + summary.tokens.hosted[key]);
+    }
+    // The latency rows are those of the same entries' answers.
+    expect(summary.latency.map((entry) => [`${entry.provider}:${entry.model}`, entry.requests])).toEqual(
+      summary.byModel.filter((entry) => entry.answers > 0).map((entry) => [entry.id, entry.answers]).sort(),
+    );
+  });
+
   it('narrows to the window it is given', () => {
     const lastHour = computeMetrics(store, defaultPolicy(), { sinceMs: START + 2 * HOUR, untilMs: START + 3 * HOUR });
     expect(lastHour.requests).toMatchObject({ total: 0, local: 0, hosted: 0, localShare: 0, failedAttempts: 1, cancelled: 1, denied: 1 });
@@ -272,5 +319,41 @@ describe('savings at a reference price with input-length tiers', () => {
   it('hosted answers and failed attempts are not priced', () => {
     const summary = summarizeMetrics([row({ state: 'completed', providerClass: 'approved_hosted', inputTokens: 150_000, outputTokens: 10 }), row({ inputTokens: 150_000, outputTokens: 10 })], WINDOW, haiku);
     expect(summary.savings.localTokensAtReferenceUsd).toBe(0);
+  });
+});
+
+describe('the per-model breakdown', () => {
+  const hosted = { providerId: 'cloud', providerClass: 'approved_hosted' } as const;
+
+  it('keeps one entry per provider and model: a billed failure counts, an attempt that reached no provider or is under way does not', () => {
+    const rows = [
+      row({ ...hosted, model: 'big', state: 'completed', inputTokens: 100, outputTokens: 10, costUsd: 0.5 }),
+      row({ ...hosted, model: 'big', state: 'completed', inputTokens: 200, outputTokens: 20, cachedInputTokens: 150, costUsd: 0.25 }),
+      // A stream that broke after the prompt was read: billed, no answer, no answered tokens.
+      row({ ...hosted, model: 'big', state: 'failed', errorCode: 'upstream_http_error', inputTokens: 300, costUsd: 0.125 }),
+      // A model that only failed: in `byModel`, not in the latency table.
+      row({ ...hosted, model: 'small', state: 'failed', errorCode: 'upstream_http_error' }),
+      // Nothing registered could take it: a failed attempt of no provider.
+      row({ state: 'failed', providerId: null, providerClass: null, model: null, errorCode: 'no_providers' }),
+      // A call still under way: nothing to count yet.
+      row({ ...hosted, model: 'pending', state: 'pending' }),
+      row({ kind: 'probe', ...hosted, model: 'big', state: 'completed', inputTokens: 5, outputTokens: 5, costUsd: 1 }),
+    ];
+    const summary = summarizeMetrics(rows, WINDOW, SAVINGS);
+    expect(summary.byModel.map(({ id, answers, failedAttempts, cancelled, spendUsd }) => ({ id, answers, failedAttempts, cancelled, spendUsd }))).toEqual([
+      { id: 'cloud:big', answers: 2, failedAttempts: 1, cancelled: 0, spendUsd: 0.875 },
+      { id: 'cloud:small', answers: 0, failedAttempts: 1, cancelled: 0, spendUsd: 0 },
+    ]);
+    expect(summary.byModel[0]?.tokens).toEqual({ input: 300, output: 30, total: 330, cachedInput: 150, cacheWriteInput: 0, cachedInputShare: 0.5 });
+    expect(summary.requests.failedAttempts).toBe(3);
+    expect(summary.spendUsd).toEqual({ total: 1.875, local: 0, hosted: 0.875, probes: 1 });
+    expect(summary.latency.map((entry) => entry.model)).toEqual(['big']);
+  });
+
+  it('lists the most spend first, then the most answers, then by id in byte order', () => {
+    const answer = (providerId: string, model: string, costUsd: number | null = null): MetricsRow => row({ providerId, model, state: 'completed', costUsd });
+    const rows = [answer('b', 'm'), answer('a', 'cheap', 0.001), answer('a', 'dear', 0.002), answer('a', 'x'), answer('a', 'x'), answer('B', 'm'), answer('a', 'm')];
+    // 'B' (0x42) sorts before 'a' (0x61) and 'b' in byte order, whatever the locale says.
+    expect(summarizeMetrics(rows, WINDOW, SAVINGS).byModel.map((entry) => entry.id)).toEqual(['a:dear', 'a:cheap', 'a:x', 'B:m', 'a:m', 'b:m']);
   });
 });
