@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { currentProvider, currentProviders } from '../../../src/registry/provider-cache.js';
-import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
+import { pastOtherWritersRecheck } from '../../helpers/other-writers.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import { registerFixtureProvider, retireFixtureProvider } from '../permits/provider-fixture.js';
 
@@ -54,7 +54,7 @@ describe('currentProviders', () => {
       other.close();
     }
     // Other connections' commits are looked for at most every OTHER_WRITERS_RECHECK_MS.
-    await new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
+    await pastOtherWritersRecheck();
     expect(currentProviders(store).map((provider) => `${provider.id}@${provider.currentVersion}`)).toEqual(['engine@2', 'second@1']);
   });
 

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
 import { callFailureOf, HealthMonitor } from '../../../src/router/health.js';
 import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, releaseHolds, storeHoldBook } from '../../../src/router/shared-holds.js';
-import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
+import { pastOtherWritersRecheck } from '../../helpers/other-writers.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 import type { ProviderHealth } from '../../../src/router/types.js';
 import { provider } from './fixtures.js';
@@ -32,7 +32,7 @@ let gatewayStore: Store;
 let runStore: Store;
 let clock: number;
 const now = (): number => clock;
-const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
+const pause = pastOtherWritersRecheck;
 
 /** A process's monitor: its own connection to the store, as `sharedHealthMonitor(store)` builds it, on the test clock. */
 const monitorOn = (store: Store): HealthMonitor => new HealthMonitor({ now, holdBook: storeHoldBook(store, now), probe: async () => ({ object: 'list', data: [] }) });

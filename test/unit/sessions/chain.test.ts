@@ -22,7 +22,7 @@ import {
 } from '../../../src/sessions/index.js';
 import { proveSessionChain, sessionStartHash } from '../../../src/sessions/chain.js';
 import { sessionTurn } from '../../../src/sessions/converse.js';
-import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
+import { pastOtherWritersRecheck } from '../../helpers/other-writers.js';
 import { MIGRATIONS } from '../../../src/store/migrations/index.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
@@ -308,7 +308,7 @@ describe("a session's proof is kept until its tables change", () => {
       proveSessionChain(gateway, id);
 
       operator.db.prepare("UPDATE session_checkpoints SET max_capability = 'frontier' WHERE session_id = ?").run(id);
-      await new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS * 2));
+      await pastOtherWritersRecheck();
       expect(thrown(() => proveSessionChain(gateway, id))).toBeInstanceOf(SessionChainBrokenError);
 
       const own = startSession(gateway, policy, { model: 'local:wide' }).id;

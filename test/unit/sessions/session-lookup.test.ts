@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 import { approveEnvelope, deleteSession, findSession, startSession } from '../../../src/sessions/sessions.js';
-import { OTHER_WRITERS_RECHECK_MS } from '../../../src/store/cached-read.js';
+import { pastOtherWritersRecheck } from '../../helpers/other-writers.js';
 import { openStore, type Store } from '../../../src/store/store.js';
 
 let directory: string;
@@ -51,7 +51,7 @@ describe('findSession', () => {
     } finally {
       other.close();
     }
-    await new Promise((resolve) => setTimeout(resolve, OTHER_WRITERS_RECHECK_MS + 1));
+    await pastOtherWritersRecheck();
     expect(findSession(store, 'elsewhere')?.envelope).toEqual({ maxCapability: 'frontier', state: 'approved' });
   });
 
