@@ -1,10 +1,10 @@
-import { SyndicateError } from '../errors.js';
+import { StoreError, SyndicateError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { pruneEvidenceYielding, type PruneResult } from './retention.js';
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** The first retry after a failed run (the store busy or full); each next one waits twice as long, up to the interval. */
+/** The first retry after a run that found the store busy or full; each next one waits twice as long, up to the interval. */
 export const RETENTION_FIRST_RETRY_MS = 5 * 60 * 1000;
 
 export interface RetentionScheduleOptions {
@@ -21,8 +21,9 @@ export interface RetentionScheduleOptions {
   /** A run skipped because of `heldBack`. */
   onHeldBack?: (reason: string, retentionDays: number) => void;
   /**
-   * A run that failed (the store busy or full): reported with when it is tried again — after
-   * `firstRetryMs`, then twice as long after each further failure, never later than the interval.
+   * A run that failed: reported with when it is tried again — a busy or full store after
+   * `firstRetryMs`, then twice as long after each further failure, never later than the interval;
+   * any other failure (a broken chain, a damaged store) at the next interval.
    */
   onError: (error: SyndicateError, retryInMs: number) => void;
   /** A run that succeeded after `failures` failed runs in a row (whether it deleted anything or not: `onPrune` says when it did). */
@@ -87,9 +88,13 @@ export function scheduleRetention(store: Store, options: RetentionScheduleOption
     } catch (error) {
       if (!(error instanceof SyndicateError)) throw error;
       failures += 1;
-      const retryInMs = Math.min(firstRetryMs * 2 ** (failures - 1), intervalMs);
+      // A busy or full store frees itself (a transaction ends, space is freed): tried again soon. A
+      // broken chain or a damaged store waits for the operator: the next interval's run, not a
+      // warning every few minutes.
+      const transient = error instanceof StoreError && (error.reason === 'busy' || error.reason === 'full');
+      const retryInMs = transient ? Math.min(firstRetryMs * 2 ** (failures - 1), intervalMs) : intervalMs;
       clearTimeout(retry);
-      if (!stopped) {
+      if (transient && !stopped) {
         retry = setTimeout(() => void runNow(), retryInMs);
         retry.unref();
       }

@@ -119,7 +119,7 @@ describe("serve's retention over an edited row", () => {
     writeFileSync(join(home, 'policy.yaml'), 'apiVersion: syndicate/v1\nkind: Policy\nevidence:\n  retentionDays: 30\n', { mode: 0o600 });
     const { server, stderr, waitForStderr } = await startServe(['serve', '--port', '0'], { SYNDICATE_HOME: home });
     await waitForStderr('evidence retention could not prune');
-    expect(stderr()).toContain(`evidence retention could not prune: evidence chain broken at #1 (${edited}) (content changed) in the part to prune: nothing was deleted (tried again in a day); deleting those rows would erase the only trace of the edit`);
+    expect(stderr()).toContain(`evidence retention could not prune: evidence chain broken at #1 (${edited}) (content changed) in the part to prune: nothing was deleted (tried again in 1d); deleting those rows would erase the only trace of the edit`);
     server.kill('SIGTERM');
     expect((await server).exitCode).toBe(0);
     const listed = parseJsonDocument((await runCli(['evidence', 'list', '--json'], { home })).stdout) as { evidence: unknown[] };

@@ -163,4 +163,28 @@ describe('scheduleRetention (the policy\'s evidence.retentionDays in a long-runn
     expect(count()).toBe(0);
     await schedule.stop();
   });
+
+  it('a run that fails for a reason time does not mend (a broken chain, a damaged store) waits for the next interval, not the quick retries', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
+    const errors: number[] = [];
+    const damaged = Object.create(store) as Store;
+    damaged.statement = () => {
+      throw new StoreError('database disk image is malformed', { reason: 'damaged' });
+    };
+    const minute = 60_000;
+    const schedule = scheduleRetention(damaged, {
+      retentionDays: () => 30,
+      onPrune: () => undefined,
+      onError: (_error, retryInMs) => errors.push(retryInMs),
+      intervalMs: 60 * minute,
+    });
+    for (let turn = 0; turn < 20; turn += 1) await nextTurn();
+    expect(errors).toEqual([60 * minute]);
+    await vi.advanceTimersByTimeAsync(60 * minute - 1);
+    expect(errors).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    for (let turn = 0; turn < 20; turn += 1) await nextTurn();
+    expect(errors).toEqual([60 * minute, 60 * minute]);
+    await schedule.stop();
+  });
 });
