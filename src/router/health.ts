@@ -360,7 +360,7 @@ export class HealthMonitor {
   }
 
   /** Tells the listeners when a local engine's state differs from the last one they were told (or, first, when it is down). */
-  private noteEngineState(provider: RegisteredProvider, health: ProviderHealth): void {
+  private noteEngineState(provider: RegisteredProvider, health: Pick<ProviderHealth, 'state' | 'reason' | 'cause' | 'status'>): void {
     if (this.transitionListeners.size === 0 || provider.record.class !== 'local' || health.state === 'rate_limited') return;
     const baseUrl = provider.record.baseUrl;
     const last = this.engineStates.get(provider.id);
@@ -578,7 +578,7 @@ export class HealthMonitor {
       this.observations.delete(provider.id);
       this.holdBook?.clear(provider.id, undefined);
     }
-    this.noteEngineState(provider, { state: 'up', checkedAt: new Date(this.now()).toISOString() });
+    this.noteEngineState(provider, { state: 'up' });
     this.failureRuns.delete(provider.id);
     if (observed === undefined) return;
     const key = modelKey(provider.id, observed.model);
@@ -715,7 +715,7 @@ export class HealthMonitor {
       ...(holdMs > this.ttlFor(provider) ? { until: now + holdMs } : {}),
     });
     this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + holdMs, reason: reasons.shared, recordedAt: now });
-    this.noteEngineState(provider, { state: 'down', checkedAt: new Date(now).toISOString(), reason: reasons.reason, ...downCause(cause, last) });
+    this.noteEngineState(provider, { state: 'down', reason: reasons.reason, ...downCause(cause, last) });
   }
 
   /**
