@@ -333,6 +333,12 @@ export class HealthMonitor {
   private readonly holdBook: HoldBook | undefined;
   /** The releases last applied to this process's holds (`applyReleases`). */
   private appliedReleases: ReleaseLedger | undefined;
+  /**
+   * Whether a hold, refusal, failed call or probe was noted since `appliedReleases` was applied: a
+   * release already in that ledger lifts it too when it is as late as the hold's start (a refusal
+   * seen before a release but reported after it, a probe begun before one), so it is applied again.
+   */
+  private notedSinceReleasesApplied = false;
   /** Provider id -> the last state of its local engine reported to `onEngineTransition`'s listeners, at which base URL. */
   private readonly engineStates = new Map<string, { state: 'up' | 'down'; baseUrl: string }>();
   private readonly transitionListeners = new Set<(transition: EngineTransition) => void>();
@@ -469,6 +475,7 @@ export class HealthMonitor {
    */
   reportFailure(provider: RegisteredProvider, failure: CallFailure, model?: string): void {
     this.applyReleases();
+    this.notedSinceReleasesApplied = true;
     const now = this.now();
     const baseUrl = provider.record.baseUrl;
     // The model the failure holds back on its own, when it concerns one model only.
@@ -530,6 +537,7 @@ export class HealthMonitor {
    */
   reportToolsRefused(provider: RegisteredProvider, model: string, reason: string): void {
     this.applyReleases();
+    this.notedSinceReleasesApplied = true;
     const now = this.now();
     const refusal = { reason, since: now, until: now + LONGEST_SHARED_HOLD_MS, baseUrl: provider.record.baseUrl };
     this.toolsRefusals.set(modelKey(provider.id, model), refusal);
@@ -722,12 +730,14 @@ export class HealthMonitor {
    * Lets go of this process's holds that a release recorded since they began (`releaseHolds`: by
    * hand, a `provider test` that got an answer, an `engine start`), and of the failed calls counted
    * towards one: a down engine released is probed again, a provider's count starts afresh. Runs
-   * only when the store's releases changed; otherwise one cached read.
+   * only when the store's releases changed or something was noted since they were last applied;
+   * otherwise one cached read.
    */
   private applyReleases(): void {
     const releases = this.holdBook?.releases();
-    if (releases === undefined || releases === this.appliedReleases) return;
+    if (releases === undefined || (releases === this.appliedReleases && !this.notedSinceReleasesApplied)) return;
     this.appliedReleases = releases;
+    this.notedSinceReleasesApplied = false;
     for (const [id, observation] of this.observations) {
       const { health } = observation;
       // A down observation says nothing answered unless calls failed (markDown's `failing`); a probe's says so too.
@@ -851,6 +861,7 @@ export class HealthMonitor {
         const held = this.observations.get(provider.id);
         if (held?.until !== undefined && held.observedAt >= started && held.baseUrl === observation.baseUrl) return held;
         this.observations.set(provider.id, observation);
+        this.notedSinceReleasesApplied = true;
         this.noteEngineState(provider, observation.health);
         return observation;
       });

@@ -410,6 +410,26 @@ describe('holds released before their time', () => {
     await liftedEverywhere();
   });
 
+  it('what a process notes after it has read a release, begun at or before it (seen before, reported after), is lifted by it at once', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const released = clock + 5;
+    releaseHolds(cliStore, [{ provider: ollama }, { provider: claude, model: OPUS }], 'every', released);
+    await pause();
+    // The gateway has read the release before anything below was noted.
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    expect(gateway.holds([claude])).toEqual([]);
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'seen before the release');
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    expect(gateway.toolsRefusalSnapshot([ollama])).toEqual({});
+    expect(gateway.holds([claude])).toEqual([]);
+    // Noted after the release: held.
+    clock = released + 1;
+    gateway.reportToolsRefused(ollama, 'llama3.2:3b', 'seen after the release');
+    gateway.reportFailure(claude, rateLimited(30), OPUS);
+    expect(Object.keys(gateway.toolsRefusalSnapshot([ollama]).ollama ?? {})).toEqual(['llama3.2:3b']);
+    expect(gateway.holds([claude])).toEqual([{ provider: 'claude', model: OPUS, state: 'rate_limited', retryAfterMs: 30_000 }]);
+  });
+
   it('a release deletes the releases older than the longest hold, in the same transaction; no hold one could lift outlives it', async () => {
     const releasedTargets = (): unknown[] => cliStore.db.prepare('SELECT model, scope FROM health_releases ORDER BY released_at, model').all();
     const gateway = monitorOn(gatewayStore);
