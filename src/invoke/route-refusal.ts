@@ -66,7 +66,7 @@ export function routeRefusal(
         ? `this ${classification.level} request may not be sent: ${remoteMediaReason} (${summarisedExclusions(plan.excluded, besidesRemoteMedia(plan.excluded))})`
         : refusedSetting !== undefined
           ? `no model this ${classification.level} request may use accepts its ${refusedSetting.param}: ${summarisedExclusions(plan.excluded)}`
-          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings) || imagesBecause(classification)}: ${summarisedExclusions(plan.excluded)}`;
+          : `${routeDeniedSentence(classification.level)}${failedClosedBecause(classification.findings) || imagesBecause(classification)}: ${summarisedExclusions(plan.excluded)}${planFailureSaid(plan)}`;
   const refusalHint = (): string => {
     const whereEveryRule = context.whereEveryRule === undefined ? {} : { whereEveryRule: context.whereEveryRule };
     if (tooLong.length > 0) return hintForExclusions(tooLong, { embeddings, ...whereEveryRule });
@@ -245,6 +245,16 @@ export function summarisedModels(lines: readonly string[], groups: readonly stri
 function failedClosedBecause(findings: readonly RouteFinding[]): string {
   const failures = findings.filter((finding) => finding.detector === 'classifier.error').map((finding) => finding.reason);
   return failures.length === 0 ? '' : ` (${[...new Set(failures)].join('; ')})`;
+}
+
+/**
+ * Why planning left every non-local provider out unexamined, when that is what refused it: the
+ * exclusions say only `planning failed closed`, and a gateway client cannot see the operator's
+ * policy file or the gateway's log.
+ */
+function planFailureSaid(plan: RoutePlan): string {
+  if (plan.failure === undefined || !plan.excluded.some((exclusion) => exclusion.rules.includes('fail_closed'))) return '';
+  return `; ${plan.failure}`;
 }
 
 /**

@@ -397,6 +397,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
     tasks: tasks.map((task) => task.rule.name),
     fallback: { order: [...(policy.fallback?.order ?? [])], maxHops: policy.fallback?.maxHops ?? 0 },
     failedClosed,
+    ...(mode.failure === undefined ? {} : { failure: mode.failure }),
     notes,
     policyDigest: policyDigest(policy),
   };
@@ -864,6 +865,7 @@ function emptyFailedClosedPlan(input: RouteInput, failure: string, policy: Polic
     tasks: [],
     fallback: { order: [], maxHops: 0 },
     failedClosed: true,
+    failure,
     notes: [failure],
     policyDigest: policyDigest(policy),
     explanation: `${failure}\nno candidate could be planned safely; the request is refused`,

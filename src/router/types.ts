@@ -289,6 +289,12 @@ export interface RoutePlan {
   fallback: { order: string[]; maxHops: number };
   /** True when planning hit an error or a missing policy piece and fell back to local only. */
   failedClosed: boolean;
+  /**
+   * Why every non-local provider was left out unexamined (`fail_closed`): the policy in force could
+   * not be used (a running gateway's file invalid, unreadable or untrusted) or planning hit an
+   * error. Absent otherwise. Also the first of `notes`.
+   */
+  failure?: string;
   /** What the planner had to decide around: why it failed closed, a relaxed latency budget, an ignored policy entry. */
   notes: string[];
   /** The effective policy that planned it (`policyDigest`): `sha256:<hex>`, as `policy show` prints it. */

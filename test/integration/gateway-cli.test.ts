@@ -412,10 +412,13 @@ describe('syndicate serve and policy edits', () => {
       const stillRefused = await ask('claude:claude-sonnet-4-20250514');
       expect(stillRefused.status).toBe(403);
       // Refused because the policy failed closed, not for a rule of the broken file (which would allow it).
-      expect(((await stillRefused.json()) as { error: unknown }).error).toMatchObject({
+      const { error: stillRefusedError } = (await stillRefused.json()) as { error: { message: string } };
+      expect(stillRefusedError).toMatchObject({
         code: 'route_denied',
         message: expect.stringContaining('claude:claude-sonnet-4-20250514: planning failed closed: only local providers are considered'),
       });
+      // And says why, which the client could not otherwise learn: the file, what is wrong in it, what applies meanwhile.
+      expect(stillRefusedError.message).toContain(`; ${policyPath} changed and is not a valid policy (/sensitivity/public/0 `);
       const local = await ask('auto');
       expect(local.status).toBe(200);
       expect(local.headers.get('x-syndicate-provider')).toBe('ollama');
