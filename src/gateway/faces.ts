@@ -58,7 +58,7 @@ export interface FaceRequest {
 }
 
 /** The request settings a wire may drop or change (`FieldEffect`), by the client field that carried each. */
-export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens' | 'logprobs' | 'topLogprobs' | 'responseFormat', string>;
+export type SettingFields = Record<'temperature' | 'topP' | 'seed' | 'maxTokens' | 'logprobs' | 'topLogprobs' | 'responseFormat' | 'toolChoice', string>;
 
 /** Their names in OpenAI's Chat Completions (and legacy Completions) and Anthropic's Messages API (whose format is `output_config.format`, or `output_format`). */
 export const SETTING_FIELDS: SettingFields = {
@@ -69,6 +69,7 @@ export const SETTING_FIELDS: SettingFields = {
   logprobs: 'logprobs',
   topLogprobs: 'top_logprobs',
   responseFormat: 'response_format',
+  toolChoice: 'tool_choice',
 };
 
 /** Their names in Ollama's native API: options, and `format`. */
@@ -80,6 +81,8 @@ const OLLAMA_SETTING_FIELDS: SettingFields = {
   logprobs: 'logprobs',
   topLogprobs: 'top_logprobs',
   responseFormat: 'format',
+  // Ollama's own API has no tool choice: never left out of what it sends.
+  toolChoice: 'tool_choice',
 };
 
 /**

@@ -455,7 +455,7 @@ export interface FieldEffect {
    * `reasoning`: the request's reasoning field, whichever its client used (`reasoning_effort`, `thinking`, ...).
    * `responseFormat`: its answer format (`response_format`, `text.format`, `output_config.format`, `format`).
    */
-  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs' | 'responseFormat';
+  setting: 'temperature' | 'topP' | 'seed' | 'maxTokens' | 'reasoning' | 'logprobs' | 'topLogprobs' | 'responseFormat' | 'toolChoice';
   /** `dropped`: not sent at all, or sent and not honoured (logprobs an engine answered without); `changed`: sent with another value than the client's (an enforced format sent as an instruction only). */
   effect: 'dropped' | 'changed';
 }

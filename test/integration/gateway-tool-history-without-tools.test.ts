@@ -158,12 +158,14 @@ describe('a tool_choice in a request that declares no tools, to an anthropic-wir
       const sent = lastSent();
       expect(sent.tools).toBeUndefined();
       expect(sent.tool_choice).toBeUndefined();
+      expect(response.headers.get('x-syndicate-ignored-fields')).toBe('tool_choice');
       await gateway.settled();
       const evidence = getEvidence(gateway.store, response.headers.get('x-syndicate-evidence') ?? '');
       expect(evidence?.state).toBe('completed');
       expect(evidence?.warnings).toContainEqual({
         setting: 'toolChoice',
         message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same`,
+        fields: [{ setting: 'toolChoice', effect: 'dropped' }],
       });
     }
     // With tools declared, the choice goes as it came.

@@ -531,6 +531,7 @@ function toolChoiceToSend(choice: ToolChoice, declaresTools: boolean, warnings: 
   warnings.push({
     setting: 'toolChoice',
     message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same`,
+    fields: [{ setting: 'toolChoice', effect: 'dropped' }],
   });
   return undefined;
 }

@@ -325,7 +325,11 @@ describe('anthropic adapter details', () => {
       const request = encoded(choice);
       expect(JSON.parse(request.body)).not.toHaveProperty('tool_choice');
       expect(request.warnings.filter((warning) => warning.setting === 'toolChoice')).toEqual([
-        { setting: 'toolChoice', message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same` },
+        {
+          setting: 'toolChoice',
+          message: `the request declares no tools, and the anthropic wire refuses a tool_choice without them: tool_choice ${choice} was left out, which lets the model call no tool all the same`,
+          fields: [{ setting: 'toolChoice', effect: 'dropped' }],
+        },
       ]);
     }
     expect(JSON.parse(encoded('required').body).tool_choice).toEqual({ type: 'any' });
