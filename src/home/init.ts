@@ -14,14 +14,15 @@ export interface InitResult {
   created: string[];
   kept: string[];
   /**
-   * Kept files syndicate cannot use as they are: invalid, not yours, or open to other users.
-   * `syndicate init` exits 1 when there is any; it never rewrites or deletes a kept file.
+   * Kept files syndicate cannot use as they are (invalid, not yours, or open to other users), and
+   * existing directories every command would refuse (not yours, or writable by group or others:
+   * never changed, the operator chose them). `syndicate init` exits 1 when there is any; it never
+   * rewrites or deletes a kept file.
    */
   problems: InitFinding[];
   /**
-   * Existing directories that are not yours or are writable by group or others (reported, never
-   * changed: the operator chose them), kept files readable by others that hold no secret, and a
-   * kept store whose mode was not 0600 (opening it set it to 0600, as every command does).
+   * What `doctor` warns of and commands accept: kept files readable by others that hold no
+   * secret, and a kept store whose mode was not 0600 (opening it set it to 0600, as every command does).
    */
   warnings: InitFinding[];
 }
@@ -30,6 +31,7 @@ export interface InitResult {
 export interface InitFinding {
   name: string;
   path: string;
+  kind: 'directory' | 'file';
   detail: string;
   hint?: string;
   /** What `detail` reports was already changed by syndicate (the store's mode set to 0600). */
@@ -69,8 +71,10 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
   // A -wal or -shm another process keeps open (or a crash left) is the store's too; closing ours removed any it could.
   keptChecks.push(...checkStoreCompanionFiles(home.storePath, userId, store.modeChanges));
   const directoryChecks = checkDirectories(home, userId);
-  const problems = keptChecks.filter((check) => check.status === 'fail').map(finding);
-  const warnings = [...directoryChecks.filter((check) => check.status !== 'pass'), ...keptChecks.filter((check) => check.status === 'warn')].map(finding);
+  // A directory doctor fails makes every command refuse the home (the permit key, policy and store
+  // in it could be replaced): set up, but not usable, as a kept file that cannot be used.
+  const problems = [...directoryChecks.filter((check) => check.status === 'fail').map((check) => finding(check, 'directory')), ...keptChecks.filter((check) => check.status === 'fail').map((check) => finding(check, 'file'))];
+  const warnings = [...directoryChecks.filter((check) => check.status === 'warn').map((check) => finding(check, 'directory')), ...keptChecks.filter((check) => check.status === 'warn').map((check) => finding(check, 'file'))];
   return { dataDir: home.dataDir, configDir: home.configDir, created, kept, problems, warnings };
 }
 
@@ -135,10 +139,11 @@ function removeQuietly(path: string): void {
   }
 }
 
-function finding(check: HomeCheck): InitFinding {
+function finding(check: HomeCheck, kind: InitFinding['kind']): InitFinding {
   return {
     name: check.name,
     path: check.path,
+    kind,
     detail: check.detail,
     ...(check.hint === undefined ? {} : { hint: check.hint }),
     ...(check.fixed === true ? { fixed: true } : {}),

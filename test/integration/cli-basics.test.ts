@@ -233,21 +233,25 @@ describe('CLI basics', () => {
     expect(invalidPolicy.stderr).toContain('syndicate policy check');
   }, DOCTOR_TEST_TIMEOUT_MS);
 
-  it('init on an existing directory group and others can write: warns (stderr and --json), leaves its mode; doctor fails on it', async () => {
+  it('init on an existing directory group and others can write: sets up the home, leaves the mode, exits 1 naming the fix (every command would refuse the home); doctor fails on it', async () => {
     const temporary = makeTempHome();
     cleanup = temporary.cleanup;
     const shared = join(temporary.home, 'h777');
     mkdirSync(shared);
     chmodSync(shared, 0o777);
     const human = await runCli(['init'], { home: shared });
-    expect(human.exitCode, human.stderr).toBe(0);
-    expect(human.stderr).toContain(`warning: ${shared} has mode 0777: group and others can delete and replace the permit key, policy and store in it`);
+    expect(human.exitCode, human.stderr).toBe(1);
+    expect(human.stdout).toContain(`created ${join(shared, 'permit.key')}`);
+    expect(human.stderr).toContain('error: init kept 1 directory that cannot be used as it is: data directory');
     expect(human.stderr).toContain(`\`chmod 700 ${shared}\`; then run \`syndicate doctor\``);
     expect(human.stdout).not.toContain('syndicate is ready');
     expect(statSync(shared).mode & 0o777).toBe(0o777);
     const json = await runCli(['init', '--json'], { home: shared });
-    expect(json.exitCode).toBe(0);
-    expect(parseJsonDocument(json.stdout)).toMatchObject({ ok: true, problems: [], warnings: [{ name: 'data directory', path: shared, hint: `\`chmod 700 ${shared}\`` }] });
+    expect(json.exitCode).toBe(1);
+    expect(parseJsonDocument(json.stdout)).toMatchObject({
+      ok: false,
+      error: { code: 'check_failed', details: { problems: [{ name: 'data directory', kind: 'directory', path: shared, hint: `\`chmod 700 ${shared}\`` }], warnings: [] } },
+    });
     const doctor = await runCli(['doctor', '--json'], { home: shared });
     expect(doctor.exitCode).toBe(1);
     expect(parseJsonDocument(doctor.stdout)).toMatchObject({ ok: false, error: { code: 'check_failed', message: '1 of 8 checks failed: data directory', hint: `\`chmod 700 ${shared}\`` } });

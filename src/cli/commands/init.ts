@@ -6,7 +6,7 @@ import { shellWord } from '../../common/shell-word.js';
 
 export function initCommand(): Command {
   return new Command('init')
-    .description('create the data directory, store, default policy, permit key and gateway token (idempotent); exit 1 when a kept file cannot be used')
+    .description('create the data directory, store, default policy, permit key and gateway token (idempotent); exit 1 when a kept file or directory cannot be used')
     .addHelpText('after', '\nExample:\n  $ syndicate init --home ./.syndicate')
     .action(async (_options: unknown, command: Command) => {
       const context = contextFor(command);
@@ -26,11 +26,13 @@ export function initCommand(): Command {
       }
       if (result.problems.length > 0) {
         const count = result.problems.length;
+        const directories = result.problems.filter((problem) => problem.kind === 'directory').length;
+        const kept = [count - directories > 0 ? counted(count - directories, 'file') : '', directories === 1 ? '1 directory' : directories > 1 ? `${directories} directories` : ''].filter((part) => part !== '').join(' and ');
         const { fixesOf } = await import('../../home/checks.js');
         // Each kept file's fix (two files' used to be the first's alone), as `doctor` gives them.
-        const fixes = fixesOf(result.problems.map((problem) => ({ name: problem.name, hint: problem.hint ?? `fix ${shellWord(problem.path)}` })), 'for each file:') ?? '';
+        const fixes = fixesOf(result.problems.map((problem) => ({ name: problem.name, hint: problem.hint ?? `fix ${shellWord(problem.path)}` })), directories === count ? 'for each directory:' : directories > 0 ? 'for each:' : 'for each file:') ?? '';
         throw new CheckFailedError(
-          `init kept ${count} file${count === 1 ? '' : 's'} that cannot be used as ${count === 1 ? 'it is' : 'they are'}: ${result.problems.map((problem) => problem.name).join(', ')}`,
+          `init kept ${kept} that cannot be used as ${count === 1 ? 'it is' : 'they are'}: ${result.problems.map((problem) => problem.name).join(', ')}`,
           { hint: `${fixes}${fixes.includes('\n') ? '\n' : '; '}then run \`syndicate doctor\``, details: { ...result } },
         );
       }

@@ -23,16 +23,19 @@ describe('initializeHome', () => {
     expect(result.created).toHaveLength(4);
   });
 
-  it('warns about, and never changes, an existing directory group and others can write', () => {
+  it('reports, and never changes, an existing directory group and others can write: a problem, as every command would refuse the home', () => {
     const chosen = join(directory, 'shared');
     mkdirSync(chosen);
     chmodSync(chosen, 0o777);
     const result = initializeHome(resolveHome({ home: chosen }));
     expect(statSync(chosen).mode & 0o777).toBe(0o777);
-    expect(result.problems).toEqual([]);
-    expect(result.warnings).toEqual([
-      expect.objectContaining({ name: 'data directory', path: chosen, detail: expect.stringContaining('mode 0777'), hint: `\`chmod 700 ${chosen}\`` }),
+    expect(result.warnings).toEqual([]);
+    expect(result.problems).toEqual([
+      expect.objectContaining({ name: 'data directory', kind: 'directory', path: chosen, detail: expect.stringContaining('mode 0777'), hint: `\`chmod 700 ${chosen}\`` }),
     ]);
+    // Fixed as the hint says: set up and usable, nothing left to report.
+    chmodSync(chosen, 0o700);
+    expect(initializeHome(resolveHome({ home: chosen }))).toMatchObject({ problems: [], warnings: [], created: [] });
   });
 
   it('reports kept files another user owns as problems (the owner rule, with an injected user)', () => {
@@ -40,8 +43,8 @@ describe('initializeHome', () => {
     initializeHome(home);
     const result = initializeHome(home, { userId: uid + 1 });
     expect(result.created).toEqual([]);
-    expect(result.problems.map((problem) => problem.name).sort()).toEqual(['gateway token', 'permit key', 'policy file', 'store file permissions']);
-    expect(result.warnings.map((warning) => warning.name)).toEqual(['data directory']);
+    expect(result.problems.map((problem) => problem.name).sort()).toEqual(['data directory', 'gateway token', 'permit key', 'policy file', 'store file permissions']);
+    expect(result.warnings).toEqual([]);
   });
 
   it('reports a kept key that is readable by others or too short, and an invalid policy; creates the rest', () => {
@@ -69,6 +72,7 @@ describe('initializeHome', () => {
     expect(result.warnings).toEqual([
       {
         name: 'store file permissions',
+        kind: 'file',
         path: home.storePath,
         detail: `${home.storePath} had mode 0644: group or others could read the prompts and responses in it; syndicate set it to 0600`,
         fixed: true,
