@@ -92,6 +92,16 @@ export class Output {
     if (!this.json) process.stdout.write(`${text}\n`);
   }
 
+  /**
+   * A model's text (an answer, its reasoning, a tool call) as stdout (`stream: 'stdout'`) or stderr
+   * shows it: on a terminal, its control characters as escapes (`terminalSafeText`) — a model
+   * steered by what it read can answer a screen clear or an OSC 52 clipboard write — and through a
+   * pipe or into a file exactly as the model wrote it.
+   */
+  modelText(text: string, stream: 'stdout' | 'stderr' = 'stdout'): string {
+    return (stream === 'stdout' ? this.stdoutIsTty : this.stderrIsTty) ? terminalSafeText(text) : text;
+  }
+
   /** Raw text to stdout, e.g. streamed tokens. */
   write(text: string): void {
     process.stdout.write(text);
@@ -241,7 +251,7 @@ const NAMED_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\
  * else as it is — a backslash stays one backslash, unlike with `JSON.stringify`.
  */
 export function escapeControlCharacters(text: string): string {
-  return text.replace(CONTROL_CHARACTERS, (character) => NAMED_ESCAPES[character] ?? `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(CONTROL_CHARACTERS, (character) => NAMED_ESCAPES[character] ?? escapedCharacter(character));
 }
 
 /** `COLUMNS` when it is a positive whole number, else the terminal's reported width when it reports one; undefined otherwise. */
@@ -357,5 +367,19 @@ export async function documentTextPausing(body: Record<string, unknown>, listKey
  */
 export function terminalSafe(text: string): string {
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, escapedCharacter);
+}
+
+/**
+ * A model's text for a terminal: as `terminalSafe`, but a carriage return before a line feed (a
+ * Windows line end in an answer) is kept.
+ */
+export function terminalSafeText(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\r(?!\n)|[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g, escapedCharacter);
+}
+
+/** `\u001b`: a character as the escape that shows it. */
+function escapedCharacter(character: string): string {
+  return `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }

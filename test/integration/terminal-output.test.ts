@@ -1,28 +1,11 @@
-import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { BIN, runCli, type CliResult } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import { onTerminal } from '../helpers/terminal.js';
 import { initialisedHome } from '../helpers/prepared-home.js';
 import { HOUR, seedMetricsStore } from '../unit/metrics/seed.js';
-
-/**
- * The CLI on a real terminal: util-linux `script` gives the command a pseudo-terminal, as CI
- * runners that want colour and a developer's shell do. `stty cols` sizes it; left alone, a
- * pseudo-terminal whose creator has no terminal of its own reports 0 columns.
- */
-async function onTerminal(command: string, options: { home: string; columns?: number; env?: Record<string, string> }): Promise<{ exitCode: number | undefined; timedOut: boolean; output: string }> {
-  const sized = options.columns === undefined ? '' : `stty cols ${options.columns}; `;
-  const result = await execa('script', ['-qec', `${sized}node ${BIN} ${command}`, '/dev/null'], {
-    reject: false,
-    stdin: 'ignore',
-    timeout: 60_000,
-    // The runner's own CI (set by .ci/run) or TERM must not decide what a test's terminal is.
-    env: { SYNDICATE_HOME: options.home, NO_COLOR: undefined, FORCE_COLOR: undefined, CI: undefined, COLUMNS: undefined, TERM: 'xterm-256color', ...options.env },
-  });
-  return { exitCode: result.exitCode, timedOut: result.timedOut, output: String(result.stdout) };
-}
 
 describe('syndicate on a terminal', () => {
   let home: string;

@@ -99,14 +99,14 @@ Examples:
       const showReasoning = options.showReasoning === true && !output.json;
       const onPart = (part: StreamPart): void => {
         if (part.type === 'reasoning-delta' && showReasoning) {
-          output.writeStderr(output.stderrColor.dim(part.text));
+          output.writeStderr(output.stderrColor.dim(output.modelText(part.text, 'stderr')));
           printingReasoning = true;
         }
         // A refusal (OpenAI's `refusal`) is what the model answered: printed as the answer is.
         if (part.type === 'text-delta' || part.type === 'refusal-delta') {
           if (printingReasoning) output.writeStderr('\n');
           printingReasoning = false;
-          output.write(part.text);
+          output.write(output.modelText(part.text));
         }
       };
       let result: InvocationResult;
@@ -159,13 +159,13 @@ Examples:
         output.document({ ...invocationSummary(result), ...(sessionTurn === undefined ? {} : { session: sessionTurn }) });
         return;
       }
-      if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.stderrColor.dim(response.reasoning));
+      if (!stream && showReasoning && response.reasoning !== undefined) output.info(output.stderrColor.dim(output.modelText(response.reasoning, 'stderr')));
       if (printingReasoning) output.writeStderr('\n');
       // The answer as it was streamed: its text, then the model's refusal when it refused.
       const answer = response.text + (response.refusal ?? '');
-      if (!stream) output.write(answer);
+      if (!stream) output.write(output.modelText(answer));
       if (answer !== '' && !answer.endsWith('\n')) output.write('\n');
-      for (const call of response.toolCalls) output.write(`tool call ${call.name} ${compactArguments(call.arguments)}\n`);
+      for (const call of response.toolCalls) output.write(`tool call ${output.modelText(`${call.name} ${compactArguments(call.arguments)}`)}\n`);
       if (answer === '' && response.toolCalls.length === 0) output.write('\n');
       const { contentStopSentence, printedWarnings } = await import('../../invoke/summary.js');
       if (response.refusal !== undefined) output.warn('the model refused to answer: its refusal is the answer printed');

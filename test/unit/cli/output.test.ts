@@ -1,12 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { Chalk } from 'chalk';
-import { counted, escapeControlCharacters, renderTable, terminalWidth } from '../../../src/cli/output.js';
+import { counted, escapeControlCharacters, renderTable, terminalSafe, terminalSafeText, terminalWidth } from '../../../src/cli/output.js';
 
 describe('counted', () => {
   it('puts a count before its noun, singular for one', () => {
     expect(counted(0, 'row')).toBe('0 rows');
     expect(counted(1, 'row')).toBe('1 row');
     expect(counted(100_000, 'row')).toBe('100000 rows');
+  });
+});
+
+describe('terminalSafe and terminalSafeText', () => {
+  it('show control characters as escapes, keeping line feeds and tabs; a model text keeps a carriage return before a line feed only', () => {
+    const text = 'a\u001b]52;c;eA==\u0007\tb\r\nc\rd\u009b2J\u007f\n';
+    expect(terminalSafe(text)).toBe('a\\u001b]52;c;eA==\\u0007\tb\\u000d\nc\\u000dd\\u009b2J\\u007f\n');
+    expect(terminalSafeText(text)).toBe('a\\u001b]52;c;eA==\\u0007\tb\r\nc\\u000dd\\u009b2J\\u007f\n');
+    expect(terminalSafeText('plain text, ünïcode ✓\n')).toBe('plain text, ünïcode ✓\n');
   });
 });
 
