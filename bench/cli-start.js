@@ -4,6 +4,10 @@
 // upstream on loopback (bench/gateway/upstream.js; it answers `run hello`, non-streamed).
 // `BENCH_RUNS` runs each (default 5); `SYNDICATE_BIN` measures another build's launcher (e.g. a worktree of main, for a before/after).
 // Prints markdown rows for bench/RESULTS.md.
+//
+// `node bench/cli-start.js A.js B.js …` compares launchers instead, interleaved (A, B, A, B, … for each
+// command, same home and engine), so that a load that comes and goes on a shared machine weighs on
+// each alike: median CPU (user+sys) of each, and B's against A's in %.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +21,7 @@ const MODEL = 'bench-model'; // the upstream's one model
 
 const COMMANDS = [
   ['--version'],
+  ['--help'],
   ['provider', 'list'],
   ['evidence', 'list'],
   ['route', 'hello'],
@@ -28,10 +33,10 @@ const COMMANDS = [
 ];
 
 /** One command line under /usr/bin/time: its CPU (user+sys) and wall seconds. Asynchronous, so the engine in this process answers. */
-function timeOnce(args, home) {
+function timeOnce(args, home, launcher = bin) {
   const report = join(home, 'time.txt');
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/time', ['-f', '%U %S %e', '-o', report, process.execPath, bin, ...args], {
+    const child = spawn('/usr/bin/time', ['-f', '%U %S %e', '-o', report, process.execPath, launcher, ...args], {
       env: { ...process.env, SYNDICATE_HOME: home, NO_COLOR: '1' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -47,10 +52,10 @@ function timeOnce(args, home) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-export async function runCliStartBenchmark() {
+/** A home prepared with `init` and the engine registered, for `body`; removed after it. */
+async function withBenchHome(body) {
   const engine = await startUpstream();
   const home = mkdtempSync(join(tmpdir(), 'syndicate-cli-start-'));
-  const rows = [];
   try {
     execFileSync(process.execPath, [bin, 'init'], { env: { ...process.env, SYNDICATE_HOME: home }, stdio: 'ignore' });
     const record = join(home, 'bench-local.yaml');
@@ -72,6 +77,16 @@ export async function runCliStartBenchmark() {
       ].join('\n'),
     );
     await timeOnce(['provider', 'register', record], home);
+    return await body(home);
+  } finally {
+    await engine.close();
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+export async function runCliStartBenchmark() {
+  return withBenchHome(async (home) => {
+    const rows = [];
     for (const args of COMMANDS) {
       await timeOnce(args, home); // warm the file cache
       const samples = [];
@@ -80,13 +95,35 @@ export async function runCliStartBenchmark() {
       const wall = median(samples.map((sample) => sample.wall));
       rows.push(`| CLI start | \`syndicate ${args.join(' ')}\` (${runs} runs, median) | CPU ${cpu.toFixed(2)} s, wall ${wall.toFixed(2)} s | - | - |`);
     }
-  } finally {
-    await engine.close();
-    rmSync(home, { recursive: true, force: true });
-  }
-  return rows;
+    return rows;
+  });
+}
+
+/** Each command on each launcher in turn, `runs` rounds: one markdown row per command. */
+export async function compareLaunchers(launchers) {
+  return withBenchHome(async (home) => {
+    const rows = [];
+    for (const args of COMMANDS) {
+      for (const launcher of launchers) await timeOnce(args, home, launcher); // warm the file cache
+      const samples = launchers.map(() => []);
+      for (let run = 0; run < runs; run += 1) {
+        for (const [index, launcher] of launchers.entries()) samples[index].push((await timeOnce(args, home, launcher)).cpu);
+      }
+      const cpus = samples.map(median);
+      const cells = cpus.map((cpu, index) => (index === 0 ? `${cpu.toFixed(3)} s` : `${cpu.toFixed(3)} s (${(((cpu - cpus[0]) / cpus[0]) * 100).toFixed(0)} %)`));
+      rows.push(`| \`syndicate ${args.join(' ')}\` | ${cells.join(' | ')} |`);
+    }
+    return rows;
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const row of await runCliStartBenchmark()) console.log(row);
+  const launchers = process.argv.slice(2);
+  if (launchers.length === 0) {
+    for (const row of await runCliStartBenchmark()) console.log(row);
+  } else {
+    console.log(`| command (median CPU of ${runs}, interleaved) | ${launchers.join(' | ')} |`);
+    console.log(`| --- |${launchers.map(() => ' --- |').join('')}`);
+    for (const row of await compareLaunchers(launchers)) console.log(row);
+  }
 }
