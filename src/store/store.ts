@@ -146,8 +146,13 @@ export class Store {
 
   /** Applied migration versions, ascending. */
   appliedMigrations(): number[] {
-    const rows = this.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as { version: number }[];
-    return rows.map((row) => row.version);
+    return [...this.appliedMigrationNames().keys()];
+  }
+
+  /** Applied migrations, version to the name the build that applied it gave it, ascending. */
+  appliedMigrationNames(): Map<number, string> {
+    const rows = this.db.prepare('SELECT version, name FROM schema_migrations ORDER BY version').all() as { version: number; name: string }[];
+    return new Map(rows.map((row) => [row.version, row.name]));
   }
 
   /** The newest migration applied to the store (0 for none): its schema. */
@@ -468,6 +473,23 @@ function newerStoreError(path: string, newest: number, known: number, whileOpen 
 }
 
 /**
+ * The refusal of a store that records one of this build's migration versions under another name:
+ * a development build numbered its migrations differently (two branches that each added one, put in
+ * order when merged — 77746bba's 18 `health-releases` is 19 here). This build would take that
+ * version for applied, so one of its own would never run, and fail on (or, worse, pass over) what
+ * that build made under another number: it changes nothing. Never the case of a store a released
+ * build migrated: a released migration keeps its version and name.
+ */
+function misnumberedStoreError(path: string, migration: Migration, storedName: string, from: number, known: number): StoreError {
+  return new StoreError(
+    `the store at ${path} cannot be upgraded from schema ${from} to ${known}: its migration ${migration.version} is ${storedName}, this syndicate's ${migration.version} is ${migration.name} — a development build of syndicate, whose migrations were numbered differently, migrated it; nothing was changed, the store is still at schema ${from}`,
+    {
+      hint: `run the build that migrated it, or, to go on with this one, move the store aside (\`mv ${shellWord(path)} ${shellWord(`${path}.dev-schema-${from}`)}\`, with its -wal and -shm if any are left; it holds the evidence chain) so that the next command starts a new one`,
+    },
+  );
+}
+
+/**
  * Applies the pending `migrations`, all in one transaction. Of a store some were applied to before
  * (an older syndicate's), returns the upgrade, after keeping a copy of it as it was unless
  * `copyBeforeUpgrade` is false: a new store needs none.
@@ -481,9 +503,11 @@ function migrate(store: Store, migrations: readonly Migration[], options: { copy
   )`);
   const known = newestMigration(migrations);
   const pendingMigrations = (): Migration[] => {
-    const applied = new Set(store.appliedMigrations());
-    const newest = Math.max(0, ...applied);
+    const applied = store.appliedMigrationNames();
+    const newest = Math.max(0, ...applied.keys());
     if (newest > known) throw newerStoreError(store.path, newest, known);
+    const misnumbered = migrations.find((migration) => applied.has(migration.version) && applied.get(migration.version) !== migration.name);
+    if (misnumbered !== undefined) throw misnumberedStoreError(store.path, misnumbered, applied.get(misnumbered.version)!, newest, known);
     return migrations.filter((migration) => !applied.has(migration.version)).sort((a, b) => a.version - b.version);
   };
   if (pendingMigrations().length === 0) return undefined;
