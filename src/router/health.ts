@@ -69,6 +69,12 @@ export type CallFailure = CallFailureKind & {
    * in silence, in ms — the timeout it ran out of. It holds the provider that long at once.
    */
   waitedMs?: number;
+  /**
+   * The failure holds at once, not after several in a row: llama-swap could not start the model's
+   * process (`model_start_failed`), and each further call would wait for another start attempt
+   * (up to its healthCheckTimeout, 120 s by default) to fail the same way.
+   */
+  atOnce?: true;
 };
 
 type CallFailureKind =
@@ -89,7 +95,7 @@ type CallFailureKind =
   /**
    * It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a
    * timeout after connecting — counted against the provider, or against the model alone when the
-   * answer says the model is overloaded (Anthropic's 529).
+   * answer says the model is overloaded (Anthropic's 529) or its process could not start (llama-swap's 502).
    */
   | { kind: 'error'; reason: string; scope?: FailureScope };
 
@@ -143,6 +149,7 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   const timeoutMs = error.details?.['timeoutMs'];
   const defaultMs = hung === undefined ? undefined : DEFAULT_TRANSPORT_TIMEOUTS[hung];
   const waited = defaultMs === undefined ? {} : { waitedMs: typeof timeoutMs === 'number' && timeoutMs > 0 ? Math.min(timeoutMs, defaultMs) : defaultMs };
+  if (condition === 'model_start_failed') return { kind: 'error', reason: error.message, scope: 'model', atOnce: true, ...answered };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered, ...waited };
 }
 
@@ -511,7 +518,8 @@ export class HealthMonitor {
     // A call that waited out the first-byte or idle timeout holds the provider at once, for as long
     // as it waited: calls that each last minutes never gather within the TTL, and the next request
     // (an SDK's retry after the hold's Retry-After included) would wait as long again.
-    const hung = failure.waitedMs !== undefined;
+    // A model llama-swap could not start holds at once too: each further call would wait for another start attempt.
+    const hung = failure.waitedMs !== undefined || failure.atOnce === true;
     if (at.length < this.failureThreshold && !hung) {
       runs.set(key, { at, baseUrl });
       return;
