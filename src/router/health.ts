@@ -99,6 +99,14 @@ type CallFailureKind =
    */
   | { kind: 'error'; reason: string; scope?: FailureScope };
 
+/**
+ * Engines that, by default, unload other models on their own when they load one: llama-swap runs
+ * one model at a time unless its config groups them (ProcessGroup.ProxyRequest stops the one it ran),
+ * and LM Studio's Auto-Evict (on by default) unloads the models it loaded on demand before loading
+ * another. After a load by one of these, what it holds is read again on the next route.
+ */
+const ENGINES_EVICTING_ON_LOAD: ReadonlySet<string> = new Set(['llama-swap', 'lmstudio']);
+
 /** The transport's code for a call whose upstream accepted the connection and sent no response in time. */
 export const FIRST_BYTE_TIMEOUT_CODE = 'upstream_first_byte_timeout';
 
@@ -188,6 +196,12 @@ interface Observation {
   health: ProviderHealth;
   /** Model ids resident at the time, when the engine says (undefined: unknown). */
   resident: string[] | undefined;
+  /**
+   * What the engine holds is to be read again on the next route, the observation's TTL
+   * notwithstanding: a model was loaded by an engine that unloads others on its own when it loads
+   * one (`ENGINES_EVICTING_ON_LOAD`), and which it unloaded only it can say.
+   */
+  recheck?: true;
   observedAt: number;
   /** Whose base URL was probed: a re-registered provider with a new URL is probed afresh. */
   baseUrl: string;
@@ -435,7 +449,10 @@ export class HealthMonitor {
     const resident = observation.resident.filter((name) => !(change.unloaded ?? []).some((model) => same(model, name)));
     const { loaded } = change;
     if (loaded !== undefined && !resident.some((name) => same(loaded, name))) resident.push(loaded);
-    this.observations.set(provider.id, { ...observation, resident });
+    // llama-swap stops the model it ran to start another, LM Studio unloads the models it loaded on
+    // demand before loading one (Auto-Evict): the model just loaded is held, the others may not be.
+    const recheck = loaded !== undefined && ENGINES_EVICTING_ON_LOAD.has(provider.record.engine?.kind ?? 'openai-compatible');
+    this.observations.set(provider.id, { ...observation, resident, ...(recheck ? { recheck: true as const } : {}) });
   }
 
   /**
@@ -834,7 +851,7 @@ export class HealthMonitor {
     const stale = providers.filter((provider) => {
       if (provider.record.class !== 'local' || provider.retiredAt !== null) return false;
       const observation = this.observations.get(provider.id);
-      return observation === undefined || !this.isFresh(provider, observation);
+      return observation === undefined || observation.recheck === true || !this.isFresh(provider, observation);
     });
     await Promise.all(stale.map((provider) => this.probeOnce(provider)));
   }
