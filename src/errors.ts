@@ -230,7 +230,8 @@ export class SessionContextTooLongError extends SyndicateError {
  * What an upstream's error answer says it is about, when it says (`upstreamConditionOf` in
  * src/wire/error-scope.ts): the model asked for alone — its rate limit (`model_rate_limited`), its
  * capacity (`model_overloaded`), its absence (`model_not_found`), an engine that serves no embeddings
- * (`embeddings_not_enabled`: llama-server started without `--embeddings`) — or the whole account
+ * (`embeddings_not_enabled`: llama-server started without `--embeddings`), a process that could not
+ * be started for it (`model_start_failed`: llama-swap's 502 `unable to start process`) — or the whole account
  * (`account_limited`: credit, spend or plan exhausted) — or the request alone: an input longer than
  * the model takes (`input_too_long`), the caller's to split or shorten, nothing wrong with the provider;
  * tools the engine does not take (`tools_not_supported`: llama-server without `--jinja`, an Ollama
@@ -242,6 +243,7 @@ export type UpstreamCondition =
   | 'model_overloaded'
   | 'model_not_found'
   | 'embeddings_not_enabled'
+  | 'model_start_failed'
   | 'account_limited'
   | 'input_too_long'
   | 'tools_not_supported'

@@ -536,8 +536,19 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
   });
 }
 
+/**
+ * llama-swap: the models of its config.yaml from `GET /v1/models`, which says nothing of their
+ * context or what the server behind each takes; asking that server (`/upstream/MODEL/props`)
+ * would start the model, so nothing is guessed beyond the listing, and the notes say so.
+ */
 async function discoverOpenAiModelList(context: DiscoveryContext): Promise<ProviderModel[]> {
-  return (await listedModels(context)).map(({ id }) => ({
+  const listed = await listedModels(context);
+  if (listed.length > 0) {
+    context.notes.push(
+      `not tagged tools or completions: ${context.kind} does not say what the server behind each model takes (asking it would start the model); add them to a model's tags by hand when its cmd serves them (llama-server: completions always, tools with --jinja, the default in current builds)`,
+    );
+  }
+  return listed.map(({ id }) => ({
     id,
     contextWindow: contextOrFallback(context, id, undefined, 'context window'),
     capabilityClass: guessCapability(context, id, undefined),

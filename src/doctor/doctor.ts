@@ -10,6 +10,7 @@ import { unknownProviderReferences } from '../policy/references.js';
 import type { Policy } from '../policy/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
+import type { ProviderRecord } from '../registry/types.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeErrorFrom, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
@@ -249,6 +250,31 @@ function checkSavingsReference(policy: Policy, policyPath: string, store: Store)
   ];
 }
 
+/**
+ * The record's models an engine's `GET /v1/models` does not list, for the engines whose listing
+ * names every model they serve: llama-swap (its config.yaml's models, and its peers') answers a
+ * model it lacks with a 400, and LM Studio answers it with the one model it has loaded when it has
+ * exactly one (so a wrong id goes unnoticed) — or, with JIT loading off, lists only the models it
+ * has loaded. Undefined when every model is listed, or for another engine or listing.
+ */
+function unlistedModels(record: ProviderRecord, listing: unknown): { models: string[]; hint: string } | undefined {
+  const kind = record.engine?.kind;
+  if (kind !== 'llama-swap' && kind !== 'lmstudio') return undefined;
+  const data = typeof listing === 'object' && listing !== null ? (listing as { data?: unknown }).data : undefined;
+  if (!Array.isArray(data)) return undefined;
+  const listed = new Set(data.map((entry: unknown) => (typeof entry === 'object' && entry !== null ? (entry as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string'));
+  const models = record.models.map((model) => model.id).filter((id) => !listed.has(id));
+  if (models.length === 0) return undefined;
+  const fix = `fix the model id in the provider record and \`syndicate provider register\` it (\`syndicate provider add ${kind}\` lists what the engine serves)`;
+  return {
+    models,
+    hint:
+      kind === 'llama-swap'
+        ? `llama-swap refuses a model its config.yaml does not name (HTTP 400): add it to config.yaml (an alias is listed only with includeAliasesInList), or ${fix}`
+        : `LM Studio answers a model it does not have with the one model it has loaded, if it has exactly one; with just-in-time loading off it lists only the models it has loaded (load it: \`syndicate engine load ${record.id}:MODEL\`); else download it (\`lms get MODEL\`) or ${fix}`,
+  };
+}
+
 async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
   const { managedProcess, isSameProcessAlive } = await import('../engines/processes.js');
   const { engineDownHint } = await import('../engines/manage.js');
@@ -259,8 +285,13 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
       const managed = managedProcess(store, provider.id);
       const alive = managed !== undefined && isSameProcessAlive(managed);
       try {
-        await fetchEngineJson(url, { timeoutMs: 2000, headers: engineCredentialHeaders(provider.record, process.env) });
-        return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${alive ? ` (started by syndicate, pid ${managed.pid})` : ''}` };
+        const listing = await fetchEngineJson(url, { timeoutMs: 2000, headers: engineCredentialHeaders(provider.record, process.env) });
+        const started = alive ? ` (started by syndicate, pid ${managed.pid})` : '';
+        const unlisted = unlistedModels(provider.record, listing);
+        if (unlisted !== undefined) {
+          return { name: `engine ${provider.id}`, status: 'warn', detail: `${url} answers${started}, but lists no ${unlisted.models.join(', ')}`, hint: unlisted.hint };
+        }
+        return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${started}` };
       } catch (error) {
         const exited = managed !== undefined && !alive ? `; the engine syndicate started (pid ${managed.pid}, ${managed.startedAt}) has exited — its log: ${managed.logPath}` : '';
         return {

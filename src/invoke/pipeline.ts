@@ -786,6 +786,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
           ? `${provider.id} does not serve ${candidate.model}: fix the model id in its provider record, or load the model into the engine`
           : condition === 'embeddings_not_enabled'
             ? `${provider.id} serves no embeddings: start llama-server with \`--embeddings\`, or remove ${candidate.model} from its provider record`
+            : condition === 'model_start_failed'
+              ? `${provider.id} could not start ${candidate.model} (held back alone; its other models stay routable): check the model's cmd in llama-swap's config.yaml and its log (GET /logs)`
             : toolsRefused
               ? `${provider.id} takes no tools for ${candidate.model}: start llama-server with \`--jinja\` (Ollama: use a model that supports tools) and run \`syndicate provider release ${provider.id}\` (tools requests skip ${candidate.model} for a day until then), or remove the \`tools\` tag from ${candidate.model} in its provider record`
               : imagesRefused

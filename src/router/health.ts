@@ -69,6 +69,12 @@ export type CallFailure = CallFailureKind & {
    * in silence, in ms — the timeout it ran out of. It holds the provider that long at once.
    */
   waitedMs?: number;
+  /**
+   * The failure holds at once, not after several in a row: llama-swap could not start the model's
+   * process (`model_start_failed`), and each further call would wait for another start attempt
+   * (up to its healthCheckTimeout, 120 s by default) to fail the same way.
+   */
+  atOnce?: true;
 };
 
 type CallFailureKind =
@@ -89,9 +95,17 @@ type CallFailureKind =
   /**
    * It answered, but this call failed: a 5xx or other error status, a broken or malformed answer, a
    * timeout after connecting — counted against the provider, or against the model alone when the
-   * answer says the model is overloaded (Anthropic's 529).
+   * answer says the model is overloaded (Anthropic's 529) or its process could not start (llama-swap's 502).
    */
   | { kind: 'error'; reason: string; scope?: FailureScope };
+
+/**
+ * Engines that, by default, unload other models on their own when they load one: llama-swap runs
+ * one model at a time unless its config groups them (ProcessGroup.ProxyRequest stops the one it ran),
+ * and LM Studio's Auto-Evict (on by default) unloads the models it loaded on demand before loading
+ * another. After a load by one of these, what it holds is read again on the next route.
+ */
+const ENGINES_EVICTING_ON_LOAD: ReadonlySet<string> = new Set(['llama-swap', 'lmstudio']);
 
 /** The transport's code for a call whose upstream accepted the connection and sent no response in time. */
 export const FIRST_BYTE_TIMEOUT_CODE = 'upstream_first_byte_timeout';
@@ -143,6 +157,7 @@ export function callFailureOf(error: SyndicateError, status: number | undefined,
   const timeoutMs = error.details?.['timeoutMs'];
   const defaultMs = hung === undefined ? undefined : DEFAULT_TRANSPORT_TIMEOUTS[hung];
   const waited = defaultMs === undefined ? {} : { waitedMs: typeof timeoutMs === 'number' && timeoutMs > 0 ? Math.min(timeoutMs, defaultMs) : defaultMs };
+  if (condition === 'model_start_failed') return { kind: 'error', reason: error.message, scope: 'model', atOnce: true, ...answered };
   return { kind: 'error', reason: error.message, scope: condition === 'model_overloaded' ? 'model' : 'provider', ...answered, ...waited };
 }
 
@@ -181,6 +196,12 @@ interface Observation {
   health: ProviderHealth;
   /** Model ids resident at the time, when the engine says (undefined: unknown). */
   resident: string[] | undefined;
+  /**
+   * What the engine holds is to be read again on the next route, the observation's TTL
+   * notwithstanding: a model was loaded by an engine that unloads others on its own when it loads
+   * one (`ENGINES_EVICTING_ON_LOAD`), and which it unloaded only it can say.
+   */
+  recheck?: true;
   observedAt: number;
   /** Whose base URL was probed: a re-registered provider with a new URL is probed afresh. */
   baseUrl: string;
@@ -428,7 +449,10 @@ export class HealthMonitor {
     const resident = observation.resident.filter((name) => !(change.unloaded ?? []).some((model) => same(model, name)));
     const { loaded } = change;
     if (loaded !== undefined && !resident.some((name) => same(loaded, name))) resident.push(loaded);
-    this.observations.set(provider.id, { ...observation, resident });
+    // llama-swap stops the model it ran to start another, LM Studio unloads the models it loaded on
+    // demand before loading one (Auto-Evict): the model just loaded is held, the others may not be.
+    const recheck = loaded !== undefined && ENGINES_EVICTING_ON_LOAD.has(provider.record.engine?.kind ?? 'openai-compatible');
+    this.observations.set(provider.id, { ...observation, resident, ...(recheck ? { recheck: true as const } : {}) });
   }
 
   /**
@@ -511,7 +535,8 @@ export class HealthMonitor {
     // A call that waited out the first-byte or idle timeout holds the provider at once, for as long
     // as it waited: calls that each last minutes never gather within the TTL, and the next request
     // (an SDK's retry after the hold's Retry-After included) would wait as long again.
-    const hung = failure.waitedMs !== undefined;
+    // A model llama-swap could not start holds at once too: each further call would wait for another start attempt.
+    const hung = failure.waitedMs !== undefined || failure.atOnce === true;
     if (at.length < this.failureThreshold && !hung) {
       runs.set(key, { at, baseUrl });
       return;
@@ -826,7 +851,7 @@ export class HealthMonitor {
     const stale = providers.filter((provider) => {
       if (provider.record.class !== 'local' || provider.retiredAt !== null) return false;
       const observation = this.observations.get(provider.id);
-      return observation === undefined || !this.isFresh(provider, observation);
+      return observation === undefined || observation.recheck === true || !this.isFresh(provider, observation);
     });
     await Promise.all(stale.map((provider) => this.probeOnce(provider)));
   }

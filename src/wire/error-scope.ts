@@ -37,6 +37,14 @@ const MODEL_NOT_FOUND_CODES = new Set(['model_not_found', '1211']);
 const MODEL_NOT_FOUND_TEXT = /\bmodel\b[^\n]{0,200}?\b(?:not found|does not exist)\b|could not find (?:suitable (?:inference )?handler|real modelID) for|模型不存在/i;
 
 /**
+ * How llama-swap answers a request for a model whose process it could not start (the command exited
+ * before its health check passed, the health check timed out, the command could not be run):
+ * Process.ProxyRequest's `http.Error(w, "unable to start process: …", 502)`, plain text whatever the
+ * request accepts (mostlygeek/llama-swap proxy/process.go). Its other models run as before.
+ */
+const MODEL_START_FAILED_TEXT = /^unable to start process: /;
+
+/**
  * How engines refuse an input longer than the model takes. llama-server embeds (and reranks) each
  * input in one physical batch: 500 `server_error` ``input (N tokens) is too large to process.
  * increase the physical batch size (current batch size: B)`` (older builds: without the counts),
@@ -76,6 +84,8 @@ const IMAGES_NOT_SUPPORTED_TEXT = /\bimage input is not supported\b/i;
  *   that names no model (a wrong path: `404 page not found`, `Invalid URL`) is not; llama-server's
  *   501 `not_supported_error` (embeddings asked of a server started without `--embeddings`) is
  *   `embeddings_not_enabled`, held back the same way;
+ * - llama-swap's 502 `unable to start process: …` is `model_start_failed`: that model's process,
+ *   not the engine, which serves its other models as before;
  * - a 400, 413 or 500 that says the input is longer than the model takes (`INPUT_TOO_LONG_TEXT`,
  *   `INPUT_TOO_LONG_CODES`) is `input_too_long`: the request's, not the provider's health;
  * - a 400 or 500 that says the engine takes no tools (`TOOLS_NOT_SUPPORTED_TEXT`) is
@@ -103,6 +113,7 @@ export function upstreamConditionOf(status: number, body: string): UpstreamCondi
   // llama-server started without `--embeddings` (`not_supported_error`): its chat models answer, the
   // embedding model declared on it is not served.
   if (status === 501 && error.codes.includes('not_supported_error')) return 'embeddings_not_enabled';
+  if (status === 502 && MODEL_START_FAILED_TEXT.test(error.message ?? '')) return 'model_start_failed';
   return undefined;
 }
 

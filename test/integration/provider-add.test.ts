@@ -6,6 +6,7 @@ import { isAbsolute, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
+import { startFakeLlamaSwap } from '../helpers/fake-engines/llama-swap.js';
 import { initialisedHome } from '../helpers/prepared-home.js';
 import { registerFilesInHome, storedProviders } from '../helpers/store.js';
 
@@ -265,6 +266,30 @@ describe('provider add: discovery from running engines through the built CLI', (
     expect(lmstudio.exchanges.map((exchange) => exchange.path)).toEqual(['/v1/models', '/api/v0/models']);
   });
 
+  it('llama-swap: every model of its config from /v1/models, with what it cannot say noted; engine status reads /running', async () => {
+    await initialise();
+    const llama = await engine({ kind: 'llama.cpp' });
+    const swap = await startFakeLlamaSwap({ models: ['qwen2.5-coder-7b', 'llama-3.2-3b'], upstream: llama.url });
+    try {
+      const document = await add(['llama-swap', '--base-url', swap.baseUrl]);
+      expect(document.record).toMatchObject({ id: 'llama-swap', class: 'local', baseUrl: swap.baseUrl, engine: { kind: 'llama-swap' } });
+      // Sorted by id, as llama-swap lists them; no context window reported.
+      expect(document.record.models.map((model) => [model.id, model.contextWindow, model.capabilityClass])).toEqual([
+        ['llama-3.2-3b', 4096, 'small'],
+        ['qwen2.5-coder-7b', 4096, 'small'],
+      ]);
+      expect(document.discovery?.notes).toContain('qwen2.5-coder-7b: context window not reported; contextWindow set to 4096 (edit it if the model allows more)');
+      expect(document.discovery?.notes.some((note) => note.includes('not tagged tools or completions'))).toBe(true);
+      // Discovery starts no model: only the listing was asked.
+      expect(swap.requests).toEqual(['GET /v1/models']);
+      const status = await runCli(['engine', 'status', 'llama-swap', '--json'], { home });
+      expect(status.exitCode, status.stderr).toBe(0);
+      expect(status.stdout).toContain('llama-3.2-3b');
+    } finally {
+      await swap.close();
+    }
+  });
+
   it('an unreachable engine exits 5 with how to start it, and registers nothing', async () => {
     const stopped = await startFakeEngine({ kind: 'ollama' });
     const deadUrl = stopped.baseUrl;
@@ -356,6 +381,7 @@ describe('provider add: discovery from running engines through the built CLI', (
       (entry) => [entry.name, entry.discoversModels, entry.authEnv],
     );
     expect(catalog).toEqual([
+      ['llama-swap', true, null],
       ['llama.cpp', true, null],
       ['lmstudio', true, null],
       ['ollama', true, null],

@@ -15,6 +15,15 @@ export interface FakeLlamaSwapOptions {
    * llama-server's `/health` does.
    */
   upstream?: string;
+  /**
+   * Models whose process cannot start, with what llama-swap says of it (Process.start:
+   * `upstream command exited prematurely but successfully` when the command exits before its
+   * health check passes — a wrong model path, too little memory —, `health check timed out after
+   * 120s`, `start() failed for command '…': …`). A request for one, proxied or under
+   * `/upstream/MODEL/`, is answered after `startDelayMs` as Process.ProxyRequest answers it:
+   * `http.Error(w, "unable to start process: " + reason, 502)`, plain text whatever the Accept.
+   */
+  unstartable?: Record<string, string>;
 }
 
 export interface FakeLlamaSwap {
@@ -47,6 +56,8 @@ const INFERENCE_PATHS = new Set(['/v1/chat/completions', '/v1/responses', '/v1/c
  *   `application/json`, else the message as plain text: a model it does not have is a 400
  *   `could not find suitable inference handler for MODEL` (`model id required in path` under
  *   `/upstream/`), a body without a model 400 `missing or invalid 'model' key`.
+ * - A model whose process cannot start (`unstartable`) gets Process.ProxyRequest's 502
+ *   `unable to start process: …` in plain text, and stays stopped.
  * - Answers are proxied byte for byte (httputil.ReverseProxy), an event stream with
  *   `X-Accel-Buffering: no` added.
  */
@@ -89,14 +100,26 @@ export async function startFakeLlamaSwap(options: FakeLlamaSwapOptions): Promise
     running.delete(model);
     for (const response of inFlightOf(model)) response.destroy();
   };
-  const startIfStopped = async (model: string): Promise<void> => {
-    if (running.get(model) === 'ready') return;
+  /** Starts the model's process; what llama-swap says when it cannot (`unstartable`), else undefined once it is ready. */
+  const startIfStopped = async (model: string): Promise<string | undefined> => {
+    if (running.get(model) === 'ready') return undefined;
     running.set(model, 'starting');
     await new Promise((resolve) => setTimeout(resolve, startDelayMs));
+    const failure = options.unstartable?.[model];
+    if (failure !== undefined) {
+      running.delete(model);
+      return failure;
+    }
     running.set(model, 'ready');
+    return undefined;
   };
   const answer = async (model: string, request: IncomingMessage, response: ServerResponse, body: Buffer, path: string): Promise<void> => {
-    await startIfStopped(model);
+    const failure = await startIfStopped(model);
+    if (failure !== undefined) {
+      // Go's http.Error: plain text with a newline, whatever the request accepts.
+      response.writeHead(502, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' }).end(`unable to start process: ${failure}\n`);
+      return;
+    }
     inFlightOf(model).add(response);
     response.on('close', () => finished(model, response));
     if (options.upstream === undefined) return json(response, 200, { status: 'ok' });

@@ -6,15 +6,17 @@ import { UsageError } from '../../../src/errors.js';
 import { defaultPolicy } from '../../../src/policy/defaults.js';
 
 describe('catalog', () => {
-  it('holds the four local engines and three hosted providers at their documented URLs', async () => {
+  it('holds the five local engines and three hosted providers at their documented URLs', async () => {
     const entries = await loadCatalog();
     const byName = Object.fromEntries(entries.map((entry) => [entry.name, entry]));
-    expect(Object.keys(byName).sort()).toEqual(['anthropic', 'glm', 'llama.cpp', 'lmstudio', 'ollama', 'openai', 'vllm']);
+    expect(Object.keys(byName).sort()).toEqual(['anthropic', 'glm', 'llama-swap', 'llama.cpp', 'lmstudio', 'ollama', 'openai', 'vllm']);
     expect(byName.ollama?.record.baseUrl).toBe('http://127.0.0.1:11434/v1');
     expect(byName['llama.cpp']?.record.baseUrl).toBe('http://127.0.0.1:8080/v1');
     expect(byName.lmstudio?.record.baseUrl).toBe('http://127.0.0.1:1234/v1');
     expect(byName.vllm?.record.baseUrl).toBe('http://127.0.0.1:8000/v1');
-    for (const name of ['ollama', 'llama.cpp', 'lmstudio', 'vllm']) {
+    // llama-swap listens on :8080 by default, as llama-server does: one of them is given --base-url.
+    expect(byName['llama-swap']?.record.baseUrl).toBe('http://127.0.0.1:8080/v1');
+    for (const name of ['ollama', 'llama.cpp', 'lmstudio', 'vllm', 'llama-swap']) {
       expect(byName[name]).toMatchObject({ local: true, engineKind: name });
       expect(byName[name]?.record.auth).toBeUndefined();
     }
@@ -72,7 +74,7 @@ describe('catalog', () => {
   it('an unknown name is a usage error listing the catalog', async () => {
     const error = await findCatalogEntry('tgi').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).hint).toContain('known names: llama.cpp, lmstudio, ollama, vllm, anthropic, glm, openai');
+    expect((error as UsageError).hint).toContain('known names: llama-swap, llama.cpp, lmstudio, ollama, vllm, anthropic, glm, openai');
     expect((error as UsageError).message).toBe('"tgi" is not in the catalog');
   });
 

@@ -616,6 +616,20 @@ describe('HealthMonitor', () => {
       expect(monitor.knownModels(claude)).toEqual({});
     });
 
+    it('a model llama-swap could not start is held back alone at once: each further call would wait for another start attempt', () => {
+      const swap = provider({ id: 'swap', class: 'local', baseUrl: 'http://127.0.0.1:8080/v1', models: [{ id: 'broken' }, { id: 'coder' }] });
+      const clock = fakeClock();
+      const monitor = new HealthMonitor({ now: clock.now, probe: async () => ({}) });
+      const error = new UpstreamError('swap answered HTTP 502: unable to start process: health check timed out after 120s', { code: 'upstream_http_error', status: 502, condition: 'model_start_failed' });
+      const failure = callFailureOf(error, 502, 'local');
+      expect(failure).toEqual({ kind: 'error', reason: error.message, scope: 'model', atOnce: true, code: 'upstream_http_error', status: 502 });
+      monitor.reportFailure(swap, failure, 'broken');
+      expect(monitor.knownModels(swap)).toEqual({
+        broken: { state: 'down', cause: 'failing', checkedAt: new Date(clock.now()).toISOString(), reason: error.message, retryAfterMs: 5000 },
+      });
+      expect(monitor.known(swap)).toBeUndefined();
+    });
+
     it('a provider re-registered at another base URL starts with no model held', () => {
       const monitor = new HealthMonitor({ probe: async () => ({}) });
       monitor.reportFailure(claude, limited, 'claude-opus-4-1');

@@ -59,6 +59,21 @@ describe('upstreamConditionOf', () => {
   });
 
   it.each([
+    ['its command exited before the health check passed', 'unable to start process: upstream command exited prematurely but successfully\n'],
+    ['its health check timed out', 'unable to start process: health check timed out after 120s\n'],
+    ['its command could not be run', "unable to start process: start() failed for command '/opt/llama-server -m /models/x.gguf': exec: no such file or directory\n"],
+  ])('llama-swap, a model whose process %s: that model could not start (its other models run)', (_name, body) => {
+    // Process.ProxyRequest's http.Error: plain text, 502, whatever the request accepts (mostlygeek/llama-swap proxy/process.go).
+    expect(upstreamConditionOf(502, body)).toBe('model_start_failed');
+  });
+
+  it('a 502 saying anything else (a reverse proxy whose upstream is gone) stays the provider’s', () => {
+    expect(upstreamConditionOf(502, '')).toBeUndefined();
+    expect(upstreamConditionOf(502, '<html><body><h1>502 Bad Gateway</h1></body></html>')).toBeUndefined();
+    expect(upstreamConditionOf(500, 'unable to start process: health check timed out after 120s')).toBeUndefined();
+  });
+
+  it.each([
     // Captured from a real llama-server (test/fixtures/llama.cpp-real/README.md): an input longer than its physical batch, and than a slot's context.
     ['llama-server, an input over the physical batch (-ub)', 500, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-input-too-large.json', import.meta.url), 'utf8')],
     ['llama-server, an input over a slot’s context', 400, readFileSync(new URL('../../fixtures/llama.cpp-real/embeddings-exceed-context.json', import.meta.url), 'utf8')],
