@@ -7,13 +7,13 @@ import { inferenceExchanges, registeredEngineScenario } from '../helpers/scenari
 /**
  * The official SDK client's `close()` is the MCP stdio shutdown: it closes the server's stdin, waits
  * 2 s, then sends SIGTERM. An agent that quits mid-call so stops `syndicate mcp` with a SIGTERM no
- * operator sent: the evidence of the call it cut must say its client shut it down, not that it
- * "received SIGTERM" (which reads as an operator's stop).
+ * operator sent: the evidence of the call it cut must say the signal came after the client closed
+ * stdin, not only that it "received SIGTERM" (which reads as an operator's stop).
  */
 describe('syndicate mcp: an agent that disconnects mid-call through the SDK client', () => {
   const setup = registeredEngineScenario('llama', { kind: 'llama.cpp' }, 'in-process');
 
-  it("the call is cut upstream and its evidence says the client shut the server down (stdin closed, then SIGTERM)", { timeout: 90_000 }, async () => {
+  it("the call is cut upstream and its evidence says the SIGTERM came after the client closed stdin (the SDK client's shutdown), not as an operator's stop", { timeout: 90_000 }, async () => {
     const { scenario, engine: llama } = setup;
     // Frames 1 s apart: the answer goes on well past the SDK's 2 s between closing stdin and SIGTERM.
     llama.setFault({ slowStreamMs: 1_000 });
@@ -41,7 +41,8 @@ describe('syndicate mcp: an agent that disconnects mid-call through the SDK clie
     const { document } = await scenario.json(['evidence', 'list', '--limit', '1']);
     const [row] = document.evidence as { state: string; caller: string; error: { code: string; message: string } }[];
     expect(row).toMatchObject({ state: 'failed', caller: 'mcp', error: { code: 'interrupted' } });
-    expect(row!.error.message).toBe('the MCP server stopped (its client closed stdin, then sent SIGTERM) before the answer ended');
-    expect(stderr).toMatch(/stopping \(the client closed stdin, then sent SIGTERM\): cancelling 1 call in flight/);
+    expect(row!.error.message).toBe('the MCP server stopped (it received SIGTERM after the client closed stdin) before the answer ended');
+    expect(stderr).toMatch(/stopping \(SIGTERM after the client closed stdin\): cancelling 1 call in flight/);
+    expect(stderr).toMatch(/error: MCP server stopped \(SIGTERM after the client closed stdin\): 1 call in flight cancelled/);
   });
 });
