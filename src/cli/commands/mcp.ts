@@ -70,12 +70,19 @@ Examples:
       // answered), the transport closing, SIGTERM, Ctrl-C or SIGHUP.
       // SIGHUP: its terminal closed (a client started by hand in one); stop as for SIGTERM.
       const signalled = takeOverStopSignals(['SIGTERM', 'SIGINT', 'SIGHUP']);
+      // The MCP stdio shutdown (the official SDK client's `close()`): stdin closed, then SIGTERM if the
+      // server has not exited 2 s later. A signal after stdin ended is said to be so: most likely the
+      // client's shutdown, which an operator reading the evidence must not take for a stop of theirs.
+      let stdinEnded = false;
       const stopped = new Promise<{ reason: string; signal?: StopSignal }>((resolve) => {
-        void signalled.then((signal) => resolve({ reason: signal, signal }));
+        void signalled.then((signal) => resolve({ reason: stdinEnded ? `${signal} after the client closed stdin` : signal, signal }));
         const closedStdin = 'the client closed stdin';
         // The MCP stdio shutdown, or `printf '%s\n' … | syndicate mcp`: stdin ends right after the
         // last request, which is answered first — as are all before it, however long they take.
-        process.stdin.once('end', () => void requests.allAnswered(lines).then(() => resolve({ reason: closedStdin }), () => resolve({ reason: closedStdin })));
+        process.stdin.once('end', () => {
+          stdinEnded = true;
+          void requests.allAnswered(lines).then(() => resolve({ reason: closedStdin }), () => resolve({ reason: closedStdin }));
+        });
         // Closed without its end (torn down): nothing more can be read, nor known to be awaited.
         process.stdin.once('close', () => {
           if (!process.stdin.readableEnded) resolve({ reason: closedStdin });
@@ -98,7 +105,7 @@ Examples:
       const inFlight = mcp.inFlight;
       output.info(`stopping (${reason})${inFlight === 0 ? '' : `: cancelling ${counted(inFlight, 'call')} in flight`}`);
       // The evidence of a cancelled call says why: the operator's signal, or the client that went away.
-      await mcp.drain(signal === undefined ? 'its client went away' : `it received ${signal}`);
+      await mcp.drain(signal === undefined ? 'its client went away' : `it received ${reason}`);
       await mcp.server.close();
       // The transport paused the lines it read; stdin, piped into them, would keep the process alive.
       process.stdin.unpipe(lines);
@@ -106,7 +113,7 @@ Examples:
       await registryWarmUp.stop();
       context.close();
       if (signal !== undefined && inFlight > 0) {
-        throw new InterruptedError(`MCP server stopped (${signal}): ${counted(inFlight, 'call')} in flight cancelled`, {
+        throw new InterruptedError(`MCP server stopped (${reason}): ${counted(inFlight, 'call')} in flight cancelled`, {
           hint: 'each is recorded as cancelled by the caller, with what was received so far',
           exitCode: exitCodeFor(signal),
         });
