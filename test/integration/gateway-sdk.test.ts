@@ -308,7 +308,10 @@ describe('OpenAI client', () => {
   });
 
   it('after three failed calls in a row (500, an HTML 502, a reset mid-stream) the engine is out for a while: 503 "engine failing", without reaching it', async () => {
-    forgetFailures();
+    // On a clock that stands still: the three failures are within the 5 s they must fall in, and the
+    // fourth ask within the 5 s hold, however long a loaded machine takes over the four requests.
+    const clock = Date.now();
+    failing.pipeline.health = new HealthMonitor({ now: () => clock });
     const ask = () => openAIClient(failing).chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hello' }] });
     failingOllama.setFault({ status: 500 }, 1);
     await expect(ask()).rejects.toBeInstanceOf(OpenAI.InternalServerError);
@@ -325,7 +328,7 @@ describe('OpenAI client', () => {
     expect((error as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
     expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(/engine failing: 3 calls in a row failed/);
     expect((error as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(
-      /\(ollama answers but its calls fail \(HTTP 5xx, broken or malformed answers, timeouts\): look at the engine's own log or health endpoint; syndicate tries it again in [1-5] s\)$/,
+      /\(ollama answers but its calls fail \(HTTP 5xx, broken or malformed answers, timeouts\): look at the engine's own log or health endpoint; syndicate tries it again in 5 s\)$/,
     );
     expect(failingOllama.exchanges.filter((exchange) => exchange.method === 'POST').length).toBe(sent);
     forgetFailures();
@@ -1151,7 +1154,10 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
     anthropicApi.exchanges.filter((exchange) => exchange.method === 'POST').map((exchange) => (JSON.parse(exchange.requestBody.toString('utf8')) as { model: string }).model);
 
   it('a 429 for one model: its request falls back, the provider’s other model is still called, the held one is skipped, and pinned to it the caller gets 429 naming it', async () => {
-    gateway.pipeline.health = new HealthMonitor();
+    // The hold on a clock that stands still: the seconds left it reports are the 30 asked however
+    // long a loaded machine takes between the requests (on the wall clock, two seconds made it 28).
+    const clock = Date.now();
+    gateway.pipeline.health = new HealthMonitor({ now: () => clock });
     // The calls of this test only: the other one's may have come first.
     const before = hostedCalls().length;
     anthropicApi.setFault({ status: 429, headers: { 'retry-after': '30' } }, 1, { model: OPUS });
@@ -1186,7 +1192,7 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
         provider: 'claude',
         model: OPUS,
         rules: ['rate_limited'],
-        reasons: [expect.stringMatching(new RegExp(`^model ${OPUS} rate-limited for another (29|30) s \\(until \\d{4}-.+Z\\), claude's other models stay routable: claude answered HTTP 429`))],
+        reasons: [expect.stringMatching(new RegExp(`^model ${OPUS} rate-limited for another 30 s \\(until \\d{4}-.+Z\\), claude's other models stay routable: claude answered HTTP 429`))],
       }),
     ]);
 
@@ -1195,17 +1201,19 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
     expect(pinned).toBeInstanceOf(OpenAI.RateLimitError);
     const pinnedError = pinned as InstanceType<typeof OpenAI.RateLimitError>;
     expect(pinnedError.code).toBe('rate_limited');
-    expect(pinnedError.headers.get('retry-after')).toMatch(/^(29|30)$/);
+    expect(pinnedError.headers.get('retry-after')).toBe('30');
     expect(pinnedError.message).toContain(`claude:${OPUS}: model ${OPUS} rate-limited for another`);
     const pinnedAnthropic = await anthropicClient(gateway).messages.create({ model: `claude:${OPUS}`, max_tokens: 64, messages: question }).catch((caught: unknown) => caught);
     expect(pinnedAnthropic).toBeInstanceOf(Anthropic.RateLimitError);
-    expect((pinnedAnthropic as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toMatch(/^(29|30)$/);
+    expect((pinnedAnthropic as InstanceType<typeof Anthropic.RateLimitError>).headers.get('retry-after')).toBe('30');
     expect(hostedCalls().slice(before)).toEqual([OPUS, HAIKU]);
     gateway.pipeline.health = new HealthMonitor();
   });
 
   it('a model the provider says does not exist (404 `model: …`): the request falls back instead of failing, the model stays out, the provider’s others do not', async () => {
-    gateway.pipeline.health = new HealthMonitor();
+    // On a clock that stands still, as above: the hold's 30 s are all left whatever the machine's load.
+    const clock = Date.now();
+    gateway.pipeline.health = new HealthMonitor({ now: () => clock });
     const before = hostedCalls().length;
     const first = await openAIClient(gateway).chat.completions.create({ model: 'classic', messages: question }).withResponse();
     expect(first.response.headers.get('x-syndicate-provider')).toBe('ollama');
@@ -1225,7 +1233,7 @@ describe('a hosted provider that rate-limits or lacks one model: that provider:m
     expect(pinned).toBeInstanceOf(OpenAI.InternalServerError);
     expect((pinned as InstanceType<typeof OpenAI.InternalServerError>).status).toBe(503);
     expect((pinned as InstanceType<typeof OpenAI.InternalServerError>).message).toMatch(
-      new RegExp(`claude:${RETIRED} is not served by its provider \\(it answered that the model does not exist\\): fix the model id in the provider record; syndicate tries it again in (29|30) s`),
+      new RegExp(`claude:${RETIRED} is not served by its provider \\(it answered that the model does not exist\\): fix the model id in the provider record; syndicate tries it again in 30 s`),
     );
     expect(hostedCalls().slice(before)).toEqual([RETIRED, HAIKU]);
     gateway.pipeline.health = new HealthMonitor();

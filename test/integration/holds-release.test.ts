@@ -184,8 +184,11 @@ describe('the hold a run’s own failure records', () => {
 
     const route = await scenario.cli(['route', '--explain', '--provider', 'remote', QUESTION], { env: KEYS });
     expect(route.exitCode).toBe(5);
-    expect(route.stdout).toMatch(/held back from routes \(by every syndicate process on this store, until the time shown\):\n {2}remote \(every model\) down \(unreachable\) until \S+Z \((2\d|30) s\): cannot reach 127\.0\.0\.1:\d+/);
-    expect(route.stderr).toMatch(/syndicate tries it again in (2\d|30) s/);
+    // The seconds left as another process reads them: fewer the longer a loaded machine takes to start it, never more than the 30 s held.
+    const listed = /held back from routes \(by every syndicate process on this store, until the time shown\):\n {2}remote \(every model\) down \(unreachable\) until \S+Z \((\d+) s\): cannot reach 127\.0\.0\.1:\d+/.exec(route.stdout);
+    expect(listed, route.stdout).not.toBeNull();
+    expect(Number(listed?.[1])).toBeLessThanOrEqual(30);
+    expect(route.stderr).toMatch(/syndicate tries it again in (\d|[12]\d|30) s/);
     const json = await scenario.json(['route', '--provider', 'remote', QUESTION], { env: KEYS });
     expect((json.document.error as { details: { holds: Hold[] } }).details.holds).toEqual([expect.objectContaining({ provider: 'remote', state: 'down', cause: 'unreachable' })]);
 

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/store.js';
-import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
+import { makeTempHome, parseJsonDocument, REPO_ROOT, runCli } from '../helpers/cli.js';
 import { startFakeEngine, type FakeEngine } from '../helpers/fake-engines/index.js';
 import { inferenceExchanges, Scenario } from '../helpers/scenario.js';
 import { HOUR, MINUTE, seedMetricsStore } from '../unit/metrics/seed.js';
@@ -164,6 +164,25 @@ describe('syndicate metrics', () => {
     const human = await runCli(['metrics', '--since', since, '--until', until], { home });
     expect(human.exitCode, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/newest point: \d\d:00–\d\d:\d\d UTC, so far$/);
+  });
+
+  it('charts up to the time its hourly series ends: the one time the command read, however many reads of the clock later it prints', async () => {
+    // Each read of Date.now an hour after the last (from 37 minutes past an hour): a command that
+    // read the clock again to chart the series charted an hour past its end, without the note.
+    const start = Math.floor(Date.now() / HOUR) * HOUR - 24 * HOUR + 37 * MINUTE;
+    const env = { NODE_OPTIONS: `--require ${JSON.stringify(join(REPO_ROOT, 'test', 'helpers', 'hour-per-read-clock.cjs'))}`, SYNDICATE_TEST_CLOCK_START: String(start) };
+    const since = new Date(start - 4 * HOUR).toISOString();
+    const until = new Date(start + 30 * 24 * HOUR).toISOString();
+    // A home of its own, without evidence: the seed's rows, now, would lie past the hours this clock reads.
+    const empty = makeTempHome('syndicate-metrics-clock-');
+    try {
+      expect((await runCli(['init'], { home: empty.home })).exitCode).toBe(0);
+      const human = await runCli(['metrics', '--since', since, '--until', until], { home: empty.home, env });
+      expect(human.exitCode, human.stderr).toBe(0);
+      expect(human.stdout).toMatch(/newest point: \d\d:00–\d\d:37 UTC, so far$/);
+    } finally {
+      empty.cleanup();
+    }
   });
 
   it('rejects a malformed or empty --since with exit 2 and a hint', async () => {

@@ -78,7 +78,8 @@ describe('syndicate permit', () => {
   });
 
   it('issue prints only the token; verify reports the scope without consuming it (exit 0 twice)', async () => {
-    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama-small', '--ttl', '30s', '--sensitivity', 'internal']);
+    // Ten minutes: the three verifies below are three CLI starts, 5-10 s each on a loaded machine, which a 30 s permit need not outlive.
+    const issued = await cli(['permit', 'issue', '--provider', 'local-engine', '--model', 'llama-small', '--ttl', '10m', '--sensitivity', 'internal']);
     expect(issued.exitCode, issued.stderr).toBe(0);
     const token = issued.stdout.trim();
     // execa strips the trailing newline: stdout is exactly one line, the token
@@ -99,7 +100,7 @@ describe('syndicate permit', () => {
         provider: { id: 'local-engine', version: 1, class: 'local' },
       });
       expect(document.expiresInMs as number).toBeGreaterThan(0);
-      expect(document.expiresInMs as number).toBeLessThanOrEqual(30_000);
+      expect(document.expiresInMs as number).toBeLessThanOrEqual(600_000);
     }
     const human = await cli(['permit', 'verify', token]);
     expect(human.exitCode).toBe(0);

@@ -53,7 +53,9 @@ export function metricsCommand(): Command {
           const warning = prunedWindowWarning(store, sinceMs);
           if (warning !== undefined) output.warn(warning);
           const sensitivities = options.sensitivity;
-          return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }), ...(sensitivities === undefined ? {} : { sensitivities }) }, signal);
+          // The hourly series ends where the chart below says it does: both on the one `now` read above
+          // (a second read of the clock past the top of an hour charted an hour the series lacks).
+          return computeMetricsCancellable(store, policy, { sinceMs, untilMs, ...(session === undefined ? {} : { session }), ...(sensitivities === undefined ? {} : { sensitivities }) }, signal, { nowMs: now });
         },
         { otherWork: { name: '`metrics`', hint: 'nothing was changed; run it again, or with a shorter --since' } },
       );
@@ -68,7 +70,7 @@ export function metricsCommand(): Command {
       output.line();
       // On a terminal the chart fits its width; piped, it keeps its full 72 columns.
       // A window that ends later than now (--until next month) is charted up to now, its newest point so far.
-      const chartedUntil = new Date(hourlySeriesEnd({ sinceMs, untilMs }, Date.now())).toISOString();
+      const chartedUntil = new Date(hourlySeriesEnd({ sinceMs, untilMs }, now)).toISOString();
       output.line(requestsChart(summary.hourly, { color: output.color.level > 0, until: chartedUntil, ...(output.width === undefined ? {} : { width: output.width }) }));
     });
 }
