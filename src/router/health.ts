@@ -877,7 +877,9 @@ export class HealthMonitor {
           ...(error instanceof UpstreamError && error.status !== undefined ? { cause: 'failing' as const, status: error.status } : {}),
         },
         resident: undefined,
-        observedAt: this.now(),
+        // As of when it began: a release recorded while it ran (`engine start` saw the engine answer)
+        // lifts what it found, which may be from before the engine started.
+        observedAt: started,
         baseUrl: provider.record.baseUrl,
       }))
       .then((observation) => {

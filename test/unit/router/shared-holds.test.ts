@@ -352,6 +352,33 @@ describe('holds released before their time', () => {
     expect((await gateway.snapshot([ollama, claude]))).toMatchObject({ ollama: { state: 'up' }, claude: { state: 'down', cause: 'failing' } });
   });
 
+  it('a down probe begun before an `engine start` release and answered after it is lifted by it: the engine is probed again at once', async () => {
+    let answering = false;
+    let failProbe: (() => void) | undefined;
+    const gateway = new HealthMonitor({
+      now,
+      holdBook: storeHoldBook(gatewayStore, now),
+      probe: async () => {
+        if (answering) return { object: 'list', data: [] };
+        // The engine not yet started: the probe waits out its timeout, meanwhile the engine starts.
+        await new Promise<void>((resolve) => (failProbe = resolve));
+        throw new Error('connection timed out');
+      },
+    });
+    const probing = gateway.snapshot([ollama]);
+    await pause();
+    expect(failProbe).toBeDefined();
+    clock += 500;
+    answering = true;
+    releaseHolds(cliStore, [{ provider: ollama }], 'unreachable', clock);
+    clock += 500;
+    failProbe?.();
+    // What it found is from before the release: not reported down.
+    expect((await probing)['ollama']?.state).not.toBe('down');
+    await pause();
+    expect((await gateway.snapshot([ollama]))['ollama']).toMatchObject({ state: 'up' });
+  });
+
   it("an engine's refusal of tools is shared with every process on the store, for that model at that base URL, for a day or until any release of the provider or the model", async () => {
     const gateway = monitorOn(gatewayStore);
     const run = monitorOn(runStore);
