@@ -1,0 +1,22 @@
+/**
+ * The classifier's worker thread (see off-thread.ts): classifies each request its parent posts and
+ * posts the verdict back with the job's id. Its own scan cache remembers what it scanned, as the
+ * main thread's does.
+ */
+import { parentPort } from 'node:worker_threads';
+
+import type { CanonicalRequest } from '../wire/canonical.js';
+import { classifyRequest } from './classify.js';
+import type { ClassifyOptions } from './types.js';
+
+/** A job the parent posts. */
+export interface ClassifyJob {
+  id: number;
+  request: CanonicalRequest;
+  options: Pick<ClassifyOptions, 'indicatorWords' | 'patterns' | 'hint'>;
+}
+
+parentPort?.on('message', (job: ClassifyJob) => {
+  // classifyRequest never throws; a failure here (a reply that cannot be cloned) fails the job closed in the parent.
+  parentPort?.postMessage({ id: job.id, classification: classifyRequest(job.request, job.options) });
+});
