@@ -90,6 +90,24 @@ describe('countPieces', () => {
     expect(turns).toBeGreaterThanOrEqual(5);
   });
 
+  it('yields to the event loop through many pieces longer than remembered and shorter than a slice', async () => {
+    const count = (text: string): number => text.length;
+    // An agent's long conversation: 200 turns of 3 KB, each counted whole (shorter than a slice) and remembered.
+    const turns = Array.from({ length: 200 }, (_, index) => `turn ${index}: ${'y'.repeat(3000)}`);
+    let ticks = 0;
+    let running = true;
+    const tick = (): void => {
+      ticks += 1;
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const total = await countPieces(turns, count);
+    running = false;
+    expect(total).toBe(turns.reduce((sum, turn) => sum + turn.length, 0) + turns.length - 1);
+    // ~600 KB in 64 KB slices: at least eight yields.
+    expect(ticks).toBeGreaterThanOrEqual(8);
+  });
+
   it('countPiecesUntil stops once the total passes stopAbove, says so, and remembers no piece it counted partly', async () => {
     const seen: string[] = [];
     const count = (text: string): number => {
