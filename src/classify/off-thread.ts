@@ -123,7 +123,16 @@ export class ClassifierThread {
  * thread, the others by `inPlace` on the event loop.
  */
 export function classifyLargeOffThread(inPlace: () => Promise<ClassifyFunction>, thread = new ClassifierThread()): ClassifyFunction {
-  return async (request, options) => (classifiedOffThread(request) ? thread.classify(request, options) : (await inPlace())(request, options));
+  // Once loaded, a small request is classified in the same turn, as the router's own classifier does it.
+  let loaded: ClassifyFunction | undefined;
+  return (request, options) => {
+    if (classifiedOffThread(request)) return thread.classify(request, options);
+    if (loaded !== undefined) return loaded(request, options);
+    return inPlace().then((classify) => {
+      loaded = classify;
+      return classify(request, options);
+    });
+  };
 }
 
 function describe(error: unknown): string {
