@@ -16,7 +16,10 @@ export interface ClassifyJob {
   options: Pick<ClassifyOptions, 'indicatorWords' | 'patterns' | 'hint'>;
 }
 
-parentPort?.on('message', (job: ClassifyJob) => {
-  // classifyRequest never throws; a failure here (a reply that cannot be cloned) fails the job closed in the parent.
+/** Each job arrives as the UTF-8 bytes of its JSON (transferred, not copied). */
+parentPort?.on('message', (bytes: Uint8Array) => {
+  // classifyRequest never throws; a failure here (bytes that are not a job, a reply that cannot be
+  // cloned) ends the thread, which fails the job closed in the parent.
+  const job = JSON.parse(new TextDecoder().decode(bytes)) as ClassifyJob;
   parentPort?.postMessage({ id: job.id, classification: classifyRequest(job.request, job.options) });
 });

@@ -7,7 +7,7 @@ const OPTIONS = { indicatorWords: [], patterns: [] };
 /** A worker thread's script as a data: URL (an ES module). */
 const script = (source: string): URL => new URL(`data:text/javascript,${encodeURIComponent(source)}`);
 const ANSWERS = script(`import { parentPort } from 'node:worker_threads';
-parentPort.on('message', (job) => parentPort.postMessage({ id: job.id, classification: { level: 'internal', findings: [], failedClosed: false } }));`);
+parentPort.on('message', (bytes) => parentPort.postMessage({ id: JSON.parse(new TextDecoder().decode(bytes)).id, classification: { level: 'internal', findings: [], failedClosed: false } }));`);
 
 describe('classifiedOffThread', () => {
   it('takes requests from OFF_THREAD_CHARACTERS of content or OFF_THREAD_MESSAGES messages, wherever the characters are', () => {
