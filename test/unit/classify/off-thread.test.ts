@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ClassifierThread, classifiedOffThread, classifyLargeOffThread, OFF_THREAD_CHARACTERS, OFF_THREAD_MESSAGES } from '../../../src/classify/off-thread.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
+/** A user message of one text part. */
+const user = (text: string): CanonicalRequest['messages'][number] => ({ role: 'user', content: [{ type: 'text', text }] });
 const request = (messages: CanonicalRequest['messages'], system?: string): CanonicalRequest => ({ model: 'auto', messages, stream: false, ...(system === undefined ? {} : { system }) });
 const OPTIONS = { indicatorWords: [], patterns: [] };
 /** A worker thread's script as a data: URL (an ES module). */
@@ -12,13 +14,13 @@ parentPort.on('message', (bytes) => parentPort.postMessage({ id: JSON.parse(new 
 describe('classifiedOffThread', () => {
   it('takes requests from OFF_THREAD_CHARACTERS of content or OFF_THREAD_MESSAGES messages, wherever the characters are', () => {
     const text = 'a'.repeat(OFF_THREAD_CHARACTERS);
-    expect(classifiedOffThread(request([{ role: 'user', content: 'hello' }]))).toBe(false);
-    expect(classifiedOffThread(request([{ role: 'user', content: text.slice(1) }]))).toBe(false);
-    expect(classifiedOffThread(request([{ role: 'user', content: text }]))).toBe(true);
-    expect(classifiedOffThread(request([{ role: 'user', content: 'x' }], text))).toBe(true);
+    expect(classifiedOffThread(request([user('hello')]))).toBe(false);
+    expect(classifiedOffThread(request([user(text.slice(1))]))).toBe(false);
+    expect(classifiedOffThread(request([user(text)]))).toBe(true);
+    expect(classifiedOffThread(request([user('x')], text))).toBe(true);
     expect(classifiedOffThread(request([{ role: 'user', content: [{ type: 'text', text: text.slice(2) }, { type: 'text', text: 'xy' }] }]))).toBe(true);
-    expect(classifiedOffThread(request([{ role: 'assistant', content: '', toolCalls: [{ id: 'c', name: 'f', arguments: text }] }]))).toBe(true);
-    const many = Array.from({ length: OFF_THREAD_MESSAGES }, () => ({ role: 'user' as const, content: 'm' }));
+    expect(classifiedOffThread(request([{ role: 'assistant', content: [], toolCalls: [{ id: 'c', name: 'f', arguments: text }] }]))).toBe(true);
+    const many = Array.from({ length: OFF_THREAD_MESSAGES }, () => (user('m')));
     expect(classifiedOffThread(request(many.slice(1)))).toBe(false);
     expect(classifiedOffThread(request(many))).toBe(true);
   });
@@ -28,7 +30,7 @@ describe('ClassifierThread', () => {
   it('answers with what its worker posts back', async () => {
     const thread = new ClassifierThread(ANSWERS);
     try {
-      await expect(thread.classify(request([{ role: 'user', content: 'x' }]), OPTIONS)).resolves.toEqual({ level: 'internal', findings: [], failedClosed: false });
+      await expect(thread.classify(request([user('x')]), OPTIONS)).resolves.toEqual({ level: 'internal', findings: [], failedClosed: false });
     } finally {
       await thread.close();
     }
@@ -41,7 +43,7 @@ describe('ClassifierThread', () => {
   ])('rejects the job when its worker %s (the router then fails closed)', async (_case, source, message) => {
     const thread = new ClassifierThread(script(source));
     try {
-      await expect(thread.classify(request([{ role: 'user', content: 'x' }]), OPTIONS)).rejects.toThrow(message);
+      await expect(thread.classify(request([user('x')]), OPTIONS)).rejects.toThrow(message);
     } finally {
       await thread.close();
     }
@@ -52,8 +54,8 @@ describe('ClassifierThread', () => {
     const inPlace = { level: 'public' as const, findings: [], failedClosed: false };
     const classify = classifyLargeOffThread(async () => () => inPlace, thread);
     try {
-      await expect(classify(request([{ role: 'user', content: 'x' }]), OPTIONS)).resolves.toBe(inPlace);
-      await expect(classify(request([{ role: 'user', content: 'a'.repeat(OFF_THREAD_CHARACTERS) }]), OPTIONS)).resolves.toMatchObject({ level: 'internal' });
+      await expect(classify(request([user('x')]), OPTIONS)).resolves.toBe(inPlace);
+      await expect(classify(request([user('a'.repeat(OFF_THREAD_CHARACTERS))]), OPTIONS)).resolves.toMatchObject({ level: 'internal' });
     } finally {
       await thread.close();
     }
