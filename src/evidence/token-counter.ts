@@ -84,18 +84,19 @@ export async function countPiecesUntil(pieces: readonly string[], count: TokenCo
     rememberedCounts.set(count, remembered);
   }
   let total = Math.max(0, pieces.length - 1);
-  // Short pieces are counted in place; many of them (a conversation of short turns) still yield to
-  // the event loop every slice's worth of characters, as one long text would.
+  // Pieces shorter than a slice are counted (or hashed) in place; many of them (a conversation of
+  // short turns, ten thousand turns of a few KB) still yield to the event loop every slice's worth
+  // of characters, as one long text would.
   let sinceYield = 0;
   for (const piece of pieces) {
     if (total > stopAbove) return { tokens: total, whole: false };
+    if (sinceYield >= TOKEN_COUNT_SLICE_CHARS) {
+      sinceYield = 0;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    sinceYield += piece.length;
     if (piece.length < MIN_REMEMBERED_PIECE_CHARS) {
       total += count(piece);
-      sinceYield += piece.length;
-      if (sinceYield >= TOKEN_COUNT_SLICE_CHARS) {
-        sinceYield = 0;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
       continue;
     }
     const key = textDigest(piece);

@@ -11,7 +11,8 @@ import { CALLER_REFUSALS, GatewayMetrics, type CallerRefusal } from '../metrics/
 import { readEngineOperationsAfter } from '../metrics/query.js';
 import type { McpHttpEndpoint, McpHttpExchange } from '../mcp/http.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import { estimatePromptTokens } from '../router/route-request.js';
+import { classifyLargeOffThread } from '../classify/off-thread.js';
+import { estimatePromptTokens, loadClassifier } from '../router/route-request.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { parseAnthropicMessagesRequest } from '../wire/anthropic/server.js';
 import { OLLAMA_ROOT_ANSWER, ollamaShowModelOf, OLLAMA_VERSION } from '../wire/ollama/server.js';
@@ -259,6 +260,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const pipeline = options.pipeline;
   pipeline.commits ??= new GroupCommitter(pipeline.store);
   pipeline.onBackgroundError ??= (error: unknown) => options.onInternalError?.(error);
+  // A large request is classified in a worker thread: the event loop keeps serving the other clients meanwhile.
+  pipeline.classify ??= classifyLargeOffThread(loadClassifier);
   const commits = pipeline.commits;
   const guard = typeof options.token === 'string' ? new TokenGuard(options.token) : options.token;
   const metrics = options.metrics ?? new GatewayMetrics();

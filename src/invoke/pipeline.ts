@@ -195,6 +195,7 @@ async function invokeRouted(context: PipelineContext, asked: InvocationInput, re
     health: context.health,
     env: context.env,
     promptEstimate: 'bounded',
+    ...(context.classify === undefined ? {} : { classify: context.classify }),
     ...(context.coldStarts === undefined ? {} : { coldStartMs: context.coldStarts }),
     ...(context.firstTokens === undefined ? {} : { firstTokens: context.firstTokens(providers) }),
     ...(input.sensitivityHint === undefined ? {} : { sensitivityHint: input.sensitivityHint }),

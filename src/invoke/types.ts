@@ -5,6 +5,7 @@ import type { CurrentPolicy } from '../policy/live.js';
 import type { Policy } from '../policy/types.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import type { HealthMonitor } from '../router/health.js';
+import type { ClassifyFunction } from '../router/route-request.js';
 import type { Unavailability } from '../router/hints.js';
 import type { ColdStartEstimator, FirstTokenHistory, RoutePlan } from '../router/types.js';
 import type { GroupCommitter } from '../store/group-commit.js';
@@ -31,6 +32,11 @@ export interface PipelineContext {
    * answer is returned. Absent (the CLI): the same writes, each its own synchronous transaction.
    */
   commits?: GroupCommitter;
+  /**
+   * The classifier (the router's `classify` option); absent: the router's own, in place. The
+   * gateway's classifies large requests in a worker thread (`classifyLargeOffThread`).
+   */
+  classify?: ClassifyFunction;
   /** Told about a write that failed after the answer was returned (a group-committed finish). */
   onBackgroundError?: (error: unknown) => void;
   /**

@@ -72,9 +72,13 @@ describe('countPieces', () => {
     expect(await countPieces([history], otherCounter)).toBe(history.length * 2);
   });
 
-  it('yields to the event loop through many short pieces too', async () => {
+  it.each([
+    // A conversation of short turns: ~400 KB, each piece counted in place.
+    ['many short pieces', Array.from({ length: 400 }, (_, index) => `turn ${index}: ${'x'.repeat(MIN_REMEMBERED_PIECE_CHARS - 20)}`), 5],
+    // An agent's long conversation: 200 turns of 3 KB (~600 KB), each counted whole (shorter than a slice) and remembered.
+    ['many pieces longer than remembered and shorter than a slice', Array.from({ length: 200 }, (_, index) => `turn ${index}: ${'y'.repeat(3000)}`), 8],
+  ])('yields to the event loop through %s, every 64 KB slice', async (_case, pieces, yields) => {
     const count = (text: string): number => text.length;
-    const shortTurns = Array.from({ length: 400 }, (_, index) => `turn ${index}: ${'x'.repeat(MIN_REMEMBERED_PIECE_CHARS - 20)}`);
     // Other work queued on the event loop (an immediate that re-queues itself) runs in between.
     let turns = 0;
     let running = true;
@@ -83,11 +87,10 @@ describe('countPieces', () => {
       if (running) setImmediate(tick);
     };
     setImmediate(tick);
-    const total = await countPieces(shortTurns, count);
+    const total = await countPieces(pieces, count);
     running = false;
-    expect(total).toBe(shortTurns.reduce((sum, turn) => sum + turn.length, 0) + shortTurns.length - 1);
-    // ~400 KB in 64 KB slices: at least five yields.
-    expect(turns).toBeGreaterThanOrEqual(5);
+    expect(total).toBe(pieces.reduce((sum, piece) => sum + piece.length, 0) + pieces.length - 1);
+    expect(turns).toBeGreaterThanOrEqual(yields);
   });
 
   it('countPiecesUntil stops once the total passes stopAbove, says so, and remembers no piece it counted partly', async () => {
