@@ -205,7 +205,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
       quantization: { name: 'Q4_K_M', bits_per_weight: 4.8 },
       size_bytes: model.sizeBytes ?? 4_683_073_184,
       params_string: '7B',
-      loaded_instances: (instances.get(model.id) ?? []).map((id) => ({ id, config: { context_length: 4096, eval_batch_size: 512, flash_attention: false, num_experts: 0, offload_kv_cache_to_gpu: true } })),
+      loaded_instances: (instances.get(model.id) ?? []).map((id) => ({ id, config: { context_length: Math.min(4096, model.contextWindow), eval_batch_size: 512, flash_attention: false, num_experts: 0, offload_kv_cache_to_gpu: true } })),
       max_context_length: model.contextWindow,
       format: 'gguf',
       capabilities: { vision: false, trained_for_tool_use: true },

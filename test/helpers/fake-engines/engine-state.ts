@@ -108,5 +108,10 @@ export function ollamaLoadedContext(state: EngineState, model: ResolvedModel): n
   return state.ollamaRunners.get(model.id)?.contextLength ?? ollamaDefaultContext(model);
 }
 
+/** The context LM Studio loads a model with (`loaded_context_length`): its default 4096, never more than the model allows. */
+export function lmStudioLoadedContext(model: ResolvedModel): number {
+  return Math.min(4096, model.contextWindow);
+}
+
 /** LM Studio 0.3.18 added `stream_options.include_usage` (lmstudio.ai/docs/app/api-changelog); older releases stream no usage. */
 export const LM_STUDIO_STREAM_USAGE_VERSION = '0.3.18';
