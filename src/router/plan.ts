@@ -538,12 +538,15 @@ function checkContext(
   const prompt = `the prompt (${atLeast}${promptTokens}) and the chat template allowance (${allowance})`;
   const loaded = contextWindow.loaded;
   if (fit.kind === 'too_long') {
+    // Too long for the model itself: loading it with more would not help, so its record's window is named.
+    const declaredFit = loaded === undefined ? fit : fitContext(loaded.declared, promptTokens, allowance, maxTokens);
+    const named = loaded !== undefined && declaredFit.kind === 'too_long' ? { window: loaded.declared, fit: declaredFit, loaded: undefined } : { window, fit, loaded };
     const tooLong =
-      fit.room < 0
-        ? `context window ${window} < ${atLeast}${promptTokens + allowance} tokens of ${prompt}`
-        : `context window ${window} leaves ${fit.room} tokens after ${prompt}; an answer needs at least ${fit.minimumOutput}`;
+      named.fit.room < 0
+        ? `context window ${named.window} < ${atLeast}${promptTokens + allowance} tokens of ${prompt}`
+        : `context window ${named.window} leaves ${named.fit.room} tokens after ${prompt}; an answer needs at least ${named.fit.minimumOutput}`;
     // Loaded with less than its record declares: the engine would refuse it (LM Studio, llama-server) or cut its start off unsaid (Ollama).
-    exclude('context_length', loaded === undefined ? tooLong : `${tooLong} (the context ${loaded.source}; its record declares ${loaded.declared}): ${loaded.fix}`);
+    exclude('context_length', named.loaded === undefined ? tooLong : `${tooLong} (the context ${named.loaded.source}; its record declares ${named.loaded.declared}): ${named.loaded.fix}`);
     return {};
   }
   if (loaded !== undefined) reasons.push(`context window ${window}: the context ${loaded.source}, not the ${loaded.declared} its record declares`);

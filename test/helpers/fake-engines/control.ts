@@ -89,7 +89,7 @@ function ollamaGenerate(state: EngineState, path: string, body: Buffer, later: L
   if (path === '/api/generate' && model.embedding === true) return ollamaJson({ error: `${JSON.stringify(name)} does not support generate` }, 400);
   const options = request['options'];
   const asked = typeof options === 'object' && options !== null ? (options as Json)['num_ctx'] : undefined;
-  const contextLength = typeof asked === 'number' && asked > 0 ? Math.min(asked, model.contextWindow) : ollamaDefaultContext(model);
+  const contextLength = typeof asked === 'number' && asked > 0 ? Math.min(asked, model.contextWindow) : ollamaDefaultContext(state, model);
   const answer = (): Reply =>
     ollamaJson(path === '/api/embed' ? { model: name, embeddings: [] } : { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'load' });
   const runner = { expiresAt: Date.now() + keepAliveMs(request['keep_alive']), contextLength };
