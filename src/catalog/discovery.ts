@@ -524,7 +524,7 @@ async function discoverLmStudio(context: DiscoveryContext): Promise<ProviderMode
     const maximum = positiveInteger(native?.max_context_length);
     const loaded = positiveInteger(native?.loaded_context_length);
     if (maximum !== undefined && loaded !== undefined && loaded < maximum) {
-      context.notes.push(`${id}: loaded with a ${loaded}-token context; longer requests fail until it is reloaded with more (the model allows ${maximum})`);
+      context.notes.push(`${id}: loaded with a ${loaded}-token context: a longer prompt is routed to another model, or refused, until it is loaded with more (\`lms load ${id} --context-length ${maximum}\`; the model allows ${maximum})`);
     }
     return {
       id,

@@ -23,7 +23,8 @@ import {
   type SharedHold,
   type SharedToolsRefusal,
 } from './shared-holds.js';
-import type { HealthSnapshot, InUseSnapshot, LiveFirstTokens, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
+import type { HealthSnapshot, InUseSnapshot, LiveFirstTokens, LoadedContextSnapshot, ModelHealthSnapshot, ProviderHealth, ToolsRefusalSnapshot, WarmSnapshot } from './types.js';
+import { loadedContextsOf, type LoadedContexts } from './loaded-context.js';
 
 /** Reads JSON metadata from a local engine, with the record's credential headers (`engineCredentialHeaders`); injectable for tests. */
 export type EngineProbe = (url: string, timeoutMs: number, headers: Record<string, string>) => Promise<unknown>;
@@ -196,6 +197,8 @@ interface Observation {
   health: ProviderHealth;
   /** Model ids resident at the time, when the engine says (undefined: unknown). */
   resident: string[] | undefined;
+  /** The context each resident model was loaded with, when the engine's answers say (`loadedContextsOf`). */
+  loadedContexts?: LoadedContexts;
   /**
    * What the engine holds is to be read again on the next route, the observation's TTL
    * notwithstanding: a model was loaded by an engine that unloads others on its own when it loads
@@ -437,6 +440,21 @@ export class HealthMonitor {
   }
 
   /**
+   * The context each resident model of the local engines was loaded with, as the last probe read it
+   * (`warmSnapshot` refreshes it: no request of its own): Ollama `/api/ps` `context_length`, LM
+   * Studio `/api/v0/models` `loaded_context_length`, llama-server `/props` `n_ctx` (its router's
+   * `meta.n_ctx`), vLLM `/v1/models` `max_model_len`. A model absent here: unknown.
+   */
+  loadedContextSnapshot(providers: readonly RegisteredProvider[]): LoadedContextSnapshot {
+    const snapshot: Record<string, LoadedContexts> = {};
+    for (const provider of providers) {
+      const observation = this.observations.get(provider.id);
+      if (observation?.loadedContexts !== undefined && observation.health.state === 'up' && observation.baseUrl === provider.record.baseUrl) snapshot[provider.id] = observation.loadedContexts;
+    }
+    return snapshot;
+  }
+
+  /**
    * The pipeline changed what a local engine holds: a cold model answered (`loaded`), models were
    * unloaded to make room for it (`unloaded`). What the last probe found is amended until the next
    * probe, so the next request is not planned against it — a model just loaded routed cold again
@@ -452,7 +470,11 @@ export class HealthMonitor {
     // llama-swap stops the model it ran to start another, LM Studio unloads the models it loaded on
     // demand before loading one (Auto-Evict): the model just loaded is held, the others may not be.
     const recheck = loaded !== undefined && ENGINES_EVICTING_ON_LOAD.has(provider.record.engine?.kind ?? 'openai-compatible');
-    this.observations.set(provider.id, { ...observation, resident, ...(recheck ? { recheck: true as const } : {}) });
+    // A model loaded or unloaded since the probe: the context it was loaded with is no longer known.
+    const changed = [...(change.unloaded ?? []), ...(loaded === undefined ? [] : [loaded])];
+    const loadedContexts =
+      observation.loadedContexts === undefined ? undefined : Object.fromEntries(Object.entries(observation.loadedContexts).filter(([name]) => !changed.some((model) => same(model, name))));
+    this.observations.set(provider.id, { ...observation, resident, ...(loadedContexts === undefined ? {} : { loadedContexts }), ...(recheck ? { recheck: true as const } : {}) });
   }
 
   /**
@@ -861,9 +883,10 @@ export class HealthMonitor {
     if (running !== undefined) return running;
     const started = this.now();
     const promise = this.probeEngine(provider)
-      .then((resident): Observation => ({
+      .then(({ resident, loadedContexts }): Observation => ({
         health: { state: 'up', checkedAt: new Date(started).toISOString(), probeMs: Math.max(0, this.now() - started) },
         resident,
+        ...(loadedContexts === undefined ? {} : { loadedContexts }),
         observedAt: this.now(),
         baseUrl: provider.record.baseUrl,
       }))
@@ -896,36 +919,45 @@ export class HealthMonitor {
     return promise;
   }
 
-  /** Throws when the engine is unreachable; returns the resident model ids when the engine tells. */
-  private async probeEngine(provider: RegisteredProvider): Promise<string[] | undefined> {
+  /**
+   * Throws when the engine is unreachable; returns the resident model ids when the engine tells,
+   * and the context each was loaded with when the answers read say (`loadedContextsOf`).
+   */
+  private async probeEngine(provider: RegisteredProvider): Promise<{ resident: string[] | undefined; loadedContexts?: LoadedContexts }> {
     const { record } = provider;
     const baseUrl = record.baseUrl.replace(/\/+$/, '');
     const headers = engineCredentialHeaders(record, this.env);
     const listing = await this.probeListing(healthUrl(record), headers);
     const kind = record.engine?.kind;
     const root = baseUrl.replace(/\/v1$/, '');
+    const withContexts = (resident: string[] | undefined, answers: { listing?: unknown; props?: unknown; residency?: unknown }) => {
+      const loadedContexts = loadedContextsOf(record, answers);
+      return { resident, ...(loadedContexts === undefined ? {} : { loadedContexts }) };
+    };
     if (kind === 'llama.cpp') {
       // A llama-server router lists every model of its directory; only those it has loaded are warm.
       // A single-model one started with --sleep-idle-seconds has unloaded its model while asleep
       // (`/props` is_sleeping, which does not wake it), so its next answer loads it first.
       const routed = residentFromLlamaCppRouter(listing);
-      if (routed !== undefined) return routed;
-      return (await this.reportsSleeping(`${root}/props`, headers)) ? [] : record.models.map((model) => model.id);
+      if (routed !== undefined) return withContexts(routed, { listing });
+      const props = await this.readOrUndefined(`${root}/props`, headers);
+      return withContexts(sleeping(props) ? [] : record.models.map((model) => model.id), { props });
     }
-    if (kind === 'vllm' && (await this.reportsSleeping(`${root}/is_sleeping`, headers))) return [];
+    if (kind === 'vllm' && sleeping(await this.readOrUndefined(`${root}/is_sleeping`, headers))) return { resident: [] };
     if (kind === 'vllm' || kind === 'node-llama-cpp') {
       // Single-model servers load their model at start: up means resident.
-      return record.models.map((model) => model.id);
+      return withContexts(record.models.map((model) => model.id), { listing });
     }
     // Engines that say what they hold: Ollama `/api/ps`, llama-swap the processes it runs
     // (`/running`), LM Studio each model's `state` (`/api/v0/models`). An engine that does not
     // answer there leaves its warm state unknown.
     const residency = kind === undefined ? undefined : RESIDENCY[kind];
-    if (residency === undefined) return undefined;
+    if (residency === undefined) return { resident: undefined };
     try {
-      return residency.read(await this.probe(`${root}${residency.path}`, this.probeTimeoutMs, headers));
+      const answer = await this.probe(`${root}${residency.path}`, this.probeTimeoutMs, headers);
+      return withContexts(residency.read(answer), { residency: answer });
     } catch {
-      return undefined;
+      return { resident: undefined };
     }
   }
 
@@ -945,18 +977,22 @@ export class HealthMonitor {
   }
 
   /**
-   * Whether the engine says at `url` that it sleeps (`is_sleeping: true`), holding its model in no
-   * memory: it answers, but cold. vLLM in sleep mode says so at `/is_sleeping` (a server without
-   * sleep mode answers 404), llama-server at `/props`.
+   * The engine's answer at `url`, or undefined when it gives none: vLLM in sleep mode says at
+   * `/is_sleeping` that it sleeps (a server without sleep mode answers 404), llama-server at
+   * `/props`, which also holds the context it runs with.
    */
-  private async reportsSleeping(url: string, headers: Record<string, string>): Promise<boolean> {
+  private async readOrUndefined(url: string, headers: Record<string, string>): Promise<unknown> {
     try {
-      const answer = await this.probe(url, this.probeTimeoutMs, headers);
-      return typeof answer === 'object' && answer !== null && (answer as { is_sleeping?: unknown }).is_sleeping === true;
+      return await this.probe(url, this.probeTimeoutMs, headers);
     } catch {
-      return false;
+      return undefined;
     }
   }
+}
+
+/** Whether an engine's answer says it sleeps (`is_sleeping: true`), holding its model in no memory: it answers, but cold. */
+function sleeping(answer: unknown): boolean {
+  return typeof answer === 'object' && answer !== null && (answer as { is_sleeping?: unknown }).is_sleeping === true;
 }
 
 /** Where an engine that lists what it holds lists it, and how to read the answer. */

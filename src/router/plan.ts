@@ -24,6 +24,7 @@ import { findDeclaredModel, findNamedModel, sameModelOnEngine } from '../registr
 import { tierForInput, usageCostUsd } from '../registry/pricing.js';
 import type { ProviderModel, RegisteredProvider } from '../registry/types.js';
 import { EMBEDDING_SPECIAL_TOKENS, fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
+import { largerContextFix, loadedContextOf, loadedContextSource } from './loaded-context.js';
 import { attemptQueue, attemptQueueAfterProviderFailures, widestClass, type AttemptQueue } from './fallback.js';
 import { unavailabilityOfExclusions } from './hints.js';
 import { heldBack } from './holds.js';
@@ -243,7 +244,7 @@ function planStrictly(input: RouteInput, context: RouteContext, mode: PlanMode):
       exclude('session_envelope', `capability ${model.capabilityClass} is above session ${envelope.sessionId}'s approved ${envelope.maxCapability}`);
     }
     const { loweredMaxTokens, defaultMaxTokens } =
-      embedding === undefined ? checkContext(model, input, allowance, maxTokens, outputTokens, exclude, reasons) : {};
+      embedding === undefined ? checkContext(contextWindowOf(provider, model, context), input, allowance, maxTokens, outputTokens, exclude, reasons) : {};
     const demoted = traits.json && !traits.strictJson && (record.deviations ?? []).includes('weak_json_adherence') && policy.capabilities?.weakJson !== 'exclude';
     if (demoted) reasons.push('declares weak_json_adherence: ranked after models without it');
     const logprobsUnanswered = traits.logprobs && record.wire !== 'openai';
@@ -522,7 +523,7 @@ function checkCapabilities(
  * room when less.
  */
 function checkContext(
-  model: ProviderModel,
+  contextWindow: EffectiveWindow,
   input: Pick<RouteInput, 'estimatedPromptTokens' | 'promptTokensAtLeast'>,
   allowance: number,
   maxTokens: number | undefined,
@@ -530,20 +531,25 @@ function checkContext(
   exclude: (rule: ExclusionRule, reason: string) => void,
   reasons: string[],
 ): { loweredMaxTokens?: number; defaultMaxTokens?: number } {
-  const window = model.contextWindow;
+  const { window } = contextWindow;
   const promptTokens = input.estimatedPromptTokens;
   const fit = fitContext(window, promptTokens, allowance, maxTokens);
   const atLeast = input.promptTokensAtLeast === true ? 'at least ' : '';
   const prompt = `the prompt (${atLeast}${promptTokens}) and the chat template allowance (${allowance})`;
+  const loaded = contextWindow.loaded;
   if (fit.kind === 'too_long') {
-    exclude(
-      'context_length',
-      fit.room < 0
-        ? `context window ${window} < ${atLeast}${promptTokens + allowance} tokens of ${prompt}`
-        : `context window ${window} leaves ${fit.room} tokens after ${prompt}; an answer needs at least ${fit.minimumOutput}`,
-    );
+    // Too long for the model itself: loading it with more would not help, so its record's window is named.
+    const declaredFit = loaded === undefined ? fit : fitContext(loaded.declared, promptTokens, allowance, maxTokens);
+    const named = loaded !== undefined && declaredFit.kind === 'too_long' ? { window: loaded.declared, fit: declaredFit, loaded: undefined } : { window, fit, loaded };
+    const tooLong =
+      named.fit.room < 0
+        ? `context window ${named.window} < ${atLeast}${promptTokens + allowance} tokens of ${prompt}`
+        : `context window ${named.window} leaves ${named.fit.room} tokens after ${prompt}; an answer needs at least ${named.fit.minimumOutput}`;
+    // Loaded with less than its record declares: the engine would refuse it (LM Studio, llama-server) or cut its start off unsaid (Ollama).
+    exclude('context_length', named.loaded === undefined ? tooLong : `${tooLong} (the context ${named.loaded.source}; its record declares ${named.loaded.declared}): ${named.loaded.fix}`);
     return {};
   }
+  if (loaded !== undefined) reasons.push(`context window ${window}: the context ${loaded.source}, not the ${loaded.declared} its record declares`);
   if (fit.kind === 'lowered') {
     reasons.push(`max output lowered from ${maxTokens} to ${fit.maxTokens} tokens: what context window ${window} leaves after ${prompt}`);
     return { loweredMaxTokens: fit.maxTokens };
@@ -552,6 +558,23 @@ function checkContext(
   if (fit.room >= assumedOutput) return { defaultMaxTokens: assumedOutput };
   reasons.push(`no max output asked: ${fit.room} tokens assumed, what context window ${window} leaves after ${prompt} (the policy assumes ${assumedOutput})`);
   return { defaultMaxTokens: fit.room };
+}
+
+/** The window a chat model's prompt must fit: the context its engine loaded it with when smaller than its record's and known, else the record's. */
+interface EffectiveWindow {
+  window: number;
+  /** Set when the window is the loaded context: where it comes from, what the record declares, how to give it more. */
+  loaded?: { source: string; declared: number; fix: string };
+}
+
+/** `EffectiveWindow` of `model` (`RouteContext.loadedContext`, read by the health probe). */
+function contextWindowOf(provider: RegisteredProvider, model: ProviderModel, context: RouteContext): EffectiveWindow {
+  const loaded = loadedContextOf(provider.record, context.loadedContext?.[provider.id], model);
+  if (loaded === undefined || loaded >= model.contextWindow) return { window: model.contextWindow };
+  return {
+    window: loaded,
+    loaded: { source: loadedContextSource(provider.record), declared: model.contextWindow, fix: largerContextFix(provider.record, provider.id, model) },
+  };
 }
 
 /**

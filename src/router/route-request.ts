@@ -6,13 +6,14 @@ import { countPiecesUntil, loadTokenCounter } from '../evidence/token-counter.js
 import type { Store } from '../store/store.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import { fitContext, inputsOverWindow, templateAllowance } from './context-fit.js';
+import { loadedContextOf } from './loaded-context.js';
 import { sharedHealthMonitor, type HealthMonitor } from './health.js';
 import { assumedOutputTokens, planRoute } from './plan.js';
 import { resolveMediaHosts, type HostLookup } from './media-host-lookup.js';
 import { remoteMediaUrls } from './remote-media.js';
 import { levelSources, withLevelSources } from './level-sources.js';
 import { imageCount, promptPieces } from './request-traits.js';
-import type { ColdStartEstimator, FirstTokenHistory, RouteContext, RouteInput, RoutePlan } from './types.js';
+import type { ColdStartEstimator, FirstTokenHistory, LoadedContextSnapshot, RouteContext, RouteInput, RoutePlan } from './types.js';
 
 /** The part of a classifier finding the router reports. */
 export interface RouteFinding {
@@ -100,13 +101,15 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
   const level = options.sensitivityHint === undefined ? classification.level : maxSensitivity(classification.level, options.sensitivityHint);
   // Read once: the bound and the count use the same pieces (an agent's tool definitions alone are tens of KB of JSON).
   const pieces = promptPieces(options.request);
-  const bound = options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces) : undefined;
+  const monitor = options.health ?? sharedHealthMonitor(options.store);
+  const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
+  // Read with what the engines hold (no request of its own): a model loaded with less context than its record declares fits that.
+  const loadedContext = monitor.loadedContextSnapshot(options.providers);
+  const bound = options.promptEstimate === 'bounded' ? boundIfDecisive(options, pieces, loadedContext) : undefined;
   // Counted no further than every window needs: a prompt of megabytes is too long for all of them after its first few hundred thousand tokens.
   const counted = bound === undefined ? await countPromptTokens(options.request, pieces, largestWindow(options.providers)) : { tokens: bound, atLeast: false };
   const estimatedPromptTokens = counted.tokens;
   const embeddingInputTokens = await estimateEmbeddingInputs(options);
-  const monitor = options.health ?? sharedHealthMonitor(options.store);
-  const [health, warm] = await Promise.all([monitor.snapshot(options.providers), monitor.warmSnapshot(options.providers)]);
   // The health monitor's clock unless told: the holds' time left, which `now` dates the end of, is on it.
   const now = options.now ?? new Date(monitor.now());
   const input: RouteInput = {
@@ -131,6 +134,7 @@ export async function routeRequest(options: RouteRequestOptions): Promise<Routed
     modelHealth: monitor.modelSnapshot(options.providers),
     toolsRefused: monitor.toolsRefusalSnapshot(options.providers),
     warm,
+    loadedContext,
     inUse: monitor.inUseSnapshot(),
     liveFirstTokens: monitor.firstTokenSnapshot(options.providers),
     ...(options.store === undefined ? {} : { spentTodayUsd: lazySpend(options.store, now) }),
@@ -180,7 +184,7 @@ async function estimateEmbeddingInputs(options: RouteRequestOptions): Promise<nu
  * nothing to lower, nothing too long).
  * Undefined when the exact count is needed.
  */
-function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]): number | undefined {
+function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[], loadedContext: LoadedContextSnapshot): number | undefined {
   const { request } = options;
   const bound = byteBound(pieces) + imageCount(request) * IMAGE_TOKENS;
   const allowance = templateAllowance(request);
@@ -189,7 +193,8 @@ function boundIfDecisive(options: RouteRequestOptions, pieces: readonly string[]
   const neededOutput = requestedOutput ?? assumedOutputTokens(options.policy);
   for (const provider of options.providers) {
     for (const model of provider.record.models) {
-      const fit = fitContext(model.contextWindow, bound, allowance, requestedOutput);
+      const loaded = loadedContextOf(provider.record, loadedContext[provider.id], model);
+      const fit = fitContext(Math.min(model.contextWindow, loaded ?? model.contextWindow), bound, allowance, requestedOutput);
       if (model.price !== undefined || fit.kind !== 'fits' || fit.room < neededOutput) return undefined;
     }
   }

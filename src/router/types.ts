@@ -96,6 +96,13 @@ export type ToolsRefusalSnapshot = Readonly<Record<string, Readonly<Record<strin
 /** Provider id -> ids of the models resident (loaded) right now. A provider absent here: unknown. */
 export type WarmSnapshot = Readonly<Record<string, readonly string[]>>;
 
+/**
+ * Provider id -> model id -> the context (tokens) its engine loaded it with, when the engine says
+ * (`HealthMonitor.loadedContextSnapshot`). Smaller than the record's `contextWindow`, it is the window
+ * the router fits the prompt to. A model absent here: the record's window.
+ */
+export type LoadedContextSnapshot = Readonly<Record<string, Readonly<Record<string, number>>>>;
+
 /** Provider id -> ids of the models a call of this process is using right now (`HealthMonitor.callStarted`). */
 export type InUseSnapshot = Readonly<Record<string, readonly string[]>>;
 
@@ -140,6 +147,8 @@ export interface RouteContext {
   /** Models whose engine refused a request's tools, in this process or another on the store: excluded from requests with tools only. */
   toolsRefused?: ToolsRefusalSnapshot;
   warm?: WarmSnapshot;
+  /** The context each resident local model was loaded with, when its engine says (`LoadedContextSnapshot`). */
+  loadedContext?: LoadedContextSnapshot;
   /** Models a call of this process is using now: a cold model's hot-swap never evicts them (a stream would be cut, or the load wait for it). */
   inUse?: InUseSnapshot;
   /** Spend so far in the current UTC day, for the per-day ceiling. */

@@ -23,7 +23,7 @@ let ollama: FakeEngine;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  [claude, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'ollama' })]);
+  [claude, ollama] = await Promise.all([startFakeEngine({ kind: 'anthropic' }), startFakeEngine({ kind: 'ollama', ollamaContextLength: 32768 })]);
   gateway = await startTestGateway({
     providers: [
       { id: 'claude', class: 'approved_hosted', wire: 'anthropic', baseUrl: claude.baseUrl, auth: true, models: [{ id: CLAUDE_MODEL, tags: ['tools'], price: PRICE }] },

@@ -48,7 +48,8 @@ let failing: TestGateway;
 
 beforeAll(async () => {
   [ollama, claude, failingOllama] = await Promise.all([
-    startFakeEngine({ kind: 'ollama' }),
+    // Started with OLLAMA_CONTEXT_LENGTH=32768: the screenshots' 4 000 tokens do not fit Ollama's default num_ctx 4096.
+    startFakeEngine({ kind: 'ollama', ollamaContextLength: 32768 }),
     startFakeEngine({ kind: 'anthropic' }),
     startFakeEngine({ kind: 'ollama' }),
   ]);

@@ -46,7 +46,8 @@ beforeAll(async () => {
   home = temporary.home;
   cleanupHome = temporary.cleanup;
   // Ollama reports the first model resident at start: llama3.2:3b is warm, qwen2.5-coder:7b is cold.
-  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }] });
+  // Started with OLLAMA_CONTEXT_LENGTH=131072: its models are loaded with the contexts their records declare.
+  ollama = await startFakeEngine({ kind: 'ollama', models: [{ id: 'llama3.2:3b' }, { id: 'qwen2.5-coder:7b' }], ollamaContextLength: 131072 });
   deadPort = await freePort();
   const files = [
     writeRecord(

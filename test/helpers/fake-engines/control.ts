@@ -89,7 +89,7 @@ function ollamaGenerate(state: EngineState, path: string, body: Buffer, later: L
   if (path === '/api/generate' && model.embedding === true) return ollamaJson({ error: `${JSON.stringify(name)} does not support generate` }, 400);
   const options = request['options'];
   const asked = typeof options === 'object' && options !== null ? (options as Json)['num_ctx'] : undefined;
-  const contextLength = typeof asked === 'number' && asked > 0 ? Math.min(asked, model.contextWindow) : ollamaDefaultContext(model);
+  const contextLength = typeof asked === 'number' && asked > 0 ? Math.min(asked, model.contextWindow) : ollamaDefaultContext(state, model);
   const answer = (): Reply =>
     ollamaJson(path === '/api/embed' ? { model: name, embeddings: [] } : { model: name, created_at: new Date().toISOString(), response: '', done: true, done_reason: 'load' });
   const runner = { expiresAt: Date.now() + keepAliveMs(request['keep_alive']), contextLength };
@@ -205,7 +205,7 @@ function lmStudio(state: EngineState, method: string, path: string, body: Buffer
       quantization: { name: 'Q4_K_M', bits_per_weight: 4.8 },
       size_bytes: model.sizeBytes ?? 4_683_073_184,
       params_string: '7B',
-      loaded_instances: (instances.get(model.id) ?? []).map((id) => ({ id, config: { context_length: 4096, eval_batch_size: 512, flash_attention: false, num_experts: 0, offload_kv_cache_to_gpu: true } })),
+      loaded_instances: (instances.get(model.id) ?? []).map((id) => ({ id, config: { context_length: Math.min(4096, model.contextWindow), eval_batch_size: 512, flash_attention: false, num_experts: 0, offload_kv_cache_to_gpu: true } })),
       max_context_length: model.contextWindow,
       format: 'gguf',
       capabilities: { vision: false, trained_for_tool_use: true },

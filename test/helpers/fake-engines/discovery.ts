@@ -1,5 +1,5 @@
 import type { EngineState, ResolvedModel } from './engine-state.js';
-import { ollamaLoadedContext } from './engine-state.js';
+import { lmStudioLoadedContext, ollamaLoadedContext } from './engine-state.js';
 import { cloneJson, loadJsonTemplate, loadTextTemplate } from './templates.js';
 import { parseJsonObject, tokenIds } from './model-behaviour.js';
 import { goJson, jsonHeaders, serializeBody, type Reply } from './wire-format.js';
@@ -241,7 +241,7 @@ function lmstudio(state: EngineState, method: string, path: string): Reply | und
       }
       entry['max_context_length'] = model.contextWindow;
       if (state.resident.has(model.id)) {
-        entry['loaded_context_length'] = Math.min(4096, model.contextWindow);
+        entry['loaded_context_length'] = lmStudioLoadedContext(model);
       } else {
         entry['state'] = 'not-loaded';
         delete entry['loaded_context_length'];

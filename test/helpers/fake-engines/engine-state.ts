@@ -29,6 +29,8 @@ export interface EngineState {
   modelPath?: string;
   /** The Ollama release the engine is (`GET /api/version`; see FakeEngineOptions.ollamaVersion). */
   ollamaVersion: string;
+  /** Ollama: `OLLAMA_CONTEXT_LENGTH` (see FakeEngineOptions.ollamaContextLength). */
+  ollamaContextLength: number;
   /** The LM Studio release the engine is (see FakeEngineOptions.lmStudioVersion). */
   lmStudioVersion: string;
   answer: string;
@@ -98,14 +100,19 @@ export const FALLBACK_CONTEXT: Record<FakeEngineKind, number> = {
   anthropic: 200000,
 };
 
-/** Ollama's default context (num_ctx) for a model: 4096, never more than the model allows. */
-export function ollamaDefaultContext(model: ResolvedModel): number {
-  return Math.min(4096, model.contextWindow);
+/** Ollama's default context (num_ctx) for a model: OLLAMA_CONTEXT_LENGTH (4096 unless set), never more than the model allows. */
+export function ollamaDefaultContext(state: EngineState, model: ResolvedModel): number {
+  return Math.min(state.ollamaContextLength, model.contextWindow);
 }
 
 /** The context (num_ctx) Ollama loaded a model with: what its load asked for, else the default. */
 export function ollamaLoadedContext(state: EngineState, model: ResolvedModel): number {
-  return state.ollamaRunners.get(model.id)?.contextLength ?? ollamaDefaultContext(model);
+  return state.ollamaRunners.get(model.id)?.contextLength ?? ollamaDefaultContext(state, model);
+}
+
+/** The context LM Studio loads a model with (`loaded_context_length`): its default 4096, never more than the model allows. */
+export function lmStudioLoadedContext(model: ResolvedModel): number {
+  return Math.min(4096, model.contextWindow);
 }
 
 /** LM Studio 0.3.18 added `stream_options.include_usage` (lmstudio.ai/docs/app/api-changelog); older releases stream no usage. */

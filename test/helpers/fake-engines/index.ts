@@ -114,6 +114,11 @@ export interface FakeEngineOptions {
    */
   ollamaVersion?: string;
   /**
+   * Ollama only: `OLLAMA_CONTEXT_LENGTH`, the num_ctx it loads a model with when a load asks for
+   * none (default 4096, never more than the model allows), as `/api/ps` reports it in `context_length`.
+   */
+  ollamaContextLength?: number;
+  /**
    * LM Studio only: the release it is (default 0.4.2). From 0.3.18 on it honours
    * `stream_options.include_usage` with OpenAI's usage chunk (its API changelog, lmstudio.ai/docs/app/api-changelog);
    * before, its streams carry no usage whatever the request asks (lmstudio-bug-tracker #676, #713).
@@ -235,6 +240,7 @@ export async function startFakeEngine(options: FakeEngineOptions): Promise<FakeE
     jinja: options.jinja ?? false,
     ...(options.modelPath === undefined ? {} : { modelPath: options.modelPath }),
     ollamaVersion: options.ollamaVersion ?? loadJsonTemplate<{ version: string }>('ollama', 'api-version.json').version,
+    ollamaContextLength: options.ollamaContextLength ?? 4096,
     lmStudioVersion: options.lmStudioVersion ?? '0.4.2',
     answer: options.answer ?? DEFAULT_ANSWER,
     ...(options.reasoning === undefined ? {} : { reasoning: options.reasoning }),

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { LM_STUDIO_STREAM_USAGE_VERSION, type EngineState, type ResolvedModel } from './engine-state.js';
+import { LM_STUDIO_STREAM_USAGE_VERSION, lmStudioLoadedContext, ollamaLoadedContext, type EngineState, type ResolvedModel } from './engine-state.js';
 import { findOllamaModel } from './discovery.js';
 import { answerEmbeddings } from './embeddings.js';
 import { chatLogprobs, chatLogprobsAsked, releaseAtLeast, type LogprobsAsked } from './logprobs.js';
@@ -307,6 +307,23 @@ function chatCompletions(state: EngineState, path: string, body: Buffer, headers
         error: { code: 400, message: `request (${promptTokens} tokens) exceeds the available context size (${state.contextSize} tokens), try increasing it`, type: 'exceed_context_size_error', n_prompt_tokens: promptTokens, n_ctx: state.contextSize },
       }),
     };
+  }
+  // LM Studio refuses a prompt its loaded context cannot hold (lmstudio-bug-tracker #237, #546; the
+  // 400 of 0.4 as clients quote it: tinyhumansai/openhuman #3550); a model it loads on demand gets its default context.
+  if (kind === 'lmstudio' && promptTokens >= lmStudioLoadedContext(model)) {
+    return {
+      status: 400,
+      headers: jsonHeaders(kind, path),
+      body: compactJson({
+        error: `The number of tokens to keep from the initial prompt is greater than the context length (n_keep: ${promptTokens} >= n_ctx: ${lmStudioLoadedContext(model)}). Try to load the model with a larger context length, or provide a shorter prompt.`,
+      }),
+    };
+  }
+  // Ollama answers a prompt longer than its runner's num_ctx: it keeps the first few tokens, drops
+  // the start of the rest until it fits, and says so only in its own log (runner.go "truncating input prompt").
+  if (kind === 'ollama' && promptTokens > ollamaLoadedContext(state, model)) {
+    const limit = ollamaLoadedContext(state, model);
+    state.serverLog.push(`level=WARN source=runner.go:129 msg="truncating input prompt" limit=${limit} prompt=${promptTokens} keep=4 new=${limit}`);
   }
   if (kind === 'lmstudio' && !state.conforming && view.responseFormat?.type === 'json_object') {
     return { status: 400, headers: jsonHeaders(kind, path), body: compactJson(loadJsonTemplate('lmstudio', 'json-object-rejected.error.json')) };
