@@ -99,7 +99,8 @@ describe('calls waiting on an engine another process finds hung', () => {
   it(`${PARALLEL} parallel runs waiting on it are cut when the hold is recorded, fall back, and count no second failure`, async () => {
     hung.setFault('hang');
     const before = inferenceExchanges(hung).length;
-    const runs = Array.from({ length: PARALLEL }, () => scenario.json(['run', QUESTION, '--no-stream']));
+    // Each given longer than the test's own time: a run still waiting on the engine fails the test by timing out, not by being killed.
+    const runs = Array.from({ length: PARALLEL }, () => scenario.json(['run', QUESTION, '--no-stream'], { timeoutMs: 120_000 }));
     // Awaited below; a test that fails before leaves none unhandled.
     for (const run of runs) run.catch(() => undefined);
     const hold = await holdRecordedWhileWaiting(before, PARALLEL);
