@@ -755,17 +755,13 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
   // whole timeout on an engine already known hung.
   const cut = new AbortController();
   let cutForHung: HungHold | undefined;
-  const callerAborted = (): void => cut.abort(input.signal?.reason);
-  if (input.signal?.aborted === true) callerAborted();
-  else input.signal?.addEventListener('abort', callerAborted, { once: true });
-  const endWatch = context.health.watchForHung(provider, candidate.model, (hold) => {
+  // The caller's signal still ends the call at any point, its answer's body included: it is followed for the whole call.
+  if (input.signal?.aborted === true) cut.abort(input.signal.reason);
+  else input.signal?.addEventListener('abort', () => cut.abort(input.signal?.reason), { once: true });
+  const waitedForFirstByte = context.health.watchForHung(provider, candidate.model, (hold) => {
     cutForHung = hold;
     cut.abort(cutForHungFailure(provider.id, candidate.model, hold, elapsed()));
   });
-  const waitedForFirstByte = (): void => {
-    endWatch();
-    input.signal?.removeEventListener('abort', callerAborted);
-  };
   let response: TransportResponse;
   try {
     response = await sendInvocation(permit, httpRequest, recorder, {
