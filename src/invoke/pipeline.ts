@@ -14,7 +14,7 @@ import { credentialOf, missingCredential } from '../registry/credentials.js';
 import { usageCostUsd } from '../registry/pricing.js';
 import type { ProviderRecord, RegisteredProvider } from '../registry/types.js';
 import { deferProvider, fallbackWalk, widestClass } from '../router/fallback.js';
-import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf } from '../router/health.js';
+import { callFailureOf, FIRST_BYTE_TIMEOUT_CODE, lastFailureOf, type HungHold } from '../router/health.js';
 import {
   attemptsWithinMaxHops,
   credentialHint,
@@ -730,7 +730,8 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
       condition === 'images_not_supported' ||
       (options.status !== undefined && REQUEST_REFUSED_STATUSES.has(options.status) && notServedCause(condition) === undefined);
     const call = input.signal?.aborted === true || refusedThisRequest ? undefined : callFailureOf(error, options.status, provider.record.class);
-    if (call !== undefined) context.health.reportFailure(provider, call, candidate.model);
+    // A call cut for a hold saying the engine hung (`cutForHung`) is that hold's failure: counted once, by whoever began it.
+    if (call !== undefined && cutForHung === undefined) context.health.reportFailure(provider, call, candidate.model);
     const againstProvider = call !== undefined && (call.kind === 'unreachable' || ('scope' in call && call.scope === 'provider'));
     // Tools refused: later tools requests are routed past this model, without a call it would refuse again.
     if (condition === 'tools_not_supported') context.health.reportToolsRefused(provider, candidate.model, error.message);
@@ -749,17 +750,32 @@ async function attempt(context: PipelineContext, input: InvocationInput, plan: A
     return { kind: 'retryable', error, report: attemptReport, ...(againstProvider ? { againstProvider: true as const } : {}) };
   };
 
+  // While it waits for its first byte, a call whose engine another request or process has found
+  // hung since it was sent (a hold begun by a call that waited out its timeout) is cut there, as its
+  // own first-byte timeout would cut it, and falls back by the same rules: no call waits out its
+  // whole timeout on an engine already known hung.
+  const cut = new AbortController();
+  let cutForHung: HungHold | undefined;
+  // The caller's signal still ends the call at any point, its answer's body included: it is followed for the whole call.
+  if (input.signal?.aborted === true) cut.abort(input.signal.reason);
+  else input.signal?.addEventListener('abort', () => cut.abort(input.signal?.reason), { once: true });
+  const waitedForFirstByte = context.health.watchForHung(provider, candidate.model, (hold) => {
+    cutForHung = hold;
+    cut.abort(cutForHungFailure(provider.id, candidate.model, hold, elapsed()));
+  });
   let response: TransportResponse;
   try {
     response = await sendInvocation(permit, httpRequest, recorder, {
       timeouts: { ...input.timeouts, totalMs: plan.totalMs },
       ...(context.responseBodyLimitBytes === undefined ? {} : { maxBodyBytes: context.responseBodyLimitBytes }),
-      ...(input.signal === undefined ? {} : { signal: input.signal }),
+      signal: cut.signal,
     });
   } catch (error) {
+    waitedForFirstByte();
     const failure = asSyndicateError(error);
     return fail(failure, markersForFailure(failure));
   }
+  waitedForFirstByte();
 
   if (response.status < 200 || response.status >= 300) {
     const body = await response.text().catch(() => '');
@@ -1401,6 +1417,24 @@ function toolFidelity(request: CanonicalRequest, response: CanonicalResponse): T
     }
   }
   return (response.observations ?? []).some((observation) => REPAIRED_OBSERVATIONS.has(observation)) ? 'repaired' : 'exact';
+}
+
+/**
+ * The failure of a call cut while it waited for its first byte, because a hold saying its engine
+ * hung began meanwhile (`HealthMonitor.watchForHung`): a first-byte timeout, as the call's own
+ * would have been, whose message says it was cut by the hold and not by its own clock.
+ */
+function cutForHungFailure(providerId: string, model: string, hold: HungHold, waitedMs: number): UpstreamError {
+  const target = hold.model === undefined ? providerId : `${providerId}:${model}`;
+  const finder = hold.byAnotherProcess ? 'another syndicate process' : 'another request of this process';
+  return new UpstreamError(
+    `${providerId} sent no response in ${Math.round(waitedMs)} ms; the call was cut then, not left to its own first-byte timeout: ${finder} found ${target} hung and held it until ${new Date(hold.until).toISOString()} (${hold.reason})`,
+    {
+      code: FIRST_BYTE_TIMEOUT_CODE,
+      hint: 'the engine is hung or overloaded, or its model was still loading (load it first: `syndicate engine load PROVIDER:MODEL`); `syndicate provider release ID` once it answers again',
+      details: { cutByHold: { provider: hold.provider, ...(hold.model === undefined ? {} : { model: hold.model }), since: new Date(hold.since).toISOString(), until: new Date(hold.until).toISOString() } },
+    },
+  );
 }
 
 function markersForFailure(error: SyndicateError): EvidenceMarker[] {

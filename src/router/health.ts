@@ -193,6 +193,48 @@ function shareableReason(provider: RegisteredProvider, failure: CallFailure): st
   return `${provider.id} ${failure.kind === 'rate_limited' ? 'is rate-limiting' : failure.kind === 'unreachable' ? 'is unreachable' : 'failed'}${code}`;
 }
 
+/**
+ * Whether a hold another process shared began with a call that waited out the first-byte or the
+ * idle timeout (`HUNG_CODES`): its reason is `shareableReason`'s for such a call, `ID failed (CODE)`
+ * (a hung call has no status). A hold three failing calls in a row began says so first, and is not one.
+ */
+function sharedHoldIsHung(provider: string, hold: Pick<SharedHold, 'state' | 'cause' | 'reason'>): boolean {
+  if (hold.state !== 'down' || hold.cause !== 'failing') return false;
+  for (const code of HUNG_CODES.keys()) if (hold.reason === `${provider} failed (${code})`) return true;
+  return false;
+}
+
+/**
+ * A hold that says the engine of a call hung, begun while the call waited for its first byte
+ * (`HealthMonitor.watchForHung`): by this process's monitor, or by another process on the store.
+ */
+export interface HungHold {
+  provider: string;
+  /** Set when the model alone is held. */
+  model?: string;
+  /** The hold's reason as this process reports it. */
+  reason: string;
+  /** Epoch ms the hold began, and ends. */
+  since: number;
+  until: number;
+  /** Another syndicate process found it hung (its hold was read from the store), or this one did. */
+  byAnotherProcess: boolean;
+}
+
+interface HungWatcher {
+  provider: RegisteredProvider;
+  model: string;
+  since: number;
+  onHung: (hold: HungHold) => void;
+}
+
+/**
+ * How often a call waiting for its first byte reads the store's holds for one another process
+ * found hung meanwhile: one cached read (a `PRAGMA data_version`, the holds read again only when
+ * they changed) per interval, and only while some call waits.
+ */
+export const HUNG_WATCH_INTERVAL_MS = 250;
+
 interface Observation {
   health: ProviderHealth;
   /** Model ids resident at the time, when the engine says (undefined: unknown). */
@@ -366,6 +408,9 @@ export class HealthMonitor {
   /** Provider id -> the last state of its local engine reported to `onEngineTransition`'s listeners, at which base URL. */
   private readonly engineStates = new Map<string, { state: 'up' | 'down'; baseUrl: string }>();
   private readonly transitionListeners = new Set<(transition: EngineTransition) => void>();
+  /** The calls of this process waiting for their first byte (`watchForHung`), and the timer that reads the store for them. */
+  private readonly hungWatchers = new Set<HungWatcher>();
+  private hungWatchTimer: NodeJS.Timeout | undefined;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -496,6 +541,70 @@ export class HealthMonitor {
     };
   }
 
+  /**
+   * Watches, while a call of `model` waits for its first byte, for a hold saying its engine hung
+   * (a call that waited out the first-byte or the idle timeout: `CallFailure.waitedMs`) — of the
+   * provider or of that model, begun from now on — and calls `onHung` once when one appears: at
+   * once when this monitor begins it (another request of this process), within
+   * `HUNG_WATCH_INTERVAL_MS` when another process records it in the store (`holdBook`). The call
+   * has no reason to wait out its own timeout on an engine found hung since it was sent. Returns
+   * the end of the watch; nothing runs, and nothing is read, while no call is watched.
+   */
+  watchForHung(provider: RegisteredProvider, model: string, onHung: (hold: HungHold) => void): () => void {
+    const watcher: HungWatcher = { provider, model, since: this.now(), onHung };
+    this.hungWatchers.add(watcher);
+    if (this.holdBook !== undefined && this.hungWatchTimer === undefined) {
+      this.hungWatchTimer = setInterval(() => this.readHungHolds(), HUNG_WATCH_INTERVAL_MS);
+      // A watch never keeps a process alive: the call it watches does.
+      this.hungWatchTimer.unref();
+    }
+    return () => this.endHungWatch(watcher);
+  }
+
+  private endHungWatch(watcher: HungWatcher): void {
+    this.hungWatchers.delete(watcher);
+    if (this.hungWatchers.size === 0 && this.hungWatchTimer !== undefined) {
+      clearInterval(this.hungWatchTimer);
+      this.hungWatchTimer = undefined;
+    }
+  }
+
+  /** Tells the calls watching (`watchForHung`) of a hold saying their engine hung, begun since they were sent. */
+  private noteHung(provider: RegisteredProvider, hold: HungHold): void {
+    for (const watcher of [...this.hungWatchers]) {
+      if (watcher.provider.id !== hold.provider || watcher.provider.record.baseUrl !== provider.record.baseUrl) continue;
+      if ((hold.model !== undefined && hold.model !== watcher.model) || hold.since < watcher.since) continue;
+      this.endHungWatch(watcher);
+      watcher.onHung(hold);
+    }
+  }
+
+  /** The store's holds other processes began, read for the calls watching (`watchForHung`). */
+  private readHungHolds(): void {
+    for (const watcher of [...this.hungWatchers]) {
+      if (!this.hungWatchers.has(watcher)) continue;
+      let holds: readonly SharedHold[];
+      try {
+        holds = this.othersHolds(watcher.provider);
+      } catch {
+        // The store could not be read this time (busy, closed): the call waits on, its own timeout still runs.
+        continue;
+      }
+      const hung = holds.find(
+        (hold) => (hold.model === undefined || hold.model === watcher.model) && hold.recordedAt >= watcher.since && sharedHoldIsHung(watcher.provider.id, hold),
+      );
+      if (hung === undefined) continue;
+      this.noteHung(watcher.provider, {
+        provider: hung.provider,
+        ...(hung.model === undefined ? {} : { model: hung.model }),
+        reason: `${hung.reason} (seen by another syndicate process)`,
+        since: hung.recordedAt,
+        until: hung.until,
+        byAnotherProcess: true,
+      });
+    }
+  }
+
   /** The models each provider has a call of this process in flight with. */
   inUseSnapshot(): InUseSnapshot {
     return Object.fromEntries([...this.callsInFlight].map(([providerId, byModel]) => [providerId, [...byModel.keys()]]));
@@ -569,6 +678,10 @@ export class HealthMonitor {
     const holdMs = Math.max(this.ttlFor(provider), failure.waitedMs ?? 0);
     if (heldModel === undefined) this.markDown(provider, reasons, 'failing', lastFailureOf(failure), holdMs);
     else this.holdModelDown(provider, heldModel, reasons, 'failing', holdMs);
+    if (failure.waitedMs !== undefined && this.hungWatchers.size > 0) {
+      const hold = { provider: provider.id, ...(heldModel === undefined ? {} : { model: heldModel }), reason: reasons.reason, since: now, until: now + holdMs, byAnotherProcess: false };
+      this.noteHung(provider, hold);
+    }
   }
 
   /**

@@ -95,6 +95,48 @@ describe('an engine that accepts the connection and never answers', () => {
     expect(hung.posts() - hungBefore).toBe(1);
   });
 
+  it('requests already waiting on it when another request finds it hung are cut then, fall back, and count no second failure', async () => {
+    // The last request alone waits FIRST_BYTE_MS; the others the transport's own 120 s, which no test here outlives.
+    const waiting = 2;
+    const health = new HealthMonitor();
+    const pipeline = await pipelineOver(
+      [
+        { id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm', priority: 10 }] },
+        { id: 'good', class: 'local', wire: 'openai', baseUrl: good.baseUrl, models: [{ id: 'm', priority: 1 }] },
+      ],
+      { policy: testPolicy({ workflows: { interactive: { prefer: ['priority'], latencyBudget: {} }, batch: { prefer: ['priority'], latencyBudget: {} } } }), health, longRunning: true },
+    );
+    let invocations = 0;
+    const lastShort = (context: PipelineContext, input: InvocationInput) => {
+      invocations += 1;
+      return invoke(context, invocations <= waiting ? input : { ...input, timeouts: { ...input.timeouts, firstByteMs: FIRST_BYTE_MS } });
+    };
+    const running = await listenGateway(createGateway({ pipeline, invoke: lastShort, token: TEST_TOKEN }), { host: '127.0.0.1', port: 0 });
+    closers.push(async () => {
+      await running.close();
+      pipeline.store.close();
+    });
+    const reported = vi.spyOn(health, 'reportFailure');
+    const hungBefore = hung.posts();
+    const first = Array.from({ length: waiting }, () => client(running.url).chat.completions.create(ask));
+    for (const request of first) request.catch(() => undefined);
+    await vi.waitFor(() => expect(hung.posts() - hungBefore).toBe(waiting), { timeout: 60_000, interval: 20 });
+    const answers = await Promise.all([...first, client(running.url).chat.completions.create(ask)]);
+    expect(answers.map((answer) => answer.choices[0]?.message.content)).toEqual(['Paris.', 'Paris.', 'Paris.']);
+    expect(hung.posts() - hungBefore).toBe(waiting + 1);
+    // Counted once: the call that waited out its timeout; the calls it cut are not failures of their own.
+    expect(reported.mock.calls.map(([provider, failure]) => [provider.id, failure.code])).toEqual([['hung', 'upstream_first_byte_timeout']]);
+    await pipeline.commits?.idle();
+    const messageOf = (row: { error?: unknown }): string => (row.error as { message?: string } | undefined)?.message ?? '';
+    const cut = listEvidence(pipeline.store).filter((row) => row.provider.id === 'hung' && messageOf(row).includes('the call was cut then'));
+    expect(cut).toHaveLength(waiting);
+    for (const row of cut) {
+      expect(row).toMatchObject({ state: 'failed', markers: ['timeout'], error: { code: 'upstream_first_byte_timeout' } });
+      expect(messageOf(row)).toContain('another request of this process found hung hung and held it until');
+      expect(messageOf(row)).toContain(`sent no response within ${FIRST_BYTE_MS} ms`);
+    }
+  }, 90_000);
+
   it('never falls back to a class the request may not reach: a confidential prompt gets its 504, the hosted engine nothing', async () => {
     const gateway = await gatewayOver([
       { id: 'hung', class: 'local', wire: 'openai', baseUrl: hung.baseUrl, models: [{ id: 'm', priority: 10 }] },

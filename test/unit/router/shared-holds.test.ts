@@ -2,9 +2,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { UpstreamError } from '../../../src/errors.js';
-import { callFailureOf, HealthMonitor } from '../../../src/router/health.js';
+import { callFailureOf, HealthMonitor, HUNG_WATCH_INTERVAL_MS, type HungHold } from '../../../src/router/health.js';
 import { describeHold, holdsInForce, LONGEST_SHARED_HOLD_MS, releaseHolds, storeHoldBook } from '../../../src/router/shared-holds.js';
 import { pastOtherWritersRecheck } from '../../helpers/other-writers.js';
 import { openStore, type Store } from '../../../src/store/store.js';
@@ -489,5 +489,77 @@ describe('holds released before their time', () => {
     await pause();
     expect(run.knownModels(claude)).toEqual({});
     expect(holdsInForce(runStore, [claude], clock)).toEqual([]);
+  });
+});
+
+/** A call that waited out the first-byte timeout, as the pipeline reports it. */
+function hungFailure(): ReturnType<typeof callFailureOf> {
+  const error = new UpstreamError('127.0.0.1:11434 accepted the connection but sent no response within 120000 ms', { code: 'upstream_first_byte_timeout', details: { timeoutMs: 120_000 } });
+  return callFailureOf(error, undefined, 'local');
+}
+
+/** A 500, as the pipeline reports it: three in a row hold the provider, but say nothing of a hang. */
+function serverError(): ReturnType<typeof callFailureOf> {
+  return callFailureOf(new UpstreamError('ollama answered HTTP 500: boom', { code: 'upstream_http_error', status: 500 }), 500, 'local');
+}
+
+describe('calls waiting for their first byte on an engine found hung', () => {
+  const MODEL = 'llama3.2:3b';
+
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('a hold another process records because a call of its own hung there cuts the waiting call, once', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    const cuts: HungHold[] = [];
+    const end = gateway.watchForHung(ollama, MODEL, (hold) => cuts.push(hold));
+    run.reportFailure(ollama, hungFailure(), MODEL);
+    await vi.waitFor(() => expect(cuts).toHaveLength(1), { timeout: 30_000, interval: 20 });
+    expect(cuts[0]).toMatchObject({ provider: 'ollama', byAnotherProcess: true, since: clock, until: clock + 120_000, reason: 'ollama failed (upstream_first_byte_timeout) (seen by another syndicate process)' });
+    expect(cuts[0]?.model).toBeUndefined();
+    end();
+  });
+
+  it('a hang this monitor notes cuts its other waiting calls at once, not the ones of another provider or of a watch that ended', () => {
+    const health = new HealthMonitor({ now });
+    const other = provider({ id: 'other', baseUrl: 'http://127.0.0.1:8080/v1', models: [{ id: MODEL }] });
+    const cuts: string[] = [];
+    health.watchForHung(ollama, MODEL, () => cuts.push('waiting'));
+    health.watchForHung(other, MODEL, () => cuts.push('other'));
+    const ended = health.watchForHung(ollama, MODEL, () => cuts.push('ended'));
+    ended();
+    health.reportFailure(ollama, hungFailure(), MODEL);
+    expect(cuts).toEqual(['waiting']);
+  });
+
+  it('reads the store only while a call waits, and is not cut by a hold begun before it was sent or by one that says nothing of a hang', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    const gateway = monitorOn(gatewayStore);
+    const run = monitorOn(runStore);
+    expect(vi.getTimerCount()).toBe(0);
+    // Three 500s in a row hold the provider down: failing, not hung.
+    for (let i = 0; i < 3; i += 1) run.reportFailure(ollama, serverError(), MODEL);
+    expect(holdsInForce(runStore, [ollama], clock)).toHaveLength(1);
+    const cuts: HungHold[] = [];
+    const end = gateway.watchForHung(ollama, MODEL, (hold) => cuts.push(hold));
+    expect(vi.getTimerCount()).toBe(1);
+    await pause();
+    vi.advanceTimersByTime(HUNG_WATCH_INTERVAL_MS);
+    expect(cuts).toEqual([]);
+    end();
+    expect(vi.getTimerCount()).toBe(0);
+    // A hang recorded before the call was sent: routing already knew of it (or just missed it); the call waits on.
+    releaseHolds(runStore, [{ provider: ollama }], 'every', clock);
+    clock += 1;
+    run.reportFailure(ollama, hungFailure(), MODEL);
+    clock += 1;
+    const later = gateway.watchForHung(ollama, MODEL, (hold) => cuts.push(hold));
+    await pause();
+    vi.advanceTimersByTime(HUNG_WATCH_INTERVAL_MS);
+    expect(cuts).toEqual([]);
+    later();
+    expect(vi.getTimerCount()).toBe(0);
   });
 });
