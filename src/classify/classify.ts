@@ -1,5 +1,6 @@
 import { maxSensitivity, sensitivityRank, type SensitivityLevel } from '../common/vocabulary.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
+import { classificationBudgetMs } from './budget.js';
 import { BUILT_IN_DETECTORS } from './detectors/index.js';
 import { decodeForScan, type DecodedText, type DecodeProblem, type Encoding } from './encoded-text.js';
 import { requestParts, type RequestPart } from './request-parts.js';
@@ -105,7 +106,7 @@ class ClassificationState {
       indicatorWords: mergedIndicatorWords(options.indicatorWords),
       patterns: Array.isArray(options.patterns) ? options.patterns : NO_PATTERNS,
     };
-    const budget = options.timeoutMs ?? 2000 + Math.ceil(totalCharacters / 100_000) * 20;
+    const budget = options.timeoutMs ?? classificationBudgetMs(totalCharacters);
     this.deadline = started + budget;
   }
 

@@ -8,12 +8,15 @@
  *
  * Fail closed: a worker that cannot start, throws, exits or dies with a job in hand rejects the
  * job, and the router then treats the request as `restricted` with a `classifier.error` finding
- * (`classifySafely`): it stays local or is refused, never sent to a hosted provider. The next
- * large request starts a new worker.
+ * (`classifySafely`): it stays local or is refused, never sent to a hosted provider. So does a job
+ * the worker holds past its time (`classifierThreadJobTimeoutMs`: stuck inside one regex scan, where
+ * the classifier's own deadline is not checked): the worker is terminated and that job and every
+ * job queued behind it are rejected. The next large request starts a new worker.
  */
 import { Worker } from 'node:worker_threads';
 
 import type { ClassifyFunction } from '../router/route-request.js';
+import { classifierThreadJobTimeoutMs } from './budget.js';
 import type { CanonicalRequest } from '../wire/canonical.js';
 import type { Classification } from './types.js';
 import type { ClassifyJob } from './worker-thread.js';
@@ -26,6 +29,8 @@ export const OFF_THREAD_MESSAGES = 2000;
 interface PendingJob {
   resolve(classification: Classification): void;
   reject(error: Error): void;
+  /** How long the worker may hold it, from when it is the oldest in hand. */
+  timeoutMs: number;
 }
 
 /** Whether a request is large enough to be classified off the event loop: a walk over its messages, no copy. */
@@ -56,10 +61,17 @@ export function classifiedOffThread(request: CanonicalRequest): boolean {
 /** One worker thread that classifies the requests posted to it, one after another. */
 export class ClassifierThread {
   private worker: Worker | undefined;
+  /** In the order posted, which is the order the worker takes them. */
   private readonly pending = new Map<number, PendingJob>();
+  /** The timer of the oldest job in hand (the one the worker is on). */
+  private jobTimer: NodeJS.Timeout | undefined;
   private nextId = 1;
 
-  constructor(private readonly script: URL = new URL('./worker-thread.js', import.meta.url)) {}
+  /** `jobTimeoutMs`: how long the worker may hold a job of that many characters of JSON. */
+  constructor(
+    private readonly script: URL = new URL('./worker-thread.js', import.meta.url),
+    private readonly jobTimeoutMs: (characters: number) => number = classifierThreadJobTimeoutMs,
+  ) {}
 
   /** The request's classification by the worker; rejects when the worker fails (the caller fails closed). */
   async classify(request: CanonicalRequest, options: ClassifyJob['options']): Promise<Classification> {
@@ -70,8 +82,10 @@ export class ClassifierThread {
     const id = this.nextId;
     this.nextId += 1;
     let bytes: Uint8Array;
+    let timeoutMs: number;
     try {
       const text = JSON.stringify({ id, request, options } satisfies ClassifyJob);
+      timeoutMs = this.jobTimeoutMs(text.length);
       await nextTurn();
       bytes = new TextEncoder().encode(text);
     } catch (error) {
@@ -81,8 +95,9 @@ export class ClassifierThread {
       let worker: Worker;
       try {
         worker = this.running();
-        this.pending.set(id, { resolve, reject });
+        this.pending.set(id, { resolve, reject, timeoutMs });
         worker.postMessage(bytes, [bytes.buffer as ArrayBuffer]);
+        if (this.pending.size === 1) this.timeOldestJob(worker);
       } catch (error) {
         this.pending.delete(id);
         reject(new Error(`the classifier thread could not take the request: ${describe(error)}`));
@@ -110,6 +125,7 @@ export class ClassifierThread {
       if (job === undefined) return;
       this.pending.delete(reply.id);
       if (this.pending.size === 0) worker.unref();
+      this.timeOldestJob(worker);
       job.resolve(reply.classification);
     });
     worker.on('error', (error) => this.failAll(worker, new Error(`the classifier thread failed: ${describe(error)}`)));
@@ -119,10 +135,29 @@ export class ClassifierThread {
     return worker;
   }
 
+  /**
+   * Times the oldest job in hand, which the worker is on (it takes them one after another, in
+   * order): past its time, the worker is terminated and every job in hand rejected.
+   */
+  private timeOldestJob(worker: Worker): void {
+    clearTimeout(this.jobTimer);
+    this.jobTimer = undefined;
+    const oldest = this.pending.values().next();
+    if (oldest.done === true) return;
+    const { timeoutMs } = oldest.value;
+    this.jobTimer = setTimeout(() => {
+      this.failAll(worker, new Error(`the classifier thread timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    // The worker, held while a job is in hand, keeps the process alive; the timer need not.
+    this.jobTimer.unref();
+  }
+
   /** Rejects every job in hand and forgets `worker`: the next job starts a new one. */
   private failAll(worker: Worker, error: Error): void {
     if (this.worker !== worker) return;
     this.worker = undefined;
+    clearTimeout(this.jobTimer);
+    this.jobTimer = undefined;
     const jobs = [...this.pending.values()];
     this.pending.clear();
     for (const job of jobs) job.reject(error);

@@ -90,25 +90,34 @@ describe('a very large request and the other clients', () => {
   }, 90_000);
 });
 
-describe('a classifier thread that dies with a large request in hand', () => {
+/**
+ * A gateway (started before the tests of the calling `describe`, stopped after them) preferring a
+ * hosted provider over a local one, each of its threads preloaded with test/helpers/`helper`.
+ */
+function hostedPreferredGateway(helper: string): { setup: ReturnType<typeof hostedPreferredScenario>; running: { gateway: RunningServe } } {
   const setup = hostedPreferredScenario('claude-sonnet-4-20250514', { claude: { contextWindow: 1_000_000, price: { inputPerMTok: 3, outputPerMTok: 15 } }, ollama: { contextWindow: 1_000_000 } });
-  let gateway: RunningServe;
+  const running = {} as { gateway: RunningServe };
 
   beforeAll(async () => {
-    gateway = await startServe(['serve', '--port', '0'], {
+    running.gateway = await startServe(['serve', '--port', '0'], {
       SYNDICATE_HOME: setup.scenario.home,
       FAKE_ANTHROPIC_KEY: 'sk-ant-fake',
-      NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test/helpers/classifier-thread-dies.cjs')}`,
+      NODE_OPTIONS: `--require ${join(REPO_ROOT, 'test/helpers', helper)}`,
     });
   }, 90_000);
 
   afterAll(async () => {
-    gateway?.server.kill('SIGTERM');
-    await gateway?.server;
+    running.gateway?.server.kill('SIGTERM');
+    await running.gateway?.server;
   });
+  return { setup, running };
+}
+
+describe('a classifier thread that dies with a large request in hand', () => {
+  const { setup, running } = hostedPreferredGateway('classifier-thread-dies.cjs');
 
   it('fails the request closed: restricted, answered by the local engine, nothing sent to the hosted provider; a small request still goes hosted', async () => {
-    const openai = client(gateway, setup.scenario.home);
+    const openai = client(running.gateway, setup.scenario.home);
     const small = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'What is the capital of France?' }] }).withResponse();
     expect(small.response.headers.get('x-syndicate-provider')).toBe('claude');
     const hostedBefore = inferenceExchanges(setup.claude).length;
@@ -121,5 +130,30 @@ describe('a classifier thread that dies with a large request in hand', () => {
     const envelope = storedEnvelope(setup.scenario.home, response.headers.get('x-syndicate-evidence') ?? '') as { sensitivity: string; route: { levelSources: unknown[] } };
     expect(envelope.sensitivity).toBe('restricted');
     expect(JSON.stringify(envelope.route.levelSources)).toContain('the classifier failed (the classifier thread exited (code 70))');
+  }, 90_000);
+});
+
+describe('a classifier thread stuck on a large request', () => {
+  const { setup, running } = hostedPreferredGateway('classifier-thread-hangs.cjs');
+
+  it('times the thread out and fails the request closed (restricted, local, nothing sent hosted); the next large request gets a new thread and goes hosted', async () => {
+    const openai = client(running.gateway, setup.scenario.home);
+    const hostedBefore = inferenceExchanges(setup.claude).length;
+
+    const stuck = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: `RUNAWAY-CLASSIFICATION ${prose(OFF_THREAD_CHARACTERS)}` }] }).withResponse();
+    expect(stuck.data.choices[0]?.message.content).toBe(DEFAULT_ANSWER);
+    expect(stuck.response.headers.get('x-syndicate-sensitivity')).toBe('restricted');
+    expect(stuck.response.headers.get('x-syndicate-provider')).toBe('ollama');
+    expect(inferenceExchanges(setup.claude)).toHaveLength(hostedBefore);
+    const envelope = storedEnvelope(setup.scenario.home, stuck.response.headers.get('x-syndicate-evidence') ?? '') as { sensitivity: string; route: { levelSources: unknown[] } };
+    expect(envelope.sensitivity).toBe('restricted');
+    expect(JSON.stringify(envelope.route.levelSources)).toMatch(/the classifier failed \(the classifier thread timed out after \d+ ms\)/);
+
+    const next = await openai.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: prose(OFF_THREAD_CHARACTERS) }] }).withResponse();
+    const nextEnvelope = storedEnvelope(setup.scenario.home, next.response.headers.get('x-syndicate-evidence') ?? '') as { route: { levelSources: unknown[] } };
+    expect(JSON.stringify(nextEnvelope.route.levelSources)).toBe('[]');
+    expect(next.response.headers.get('x-syndicate-sensitivity')).toBe('public');
+    expect(next.response.headers.get('x-syndicate-provider')).toBe('claude');
+    expect(inferenceExchanges(setup.claude)).toHaveLength(hostedBefore + 1);
   }, 90_000);
 });

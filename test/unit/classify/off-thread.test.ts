@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ClassifierThread, classifiedOffThread, classifyLargeOffThread, OFF_THREAD_CHARACTERS, OFF_THREAD_MESSAGES } from '../../../src/classify/off-thread.js';
+import type { Classification } from '../../../src/classify/types.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
 /** A user message of one text part. */
@@ -45,6 +46,85 @@ describe('ClassifierThread', () => {
     try {
       await expect(thread.classify(request([user('x')]), OPTIONS)).rejects.toThrow(message);
     } finally {
+      await thread.close();
+    }
+  });
+
+  it('times out the job the worker is on (not those queued): terminates the worker, rejects that job and those behind it, and the next job starts a new worker', async () => {
+    // A worker that tells the test of each job it takes, answers it (with its thread's id) when told
+    // to, and spins without end (as a runaway regex would) on a request that says 'hang'.
+    const channel = `classifier-thread-${process.pid}-${Math.random()}`;
+    const thread = new ClassifierThread(
+      script(`import { parentPort, threadId } from 'node:worker_threads';
+const control = new BroadcastChannel(${JSON.stringify(channel)});
+const held = new Map();
+control.onmessage = ({ data }) => parentPort.postMessage({ id: held.get(data), classification: { level: 'internal', findings: [], failedClosed: false, thread: threadId } });
+parentPort.on('message', (bytes) => {
+  const job = JSON.parse(new TextDecoder().decode(bytes));
+  const text = job.request.messages[0].content[0].text;
+  held.set(text, job.id);
+  control.postMessage(text);
+  if (text === 'hang') for (;;);
+});`),
+      () => 1000,
+    );
+    const control = new BroadcastChannel(channel);
+    const took = (text: string): Promise<void> =>
+      new Promise((resolve) => {
+        const listener = (event: Event): void => {
+          if ((event as MessageEvent).data !== text) return;
+          control.removeEventListener('message', listener);
+          resolve();
+        };
+        control.addEventListener('message', listener);
+      });
+    const settled = (job: Promise<unknown>): { done: boolean } => {
+      const state = { done: false };
+      job.then(
+        () => (state.done = true),
+        () => (state.done = true),
+      );
+      return state;
+    };
+    const classify = (text: string): Promise<Classification & { thread?: number }> => thread.classify(request([user(text)]), OPTIONS);
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      const tookFirst = Promise.all([took('a'), took('b')]);
+      const a = classify('a');
+      const b = classify('b');
+      const [aSettled, bSettled] = [settled(a), settled(b)];
+      await tookFirst;
+      await vi.advanceTimersByTimeAsync(999);
+      expect([aSettled.done, bSettled.done]).toEqual([false, false]);
+      control.postMessage('a');
+      const first = await a;
+      // b has waited 999 ms behind a, and is timed only from now.
+      await vi.advanceTimersByTimeAsync(999);
+      expect(bSettled.done).toBe(false);
+      control.postMessage('b');
+      await expect(b).resolves.toMatchObject({ level: 'internal', thread: first.thread });
+
+      const tookHang = took('hang');
+      const hung = classify('hang');
+      const queued = classify('c');
+      const [hungSettled, queuedSettled] = [settled(hung), settled(queued)];
+      await tookHang;
+      await vi.advanceTimersByTimeAsync(999);
+      expect([hungSettled.done, queuedSettled.done]).toEqual([false, false]);
+      await vi.advanceTimersByTimeAsync(1);
+      await expect(hung).rejects.toThrow('the classifier thread timed out after 1000 ms');
+      await expect(queued).rejects.toThrow('the classifier thread timed out after 1000 ms');
+
+      const tookNext = took('d');
+      const next = classify('d');
+      await tookNext;
+      control.postMessage('d');
+      const fresh = await next;
+      expect(fresh.thread).toBeDefined();
+      expect(fresh.thread).not.toBe(first.thread);
+    } finally {
+      vi.useRealTimers();
+      control.close();
       await thread.close();
     }
   });
