@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempHome, parseJsonDocument, runCli } from '../helpers/cli.js';
 import { initialisedHome } from '../helpers/prepared-home.js';
 
-// Every `doctor` run loads the embedded engine's bindings when it is installed: seconds each on a busy machine.
+// Several `doctor` runs a test: seconds each on a busy machine. (They no longer load the embedded engine
+// ~/.cache holds: test/helpers/process-environment.ts points $SYNDICATE_ENGINE_DIR at nothing.)
 const DOCTOR_TEST_TIMEOUT_MS = 120_000;
 
 describe('CLI basics', () => {
