@@ -293,11 +293,11 @@ async function checkLocalEngines(store: Store): Promise<DoctorCheck[]> {
         }
         return { name: `engine ${provider.id}`, status: 'pass', detail: `${url} answers${started}` };
       } catch (error) {
-        const exited = managed !== undefined && !alive ? `; the engine syndicate started (pid ${managed.pid}, ${managed.startedAt}) has exited — its log: ${managed.logPath}` : '';
+        // That the engine syndicate started has exited, and its log, is in the hint (`engineDownHint`).
         return {
           name: `engine ${provider.id}`,
           status: 'fail',
-          detail: `${(error as Error).message}${exited}`,
+          detail: (error as Error).message,
           hint: `${engineDownHint(provider, managed)}; or retire it: \`syndicate provider remove ${provider.id}\``,
         };
       }

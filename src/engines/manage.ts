@@ -181,7 +181,8 @@ async function withinTime<T>(work: Promise<T>, timeoutMs: number): Promise<T | u
 
 /** What to do about an engine that answers with errors: it runs, so not to start it, but to read why. */
 export function engineFailingHint(provider: RegisteredProvider, process: ManagedProcess | null | undefined): string {
-  const log = process === null || process === undefined ? "the engine's own log" : `its log (${shellWord(process.logPath)})`;
+  // The log of an engine syndicate started that has exited since is not what answers now.
+  const log = process === null || process === undefined || !isSameProcessAlive(process) ? "the engine's own log" : `its log (${shellWord(process.logPath)})`;
   return `${provider.id}'s engine runs but answers with errors: read ${log}, and check that its baseUrl (${provider.record.baseUrl}) is that engine's and its record's engine.kind (${provider.record.engine?.kind ?? 'none'}) is right`;
 }
 
@@ -190,7 +191,9 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
   if (process !== null && process !== undefined && isSameProcessAlive(process)) {
     return `syndicate started it (pid ${process.pid}) and it does not answer yet: give it time, or read its log (${shellWord(process.logPath)})`;
   }
-  if (provider.record.engine?.launch !== undefined) return `start it: \`syndicate engine start ${provider.id}\``;
+  // The row of an engine syndicate started that has exited since (or whose pid another program now has): it is not running, and its log says why it ended.
+  const exited = process !== null && process !== undefined ? `the engine syndicate started (pid ${process.pid}, ${process.startedAt}) has exited — its log: ${shellWord(process.logPath)}; ` : '';
+  if (provider.record.engine?.launch !== undefined) return `${exited}start it${exited === '' ? '' : ' again'}: \`syndicate engine start ${provider.id}\``;
   if (provider.record.engine?.kind === 'node-llama-cpp') {
     // `engine serve --register` wrote it: nothing restarts that engine but the same command.
     const port = new URL(provider.record.baseUrl).port;
@@ -199,7 +202,7 @@ export function engineDownHint(provider: RegisteredProvider, process: ManagedPro
     const options = served === undefined || served.servedWith === '' ? '' : ` ${served.servedWith}`;
     return `serve its model again: \`syndicate engine serve --model ${model}${port === '' ? '' : ` --port ${port}`}${options} --register ${provider.id}\`${served === undefined ? ' (FILE.gguf: the model it served)' : ''}, or fix its baseUrl (${provider.record.baseUrl})`;
   }
-  return `start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
+  return `${exited}start ${provider.id}'s engine (its record declares no engine.launch, so syndicate cannot), or fix its baseUrl (${provider.record.baseUrl})`;
 }
 
 /**

@@ -14,7 +14,7 @@ import { GatewayMetrics, type HeldBackTarget } from '../metrics/prometheus.js';
 import { LivePolicy, type PolicyChange } from '../policy/live.js';
 import { requireTrustTier } from '../policy/trust-tiers.js';
 import { currentProviders } from '../registry/provider-cache.js';
-import type { EngineTransition } from '../router/health.js';
+import type { EngineTransition, HoldTransition } from '../router/health.js';
 import type { RegisteredProvider } from '../registry/types.js';
 import { spentTodayUsd } from '../router/route-request.js';
 import { holdsInForce } from '../router/shared-holds.js';
@@ -86,6 +86,11 @@ export interface StartGatewayOptions extends GatewayListenOptions {
    * request does, so a change is told when it happens rather than at the next request.
    */
   onEngineTransition?: (transition: EngineTransition) => void;
+  /**
+   * A hosted provider, or one of its models, held out of routes (rate-limited, down) or usable
+   * again, as this gateway's routing sees it (`HealthMonitor.onHoldTransition`): once per change.
+   */
+  onHoldTransition?: (transition: HoldTransition) => void;
   /** Between two probes of the local engines for `onEngineTransition`; default `ENGINE_WATCH_MS`. */
   engineWatchMs?: number;
 }
@@ -240,14 +245,19 @@ export async function startGateway(options: StartGatewayOptions): Promise<Starte
 }
 
 /**
- * Tells `onEngineTransition` of each change of a local engine's health the pipeline's monitor sees,
+ * Tells `onHoldTransition` of each hold of a hosted provider begun or lifted, and `onEngineTransition` of each change of a local engine's health the pipeline's monitor sees,
  * and probes the local engines every `engineWatchMs` so that a change comes out while no request
  * comes in. The timer never keeps the process alive.
  */
 function watchEngines(health: PipelineContext['health'], options: StartGatewayOptions): { stop(): void } {
+  const unsubscribeHolds = options.onHoldTransition === undefined ? () => undefined : health.onHoldTransition(options.onHoldTransition);
   const listener = options.onEngineTransition;
-  if (listener === undefined) return { stop: () => undefined };
-  const unsubscribe = health.onEngineTransition(listener);
+  if (listener === undefined) return { stop: unsubscribeHolds };
+  const unsubscribeEngines = health.onEngineTransition(listener);
+  const unsubscribe = (): void => {
+    unsubscribeEngines();
+    unsubscribeHolds();
+  };
   let probing = false;
   const timer = setInterval(() => {
     if (probing) return;

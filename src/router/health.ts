@@ -311,6 +311,44 @@ export interface EngineTransition {
   status?: number;
 }
 
+/**
+ * A hosted provider, or one of its models, held out of routes by this process or let go of again
+ * (`HealthMonitor.onHoldTransition`): once per change, not per failed call.
+ */
+export type HoldTransition =
+  | {
+      provider: string;
+      /** Set when the model alone is held; the provider's other models stay routable. */
+      model?: string;
+      baseUrl: string;
+      state: 'held';
+      hold: 'down' | 'rate_limited';
+      /** Why, in syndicate's words (`shareableReason`: a status and a code, never the upstream's text, which may quote the request). */
+      reason: string;
+      /** For a `down` hold: the model is not served (`not_found`, ...), nothing answered, or calls failed. */
+      cause?: string;
+      /** When it ends unless a success or a release ends it first (ISO). */
+      until: string;
+    }
+  | {
+      provider: string;
+      model?: string;
+      baseUrl: string;
+      state: 'lifted';
+      hold: 'down' | 'rate_limited';
+      /** Its time ran out (`expired`), a call succeeded (`answered`), or a release was recorded (`released`: `provider release`, a `provider test` that answered). */
+      how: 'expired' | 'answered' | 'released';
+    };
+
+/** A hosted hold told to `onHoldTransition`'s listeners and not yet told lifted. */
+interface ToldHold {
+  provider: string;
+  model: string | undefined;
+  baseUrl: string;
+  hold: 'down' | 'rate_limited';
+  until: number;
+}
+
 /** A provider, or one of its models, held out of routes (`HealthMonitor.holds`). */
 export interface HeldBack {
   provider: string;
@@ -411,6 +449,11 @@ export class HealthMonitor {
   /** The calls of this process waiting for their first byte (`watchForHung`), and the timer that reads the store for them. */
   private readonly hungWatchers = new Set<HungWatcher>();
   private hungWatchTimer: NodeJS.Timeout | undefined;
+  /** `holdTarget(provider, model)` -> the hosted holds told to `onHoldTransition`'s listeners and not yet told lifted. */
+  private readonly toldHolds = new Map<string, ToldHold>();
+  private readonly holdListeners = new Set<(transition: HoldTransition) => void>();
+  /** Wakes when the first told hold's time runs out, to tell it lifted (`noteEndedHolds`). */
+  private holdTimer: NodeJS.Timeout | undefined;
 
   constructor(options: HealthMonitorOptions = {}) {
     this.ttlMs = options.ttlMs ?? 5000;
@@ -432,6 +475,87 @@ export class HealthMonitor {
   onEngineTransition(listener: (transition: EngineTransition) => void): () => void {
     this.transitionListeners.add(listener);
     return () => this.transitionListeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` each time this process holds a hosted provider or one of its models out of
+   * routes (rate-limited, down) where it did not, and when it lets go of it again (its time ran
+   * out, a call succeeded, a release): once per change, with syndicate's reason (never the
+   * upstream's text). Holds other processes recorded are not told. Returns the unsubscribe.
+   */
+  onHoldTransition(listener: (transition: HoldTransition) => void): () => void {
+    this.holdListeners.add(listener);
+    return () => {
+      this.holdListeners.delete(listener);
+      if (this.holdListeners.size > 0) return;
+      this.toldHolds.clear();
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    };
+  }
+
+  /**
+   * Tells the listeners of the told holds whose time has run out that they are lifted; the timer
+   * `noteHoldBegun` sets calls it, and a caller on another clock may too.
+   */
+  noteEndedHolds(): void {
+    const now = this.now();
+    for (const [key, told] of this.toldHolds) {
+      if (told.until <= now) this.noteHoldLifted(key, 'expired');
+    }
+    this.scheduleHoldEnd();
+  }
+
+  /** A hold of a hosted provider (or model) begun or lengthened here: told once, while it was not already. */
+  private noteHoldBegun(provider: RegisteredProvider, model: string | undefined, hold: { state: 'down' | 'rate_limited'; until: number; reason: string; cause?: string }): void {
+    if (this.holdListeners.size === 0 || provider.record.class === 'local') return;
+    const key = holdTarget(provider.id, model);
+    const baseUrl = provider.record.baseUrl;
+    const known = this.toldHolds.get(key);
+    this.toldHolds.set(key, { provider: provider.id, model, baseUrl, hold: hold.state, until: Math.max(hold.until, known?.hold === hold.state ? known.until : 0) });
+    if (known === undefined || known.hold !== hold.state || known.baseUrl !== baseUrl) {
+      this.tellHold({
+        provider: provider.id,
+        ...(model === undefined ? {} : { model }),
+        baseUrl,
+        state: 'held',
+        hold: hold.state,
+        reason: hold.reason,
+        ...(hold.cause === undefined ? {} : { cause: hold.cause }),
+        until: new Date(hold.until).toISOString(),
+      });
+    }
+    this.scheduleHoldEnd();
+  }
+
+  /** A told hold let go of: told lifted, once. */
+  private noteHoldLifted(key: string, how: 'expired' | 'answered' | 'released'): void {
+    const told = this.toldHolds.get(key);
+    if (told === undefined) return;
+    this.toldHolds.delete(key);
+    this.tellHold({ provider: told.provider, ...(told.model === undefined ? {} : { model: told.model }), baseUrl: told.baseUrl, state: 'lifted', hold: told.hold, how });
+  }
+
+  private tellHold(transition: HoldTransition): void {
+    for (const listener of this.holdListeners) {
+      try {
+        listener(transition);
+      } catch {
+        // A listener is for watching: one that fails must not fail the call it follows.
+      }
+    }
+  }
+
+  /** Sets the timer to the end of the first told hold (none while none is told); it never keeps the process alive. */
+  private scheduleHoldEnd(): void {
+    clearTimeout(this.holdTimer);
+    this.holdTimer = undefined;
+    if (this.toldHolds.size === 0) return;
+    let first = Infinity;
+    for (const told of this.toldHolds.values()) first = Math.min(first, told.until);
+    // At least 100 ms: a clock other than the timers' (a test's) never makes it spin.
+    this.holdTimer = setTimeout(() => this.noteEndedHolds(), Math.max(100, first - this.now()));
+    this.holdTimer.unref();
   }
 
   /** Tells the listeners when a local engine's state differs from the last one they were told (or, first, when it is down). */
@@ -646,6 +770,7 @@ export class HealthMonitor {
         this.rateLimits.set(provider.id, { until: now + waitMs, reason: failure.reason, observedAt: now, baseUrl });
       }
       this.share(provider, heldModel, { state: 'rate_limited', until: now + waitMs, reason: shared, recordedAt: now });
+      this.noteHoldBegun(provider, heldModel, { state: 'rate_limited', until: now + waitMs, reason: shared });
       return;
     }
     if (failure.kind === 'unreachable') {
@@ -745,6 +870,7 @@ export class HealthMonitor {
     if (previous?.health.state === 'down') {
       this.observations.delete(provider.id);
       this.holdBook?.clear(provider.id, undefined);
+      if (this.toldHolds.size > 0) this.noteHoldLifted(holdTarget(provider.id, undefined), 'answered');
     }
     this.noteEngineState(provider, { state: 'up' });
     this.failureRuns.delete(provider.id);
@@ -754,6 +880,7 @@ export class HealthMonitor {
     if (this.modelHolds.get(key)?.health.state === 'down') {
       this.modelHolds.delete(key);
       this.holdBook?.clear(provider.id, observed.model);
+      if (this.toldHolds.size > 0) this.noteHoldLifted(key, 'answered');
     }
     if (observed.firstTokenMs === undefined) return;
     const baseUrl = provider.record.baseUrl;
@@ -869,6 +996,7 @@ export class HealthMonitor {
       baseUrl: provider.record.baseUrl,
     });
     this.share(provider, model, { state: 'down', cause, until, reason: reasons.shared, recordedAt: now });
+    this.noteHoldBegun(provider, model, { state: 'down', until, reason: reasons.shared, cause });
   }
 
   /** Holds the provider down for `holdMs` (default the TTL: a local engine is then probed again). */
@@ -884,6 +1012,7 @@ export class HealthMonitor {
     });
     this.share(provider, undefined, { state: 'down', ...downCause(cause, last), until: now + holdMs, reason: reasons.shared, recordedAt: now });
     this.noteEngineState(provider, { state: 'down', reason: reasons.reason, ...downCause(cause, last) });
+    this.noteHoldBegun(provider, undefined, { state: 'down', until: now + holdMs, reason: reasons.shared, cause });
   }
 
   /**
@@ -901,15 +1030,22 @@ export class HealthMonitor {
     for (const [id, observation] of this.observations) {
       const { health } = observation;
       // A down observation says nothing answered unless calls failed (markDown's `failing`); a probe's says so too.
-      if (health.state === 'down' && isReleased(releases, id, undefined, { state: 'down', cause: health.cause ?? 'unreachable' }, observation.observedAt)) this.observations.delete(id);
+      if (health.state === 'down' && isReleased(releases, id, undefined, { state: 'down', cause: health.cause ?? 'unreachable' }, observation.observedAt)) {
+        this.observations.delete(id);
+        this.noteHoldLifted(holdTarget(id, undefined), 'released');
+      }
     }
     for (const [id, rateLimit] of this.rateLimits) {
-      if (isReleased(releases, id, undefined, { state: 'rate_limited' }, rateLimit.observedAt)) this.rateLimits.delete(id);
+      if (isReleased(releases, id, undefined, { state: 'rate_limited' }, rateLimit.observedAt)) {
+        this.rateLimits.delete(id);
+        this.noteHoldLifted(holdTarget(id, undefined), 'released');
+      }
     }
     for (const [key, hold] of this.modelHolds) {
       const [id, model] = splitModelKey(key);
       if (hold.health.state !== 'up' && isReleased(releases, id, model, { state: hold.health.state, ...(hold.health.cause === undefined ? {} : { cause: hold.health.cause }) }, hold.since)) {
         this.modelHolds.delete(key);
+        this.noteHoldLifted(key, 'released');
       }
     }
     const failing: HoldKind = { state: 'down', cause: 'failing' };

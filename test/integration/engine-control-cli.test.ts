@@ -587,9 +587,16 @@ describe('engine start and stop (engine.launch)', () => {
       withStore(scenario.home, (store) => store.statement('UPDATE engine_processes SET pid = ? WHERE provider_id = ?').run(other.pid, 'embedded'));
       const status = await scenario.json(['engine', 'status', 'embedded'], { env });
       expect((status.document['error'] as { details: { engines: Record<string, unknown>[] } }).details.engines[0]).toMatchObject({ process: { pid: other.pid, alive: false } });
+      // Said as an engine that exited, with its log — not as syndicate's engine that does not answer yet.
+      const hint = (status.document['error'] as { hint: string }).hint;
+      expect(hint).toContain(`the engine syndicate started (pid ${other.pid}, `);
+      expect(hint).toContain('has exited — its log: ');
+      expect(hint).not.toContain('does not answer yet');
+      const text = await scenario.cli(['engine', 'status', 'embedded'], { env });
+      expect(text.stdout).toContain(`process: pid ${other.pid} (exited), started by syndicate`);
       const stopped = await scenario.json(['engine', 'stop', 'embedded', '--grace', '1s'], { env });
       expect(stopped.result.exitCode, stopped.result.stderr).toBe(0);
-      expect(stopped.document).toMatchObject({ stopped: false, reason: 'exited', pid: other.pid });
+      expect(stopped.document).toMatchObject({ stopped: false, reason: 'exited', pid: other.pid, logPath: expect.stringContaining('embedded') });
       expect(isAlive(other.pid!)).toBe(true);
     } finally {
       other.kill('SIGKILL');

@@ -163,6 +163,10 @@ describe('holds every syndicate process on the store sees', () => {
     const viaGateway = await client.chat.completions.create({ model: 'smart', messages: [{ role: 'user', content: QUESTION }] }).withResponse();
     expect(viaGateway.response.headers.get('x-syndicate-provider')).toBe('claude');
     expect(since()).toEqual([OPUS, OPUS, OPUS]);
+    // The gateway's journal said why traffic moved to the local engine and when it came back: syndicate's words, not the upstream's.
+    await gateway.waitForStderr(`warning: claude:${OPUS} at ${anthropicApi.baseUrl} is rate-limited (claude answered HTTP 429 (upstream_rate_limited)); routes leave it out until `);
+    await gateway.waitForStderr(`claude:${OPUS} at ${anthropicApi.baseUrl} is usable again (its hold ended): routes use it`);
+    expect(gateway.stderr()).not.toContain(QUESTION);
   }, 120_000);
 
   it('a `run` that meets OpenAI’s 429 without retry-after is held for its reset time, and the gateway and the MCP server honour and show it', async () => {

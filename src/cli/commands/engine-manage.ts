@@ -44,7 +44,9 @@ function printReport(output: Output, report: EngineReport): void {
   if (report.available !== null && report.available.length > 0) output.line(`  available: ${report.available.join(', ')}`);
   if (report.vramBudgetGb !== null) output.line(`  VRAM: ${report.residentVramGb === null ? 'unknown' : `${report.residentVramGb} GB`} in use of a ${report.vramBudgetGb} GB budget`);
   if (report.process !== null) {
-    output.line(`  process: pid ${report.process.pid}${report.process.alive ? '' : ' (exited)'}, started by syndicate ${report.process.startedAt}, log ${report.process.logPath}`);
+    // A row whose process has exited (or whose pid another program now has) is not the engine: what answers there, if anything, was not started by syndicate.
+    const exited = report.reachable || report.cause === 'failing' ? ' (exited; what answers there now was not started by syndicate)' : ' (exited)';
+    output.line(`  process: pid ${report.process.pid}${report.process.alive ? '' : exited}, started by syndicate ${report.process.startedAt}, log ${report.process.logPath}`);
   } else if (report.launch !== null) {
     output.line(`  launch: ${report.launch}${report.reachable || report.cause === 'failing' ? ' (running, not started by syndicate)' : output.forHome(` (\`syndicate engine start ${report.provider}\`)`)}`);
   }
@@ -304,10 +306,10 @@ function stopCommand(): Command {
       output.result(
         outcome.stopped
           ? { provider: providerId, stopped: true, pid: outcome.process.pid, stopMs: outcome.stopMs, killed: outcome.killed }
-          : { provider: providerId, stopped: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid }) },
+          : { provider: providerId, stopped: false, reason: outcome.reason, ...(outcome.process === undefined ? {} : { pid: outcome.process.pid, logPath: outcome.process.logPath }) },
         () => {
           if (outcome.stopped) output.line(`stopped ${providerId}'s engine (pid ${outcome.process.pid}) in ${(outcome.stopMs / 1000).toFixed(1)} s${outcome.killed ? ` — still running ${graceMs / 1000} s after SIGTERM, so killed (an engine may wait for the requests it is answering: llama-server may wait for an open stream until it is killed; --grace sets the wait)` : ''}`);
-          else output.line(outcome.reason === 'exited' ? `${providerId}'s engine (pid ${outcome.process?.pid}) had already exited` : `${providerId}'s engine is not running`);
+          else output.line(outcome.reason === 'exited' ? `${providerId}'s engine (pid ${outcome.process?.pid}) had already exited: nothing was signalled (its log: ${outcome.process?.logPath})` : `${providerId}'s engine is not running`);
         },
       );
     });

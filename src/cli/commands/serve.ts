@@ -5,7 +5,7 @@ import type { AccessLogEntry } from '../../gateway/access-log.js';
 import type { HomePaths } from '../../home/home.js';
 import { shellWord } from '../../common/shell-word.js';
 import type { EngineExitReport, SupervisedEngines } from '../../engines/supervise.js';
-import type { EngineTransition } from '../../router/health.js';
+import type { EngineTransition, HoldTransition } from '../../router/health.js';
 import { contextFor, type CommandContext } from '../context.js';
 import { DEFAULT_DRAIN_TIMEOUT, drainTimeoutOption, drainWithin } from '../drain.js';
 import { exitCodeFor, takeOverHangup, takeOverStopSignals } from '../interrupt.js';
@@ -169,6 +169,7 @@ later needs a restart.`,
           onCheckpointFailure: (message) => output.warn(`background WAL checkpoints stopped (${message}); the gateway checkpoints its store on its own connection from now on`),
           ...(options.accessLog === true ? { onRequestEnd: (entry: AccessLogEntry) => output.info(accessLine(entry), { ...entry }) } : {}),
           onEngineTransition: (transition) => reportEngineTransition(output, transition),
+          onHoldTransition: (transition) => reportHoldTransition(output, transition),
           onTokenChange: (change) => {
             if (change.kind === 'reloaded') output.info(`gateway token reloaded from ${change.path}: only the new token is accepted`);
             else output.warn(`${change.reason}; every request is refused until then`);
@@ -296,6 +297,22 @@ function reportEngineTransition(output: Output, transition: EngineTransition): v
   const how = transition.first ? 'does not answer' : 'stopped answering';
   const why = transition.cause === 'failing' ? `it answers with errors${transition.status === undefined ? '' : ` (HTTP ${transition.status})`}: ${transition.reason ?? ''}` : (transition.reason ?? 'nothing answers');
   output.warn(`${provider}'s engine at ${baseUrl} ${how} (${why}); routes leave it out until it answers again`, fields);
+}
+
+/**
+ * A hosted provider (or one of its models) held out of routes, or usable again: why traffic moved
+ * to another provider (the local model) and back. The reason is syndicate's, never the upstream's text.
+ */
+function reportHoldTransition(output: Output, transition: HoldTransition): void {
+  const target = transition.model === undefined ? transition.provider : `${transition.provider}:${transition.model}`;
+  const fields = { event: 'provider_hold', ...transition };
+  if (transition.state === 'lifted') {
+    const how = transition.how === 'expired' ? 'its hold ended' : transition.how === 'answered' ? 'a call succeeded' : 'a release was recorded';
+    output.info(`${target} at ${transition.baseUrl} is usable again (${how}): routes use it`, fields);
+    return;
+  }
+  const what = transition.hold === 'rate_limited' ? 'is rate-limited' : transition.cause === 'failing' || transition.cause === undefined ? 'is failing' : transition.cause === 'unreachable' ? 'does not answer' : `is not served (${transition.cause})`;
+  output.warn(`${target} at ${transition.baseUrl} ${what} (${transition.reason}); routes leave it out until ${transition.until} and use the others the policy allows`, fields);
 }
 
 /** An engine `--start-engines` started ended while the gateway ran: serve does not restart it. */

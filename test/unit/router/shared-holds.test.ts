@@ -279,6 +279,55 @@ describe('holds released before their time', () => {
   });
   afterEach(() => cliStore.close());
 
+  it('tells each hold of a hosted provider or model begun and lifted once (time out, success, release), with syndicate\'s reason, never the upstream\'s text; a local engine\'s are not told here', async () => {
+    const gateway = monitorOn(gatewayStore);
+    const told: string[] = [];
+    const stop = gateway.onHoldTransition((transition) => {
+      const target = `${transition.provider}${transition.model === undefined ? '' : `:${transition.model}`}`;
+      told.push(transition.state === 'held' ? `${target} held ${transition.hold} (${transition.reason}) until ${transition.until}` : `${target} lifted ${transition.hold} ${transition.how}`);
+    });
+    try {
+      // Rate-limited twice: told once, until the later end.
+      gateway.reportFailure(claude, rateLimited(30), OPUS);
+      clock += 1000;
+      gateway.reportFailure(claude, rateLimited(30), OPUS);
+      expect(told).toEqual([`claude:${OPUS} held rate_limited (claude answered HTTP 429 (upstream_rate_limited)) until 2026-03-02T10:00:30.000Z`]);
+      expect(told.join('\n')).not.toContain('hunter2');
+      clock += 29_999;
+      gateway.noteEndedHolds();
+      expect(told).toHaveLength(1);
+      clock += 1;
+      gateway.noteEndedHolds();
+      gateway.noteEndedHolds();
+      expect(told.slice(1)).toEqual([`claude:${OPUS} lifted rate_limited expired`]);
+      // Three failed calls hold the provider down; the first success lifts it.
+      told.length = 0;
+      gateway.reportFailure(claude, failing);
+      gateway.reportFailure(claude, failing);
+      expect(told).toEqual([]);
+      gateway.reportFailure(claude, failing);
+      gateway.reportSuccess(claude, { model: OPUS });
+      gateway.reportSuccess(claude, { model: OPUS });
+      expect(told).toEqual(['claude held down (3 calls in a row failed; the last: claude answered HTTP 500 (upstream_http_error)) until 2026-03-02T10:01:01.000Z', 'claude lifted down answered']);
+      // Nothing answered: held down; a release lets it go.
+      told.length = 0;
+      gateway.reportFailure(claude, unreachable);
+      clock += 1000;
+      await pause();
+      releaseHolds(cliStore, [{ provider: claude, everyModel: true }], 'every', clock);
+      await pause();
+      expect(gateway.known(claude)).toBeUndefined();
+      expect(told).toEqual(['claude held down (connection refused) until 2026-03-02T10:01:01.000Z', 'claude lifted down released']);
+      // A local engine's failures are told as engine transitions, not here.
+      told.length = 0;
+      gateway.reportFailure(ollama, unreachable);
+      gateway.reportFailure(ollama, rateLimited(30), 'llama3.2:3b');
+      expect(told).toEqual([]);
+    } finally {
+      stop();
+    }
+  });
+
   it('by hand: every hold of the provider is lifted in the store and in the memory of the process that holds it; a failure after it holds again', async () => {
     const gateway = monitorOn(gatewayStore);
     gateway.reportFailure(claude, rateLimited(600), OPUS);
