@@ -757,12 +757,14 @@ describe('doctor and an engine syndicate started', () => {
     while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
     const dead = await scenario.json(['doctor']);
     expect(dead.result.exitCode).toBe(1);
+    // The hint says it: syndicate's engine exited, where its log is, how to start it again.
     expect(check(dead.document)).toMatchObject({
       status: 'fail',
-      detail: expect.stringContaining(`the engine syndicate started (pid ${pid}`),
-      hint: 'start it: `syndicate engine start tiny`; or retire it: `syndicate provider remove tiny`',
+      hint: expect.stringContaining(`the engine syndicate started (pid ${pid}, `),
     });
-    expect(check(dead.document).detail).toContain(join(scenario.home, 'engines', 'tiny.log'));
+    expect(check(dead.document).hint).toContain(
+      `has exited — its log: ${join(scenario.home, 'engines', 'tiny.log')}; start it again: \`syndicate engine start tiny\`; or retire it: \`syndicate provider remove tiny\``,
+    );
   });
 });
 
