@@ -69,7 +69,7 @@ export class ClassifierThread {
 
   /** `jobTimeoutMs`: how long the worker may hold a job of that many characters of JSON. */
   constructor(
-    private readonly script: URL = new URL('./worker-thread.js', import.meta.url),
+    private readonly script: URL = workerScript(import.meta.url),
     private readonly jobTimeoutMs: (characters: number) => number = classifierThreadJobTimeoutMs,
   ) {}
 
@@ -180,6 +180,15 @@ export function classifyLargeOffThread(inPlace: () => Promise<ClassifyFunction>,
       return classify(request, options);
     });
   };
+}
+
+/**
+ * The worker's script beside this module. Run from source (vitest, tsx) this module is a `.ts` file
+ * and Node cannot start a `.ts` worker, so the built one is used (`npm run build`): without it, every
+ * large request of an in-process gateway would fail closed to `restricted`.
+ */
+export function workerScript(moduleUrl: string): URL {
+  return moduleUrl.endsWith('.ts') ? new URL('../../dist/classify/worker-thread.js', moduleUrl) : new URL('./worker-thread.js', moduleUrl);
 }
 
 function nextTurn(): Promise<void> {

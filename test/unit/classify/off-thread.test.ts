@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ClassifierThread, classifiedOffThread, classifyLargeOffThread, OFF_THREAD_CHARACTERS, OFF_THREAD_MESSAGES } from '../../../src/classify/off-thread.js';
+import { ClassifierThread, classifiedOffThread, classifyLargeOffThread, OFF_THREAD_CHARACTERS, OFF_THREAD_MESSAGES, workerScript } from '../../../src/classify/off-thread.js';
 import type { Classification } from '../../../src/classify/types.js';
 import type { CanonicalRequest } from '../../../src/wire/canonical.js';
 
@@ -25,6 +25,25 @@ describe('classifiedOffThread', () => {
     expect(classifiedOffThread(request(many.slice(1)))).toBe(false);
     expect(classifiedOffThread(request(many))).toBe(true);
   });
+});
+
+describe('workerScript', () => {
+  it('is the built worker beside the module, and dist/ when the module runs from source (Node starts no .ts worker)', () => {
+    expect(workerScript('file:///app/dist/classify/off-thread.js').href).toBe('file:///app/dist/classify/worker-thread.js');
+    expect(workerScript('file:///app/src/classify/off-thread.ts').href).toBe('file:///app/dist/classify/worker-thread.js');
+  });
+
+  it('classifies a large request of an in-process gateway (this test runs the module from source) with the real thread', async () => {
+    const thread = new ClassifierThread();
+    try {
+      const request = { messages: [{ role: 'user', content: `my password is hunter2 ${'word '.repeat(OFF_THREAD_CHARACTERS / 5)}` }] } as unknown as CanonicalRequest;
+      const classification = await thread.classify(request, { indicatorWords: [], patterns: [] });
+      expect(classification.failedClosed).toBe(false);
+      expect(classification.level).toBe('restricted');
+    } finally {
+      await thread.close();
+    }
+  }, 90_000);
 });
 
 describe('ClassifierThread', () => {
