@@ -2,10 +2,10 @@
  * A chat prompt longer than llama-server's context (`-c`): the real server answers 400
  * `exceed_context_size_error` before it answers anything, streamed or not
  * (test/fixtures/llama.cpp-real/chat-exceed-context.http, build de3ff81 with `-c 256`). Its record
- * declares a larger window than the engine was started with, so the router lets the prompt through
- * and the engine's own refusal is what the caller meets: through `run` (the built CLI) and through
- * the gateway (the official `openai` client), syndicate's refusal with its hint, as for a prompt too
- * long for every window.
+ * declares a larger window than the engine was started with. `run` (the built CLI) lets the prompt
+ * through and the engine's own refusal is what the caller meets; the gateway (the official `openai`
+ * client), whose health probe has read the context the engine runs with, refuses it before sending
+ * anything — both syndicate's refusal with its hint, as for a prompt too long for every window.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -83,8 +83,11 @@ describe('a prompt longer than the engine holds', () => {
     expect(inferenceExchanges(engine).at(-1)?.status).toBe(400);
   });
 
-  it('through the gateway, streamed or not: 400 context_length_exceeded with the hint; the provider is not held back', async () => {
+  // The gateway's health probe reads the context llama-server runs with (`/props` n_ctx): its router
+  // refuses the prompt itself, before anything is sent, with the same error and the engine's fix.
+  it('through the gateway, streamed or not: 400 context_length_exceeded with the hint, nothing sent; the provider is not held back', async () => {
     const client = new OpenAI({ baseURL: `${gateway.url}/v1`, apiKey: TEST_TOKEN, maxRetries: 0 });
+    const sentBefore = inferenceExchanges(engine).length;
     for (const stream of [false, true]) {
       const error = await caught(
         stream
@@ -97,9 +100,11 @@ describe('a prompt longer than the engine holds', () => {
       const refusal = error as InstanceType<typeof OpenAI.BadRequestError>;
       expect(refusal.status).toBe(400);
       expect(refusal.code).toBe('context_length_exceeded');
-      expect(refusal.message).toContain('exceeds the available context size (256 tokens)');
+      expect(refusal.message).toContain(`context window ${ENGINE_CONTEXT} < `);
+      expect(refusal.message).toContain('(the context llama-server runs it with (n_ctx); its record declares 32768): start llama-server with a larger `-c`');
       expect(refusal.message).toContain('shorten or compact the conversation');
     }
+    expect(inferenceExchanges(engine).length).toBe(sentBefore);
     await gateway.settled();
     expect(gateway.pipeline.health.holds(currentProviders(gateway.store))).toEqual([]);
     const { response } = await client.chat.completions.create({ model: 'auto', messages: [{ role: 'user', content: 'hi' }] }).withResponse();
