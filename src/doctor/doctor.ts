@@ -11,6 +11,7 @@ import type { Policy } from '../policy/types.js';
 import { engineCredentialHeaders } from '../registry/credentials.js';
 import { listProviders } from '../registry/registry.js';
 import type { ProviderRecord } from '../registry/types.js';
+import { arrayMember, member, stringMember } from '../engines/control/http.js';
 import { healthUrl } from '../router/health.js';
 import { holdsInForce, type HoldReport } from '../router/shared-holds.js';
 import { DEFAULT_BUSY_TIMEOUT_MS, openStore, restrictStoreFileMode, storeErrorFrom, storeFailureReason, storeFilePaths, type Store, type StoreModeChange } from '../store/store.js';
@@ -260,9 +261,8 @@ function checkSavingsReference(policy: Policy, policyPath: string, store: Store)
 function unlistedModels(record: ProviderRecord, listing: unknown): { models: string[]; hint: string } | undefined {
   const kind = record.engine?.kind;
   if (kind !== 'llama-swap' && kind !== 'lmstudio') return undefined;
-  const data = typeof listing === 'object' && listing !== null ? (listing as { data?: unknown }).data : undefined;
-  if (!Array.isArray(data)) return undefined;
-  const listed = new Set(data.map((entry: unknown) => (typeof entry === 'object' && entry !== null ? (entry as { id?: unknown }).id : undefined)).filter((id): id is string => typeof id === 'string'));
+  if (!Array.isArray(member(listing, 'data'))) return undefined;
+  const listed = new Set(arrayMember(listing, 'data').map((entry) => stringMember(entry, 'id')));
   const models = record.models.map((model) => model.id).filter((id) => !listed.has(id));
   if (models.length === 0) return undefined;
   const fix = `fix the model id in the provider record and \`syndicate provider register\` it (\`syndicate provider add ${kind}\` lists what the engine serves)`;

@@ -73,8 +73,10 @@ export function initializeHome(home: HomePaths, options: InitOptions = {}): Init
   const directoryChecks = checkDirectories(home, userId);
   // A directory doctor fails makes every command refuse the home (the permit key, policy and store
   // in it could be replaced): set up, but not usable, as a kept file that cannot be used.
-  const problems = [...directoryChecks.filter((check) => check.status === 'fail').map((check) => finding(check, 'directory')), ...keptChecks.filter((check) => check.status === 'fail').map((check) => finding(check, 'file'))];
-  const warnings = [...directoryChecks.filter((check) => check.status === 'warn').map((check) => finding(check, 'directory')), ...keptChecks.filter((check) => check.status === 'warn').map((check) => finding(check, 'file'))];
+  const checked = [...directoryChecks.map((check) => ({ check, kind: 'directory' as const })), ...keptChecks.map((check) => ({ check, kind: 'file' as const }))];
+  const withStatus = (status: HomeCheck['status']): InitFinding[] => checked.filter(({ check }) => check.status === status).map(({ check, kind }) => finding(check, kind));
+  const problems = withStatus('fail');
+  const warnings = withStatus('warn');
   return { dataDir: home.dataDir, configDir: home.configDir, created, kept, problems, warnings };
 }
 
